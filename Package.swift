@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "clusterup",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "clusterup", targets: ["clusterup"]),
+        .executable(name: "clusterup-vrrpd", targets: ["clusterup-vrrpd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config.
+        .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // Linux socket/netlink helpers for the VRRP daemon (our own C, glibc only).
+        .target(name: "CVRRPSys"),
+
+        // Pure cores.
+        .target(name: "ClusterupCore", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // VRRP protocol: codec and state machine. No Foundation, so the daemon links small.
+        .target(name: "VRRP"),
+
+        // Adapters.
+        .target(name: "ClusterupSSH", dependencies: ["CLibSSH2", "ClusterupCore"]),
+        .target(name: "ClusterupPKI", dependencies: ["COpenSSL", "ClusterupCore"]),
+        .target(name: "ClusterupLab", dependencies: ["ClusterupCore"]),
+        .target(name: "VRRPDaemon", dependencies: ["VRRP", "CVRRPSys"]),
+
+        // Commands.
+        .target(name: "ClusterupCLI", dependencies: [
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "VRRP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+        .executableTarget(name: "clusterup", dependencies: ["ClusterupCLI"]),
+        .executableTarget(name: "clusterup-vrrpd", dependencies: ["VRRPDaemon"]),
+
+        .testTarget(name: "ClusterupCoreTests", dependencies: ["ClusterupCore"]),
+        .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
+        .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
+        .testTarget(name: "VRRPTests", dependencies: ["VRRP", "VRRPDaemon"]),
+        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI"]),
+    ]
+)

@@ -1,0 +1,47 @@
+import ArgumentParser
+import ClusterupCore
+import Foundation
+
+/// The root command. Subcommands live one per file under Commands/.
+public struct Clusterup: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "clusterup",
+        abstract: "Bring up a highly available Kubernetes control plane on your own Linux machines.",
+        discussion: """
+        clusterup reads an inventory (YAML) and drives the nodes over SSH: a VRRP virtual IP,
+        HAProxy, a PKI, a TLS etcd cluster and the control plane. The inventory argument is optional
+        everywhere: it defaults to $CLUSTERUP_INVENTORY, then ./inventory.yml.
+
+        Examples:
+          clusterup init                      # write a starter inventory.yml
+          clusterup inventory check           # validate it and print the hosts
+          clusterup lab up --nodes 3          # three local nodes to try it on (root)
+          clusterup exec lab.yml -- hostname  # run a command on every host
+        """,
+        version: clusterupVersion,
+        subcommands: allSubcommands
+    )
+
+    public init() {}
+
+    /// Runs the command line and turns every error into its exit code in one place.
+    public static func runMain() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ClusterupError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            Foundation.exit(error.exitCode)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+public let clusterupVersion = "0.1.0"

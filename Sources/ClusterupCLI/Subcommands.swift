@@ -1,0 +1,5 @@
+import ArgumentParser
+
+/// Every subcommand, in the order `--help` lists them.
+let allSubcommands: [ParsableCommand.Type] = [
+]

@@ -1,0 +1,4 @@
+import CVRRPSys
+
+/// The daemon's monotonic clock, in nanoseconds.
+public func monotonicNanoseconds() -> UInt64 { cvrrp_monotonic_ns() }

@@ -1,0 +1,3 @@
+import ClusterupCLI
+
+await Clusterup.runMain()

@@ -1,0 +1,7 @@
+import Testing
+import ClusterupCore
+@testable import Lab
+
+@Test func LabLinks() {
+    #expect(ClusterupError.badInput("x").exitCode == 2)
+}
