@@ -1,7 +1,7 @@
 import Testing
 import ClusterupCore
-@testable import Lab
+@testable import ClusterupLab
 
-@Test func LabLinks() {
+@Test func labLinks() {
     #expect(ClusterupError.badInput("x").exitCode == 2)
 }
