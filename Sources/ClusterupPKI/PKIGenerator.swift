@@ -1,0 +1,282 @@
+import ClusterupCore
+import Foundation
+
+/// What one `certs gen` / `certs renew` run did (or, with `dryRun`, would do).
+public struct PKIRunReport: Sendable, Equatable {
+    public struct Issued: Sendable, Equatable {
+        public var name: String
+        public var reasons: [IssueReason]
+        public var newKey: Bool
+    }
+    public var createdAuthorities: [String] = []
+    public var installedExternalCA = false
+    public var issued: [Issued] = []
+    public var serviceAccount: ServiceAccountAction = .keep
+    /// Paths (relative to the PKI directory) written, in order.
+    public var written: [String] = []
+    public var warnings: [String] = []
+
+    public var changedNothing: Bool { written.isEmpty }
+}
+
+/// Runs the plan against the PKI directory: gather facts, decide, build everything in memory,
+/// check it, then write it in one all-or-nothing batch.
+public struct PKIGenerator: Sendable {
+    public let plan: PKIPlan
+    public let directory: PKIDirectory
+    /// Where passphrase variables are looked up (injected for tests).
+    public var environment: [String: String]
+
+    public init(request: PKIRequest, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ClusterupError) {
+        plan = try PKIPlan(request: request)
+        directory = PKIDirectory(root: request.settings.directory)
+        self.environment = environment
+    }
+
+    /// Everything read from disk: the facts for the planner plus the material to sign with.
+    struct Loaded {
+        var observed: ObservedPKI
+        var certificates: [String: Certificate] = [:]
+        var keys: [String: PrivateKey] = [:]
+        /// Raw bytes of files read, by path relative to the directory.
+        var files: [String: Data] = [:]
+    }
+
+    func readFile(_ path: String, into loaded: inout Loaded) throws(ClusterupError) -> Data? {
+        switch try directory.read(path) {
+        case .missing: return nil
+        case .contents(let data):
+            loaded.files[path] = data
+            return data
+        }
+    }
+
+    func load() throws(ClusterupError) -> Loaded {
+        var loaded = Loaded(observed: ObservedPKI(pairs: [:], serviceAccountKey: .missing, serviceAccountPublicKey: .missing))
+
+        for spec in plan.authorities {
+            var certificatePath = spec.certificatePath, keyPath = spec.keyPath
+            var passphrase: String?
+            if spec.name == CertificateAuthority.kubernetes.rawValue, let external = plan.externalCA {
+                certificatePath = external.certificatePath
+                keyPath = external.keyPath
+                if let variable = external.passphraseEnvironmentVariable {
+                    guard let value = environment[variable] else {
+                        throw .badInput("environment variable \(variable) (pki.external_ca.passphrase_env) is not set",
+                                        at: "pki.external_ca.passphrase_env", hint: "export \(variable) with the CA key's passphrase")
+                    }
+                    passphrase = value
+                }
+                if case .contents(let installed) = try directory.read(spec.certificatePath),
+                   let installedCertificate = try? Certificate(pem: installed),
+                   let externalData = try? directory.read(certificatePath), case .contents(let data) = externalData,
+                   let externalCertificate = try? Certificate(pem: data) {
+                    loaded.observed.externalCAInstalled = installedCertificate.sameCertificate(as: externalCertificate)
+                    loaded.files[spec.certificatePath] = installed
+                }
+            }
+            loaded.observed.pairs[spec.name] = try observePair(
+                spec.name, certificatePath: certificatePath, keyPath: keyPath, authority: nil,
+                passphrase: passphrase, into: &loaded)
+        }
+        for spec in plan.leaves {
+            let authority = loaded.certificates[spec.signingAuthority!.rawValue]
+            loaded.observed.pairs[spec.name] = try observePair(
+                spec.name, certificatePath: spec.certificatePath, keyPath: spec.keyPath,
+                authority: authority, passphrase: nil, into: &loaded)
+        }
+
+        let sa = plan.serviceAccount
+        var saKey: PrivateKey?
+        if let data = try readFile(sa.privateKeyPath, into: &loaded) {
+            do {
+                let key = try PrivateKey(pem: data)
+                saKey = key
+                loaded.keys[sa.name] = key
+                loaded.observed.serviceAccountKey = .present(ObservedKey(algorithm: key.algorithm, matchesCertificate: nil))
+            } catch { loaded.observed.serviceAccountKey = .unreadable(error.description) }
+        }
+        if let data = try readFile(sa.publicKeyPath, into: &loaded) {
+            do {
+                let publicKey = try PublicKey(pem: data)
+                loaded.observed.serviceAccountPublicKey = .present(ObservedKey(
+                    algorithm: PrivateKey.algorithm(of: publicKey.pointer),
+                    matchesCertificate: saKey?.pairs(withPublicKey: publicKey.pointer)))
+            } catch { loaded.observed.serviceAccountPublicKey = .unreadable(error.description) }
+        }
+        return loaded
+    }
+
+    func observePair(
+        _ name: String, certificatePath: String, keyPath: String, authority: Certificate?, passphrase: String?,
+        into loaded: inout Loaded
+    ) throws(ClusterupError) -> ObservedPair {
+        var pair = ObservedPair(certificate: .missing, key: .missing, certificatePath: directory.absolute(certificatePath),
+                                keyPath: directory.absolute(keyPath))
+        var certificate: Certificate?
+        if let data = try readFile(certificatePath, into: &loaded) {
+            do {
+                let parsed = try Certificate(pem: data)
+                certificate = parsed
+                loaded.certificates[name] = parsed
+                pair.certificate = .present(parsed.facts(authority: authority))
+            } catch { pair.certificate = .unreadable(error.description) }
+        }
+        if let data = try readFile(keyPath, into: &loaded) {
+            do {
+                let key = try PrivateKey(pem: data, passphrase: passphrase)
+                loaded.keys[name] = key
+                pair.key = .present(ObservedKey(algorithm: key.algorithm, matchesCertificate: certificate?.matches(key)))
+            } catch { pair.key = .unreadable(error.description) }
+        }
+        return pair
+    }
+
+    /// `certs gen` (and, with `renew`, `certs renew`). Nothing is written when `dryRun`.
+    public func run(
+        now: Date, renew: Set<String> = [], rotateKeys: Bool = false, dryRun: Bool = false
+    ) throws(ClusterupError) -> PKIRunReport {
+        try checkRenewNames(renew)
+        var loaded = try load()
+        let decisions = try plan.decide(observed: loaded.observed, now: now, renew: renew, rotateKeys: rotateKeys)
+        var report = PKIRunReport(serviceAccount: decisions.serviceAccount, warnings: decisions.warnings)
+        var writes: [FileWrite] = []
+
+        for spec in plan.authorities {
+            let ca = CertificateAuthority(rawValue: spec.name)!
+            switch decisions.authorities[ca]! {
+            case .keep:
+                break
+            case .installExternal:
+                report.installedExternalCA = true
+                writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try loaded.certificates[spec.name]!.pem() }))
+            case .create:
+                let key = try generateKey(for: spec.name)
+                let certificate = try wrap(spec.name) { try Certificate.issue(spec, for: key, issuer: nil, now: now) }
+                loaded.certificates[spec.name] = certificate
+                loaded.keys[spec.name] = key
+                report.createdAuthorities.append(spec.name)
+                writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try certificate.pem() }))
+                writes.append(.secret(spec.keyPath, try encode(spec.name) { try key.pkcs8PEM() }))
+            }
+        }
+        for (name, contents) in writes.map({ ($0.path, $0.contents) }) { loaded.files[name] = contents }
+
+        let toIssue = decisions.leaves.filter(\.issue)
+        let issued = try issueLeaves(toIssue, loaded: loaded, now: now)
+        for (decision, result) in zip(toIssue, issued) {
+            let spec = plan.certificate(named: decision.name)!
+            report.issued.append(.init(name: decision.name, reasons: decision.reasons, newKey: result.keyPEM != nil))
+            writes.append(.certificate(spec.certificatePath, result.certificatePEM))
+            loaded.files[spec.certificatePath] = result.certificatePEM
+            if let keyPEM = result.keyPEM {
+                writes.append(.secret(spec.keyPath, keyPEM))
+                loaded.files[spec.keyPath] = keyPEM
+            }
+        }
+
+        writes += try serviceAccountWrites(decisions.serviceAccount, loaded: loaded)
+        writes += kubeconfigWrites(loaded: loaded)
+
+        report.written = dryRun ? try directory.changes(writes).map(\.path) : try directory.write(writes)
+        return report
+    }
+
+    struct IssuedLeaf: Sendable {
+        var certificatePEM: Data
+        var keyPEM: Data?
+    }
+
+    /// Keys and signatures are independent per leaf, so they use every core.
+    func issueLeaves(_ decisions: [LeafDecision], loaded: Loaded, now: Date) throws(ClusterupError) -> [IssuedLeaf] {
+        let results = ResultSlots<IssuedLeaf>(count: decisions.count)
+        let certificates = loaded.certificates, keys = loaded.keys
+        DispatchQueue.concurrentPerform(iterations: decisions.count) { index in
+            results.set(index, Result { () throws(ClusterupError) -> IssuedLeaf in
+                let decision = decisions[index]
+                let spec = plan.certificate(named: decision.name)!
+                let ca = spec.signingAuthority!.rawValue
+                let key = decision.reuseKey ? keys[spec.name]! : try generateKey(for: spec.name)
+                let authority = (certificates[ca]!, keys[ca]!)
+                let certificate = try wrap(spec.name) { try Certificate.issue(spec, for: key, issuer: authority, now: now) }
+                // Check before anything is written: a certificate that does not verify is a bug here.
+                if let failure = certificate.verificationFailure(against: authority.0, at: now) {
+                    throw .local("issued \(spec.name) does not verify against \(ca): \(failure)",
+                                 hint: "nothing was written; please report this")
+                }
+                return IssuedLeaf(certificatePEM: try encode(spec.name) { try certificate.pem() },
+                                  keyPEM: decision.reuseKey ? nil : try encode(spec.name) { try key.pkcs8PEM() })
+            })
+        }
+        return try results.collect()
+    }
+
+    func serviceAccountWrites(_ action: ServiceAccountAction, loaded: Loaded) throws(ClusterupError) -> [FileWrite] {
+        let sa = plan.serviceAccount
+        switch action {
+        case .keep:
+            return []
+        case .writePublicKey:
+            return [.certificate(sa.publicKeyPath, try encode(sa.name) { try loaded.keys[sa.name]!.publicKeyPEM() })]
+        case .create:
+            let key = try generateKey(for: sa.name)
+            return [.secret(sa.privateKeyPath, try encode(sa.name) { try key.pkcs8PEM() }),
+                    .certificate(sa.publicKeyPath, try encode(sa.name) { try key.publicKeyPEM() })]
+        }
+    }
+
+    /// Kubeconfigs are derived files: rewritten whenever their rendering differs from disk.
+    func kubeconfigWrites(loaded: Loaded) -> [FileWrite] {
+        plan.kubeconfigs.compactMap { kubeconfig in
+            let client = plan.certificate(named: kubeconfig.clientCertificate)!
+            guard let ca = loaded.files[CertificateAuthority.kubernetes.certificatePath],
+                  let certificate = loaded.files[client.certificatePath],
+                  let key = loaded.files[client.keyPath] else { return nil }
+            let rendered = kubeconfig.render(authorityPEM: ca, certificatePEM: certificate, keyPEM: key)
+            return .secret(kubeconfig.path, rendered)
+        }
+    }
+
+    func checkRenewNames(_ names: Set<String>) throws(ClusterupError) {
+        let known = Set(plan.leaves.flatMap { [$0.name, $0.kind] } + ["all"])
+        for name in names.sorted() where !known.contains(name) {
+            let authority = CertificateAuthority(rawValue: name) != nil
+            throw .badInput(authority ? "\(name) is a CA; renew re-issues leaves only" : "no certificate named '\(name)'",
+                            at: "certs renew",
+                            hint: authority ? "rotating a CA is a deliberate operation: move its files aside and run certs gen"
+                                : "names: all, \(Set(plan.leaves.map(\.kind)).sorted().joined(separator: ", ")), or NAME@NODE (see certs check-expiration)")
+        }
+    }
+
+    func generateKey(for name: String) throws(ClusterupError) -> PrivateKey {
+        try wrap(name) { try PrivateKey.generate(plan.algorithm) }
+    }
+}
+
+func wrap<T>(_ name: String, _ body: () throws -> T) throws(ClusterupError) -> T {
+    do { return try body() } catch {
+        throw .local("OpenSSL failed for \(name): \(error)", hint: "nothing was written")
+    }
+}
+
+func encode(_ name: String, _ body: () throws -> Data) throws(ClusterupError) -> Data {
+    try wrap(name, body)
+}
+
+/// Results of a concurrentPerform, one slot per iteration.
+final class ResultSlots<Value: Sendable>: @unchecked Sendable {
+    private var slots: [Result<Value, ClusterupError>?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<Value, ClusterupError>) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+
+    func collect() throws(ClusterupError) -> [Value] {
+        try slots.map { slot throws(ClusterupError) in try slot!.get() }
+    }
+}
