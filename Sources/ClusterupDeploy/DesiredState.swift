@@ -48,11 +48,15 @@ public struct ManagedUnit: Sendable, Equatable {
     public var name: String
     public var component: String
     public var restartOrder: RestartOrder
+    /// The unit reloads its configuration in place (`systemctl reload`), which keeps HAProxy's
+    /// connections and the VRRP daemon's mastership; program and unit-file changes still restart.
+    public var reload: Bool
 
-    public init(name: String, component: String, restartOrder: RestartOrder = .parallel) {
+    public init(name: String, component: String, restartOrder: RestartOrder = .parallel, reload: Bool = false) {
         self.name = name
         self.component = component
         self.restartOrder = restartOrder
+        self.reload = reload
     }
 }
 
@@ -60,8 +64,10 @@ public struct HostDesiredState: Sendable, Equatable {
     public var host: String
     public var files: [ManagedFile] = []
     public var units: [ManagedUnit] = []
-    /// Units that must NOT run here (the distribution's own etcd/haproxy service when we run ours).
+    /// Units that must NOT run here (the other VRRP backend).
     public var disabledUnits: [String] = []
+    /// sysctl.d files to apply (`sysctl -p`) when written.
+    public var sysctlFiles: [String] = []
 
     public init(host: String) {
         self.host = host

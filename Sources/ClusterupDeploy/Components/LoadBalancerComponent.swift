@@ -1,0 +1,62 @@
+import ClusterupCore
+
+/// lb hosts: the VRRP daemon (clusterup-vrrpd or keepalived) holding the VIP, and HAProxy on
+/// the VIP in front of every control-plane node's kube-apiserver.
+enum LoadBalancerComponent {
+    static let sysctlPath = "/etc/sysctl.d/90-clusterup.conf"
+    static let haproxyConfig = "/etc/haproxy/haproxy.cfg"
+    static let vrrpdConfig = "/etc/clusterup/vrrpd.yaml"
+    static let keepalivedConfig = "/etc/keepalived/keepalived.conf"
+    static let statsPort = 8404
+
+    static func describe(_ host: Host, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
+        guard host.roles.contains(.lb) else { return }
+        let inventory = inputs.inventory
+        let vip = try inventory.requireVIP(for: "an lb host")
+        let cluster = inventory.cluster
+
+        state.add(ManagedFile(
+            path: sysctlPath, text: try inputs.render("sysctl-clusterup.conf", [:]), component: "haproxy"))
+        state.sysctlFiles.append(sysctlPath)
+
+        let backends = inventory.hosts(withRole: .controlPlane).map { ["name": $0.name, "address": $0.privateAddress] }
+        state.add(ManagedFile(
+            path: haproxyConfig,
+            text: try inputs.render("haproxy.cfg", [
+                "cluster": cluster, "vip": vip.isIPv6 ? "[\(vip.address)]" : vip.address, "port": vip.port,
+                "backends": backends, "apiserverPort": 6443, "statsPort": statsPort, "checkInterval": "1s",
+            ]),
+            restarts: ["haproxy.service"], component: "haproxy"))
+        state.add(ManagedUnit(name: "haproxy.service", component: "haproxy", reload: true))
+
+        guard let vrrp = inventory.vrrp, let config = inputs.vrrpConfigs[host.name] else {
+            throw ClusterupError.badInput(
+                "\(host.name) has the lb role but the inventory has no 'vrrp' section", at: inventory.path,
+                hint: "add a vrrp section (see `clusterup init`)")
+        }
+        switch vrrp.backend {
+        case .clusterupVRRPD:
+            if let binary = try inputs.uploadedArtifact("clusterup-vrrpd", restarts: ["clusterup-vrrpd.service"], component: "vrrp") {
+                state.add(binary)
+            }
+            state.add(ManagedFile(
+                path: vrrpdConfig, text: config, mode: 0o600, sensitive: vrrp.authPassword != nil,
+                restarts: ["clusterup-vrrpd.service"], component: "vrrp"))
+            state.add(ManagedFile(
+                path: "/etc/systemd/system/clusterup-vrrpd.service",
+                text: try inputs.render("clusterup-vrrpd.service", [
+                    "cluster": cluster, "vip": vip.address,
+                    "binary": try inputs.artifactPath("clusterup-vrrpd"), "config": vrrpdConfig,
+                ]),
+                restarts: ["clusterup-vrrpd.service"], component: "vrrp"))
+            state.add(ManagedUnit(name: "clusterup-vrrpd.service", component: "vrrp", reload: true))
+            state.disabledUnits.append("keepalived.service")
+        case .keepalived:
+            state.add(ManagedFile(
+                path: keepalivedConfig, text: config, mode: 0o600, sensitive: vrrp.authPassword != nil,
+                restarts: ["keepalived.service"], component: "vrrp"))
+            state.add(ManagedUnit(name: "keepalived.service", component: "vrrp", reload: true))
+            state.disabledUnits.append("clusterup-vrrpd.service")
+        }
+    }
+}
