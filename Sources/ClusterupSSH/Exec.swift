@@ -43,27 +43,23 @@ extension SSHConnection {
         stdin: [UInt8] = [], onOutput: ((OutputChunk) -> Void)? = nil
     ) throws -> CommandResult {
         let script = try Shell.exportPrefix(environment) + command
-        var input = stdin
         var wrapped = script
+        var input = stdin
         if sudo {
-            switch target.effectiveSudo {
-            case .none where target.user != "root":
+            if target.effectiveSudo == .none && target.user != "root" {
                 throw ClusterupError.badInput(
                     "this needs root, but the host logs in as '\(target.user)' and has no sudo configured", at: target.name,
                     hint: "set ssh.sudo: true (passwordless) or ssh.sudo: {password_env: VAR} in the inventory, or log in as root")
-            case .none:
-                break
-            case .passwordless:
-                wrapped = "sudo -n -- sh -c " + Shell.quote(script)
-            case .password(let env):
-                guard let password = ProcessInfo.processInfo.environment[env] else {
+            }
+            var password: String? = nil
+            if case .password(let env) = target.effectiveSudo {
+                guard let value = ProcessInfo.processInfo.environment[env] else {
                     throw ClusterupError.badInput("sudo needs a password but $\(env) is not set", at: target.name,
                                                   hint: "export \(env) before running")
                 }
-                // -k: always ask, so the password line is never left over for the command's stdin.
-                wrapped = "sudo -k -S -p '' -- sh -c " + Shell.quote(script)
-                input = Array((password + "\n").utf8) + stdin
+                password = value
             }
+            (wrapped, input) = Shell.sudo(script, mode: target.effectiveSudo, password: password, stdin: stdin)
         }
         let seconds = timeout ?? target.commandTimeout
         return try locked {

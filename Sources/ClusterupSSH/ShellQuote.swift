@@ -37,4 +37,18 @@ public enum Shell {
     private static func isPlain(_ c: Unicode.Scalar) -> Bool {
         isASCIILetter(c) || ("0"..."9").contains(c) || "_@%+=:,./-".unicodeScalars.contains(c)
     }
+
+    /// Wraps a script to run as root: `sudo -n` when passwordless; `sudo -S` with the password as the
+    /// first stdin line otherwise (`-k` so sudo always reads it, never leaving it for the script).
+    public static func sudo(_ script: String, mode: SSHTarget.Sudo, password: String?, stdin: [UInt8])
+        -> (command: String, stdin: [UInt8]) {
+        switch mode {
+        case .none:
+            return (script, stdin)
+        case .passwordless:
+            return ("sudo -n -- sh -c " + quote(script), stdin)
+        case .password:
+            return ("sudo -k -S -p '' -- sh -c " + quote(script), Array(((password ?? "") + "\n").utf8) + stdin)
+        }
+    }
 }
