@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "VRRP"),
 
         // Adapters.
-        .target(name: "ClusterupSSH", dependencies: ["CLibSSH2", "ClusterupCore"]),
+        .target(name: "ClusterupSSH", dependencies: ["CLibSSH2", "COpenSSL", "ClusterupCore"]),
         .target(name: "ClusterupPKI", dependencies: ["COpenSSL", "ClusterupCore"]),
         .target(name: "ClusterupLab", dependencies: ["ClusterupCore"]),
         .target(name: "VRRPDaemon", dependencies: ["VRRP", "CVRRPSys"]),

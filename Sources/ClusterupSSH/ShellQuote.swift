@@ -1,0 +1,54 @@
+import Foundation
+import ClusterupCore
+
+/// POSIX `sh` quoting, so commands built here mean the same thing on every remote shell.
+public enum Shell {
+    /// One word, quoted only when needed: `it's` becomes `'it'\''s'`.
+    public static func quote(_ word: String) -> String {
+        if !word.isEmpty, word.unicodeScalars.allSatisfy(isPlain) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    public static func quote(_ words: [String]) -> String {
+        words.map { quote($0) }.joined(separator: " ")
+    }
+
+    /// `export K=V; ` for each variable (sorted, so the command text is stable), because sshd
+    /// usually refuses `setenv` requests (AcceptEnv).
+    public static func exportPrefix(_ environment: [String: String]) throws -> String {
+        try environment.keys.sorted().map { name in
+            guard isVariableName(name) else {
+                throw ClusterupError.badInput("'\(name)' is not a valid environment variable name",
+                                              hint: "use letters, digits and '_', not starting with a digit")
+            }
+            return "export \(name)=\(quote(environment[name]!)); "
+        }.joined()
+    }
+
+    public static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || isASCIILetter(first) else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || isASCIILetter($0) || ("0"..."9").contains($0) }
+    }
+
+    private static func isASCIILetter(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c)
+    }
+
+    private static func isPlain(_ c: Unicode.Scalar) -> Bool {
+        isASCIILetter(c) || ("0"..."9").contains(c) || "_@%+=:,./-".unicodeScalars.contains(c)
+    }
+
+    /// Wraps a script to run as root: `sudo -n` when passwordless; `sudo -S` with the password as the
+    /// first stdin line otherwise (`-k` so sudo always reads it, never leaving it for the script).
+    public static func sudo(_ script: String, mode: SSHTarget.Sudo, password: String?, stdin: [UInt8])
+        -> (command: String, stdin: [UInt8]) {
+        switch mode {
+        case .none:
+            return (script, stdin)
+        case .passwordless:
+            return ("sudo -n -- sh -c " + quote(script), stdin)
+        case .password:
+            return ("sudo -k -S -p '' -- sh -c " + quote(script), Array(((password ?? "") + "\n").utf8) + stdin)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ClusterupCore
+import Testing
+@testable import ClusterupSSH
+
+@Suite struct ShellQuotingTests {
+    @Test func plainWordsStayUnquoted() {
+        #expect(Shell.quote("/etc/kubernetes/admin.conf") == "/etc/kubernetes/admin.conf")
+        #expect(Shell.quote("a=b,c:d@e%f+g") == "a=b,c:d@e%f+g")
+    }
+
+    @Test func emptyWordBecomesEmptyQuotes() {
+        #expect(Shell.quote("") == "''")
+    }
+
+    @Test func singleQuoteIsClosedEscapedAndReopened() {
+        #expect(Shell.quote("it's") == #"'it'\''s'"#)
+    }
+
+    @Test func shellMetacharactersAreQuoted() {
+        #expect(Shell.quote("a b") == "'a b'")
+        #expect(Shell.quote("$HOME;rm -rf /") == "'$HOME;rm -rf /'")
+        #expect(Shell.quote("line\nbreak") == "'line\nbreak'")
+        #expect(Shell.quote("*") == "'*'")
+    }
+
+    @Test func wordListJoinsQuotedWords() {
+        #expect(Shell.quote(["printf", #"%s\n"#, "a b"]) == #"printf '%s\n' 'a b'"#)
+    }
+
+    @Test func environmentBecomesSortedExports() throws {
+        let prefix = try Shell.exportPrefix(["B": "two words", "A": "1"])
+        #expect(prefix == "export A=1; export B='two words'; ")
+    }
+
+    @Test func invalidVariableNameIsBadInput() {
+        #expect(throws: ClusterupError.self) { try Shell.exportPrefix(["1BAD": "x"]) }
+        #expect(throws: ClusterupError.self) { try Shell.exportPrefix(["A;rm": "x"]) }
+    }
+
+    @Test func passwordlessSudoUsesNonInteractiveFlag() {
+        let wrapped = Shell.sudo("echo 'hi'", mode: .passwordless, password: nil, stdin: [1])
+        #expect(wrapped.command == #"sudo -n -- sh -c 'echo '\''hi'\'''"#)
+        #expect(wrapped.stdin == [1])
+    }
+
+    @Test func sudoPasswordIsTheFirstStdinLineNotPartOfTheCommand() {
+        let wrapped = Shell.sudo("id -u", mode: .password(env: "P"), password: "s3cret", stdin: Array("data".utf8))
+        #expect(wrapped.command == "sudo -k -S -p '' -- sh -c 'id -u'")
+        #expect(!wrapped.command.contains("s3cret"))
+        #expect(wrapped.stdin == Array("s3cret\ndata".utf8))
+    }
+}
