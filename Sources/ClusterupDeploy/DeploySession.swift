@@ -1,0 +1,143 @@
+import ClusterupCore
+import ClusterupPKI
+import ClusterupSSH
+import Foundation
+
+public struct DeployOptions: Sendable {
+    public var dryRun = false
+    public var concurrency = FanOut.defaultConcurrency
+    public var acceptNewHostKeys = false
+    /// A lock older than this is taken over (a deploy that died without releasing it).
+    public var staleLockAfter: Duration = .seconds(3600)
+    /// How long to wait for a service to become healthy after (re)starting it.
+    public var healthTimeout: Duration = .seconds(60)
+    /// Where downloaded artifacts are cached on this machine.
+    public var cacheDirectory: String
+    /// The clusterup-vrrpd binary to upload when the inventory names none.
+    public var vrrpdBinary: String?
+
+    public init(cacheDirectory: String) {
+        self.cacheDirectory = cacheDirectory
+    }
+}
+
+/// What a phase tells the operator. The CLI renders it (live lines, plain lines or JSON).
+public enum DeployEvent: Sendable {
+    case phaseStarted(String)
+    case phaseSkipped(String, reason: String)
+    case phaseFinished(String, elapsed: Duration)
+    /// One host's progress inside a phase.
+    case host(ProgressEvent)
+    /// A line of the plan or report, for one host or (nil) the cluster.
+    case note(host: String?, String)
+}
+
+/// A failure with where it happened: which phase, which host. What the operator reads.
+public struct DeployFailure: Error, CustomStringConvertible, Sendable {
+    public var phase: String
+    public var failures: [(host: String, error: String)]
+    /// What state the cluster is left in and what to do.
+    public var state: String
+
+    public var description: String {
+        var text = "deploy failed in phase '\(phase)':"
+        for failure in failures { text += "\n  \(failure.host): \(failure.error)" }
+        return text + "\n  " + state
+    }
+}
+
+/// One deploy run: the inventory, an SSH connection per host, and what the phases learned.
+/// Phases run in order on the calling task; per-host work fans out on dedicated threads.
+public final class DeploySession: Sendable {
+    public let inventory: Inventory
+    public let settings: DeploySettings
+    public let options: DeployOptions
+    public let connector: HostConnector
+    let emit: @Sendable (DeployEvent) -> Void
+    private let state = Locked(State())
+
+    struct State {
+        var connections: [String: SSHConnection] = [:]
+        var facts: [String: HostFacts] = [:]
+        var lockedHosts: [String] = []
+        var pkiReport: PKIRunReport?
+        var pkiPlan: PKIPlan?
+        var pkiFiles: [String: [UInt8]] = [:]
+        var etcdPlan: EtcdMembershipPlan?
+        var etcdMembers: [EtcdMember]?
+        var desired: [String: HostDesiredState] = [:]
+        var changes: [String: HostChanges] = [:]
+        var uploads: [String: [UInt8]] = [:]
+    }
+
+    public init(
+        inventory: Inventory, settings: DeploySettings, options: DeployOptions, connector: HostConnector,
+        emit: @escaping @Sendable (DeployEvent) -> Void
+    ) {
+        self.inventory = inventory
+        self.settings = settings
+        self.options = options
+        self.connector = connector
+        self.emit = emit
+    }
+
+    func with<T>(_ body: (inout State) throws -> T) rethrows -> T { try state.withLock(body) }
+
+    func connection(_ host: String) throws -> SSHConnection {
+        guard let connection = with({ $0.connections[host] }) else {
+            throw ClusterupError.remote("not connected", host: host)
+        }
+        return connection
+    }
+
+    func note(_ host: String?, _ text: String) { emit(.note(host: host, text)) }
+
+    /// Runs `operation` on each host on dedicated threads, `concurrency` at a time, and fails the
+    /// phase naming every host that failed.
+    @discardableResult
+    func onHosts<Value: Sendable>(
+        _ hosts: [ClusterupCore.Host], phase: String, step: String,
+        _ operation: @escaping @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Value
+    ) async throws -> [String: Value] {
+        let results = await FanOut(concurrency: options.concurrency).run(
+            hosts, initialStep: step, progress: { [emit] in emit(.host($0)) }
+        ) { [self] host, reporter in
+            try operation(host, try connection(host.name), reporter)
+        }
+        let failures = results.compactMap { result in result.error.map { (host: result.host, error: describe($0)) } }
+        if !failures.isEmpty {
+            throw DeployFailure(phase: phase, failures: failures, state: stateAfterFailure(in: phase))
+        }
+        try Task.checkCancellation()
+        return Dictionary(uniqueKeysWithValues: results.compactMap { r in r.value.map { (r.host, $0) } })
+    }
+
+    /// Runs `operation` on one host at a time, stopping at the first failure.
+    func oneHostAtATime(
+        _ hosts: [ClusterupCore.Host], phase: String, step: String,
+        _ operation: @escaping @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Void
+    ) async throws {
+        for host in hosts {
+            try Task.checkCancellation()
+            try await onHosts([host], phase: phase, step: step, operation)
+        }
+    }
+
+    func stateAfterFailure(in phase: String) -> String {
+        switch phase {
+        case "connect", "preflight", "lock", "artifacts", "pki", "plan":
+            return "No node was changed. Fix the cause and re-run deploy."
+        default:
+            return "Hosts that succeeded are consistent; the failed host(s) may be part-way through this phase. Re-running deploy resumes from what each host has."
+        }
+    }
+
+    /// Connections are closed when the session ends.
+    func closeAll() {
+        let connections = with { state in
+            defer { state.connections = [:] }
+            return Array(state.connections.values)
+        }
+        for connection in connections { connection.close() }
+    }
+}

@@ -1,0 +1,87 @@
+import ClusterupCore
+
+/// Writes every changed file (atomically, with mode and owner), reloads systemd when unit files
+/// changed, applies changed sysctl files, enables units and stops units of the other VRRP backend.
+/// Services are (re)started by the component phases after it, in an order that keeps quorum.
+struct ApplyFilesPhase: DeployPhase {
+    let title = "write files"
+
+    func skipReason(_ session: DeploySession) -> String? {
+        session.with { state in state.changes.values.allSatisfy(\.isEmpty) } ? "no file or unit changes" : nil
+    }
+
+    func run(_ session: DeploySession) async throws {
+        let (changes, desired) = session.with { ($0.changes, $0.desired) }
+        let hosts = session.inventory.hosts.filter { changes[$0.name]?.isEmpty == false }
+        try await session.onHosts(hosts, phase: title, step: "writing") { host, connection, reporter in
+            let hostChanges = changes[host.name]!
+            let directories = Set(hostChanges.files.map { parent(of: $0.file.path) })
+            if !directories.isEmpty {
+                // Private directories for keys; others as usual.
+                let commands = directories.sorted().map { dir in
+                    dir.hasPrefix(DeployInputs.remotePKI) || dir == DeployInputs.kubernetesDirectory
+                        ? "install -d -m 0700 \(shellQuote(dir))" : "mkdir -p \(shellQuote(dir))"
+                }
+                _ = try connection.checkedOutput(commands.joined(separator: " && "))
+            }
+            for change in hostChanges.files {
+                reporter.step("writing \(change.file.path)")
+                _ = try connection.put(change.file.content, to: change.file.path, mode: change.file.mode,
+                                       owner: change.file.owner, group: change.file.group)
+            }
+            if hostChanges.needsDaemonReload {
+                reporter.step("systemctl daemon-reload")
+                _ = try connection.checkedOutput("systemctl daemon-reload")
+            }
+            let sysctl = desired[host.name]!.sysctlFiles.filter { path in hostChanges.files.contains { $0.file.path == path } }
+            for path in sysctl { _ = try connection.checkedOutput("sysctl -q -p \(shellQuote(path))") }
+            for action in hostChanges.units {
+                switch action {
+                case .enable(let unit):
+                    _ = try connection.checkedOutput("systemctl enable -q \(shellQuote(unit))")
+                case .disable(let unit):
+                    reporter.step("stopping \(unit)")
+                    _ = try connection.checkedOutput("systemctl disable -q --now \(shellQuote(unit))")
+                case .start, .restart:
+                    break
+                }
+            }
+        }
+    }
+}
+
+func parent(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+    return String(path[..<slash])
+}
+
+/// Starts, restarts or reloads `unit` on one host as its changes say; returns what it did.
+func applyUnitChange(_ unit: ManagedUnit, changes: HostChanges, on connection: some RemoteShell) throws -> String? {
+    for action in changes.units {
+        switch action {
+        case .start(let name) where name == unit.name:
+            _ = try connection.checkedOutput("systemctl start \(shellQuote(name))", timeout: 120)
+            return "started \(name)"
+        case .restart(let name, let because) where name == unit.name:
+            // Configuration only: reload keeps connections (HAProxy) and mastership (VRRP).
+            let configOnly = unit.reload && !because.contains { $0.hasPrefix("/etc/systemd/") || $0.hasPrefix("/usr/") }
+            let verb = configOnly ? "reload" : "restart"
+            _ = try connection.checkedOutput("systemctl \(verb) \(shellQuote(name))", timeout: 120)
+            return "\(verb)ed \(name)"
+        default:
+            continue
+        }
+    }
+    return nil
+}
+
+extension HostChanges {
+    func touches(_ unit: String) -> Bool {
+        units.contains { action in
+            switch action {
+            case .start(let name), .restart(let name, _): name == unit
+            case .enable, .disable: false
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import ClusterupCore
+import Foundation
+
+/// Makes every program the hosts' roles need available: installs missing packages with the
+/// node's package manager, fetches URL artifacts once into this machine's cache (checked against
+/// their sha256) and reads local files for upload, and checks programs said to be present.
+struct ArtifactsPhase: DeployPhase {
+    let title = "artifacts"
+
+    /// The artifacts a host needs, by its roles and the VRRP backend.
+    static func needed(by host: ClusterupCore.Host, _ inventory: Inventory) -> [String] {
+        var names: [String] = []
+        if host.roles.contains(.etcd) { names += ["etcd", "etcdctl"] }
+        if host.roles.contains(.controlPlane) { names += Artifact.kubernetesComponents }
+        if host.roles.contains(.lb) {
+            names.append("haproxy")
+            names.append(inventory.vrrp?.backend == .keepalived ? "keepalived" : "clusterup-vrrpd")
+        }
+        return names
+    }
+
+    func run(_ session: DeploySession) async throws {
+        let inventory = session.inventory
+        let settings = session.settings
+        let allNeeded = Set(inventory.hosts.flatMap { Self.needed(by: $0, inventory) }).sorted()
+        let unknown = allNeeded.filter { settings.artifact($0) == nil }
+        if !unknown.isEmpty {
+            throw DeployFailure(
+                phase: title,
+                failures: unknown.map { ("inventory", "no artifact for \($0): add `artifacts: {\($0): {url: …, sha256: …}}`, `{file: …}` or `{present: …}`") },
+                state: session.stateAfterFailure(in: title))
+        }
+        // Downloads and file reads block: they run on FanOut's threads, not the cooperative pool.
+        let cache = ArtifactCache(directory: session.options.cacheDirectory)
+        let fetched = await FanOut(concurrency: 4).run(allNeeded, name: { $0 }, initialStep: "fetching") { name, _ -> [UInt8]? in
+            switch settings.artifact(name)!.source {
+            case .url(let url, let sha256): try cache.fetch(url, sha256: sha256, name: name)
+            case .file(let path, let sha256): try Self.readLocal(path, sha256: sha256, name: name)
+            case .package, .present: nil
+            }
+        }
+        var uploads: [String: [UInt8]] = [:]
+        var failures: [(host: String, error: String)] = []
+        for result in fetched {
+            switch result.outcome {
+            case .success(let bytes): uploads[result.host] = bytes
+            case .failure(let error): failures.append(("artifact \(result.host)", describe(error)))
+            }
+        }
+        if !failures.isEmpty {
+            throw DeployFailure(phase: title, failures: failures, state: session.stateAfterFailure(in: title))
+        }
+        session.with { $0.uploads = uploads }
+
+        let dryRun = session.options.dryRun
+        try await session.onHosts(inventory.hosts, phase: title, step: "checking") { host, connection, reporter in
+            for name in Self.needed(by: host, inventory) {
+                guard let artifact = settings.artifact(name) else { continue }
+                switch artifact.source {
+                case .package(let package):
+                    let installed = try connection.checkedOutput(
+                        "dpkg-query -W -f='${Status}' \(shellQuote(package)) 2>/dev/null || rpm -q \(shellQuote(package)) 2>/dev/null || true")
+                    if installed.contains("install ok installed") || installed.hasPrefix(package) { continue }
+                    if dryRun {
+                        session.note(host.name, "would install package \(package) (for \(name))")
+                        continue
+                    }
+                    reporter.step("installing \(package)")
+                    _ = try connection.checkedOutput(Self.installScript(package), timeout: 900)
+                    session.note(host.name, "installed package \(package)")
+                case .present(let version):
+                    let output = try connection.checkedOutput(
+                        "test -x \(shellQuote(artifact.path)) || { echo 'missing'; exit 0; }; \(shellQuote(artifact.path)) --version 2>&1 | head -3")
+                    if output.hasPrefix("missing") {
+                        throw ClusterupError.remote(
+                            "\(name) should be present at \(artifact.path) but is not", host: host.name,
+                            hint: "install it there, or give `artifacts.\(name)` a url or file source")
+                    }
+                    if let version, !output.contains(version) {
+                        throw ClusterupError.remote(
+                            "\(artifact.path) reports '\(output.trimmingCharacters(in: .whitespacesAndNewlines))', not version \(version)",
+                            host: host.name, hint: "install \(name) \(version) there, or fix artifacts.\(name).version")
+                    }
+                case .url, .file:
+                    break  // uploaded with the rest of the host's files
+                }
+            }
+        }
+    }
+
+    /// Installs without letting the package's own service start with its default configuration
+    /// (Debian starts etcd and haproxy on install): deploy starts them configured.
+    static func installScript(_ package: String) -> String {
+        let p = shellQuote(package)
+        return """
+        if command -v apt-get >/dev/null 2>&1; then
+          printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+          trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \(p) || {
+            DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \(p); }
+        elif command -v dnf >/dev/null 2>&1; then
+          dnf install -y \(p)
+        else
+          echo "no apt-get or dnf on this host" >&2; exit 1
+        fi
+        """
+    }
+
+    static func readLocal(_ path: String, sha256: String?, name: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ClusterupError.badInput(
+                "cannot read \(path) (artifact \(name))", at: "artifacts.\(name).file",
+                hint: "check the path; relative paths are relative to the inventory file")
+        }
+        let bytes = [UInt8](data)
+        if let sha256, sha256Hex(bytes) != sha256.lowercased() {
+            throw ClusterupError.badInput(
+                "\(path) has sha256 \(sha256Hex(bytes)), the inventory expects \(sha256)", at: "artifacts.\(name).sha256",
+                hint: "the file changed or the checksum is wrong: check where the file came from")
+        }
+        return bytes
+    }
+}
+
+/// Downloads once into `<cache>/<sha256>` and reuses it; a download whose checksum differs is
+/// discarded and reported.
+struct ArtifactCache {
+    var directory: String
+
+    func fetch(_ url: String, sha256: String, name: String) throws -> [UInt8] {
+        let expected = sha256.lowercased()
+        let path = "\(directory)/\(expected)"
+        if let data = FileManager.default.contents(atPath: path), sha256Hex([UInt8](data)) == expected {
+            return [UInt8](data)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let partial = path + ".part"
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-fsSL", "--retry", "3", "-o", partial, url]
+        let stderr = Pipe()
+        curl.standardError = stderr
+        do { try curl.run() } catch {
+            throw ClusterupError.local("cannot run curl to fetch \(name): \(error)", hint: "install curl, or use a file source")
+        }
+        curl.waitUntilExit()
+        guard curl.terminationStatus == 0, let data = FileManager.default.contents(atPath: partial) else {
+            let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            try? FileManager.default.removeItem(atPath: partial)
+            throw ClusterupError.local("downloading \(url) failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))",
+                                       at: "artifacts.\(name).url", hint: "check the URL and this machine's network, or use a file source")
+        }
+        let actual = sha256Hex([UInt8](data))
+        guard actual == expected else {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw ClusterupError.badInput("\(url) has sha256 \(actual), the inventory expects \(expected)",
+                                          at: "artifacts.\(name).sha256", hint: "fix the checksum or the URL; nothing was uploaded")
+        }
+        try FileManager.default.moveItem(atPath: partial, toPath: path)
+        return [UInt8](data)
+    }
+}

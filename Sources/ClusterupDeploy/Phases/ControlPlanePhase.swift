@@ -1,0 +1,62 @@
+import ClusterupCore
+import ClusterupSSH
+import Foundation
+
+/// kube-apiserver, kube-controller-manager and kube-scheduler: started on every control-plane
+/// host that has none running, and restarted one host at a time when their files changed, each
+/// apiserver ready (/readyz) before the next host is touched, so the VIP always has a backend.
+struct ControlPlanePhase: DeployPhase {
+    let title = "control plane"
+    static let units = ["kube-apiserver.service", "kube-controller-manager.service", "kube-scheduler.service"]
+
+    func skipReason(_ session: DeploySession) -> String? {
+        let hosts = session.inventory.hosts(withRole: .controlPlane)
+        if hosts.isEmpty { return "no control-plane hosts" }
+        let changes = session.with { $0.changes }
+        return hosts.contains { host in Self.units.contains { changes[host.name]?.touches($0) == true } }
+            ? nil : "control-plane services and files unchanged"
+    }
+
+    func run(_ session: DeploySession) async throws {
+        let changes = session.with { $0.changes }
+        let timeout = session.options.healthTimeout
+        let hosts = session.inventory.hosts(withRole: .controlPlane).filter { host in
+            Self.units.contains { changes[host.name]?.touches($0) == true }
+        }
+        // Hosts with nothing running yet start together; running ones restart one at a time.
+        let fresh = hosts.filter { host in
+            changes[host.name]!.units.contains { if case .start("kube-apiserver.service") = $0 { true } else { false } }
+        }
+        let running = hosts.filter { host in !fresh.contains(host) }
+        let operation: @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Void = { host, connection, reporter in
+            for name in Self.units {
+                let unit = ManagedUnit(name: name, component: "control-plane")
+                if let what = try applyUnitChange(unit, changes: changes[host.name]!, on: connection) {
+                    reporter.step(what)
+                    session.note(host.name, what)
+                }
+            }
+            reporter.step("waiting for /readyz")
+            try Self.waitReady(host, connection: connection, timeout: timeout)
+        }
+        try await session.onHosts(fresh, phase: title, step: "starting") { try operation($0, $1, $2) }
+        try await session.oneHostAtATime(running, phase: title, step: "restarting") { try operation($0, $1, $2) }
+    }
+
+    /// Polls the host's own apiserver until /readyz answers 200.
+    static func waitReady(_ host: ClusterupCore.Host, connection: some RemoteShell, timeout: Duration) throws {
+        let address = host.privateAddress.contains(":") ? "[\(host.privateAddress)]" : host.privateAddress
+        let deadline = ContinuousClock.now + timeout
+        var last = ""
+        while ContinuousClock.now < deadline {
+            let result = try connection.run(
+                "curl -sk --max-time 2 -o /dev/null -w '%{http_code}' https://\(address):6443/readyz", sudo: false, timeout: 10)
+            if result.stdoutText == "200" { return }
+            last = result.stdoutText.isEmpty ? result.stderrText : "HTTP \(result.stdoutText)"
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        throw ClusterupError.remote(
+            "kube-apiserver was not ready within \(timeout) (last answer: \(last.trimmingCharacters(in: .whitespacesAndNewlines)))",
+            host: host.name, hint: "see `journalctl -u kube-apiserver` on \(host.name)")
+    }
+}

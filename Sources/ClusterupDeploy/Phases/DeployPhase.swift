@@ -1,0 +1,11 @@
+/// One step of deploy: a title the progress output shows, an optional reason to skip, and the work.
+protocol DeployPhase: Sendable {
+    var title: String { get }
+    /// nil: run. Otherwise why this phase has nothing to do (shown to the operator).
+    func skipReason(_ session: DeploySession) -> String?
+    func run(_ session: DeploySession) async throws
+}
+
+extension DeployPhase {
+    func skipReason(_ session: DeploySession) -> String? { nil }
+}

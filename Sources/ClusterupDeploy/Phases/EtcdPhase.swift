@@ -1,0 +1,123 @@
+import ClusterupCore
+import Foundation
+
+/// Brings etcd membership and services to the plan without losing quorum: a new cluster starts
+/// all members together; an existing one is snapshotted first, then grows one member at a time
+/// (member add, then start), sheds removed members (member remove first), and restarts members
+/// whose files changed one at a time, waiting for each to be healthy again.
+struct EtcdPhase: DeployPhase {
+    let title = "etcd"
+
+    func skipReason(_ session: DeploySession) -> String? {
+        let etcdHosts = session.inventory.hosts(withRole: .etcd)
+        if etcdHosts.isEmpty { return "no etcd hosts" }
+        let (plan, changes) = session.with { ($0.etcdPlan, $0.changes) }
+        let touched = etcdHosts.contains { changes[$0.name]?.touches("etcd.service") == true }
+        return (plan?.isNoChange ?? true) && !touched ? "etcd members and files unchanged" : nil
+    }
+
+    func run(_ session: DeploySession) async throws {
+        let inventory = session.inventory
+        let etcdHosts = inventory.hosts(withRole: .etcd)
+        let (plan, changes, members) = session.with { ($0.etcdPlan!, $0.changes, $0.etcdMembers) }
+        let etcdctl = session.settings.artifact("etcdctl")?.path ?? "etcdctl"
+        let timeout = session.options.healthTimeout
+        let unit = ManagedUnit(name: "etcd.service", component: "etcd", restartOrder: .oneHostAtATime)
+
+        switch plan {
+        case .bootstrap(let peers):
+            let hosts = etcdHosts.filter { host in peers.contains { $0.name == host.name } }
+            // Members of a new cluster wait for each other: they must start together.
+            try await session.onHosts(hosts, phase: title, step: "starting etcd") { _, connection, _ in
+                _ = try connection.checkedOutput("systemctl start --no-block etcd.service")
+            }
+            try await session.onHosts(hosts, phase: title, step: "waiting for health") { host, connection, _ in
+                try EtcdPhase.waitHealthy(host, connection: connection, etcdctl: etcdctl, timeout: timeout)
+            }
+            session.note(nil, "etcd: cluster of \(hosts.count) member(s) bootstrapped")
+
+        case .reconcile(let join, let remove):
+            let joining = Set(join.map(\.name))
+            guard let anchor = etcdHosts.first(where: { !joining.contains($0.name) }) else {
+                throw DeployFailure(phase: title, failures: [("etcd", "no running member to join through")],
+                                    state: "No etcd membership was changed.")
+            }
+            let restarting = etcdHosts.filter { !joining.contains($0.name) && changes[$0.name]?.touches("etcd.service") == true }
+            if !join.isEmpty || !remove.isEmpty || !restarting.isEmpty {
+                try await snapshot(session, on: anchor, etcdctl: etcdctl)
+            }
+            for peer in join {
+                guard let host = inventory.host(named: peer.name) else { continue }
+                let alreadyAdded = members?.contains { $0.peerURLs.contains(peer.peerURL) } ?? false
+                if !alreadyAdded {
+                    try await session.onHosts([anchor], phase: title, step: "member add \(peer.name)") { _, connection, _ in
+                        _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "member add \(shellQuote(peer.name)) --peer-urls=\(peer.peerURL)"))
+                    }
+                }
+                try await session.onHosts([host], phase: title, step: "starting etcd") { host, connection, _ in
+                    _ = try connection.checkedOutput("systemctl start etcd.service", timeout: timeout.seconds)
+                    try EtcdPhase.waitHealthy(host, connection: connection, etcdctl: etcdctl, timeout: timeout)
+                }
+                session.note(peer.name, "etcd: member \(peer.name) joined")
+            }
+            for member in remove {
+                try await session.onHosts([anchor], phase: title, step: "member remove") { _, connection, _ in
+                    _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "member remove \(member.hexID)"))
+                }
+                session.note(nil, "etcd: member \(member.name.isEmpty ? member.hexID : member.name) removed")
+                // A host still in the inventory but no longer an etcd host: stop its member and
+                // keep its data aside (never delete data).
+                if let host = inventory.hosts.first(where: { h in member.peerURLs.contains(EtcdPeer(name: h.name, address: h.privateAddress).peerURL) }) {
+                    let dataDir = session.settings.etcd.dataDirectory
+                    try await session.onHosts([host], phase: title, step: "stopping removed member") { _, connection, _ in
+                        _ = try connection.checkedOutput(
+                            "systemctl disable -q --now etcd.service; [ -d \(shellQuote(dataDir)) ] && mv \(shellQuote(dataDir)) \(shellQuote(dataDir)).removed-$(date +%Y%m%d%H%M%S) || true")
+                    }
+                }
+            }
+            // Restarts and starts of existing members: one at a time, healthy before the next.
+            let others = etcdHosts.filter { !joining.contains($0.name) && changes[$0.name]?.touches("etcd.service") == true }
+            try await session.oneHostAtATime(others, phase: title, step: "restarting etcd") { host, connection, reporter in
+                if let what = try applyUnitChange(unit, changes: changes[host.name]!, on: connection) {
+                    reporter.step(what)
+                    session.note(host.name, what)
+                }
+                try EtcdPhase.waitHealthy(host, connection: connection, etcdctl: etcdctl, timeout: timeout)
+            }
+        }
+    }
+
+    /// A snapshot before touching a running cluster; kept on the anchor host.
+    func snapshot(_ session: DeploySession, on host: ClusterupCore.Host, etcdctl: String) async throws {
+        if session.options.dryRun { return }
+        let dir = session.settings.etcd.backupDirectory
+        let paths = try await session.onHosts([host], phase: title, step: "snapshot") { _, connection, _ in
+            let path = "\(dir)/pre-deploy-\(Int(Date().timeIntervalSince1970)).db"
+            _ = try connection.checkedOutput(
+                "install -d -m 0700 \(shellQuote(dir)) && " + Etcdctl.command(etcdctl, "snapshot save \(shellQuote(path))"),
+                timeout: 300)
+            return path
+        }
+        if let path = paths[host.name] { session.note(host.name, "etcd snapshot saved to \(path)") }
+    }
+
+    /// Polls the member's own endpoint until it reports healthy.
+    static func waitHealthy(_ host: ClusterupCore.Host, connection: some RemoteShell, etcdctl: String, timeout: Duration) throws {
+        let endpoint = EtcdPeer(name: host.name, address: host.privateAddress).clientURL
+        let deadline = ContinuousClock.now + timeout
+        var last = ""
+        while ContinuousClock.now < deadline {
+            let result = try connection.run(Etcdctl.command(etcdctl, "endpoint health", endpoints: endpoint), sudo: true, timeout: 10)
+            if result.succeeded { return }
+            last = (result.stderrText + result.stdoutText).trimmingCharacters(in: .whitespacesAndNewlines)
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        throw ClusterupError.remote(
+            "etcd member did not become healthy within \(timeout): \(last)", host: host.name,
+            hint: "see `journalctl -u etcd` on \(host.name)")
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,87 @@
+import ClusterupCore
+import Foundation
+
+/// Proves the result: exactly one host holds the VIP, etcd is healthy over TLS, and every
+/// HAProxy sees every kube-apiserver up.
+struct PostChecksPhase: DeployPhase {
+    let title = "post-deploy checks"
+
+    func skipReason(_ session: DeploySession) -> String? {
+        session.options.dryRun ? "dry run" : nil
+    }
+
+    func run(_ session: DeploySession) async throws {
+        let inventory = session.inventory
+        let timeout = session.options.healthTimeout
+        if let vip = inventory.vip, !inventory.hosts(withRole: .lb).isEmpty {
+            let holders = try await waitForOneHolder(session, vip: vip.address)
+            session.note(nil, "VIP \(vip.address) is held by \(holders.joined(separator: ", "))")
+        }
+        if let anchor = inventory.hosts(withRole: .etcd).first {
+            let etcdctl = session.settings.artifact("etcdctl")?.path ?? "etcdctl"
+            try await session.onHosts([anchor], phase: title, step: "etcd health") { _, connection, _ in
+                _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "endpoint health --cluster"), timeout: 30)
+            }
+            session.note(nil, "etcd: all \(inventory.hosts(withRole: .etcd).count) member(s) healthy over TLS")
+        }
+        let backends = inventory.hosts(withRole: .controlPlane).map(\.name)
+        if !backends.isEmpty {
+            try await session.onHosts(inventory.hosts(withRole: .lb), phase: title, step: "haproxy backends") { host, connection, _ in
+                let deadline = ContinuousClock.now + timeout
+                var down: [String] = backends
+                while ContinuousClock.now < deadline {
+                    let csv = try connection.run(
+                        "curl -s --max-time 2 'http://127.0.0.1:\(LoadBalancerComponent.statsPort)/stats;csv'", sudo: false, timeout: 10)
+                    let status = HAProxyStats.backendStatus(csv.stdoutText, backend: "kube-apiservers")
+                    down = backends.filter { status[$0] != "UP" }
+                    if down.isEmpty { return }
+                    Thread.sleep(forTimeInterval: 0.5)
+                }
+                throw ClusterupError.remote(
+                    "HAProxy reports kube-apiserver backends not up: \(down.joined(separator: ", "))", host: host.name,
+                    hint: "check those apiservers' /readyz and `journalctl -u haproxy`")
+            }
+            session.note(nil, "HAProxy: \(backends.count) apiserver backend(s) up on every lb host")
+        }
+    }
+
+    func waitForOneHolder(_ session: DeploySession, vip: String) async throws -> [String] {
+        let lbHosts = session.inventory.hosts(withRole: .lb)
+        let deadline = ContinuousClock.now + .seconds(15)
+        var holders: [String] = []
+        while ContinuousClock.now < deadline {
+            let held = try await session.onHosts(lbHosts, phase: title, step: "VIP holder") { _, connection, _ in
+                try VIPProbe.holds(vip, connection: connection)
+            }
+            holders = lbHosts.map(\.name).filter { held[$0] == true }
+            if holders.count == 1 { return holders }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        throw DeployFailure(
+            phase: title,
+            failures: [("vip", holders.isEmpty ? "no lb host holds \(vip)" : "\(holders.count) hosts hold \(vip) (split brain): \(holders.joined(separator: ", "))")],
+            state: "Every component is deployed; the VIP is not healthy. Check `clusterup status` and the VRRP daemon's journal.")
+    }
+}
+
+/// Reads HAProxy's CSV statistics.
+enum HAProxyStats {
+    /// Server name → status (UP, DOWN, MAINT…) for one backend.
+    static func backendStatus(_ csv: String, backend: String) -> [String: String] {
+        var header: [Substring] = []
+        var result: [String: String] = [:]
+        for line in csv.split(separator: "\n") {
+            if line.hasPrefix("# ") {
+                header = line.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false)
+                continue
+            }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard let px = header.firstIndex(of: "pxname"), let sv = header.firstIndex(of: "svname"),
+                  let st = header.firstIndex(of: "status"), fields.count > max(px, sv, st),
+                  fields[px] == backend, fields[sv] != "BACKEND", fields[sv] != "FRONTEND"
+            else { continue }
+            result[String(fields[sv])] = String(fields[st]).split(separator: " ").first.map(String.init) ?? ""
+        }
+        return result
+    }
+}
