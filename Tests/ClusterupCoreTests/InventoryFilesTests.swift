@@ -18,6 +18,20 @@ private let examplesDirectory = URL(fileURLWithPath: #filePath)
         #expect(inventory.hosts.allSatisfy { $0.address.hasPrefix("198.51.100.") })
     }
 
+    @Test func initWritesALoadableFileAndRefusesToOverwriteIt() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.path + "/inventory.yml"
+        try StarterInventory.create(at: path, cluster: "lab")
+        let inventory = try InventoryLoader(environment: [:], currentDirectory: scratch.path).load(path: path)
+        #expect(inventory.cluster == "lab")
+        try "edited".write(toFile: path, atomically: true, encoding: .utf8)
+        let error = try #require(throws: ClusterupError.self) { try StarterInventory.create(at: path, cluster: "lab") }
+        #expect(error.exitCode == 2)
+        #expect(error.message.contains("refusing to overwrite"))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "edited")
+    }
+
     @Test(arguments: ["single-node.yml", "ha-3-nodes.yml", "bastion-sudo.yml"])
     func exampleInventoryLoads(file: String) throws {
         let loader = InventoryLoader(environment: [:], homeDirectory: "/home/op", currentDirectory: examplesDirectory)

@@ -136,8 +136,11 @@ struct InventoryReader {
         var names: [String: HostEntry] = [:]
         var addresses: [NetworkAddress: (entry: HostEntry, field: YAMLField, key: String)] = [:]
         for entry in entries {
+            // These messages name both hosts themselves.
+            var nameField = entry.nameField
+            nameField.host = nil
             if let first = names[entry.host.name] {
-                throw entry.nameField.error(
+                throw nameField.error(
                     "duplicate host name '\(entry.host.name)': hosts[\(first.index)] at \(first.nameField.location) and hosts[\(entry.index)] at \(entry.nameField.location) both use it",
                     hint: "host names must be unique; rename one of them")
             }
@@ -149,6 +152,8 @@ struct InventoryReader {
             for (field, key, text) in pairs {
                 guard let address = NetworkAddress(text), seenHere.insert(address).inserted else { continue }
                 if let first = addresses[address] {
+                    var field = field
+                    field.host = nil
                     throw field.error(
                         "duplicate address '\(text)': hosts[\(first.entry.index)].\(first.key) (host \(first.entry.host.name)) at \(first.field.location) and hosts[\(entry.index)].\(key) (host \(entry.host.name)) at \(field.location) both use it",
                         hint: "every host needs its own address; fix the one that was copied")
