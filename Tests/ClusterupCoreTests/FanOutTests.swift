@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+@testable import ClusterupCore
+
+private func names(_ count: Int) -> [String] { (1...count).map { "node\($0)" } }
+
+/// Blocks the calling thread like a libssh2 call would.
+private func blockingSleep(milliseconds: Int) { usleep(UInt32(milliseconds * 1000)) }
+
+/// Seconds `body` takes on the wall clock.
+private func measure(_ body: () async -> Void) async -> Double {
+    let start = ContinuousClock.now
+    await body()
+    return (ContinuousClock.now - start).totalSeconds
+}
+
+/// A clock the test moves by hand.
+private final class ManualClock: Sendable {
+    private let reading = Locked(Duration.zero)
+    func advance(by duration: Duration) { reading.withLock { $0 += duration } }
+    var source: TimeSource { TimeSource { [reading] in reading.withLock { $0 } } }
+}
+
+@Suite struct FanOutBehaviourTests {
+    @Test func resultsComeBackInInputOrderWithValuesAndErrors() async {
+        struct Boom: Error {}
+        let results = await FanOut(concurrency: 4).run(names(10), name: { $0 }) { host, _ in
+            if host == "node3" { throw Boom() }
+            blockingSleep(milliseconds: Int.random(in: 0...20))
+            return host.uppercased()
+        }
+        #expect(results.map(\.host) == names(10))
+        #expect(results[0].value == "NODE1")
+        #expect(results[2].error is Boom)
+        #expect(results[2].state == .failed)
+        #expect(results.filter(\.succeeded).count == 9)
+    }
+
+    @Test func neverRunsMoreThanTheConcurrencyBound() async {
+        let inFlight = Locked((now: 0, peak: 0))
+        _ = await FanOut(concurrency: 3).run(names(12), name: { $0 }) { _, _ in
+            inFlight.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+            blockingSleep(milliseconds: 30)
+            inFlight.withLock { $0.now -= 1 }
+        }
+        #expect(inFlight.withLock { $0.peak } == 3)
+    }
+
+    @Test func moreBlockingOperationsRunAtOnceThanThePoolHasThreads() async {
+        // Each operation waits until all have arrived: possible only if each has its own thread.
+        let width = ProcessInfo.processInfo.activeProcessorCount + 2
+        let arrived = Locked(0)
+        let results = await FanOut(concurrency: width).run(names(width), name: { $0 }) { _, _ -> Bool in
+            arrived.withLock { $0 += 1 }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while arrived.withLock({ $0 }) < width {
+                guard ContinuousClock.now < deadline else { return false }
+                blockingSleep(milliseconds: 1)
+            }
+            return true
+        }
+        #expect(results.allSatisfy { $0.value == true })
+    }
+
+    @Test func elapsedComesFromTheInjectedClock() async {
+        let clock = ManualClock()
+        let results = await FanOut(concurrency: 1, clock: clock.source).run(["node1"], name: { $0 }) { _, _ in
+            clock.advance(by: .seconds(3))
+        }
+        #expect(results[0].elapsed == .seconds(3))
+    }
+
+    @Test func emptyInputReturnsAtOnce() async {
+        let results = await FanOut().run([String](), name: { $0 }) { _, _ in 1 }
+        #expect(results.isEmpty)
+    }
+
+    @Test func blockingVariantWorksFromAPlainThread() {
+        let results = FanOut(concurrency: 2).runBlocking(names(3), name: { $0 }) { host, _ in host.count }
+        #expect(results.compactMap(\.value) == [5, 5, 5])
+    }
+
+    @Test func stepsAndOutcomeBecomeProgressEventsInOrder() async {
+        let clock = ManualClock()
+        let events = Locked<[ProgressEvent]>([])
+        _ = await FanOut(concurrency: 1, clock: clock.source).run(
+            ["node1"], name: { $0 }, initialStep: "connect", progress: { event in events.withLock { $0.append(event) } }
+        ) { _, reporter in
+            clock.advance(by: .milliseconds(100))
+            reporter.step("exec")
+            clock.advance(by: .milliseconds(200))
+        }
+        let seen = events.withLock { $0 }
+        #expect(seen.map(\.state) == [.running, .running, .ok])
+        #expect(seen.map(\.step) == ["connect", "exec", "exec"])
+        #expect(seen.map(\.elapsed) == [.zero, .milliseconds(100), .milliseconds(300)])
+    }
+
+    @Test func failureEventCarriesTheErrorMessageAndStep() async {
+        let events = Locked<[ProgressEvent]>([])
+        let results = await FanOut().run(["node1"], name: { $0 }, progress: { event in events.withLock { $0.append(event) } }) { _, reporter in
+            reporter.step("upload")
+            throw ClusterupError.remote("permission denied", host: "node1")
+        }
+        let last = events.withLock { $0.last }
+        #expect(last?.state == .failed)
+        #expect(last?.detail == "permission denied")
+        #expect(results[0].step == "upload")
+    }
+
+    @Test func operationCanMarkItsHostSkipped() async {
+        let results = await FanOut().run(["node1"], name: { $0 }) { _, reporter in reporter.skip("already up to date") }
+        #expect(results[0].state == .skipped)
+        #expect(results[0].succeeded)
+    }
+
+    @Test func cancellingTheCallerSkipsHostsNotYetStarted() async {
+        let started = Locked(0)
+        let task = Task {
+            await FanOut(concurrency: 1).run(names(5), name: { $0 }) { _, _ in
+                started.withLock { $0 += 1 }
+                blockingSleep(milliseconds: 100)
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(30))
+        task.cancel()
+        let results = await task.value
+        #expect(results.count == 5)
+        #expect(results.filter { $0.state == .skipped && $0.error is CancellationError }.count == 5 - started.withLock { $0 })
+        #expect(started.withLock { $0 } < 5)
+    }
+}
+
+/// Wall-clock measurements; serialized so they do not compete with each other for threads.
+@Suite(.serialized) struct FanOutTimingTests {
+    private func sleepOnAll(_ count: Int) async -> Double {
+        await measure {
+            _ = await FanOut(concurrency: 32).run(names(count), name: { $0 }) { _, _ in blockingSleep(milliseconds: 200) }
+        }
+    }
+
+    @Test func thirtyTwoHostsTakeAboutAsLongAsFive() async {
+        let five = await sleepOnAll(5)
+        let thirtyTwo = await sleepOnAll(32)
+        #expect(five >= 0.2)
+        // One wave each: a serial or pool-bound fan-out would take 6x longer or more.
+        #expect(thirtyTwo < five * 1.5, "5 hosts: \(five)s, 32 hosts: \(thirtyTwo)s")
+    }
+
+    @Test func fiftyHostsTakeTwoWavesAtConcurrency32() async {
+        let five = await sleepOnAll(5)
+        let fifty = await sleepOnAll(50)
+        #expect(fifty >= 0.4, "50 hosts must need two waves of 200 ms at concurrency 32")
+        #expect(fifty < five * 2 * 1.5, "5 hosts: \(five)s, 50 hosts: \(fifty)s")
+    }
+
+    @Test func cooperativePoolStaysFreeWhileBlockingOperationsRun() async {
+        let inFlight = Locked(0)
+        let fanOut = Task {
+            await FanOut(concurrency: 32).run(names(32), name: { $0 }) { _, _ in
+                inFlight.withLock { $0 += 1 }
+                blockingSleep(milliseconds: 600)
+                inFlight.withLock { $0 -= 1 }
+            }
+        }
+        // Wait until every operation is blocking; then the pool (2 threads here) must still run tasks.
+        while inFlight.withLock({ $0 }) < 32 { try? await Task.sleep(for: .milliseconds(5)) }
+        let probeStart = ContinuousClock.now
+        let probes = await withTaskGroup(of: Int.self) { group in
+            for index in 0..<8 { group.addTask { index } }
+            return await group.reduce(0, +)
+        }
+        let probeTime = ContinuousClock.now - probeStart
+        let stillBlocking = inFlight.withLock { $0 }
+        _ = await fanOut.value
+        #expect(probes == 28)
+        #expect(stillBlocking == 32, "the probes ran only after the blocking operations ended")
+        #expect(probeTime < .milliseconds(300))
+    }
+}
