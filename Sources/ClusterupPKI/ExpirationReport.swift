@@ -47,22 +47,13 @@ public struct ExpirationReport: Sendable, Equatable, Codable {
             [entry.name, entry.expires.map(PKIDate.format) ?? "-", entry.residualSeconds.map(Self.shortDuration) ?? "-",
              entry.externallyManaged ? "yes" : "no", Self.statusText(entry)]
         }
-        return Self.columns(["CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED", "STATUS"], leafRows)
+        return TextTable.render(header: ["CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED", "STATUS"], rows: leafRows)
             + "\n"
-            + Self.columns(["CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED", "STATUS"], caRows)
+            + TextTable.render(header: ["CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED", "STATUS"], rows: caRows)
     }
 
     static func statusText(_ entry: Entry) -> String {
         entry.detail.map { "\(entry.status.rawValue): \($0)" } ?? entry.status.rawValue
-    }
-
-    static func columns(_ header: [String], _ rows: [[String]]) -> String {
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
-        return ([header] + rows).map { row in
-            row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 3, withPad: " ", startingAt: 0)
-            }.joined()
-        }.joined(separator: "\n") + "\n"
     }
 
     /// kubeadm's short form: 90s, 5m, 47h, 364d, 9y.
@@ -78,7 +69,7 @@ public struct ExpirationReport: Sendable, Equatable, Codable {
 
     public func json() -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }

@@ -26,7 +26,7 @@ import Testing
         let table = report.table()
         #expect(table.hasPrefix("CERTIFICATE "))
         #expect(table.contains("\nadmin.conf "))
-        #expect(table.contains("   364d   "))
+        #expect(table.contains("  364d  "))
         #expect(table.contains("\nCERTIFICATE AUTHORITY "))
     }
 
@@ -66,7 +66,7 @@ import Testing
         let report = try generator.checkExpiration(now: fixedNow.addingTimeInterval(400 * 86_400))
         #expect(report.certificates.allSatisfy { $0.status == .expired })
         #expect(report.authorities.allSatisfy { $0.status == .ok })
-        #expect(report.table().contains("   expired   "))
+        #expect(report.table().contains("  expired  "))
     }
 
     @Test func jsonOutputRoundTrips() throws {
