@@ -18,8 +18,15 @@ public struct FileWrite: Sendable, Equatable {
 /// The PKI directory on this machine: reads files, and writes batches all-or-nothing.
 public struct PKIDirectory: Sendable {
     public let root: String
+    /// rename(2); replaceable so tests can fail the commit phase half-way.
+    let renameFile: @Sendable (String, String) -> Int32
 
-    public init(root: String) { self.root = root }
+    public init(root: String) { self.init(root: root, renameFile: { Glibc.rename($0, $1) }) }
+
+    init(root: String, renameFile: @escaping @Sendable (String, String) -> Int32) {
+        self.root = root
+        self.renameFile = renameFile
+    }
 
     public func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : root + "/" + path
@@ -78,7 +85,7 @@ public struct PKIDirectory: Sendable {
         }
         var renamed: [String] = []
         for (index, item) in staged.enumerated() {
-            guard rename(item.temporary, absolute(item.write.path)) != 0 else {
+            guard renameFile(item.temporary, absolute(item.write.path)) != 0 else {
                 renamed.append(item.write.path)
                 continue
             }
