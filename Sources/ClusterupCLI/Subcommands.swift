@@ -5,4 +5,7 @@ let allSubcommands: [ParsableCommand.Type] = [
     Clusterup.Init.self,
     Clusterup.InventoryCommand.self,
     Certs.self,
+    Clusterup.Exec.self,
+    Clusterup.Check.self,
+    Clusterup.DeployCommand.self,
 ]

@@ -12,6 +12,8 @@ public struct Inventory: Sendable, Equatable {
     public var vip: VIPSettings?
     public var vrrp: VRRPSettings?
     public var pki: PKISettings
+    /// The `etcd`, `control_plane`, `artifacts` and `templates` sections.
+    public var deploy = DeploySettings()
 
     public init(
         path: String, cluster: String, ssh: SSHSettings, hosts: [Host],

@@ -9,7 +9,7 @@ struct InventoryReader {
     let directory: String
     let homeDirectory: String
 
-    static let topLevelKeys = ["cluster", "ssh", "hosts", "vip", "vrrp", "pki"]
+    static let topLevelKeys = ["cluster", "ssh", "hosts", "vip", "vrrp", "pki"] + deployKeys
     static let sshKeys = [
         "user", "port", "identity_files", "agent", "known_hosts", "passphrase_env", "password_env", "sudo",
         "bastion", "connect_timeout", "command_timeout", "use_ssh_config",
@@ -59,6 +59,7 @@ struct InventoryReader {
         let pki = try readPKI(top["pki"], cluster: cluster)
 
         var inventory = Inventory(path: path, cluster: cluster, ssh: defaults, hosts: hosts, vip: vip, vrrp: vrrp, pki: pki)
+        inventory.deploy = try readDeploy(top)
         try checkVRRP(&inventory, top: top, entries: entries)
         try checkVIP(inventory, top: top, entries: entries)
         return inventory
@@ -219,7 +220,7 @@ struct InventoryReader {
     }
 
     /// Private keys and CA files must be readable now, not halfway through a deploy.
-    private func checkReadable(_ path: String, _ field: YAMLField, what: String, hint: String) throws(ClusterupError) {
+    func checkReadable(_ path: String, _ field: YAMLField, what: String, hint: String) throws(ClusterupError) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw field.error("cannot read \(what) \(path): no such file", hint: hint)

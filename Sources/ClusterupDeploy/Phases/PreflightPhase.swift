@@ -8,7 +8,8 @@ struct PreflightPhase: DeployPhase {
     func run(_ session: DeploySession) async throws {
         let lbPort = session.inventory.vip?.port ?? 8443
         let gathered = try await session.onHosts(session.inventory.hosts, phase: title, step: "probing") { host, connection, _ in
-            try PreflightPhase.gather(host, connection: connection, lbPort: lbPort)
+            let check = try HostCheck.run(host, connection: connection, lbPort: lbPort)
+            return (check.facts, check.findings)
         }
         var failures: [(host: String, error: String)] = []
         for host in session.inventory.hosts {
@@ -23,9 +24,18 @@ struct PreflightPhase: DeployPhase {
             throw DeployFailure(phase: title, failures: failures, state: session.stateAfterFailure(in: title))
         }
     }
+}
 
-    /// Runs the probe and judges it; shared with `clusterup check`.
-    static func gather(_ host: ClusterupCore.Host, connection: some RemoteShell, lbPort: Int) throws -> (HostFacts, [Preflight.Finding]) {
+/// What `clusterup check` reports for one host, and deploy's preflight judges.
+public struct HostCheck: Sendable {
+    public var facts: HostFacts
+    public var clockSkewSeconds: Double
+    public var findings: [Preflight.Finding]
+
+    public var worst: Preflight.Finding.Severity { findings.map(\.severity).max() ?? .ok }
+
+    /// Runs the probe over `connection` (blocking) and judges it against the host's roles.
+    public static func run(_ host: ClusterupCore.Host, connection: some RemoteShell, lbPort: Int) throws -> HostCheck {
         let before = Date()
         let output = try connection.checkedOutput(HostFacts.probeScript, sudo: true)
         let after = Date()
@@ -35,6 +45,6 @@ struct PreflightPhase: DeployPhase {
         let preflight = Preflight(ports: Preflight.ports(
             etcd: host.roles.contains(.etcd), controlPlane: host.roles.contains(.controlPlane),
             lb: host.roles.contains(.lb), lbPort: lbPort))
-        return (facts, preflight.evaluate(facts, clockSkewSeconds: skew))
+        return HostCheck(facts: facts, clockSkewSeconds: skew, findings: preflight.evaluate(facts, clockSkewSeconds: skew))
     }
 }

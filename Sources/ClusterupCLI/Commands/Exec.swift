@@ -1,0 +1,110 @@
+import ArgumentParser
+import ClusterupCore
+import ClusterupSSH
+import Foundation
+
+extension Clusterup {
+    /// `clusterup exec [INVENTORY] [--hosts a,b] [--roles r] -- COMMAND`
+    struct Exec: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command on every selected host at once.",
+            discussion: """
+            The command runs through the login shell on each host, all hosts in parallel (up to --concurrency at a time), one SSH connection per host. Each host's output is printed when it finishes, stdout and stderr apart; the exit status is non-zero if any host failed or the command exited non-zero anywhere.
+
+            Examples:
+              clusterup exec -- hostname
+              clusterup exec lab.yml --roles etcd -- systemctl is-active etcd
+              clusterup exec --hosts node1,node2 --sudo -- journalctl -u haproxy -n 20
+              clusterup exec --output json -- uname -r | jq -r '.[] | "\\(.host) \\(.stdout)"'
+            """)
+
+        @OptionGroup var inventory: InventoryOptions
+        @OptionGroup var ssh: SSHOptions
+        @OptionGroup var fanOut: FanOutOptions
+        @OptionGroup var output: OutputOptions
+
+        @Flag(help: "Run as root (sudo for non-root SSH users, as the inventory configures).")
+        var sudo = false
+
+        @Option(help: "Seconds before the command is abandoned on a host.")
+        var timeout: Double?
+
+        @Argument(parsing: .captureForPassthrough, help: "The command, after --.")
+        var command: [String] = []
+
+        func validate() throws {
+            if command.first == "--" { return }
+            guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. clusterup exec -- hostname") }
+        }
+
+        func run() async throws {
+            let words = command.first == "--" ? Array(command.dropFirst()) : command
+            guard !words.isEmpty else { throw ValidationError("give the command after --, e.g. clusterup exec -- hostname") }
+            // One word is taken as shell text ("a && b"); several are quoted word by word.
+            let script = words.count == 1 ? words[0] : words.map(Shell.quote).joined(separator: " ")
+            let (loaded, hosts) = try inventory.loadSelection()
+            let connector = try ssh.connector(for: loaded)
+            let sudo = self.sudo, timeout = self.timeout, json = output.isJSON
+            let printLock = Locked(())
+            let results = await fanOut.fanOut(clock: .continuous).run(hosts, initialStep: "connecting") { host, reporter in
+                let connection = try connector.connect(host)
+                defer { connection.close() }
+                reporter.step("running")
+                let result = try connection.run(script, sudo: sudo, timeout: timeout)
+                if !json {
+                    printLock.withLock { _ in print(ExecReport.block(host: host.name, result: result), terminator: "") }
+                }
+                return result
+            }
+            var failed = 0
+            for result in results {
+                if let error = result.error {
+                    failed += 1
+                    if !json { printError("\(result.host): \(explain(error))") }
+                } else if result.value?.succeeded == false {
+                    failed += 1
+                }
+            }
+            if json {
+                print(JSONValue.array(results.map(ExecReport.json)).pretty)
+            } else {
+                print("\(results.count - failed) of \(results.count) host(s) succeeded")
+            }
+            if failed > 0 { throw ExitCode(1) }
+        }
+    }
+}
+
+enum ExecReport {
+    static func block(host: String, result: CommandResult) -> String {
+        var text = "== \(host): " + (result.signal.map { "killed by SIG\($0)" } ?? "exit \(result.exitStatus)") + "\n"
+        let out = result.stdoutText, err = result.stderrText
+        if !out.isEmpty { text += out.hasSuffix("\n") ? out : out + "\n" }
+        if !err.isEmpty {
+            for line in err.split(separator: "\n", omittingEmptySubsequences: false).dropLast(err.hasSuffix("\n") ? 1 : 0) {
+                text += "stderr: \(line)\n"
+            }
+        }
+        return text
+    }
+
+    static func json(_ result: HostResult<CommandResult>) -> JSONValue {
+        var fields: [(String, JSONValue)] = [("host", .string(result.host))]
+        fields.append(("elapsed_seconds", .double(Double(result.elapsed.components.seconds) + Double(result.elapsed.components.attoseconds) / 1e18)))
+        if let value = result.value {
+            fields.append(("exit_status", .int(Int64(value.exitStatus))))
+            fields.append(("signal", .optional(value.signal)))
+            fields.append(("stdout", .string(value.stdoutText)))
+            fields.append(("stderr", .string(value.stderrText)))
+            fields.append(("ok", .bool(value.succeeded)))
+        } else {
+            fields.append(("ok", .bool(false)))
+            fields.append(("error", .string(result.error.map(explain) ?? "skipped")))
+        }
+        return .object(fields)
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

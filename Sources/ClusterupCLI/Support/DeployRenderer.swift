@@ -1,0 +1,77 @@
+import ClusterupCore
+import ClusterupDeploy
+import Foundation
+
+/// Shows a deploy as it runs: phase lines, per-host notes and failures (text), or one JSON
+/// document at the end.
+final class DeployRenderer: Sendable {
+    private struct State {
+        var phases: [(String, JSONValue)] = []
+        var notes: [JSONValue] = []
+        var failedHosts: [String: String] = [:]
+    }
+
+    let json: Bool
+    let live: ProgressWriter.Mode
+    private let state = Locked(State())
+
+    init(json: Bool, live: ProgressWriter.Mode) {
+        self.json = json
+        self.live = live
+    }
+
+    @Sendable func handle(_ event: DeployEvent) {
+        state.withLock { state in
+            switch event {
+            case .phaseStarted(let phase):
+                if !json { write("==> \(phase)\n") }
+            case .phaseSkipped(let phase, let reason):
+                state.phases.append((phase, .object([("skipped", .string(reason))])))
+                if !json { write("==> \(phase): skipped (\(reason))\n") }
+            case .phaseFinished(let phase, let elapsed):
+                state.phases.append((phase, .object([("seconds", .double(elapsed.totalSeconds))])))
+                if !json { write("    done in \(formatElapsed(elapsed))\n") }
+            case .host(let progress):
+                if progress.state == .failed {
+                    state.failedHosts[progress.host] = progress.detail ?? progress.step
+                } else if !json, case .live = live, progress.state == .running {
+                    write("    \(progress.host): \(progress.step)…\n")
+                }
+            case .note(let host, let text):
+                state.notes.append(.object([("host", .optional(host)), ("text", .string(text))]))
+                if !json { write("    \(host.map { "\($0): " } ?? "")\(text)\n") }
+            }
+        }
+    }
+
+    func finish(report: Deploy.Report?, dryRun: Bool, error: String?) {
+        state.withLock { state in
+            if json {
+                var fields: [(String, JSONValue)] = [("ok", .bool(error == nil)), ("dry_run", .bool(dryRun))]
+                fields.append(("phases", .object(state.phases)))
+                fields.append(("notes", .array(state.notes)))
+                if let report {
+                    fields.append(("changes", .int(Int64(report.changeCount))))
+                    fields.append(("hosts_changed", .array(report.changes.filter { !$0.value.isEmpty }.keys.sorted().map(JSONValue.string))))
+                }
+                if let error { fields.append(("error", .string(error))) }
+                write(JSONValue.object(fields).pretty + "\n")
+                return
+            }
+            if let error {
+                write("\n\(error)\n")
+            } else if let report {
+                let count = report.changeCount
+                if dryRun {
+                    write(count == 0 ? "\ndry run: no changes\n" : "\ndry run: \(count) change(s) would be made; nothing was changed\n")
+                } else {
+                    write(count == 0 ? "\ndeploy: no changes, everything already matched the inventory\n" : "\ndeploy: done, \(count) change(s) made\n")
+                }
+            }
+        }
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}

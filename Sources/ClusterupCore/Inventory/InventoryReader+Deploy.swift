@@ -1,0 +1,92 @@
+/// Reading the sections deploy adds: `etcd`, `control_plane`, `artifacts`, `templates`.
+extension InventoryReader {
+    static let deployKeys = ["etcd", "control_plane", "artifacts", "templates"]
+
+    func readDeploy(_ top: YAMLMapping) throws(ClusterupError) -> DeploySettings {
+        var settings = DeploySettings()
+        if let field = top["etcd"] {
+            let etcd = try field.mapping(allowed: ["data_dir", "backup_dir", "extra_args"])
+            if let dir = etcd["data_dir"] { settings.etcd.dataDirectory = try absoluteRemotePath(dir) }
+            if let dir = etcd["backup_dir"] { settings.etcd.backupDirectory = try absoluteRemotePath(dir) }
+            if let args = etcd["extra_args"] { settings.etcd.extraArgs = try flags(args) }
+        }
+        if let field = top["control_plane"] {
+            let cp = try field.mapping(allowed: [
+                "version", "apiserver_extra_args", "controller_manager_extra_args", "scheduler_extra_args",
+            ])
+            if let version = cp["version"] { settings.controlPlane.version = try version.nonEmptyString() }
+            if let args = cp["apiserver_extra_args"] { settings.controlPlane.apiserverExtraArgs = try flags(args) }
+            if let args = cp["controller_manager_extra_args"] { settings.controlPlane.controllerManagerExtraArgs = try flags(args) }
+            if let args = cp["scheduler_extra_args"] { settings.controlPlane.schedulerExtraArgs = try flags(args) }
+        }
+        if let field = top["artifacts"] {
+            let artifacts = try field.mapping(allowed: Artifact.names)
+            for entry in artifacts.entries {
+                settings.artifacts[entry.key] = try readArtifact(entry.key, entry.value)
+            }
+        }
+        if let field = top["templates"] { settings.templates = resolve(try field.nonEmptyString()) }
+        return settings
+    }
+
+    /// `{package: NAME}`, `{url: U, sha256: H}`, `{file: PATH, sha256: H}` or `{present: true, version: V}`,
+    /// each with an optional `path` on the node.
+    private func readArtifact(_ name: String, _ field: YAMLField) throws(ClusterupError) -> Artifact {
+        let mapping = try field.mapping(allowed: ["package", "url", "sha256", "file", "present", "version", "path"])
+        let sources = ["package", "url", "file", "present"].filter { mapping[$0] != nil }
+        guard sources.count == 1 else {
+            throw field.error(
+                sources.isEmpty ? "says nowhere to get \(name) from" : "names several sources (\(sources.joined(separator: ", ")))",
+                hint: "give exactly one of package: NAME, url: URL (with sha256), file: PATH, present: true")
+        }
+        let fallback = Artifact.defaultArtifact(name)?.path ?? "/usr/local/bin/\(name)"
+        let path = try mapping["path"].map { field throws(ClusterupError) in try absoluteRemotePath(field) } ?? fallback
+        let sha256 = try mapping["sha256"].map { field throws(ClusterupError) -> String in
+            let text = try field.string().lowercased()
+            guard text.count == 64, text.allSatisfy(\.isHexDigit) else {
+                throw field.error("'\(text)' is not a SHA-256 (64 hex digits)", hint: "as `sha256sum FILE` prints it")
+            }
+            return text
+        }
+        let source: ArtifactSource
+        switch sources[0] {
+        case "package":
+            source = .package(try mapping.required("package").nonEmptyString())
+        case "url":
+            let urlField = try mapping.required("url")
+            let url = try urlField.nonEmptyString()
+            guard url.hasPrefix("https://") || url.hasPrefix("http://") || url.hasPrefix("file://") else {
+                throw urlField.error("'\(url)' is not an http(s) or file URL")
+            }
+            guard let sha256 else {
+                throw field.error("a url artifact needs its sha256", hint: "add sha256: <64 hex digits> (published next to the download)")
+            }
+            source = .url(url, sha256: sha256)
+        case "file":
+            let fileField = try mapping.required("file")
+            let file = resolve(try fileField.nonEmptyString())
+            try checkReadable(file, fileField, what: "\(name) file", hint: "relative paths are relative to the inventory's directory")
+            source = .file(file, sha256: sha256)
+        default:
+            source = .present(version: try mapping["version"]?.nonEmptyString())
+        }
+        return Artifact(name: name, source: source, path: path)
+    }
+
+    private func absoluteRemotePath(_ field: YAMLField) throws(ClusterupError) -> String {
+        let text = try field.nonEmptyString()
+        guard text.hasPrefix("/") else { throw field.error("'\(text)' must be an absolute path on the node") }
+        return text
+    }
+
+    /// Extra command-line flags: each must start with "--".
+    private func flags(_ field: YAMLField) throws(ClusterupError) -> [String] {
+        var flags: [String] = []
+        for item in try field.sequence() {
+            let flag = try item.nonEmptyString()
+            guard flag.hasPrefix("--") else { throw item.error("'\(flag)' is not a flag", hint: "write flags as --name=value") }
+            flags.append(flag)
+        }
+        return flags
+    }
+}
