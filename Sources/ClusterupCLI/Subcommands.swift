@@ -2,4 +2,5 @@ import ArgumentParser
 
 /// Every subcommand, in the order `--help` lists them.
 let allSubcommands: [ParsableCommand.Type] = [
+    Clusterup.Lab.self,
 ]
