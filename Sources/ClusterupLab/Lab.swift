@@ -100,7 +100,7 @@ public struct LabStatus: Codable, Sendable {
         public var address: String
         /// The node's init runs.
         public var running: Bool
-        /// `up`, `down` (cut or no carrier) or `absent` (node not running).
+        /// `up`, `cut` (`lab link cut`), `no-carrier`, or `absent` (node not running).
         public var link: String
         public var nspawnPID: Int32?
         public var initPID: Int32?
@@ -146,8 +146,8 @@ extension LabController {
             let link: String
             switch system.isAdministrativelyUp(node.hostLink) {
             case nil: link = "absent"
-            case false?: link = "down"
-            case true?: link = system.operationalState(of: node.hostLink) == "up" ? "up" : "down"
+            case false?: link = "cut"
+            case true?: link = system.operationalState(of: node.hostLink) == "up" ? "up" : "no-carrier"
             }
             return LabStatus.Node(
                 name: node.name, machine: node.machine, address: node.address, running: running, link: link,
@@ -182,6 +182,9 @@ extension LabController {
         }
         try commands.check("ip", ["link", "set", node.hostLink, up ? "up" : "down"],
                            what: "\(node.name): setting \(node.hostLink) \(up ? "up" : "down")")
+        // Return once the link carries traffic again, so a caller's next probe measures the node.
+        let deadline = Date().addingTimeInterval(2)
+        while up, system.operationalState(of: node.hostLink) != "up", Date() < deadline { usleep(5_000) }
     }
 
     func grow(to count: Int) throws -> LabState {

@@ -189,10 +189,26 @@ final class LabController: Sendable {
             try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                             attributes: [.posixPermissions: 0o755])
         }
+        try hideLabState(upper: node.upperDirectory)
         try commands.check(
             "mount", ["-t", "overlay", "overlay", "-o",
                       "lowerdir=/,upperdir=\(node.upperDirectory),workdir=\(node.workDirectory)", node.rootDirectory],
             what: "\(node.name): mounting its overlay")
+    }
+
+    /// Nodes see the host's disk through the overlay, including every lab's state (private keys)
+    /// and the lab's own state directory while it changes underneath. A whiteout (character device
+    /// 0/0) in the upper layer removes /var/lib/clusterup from the node's view (overlayfs whiteouts).
+    static func hideLabState(upper: String) throws {
+        let parent = "\(upper)/var/lib"
+        let hidden = "\(parent)/clusterup"
+        var existing = stat()
+        guard lstat(hidden, &existing) != 0 else { return }
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        guard mknod(hidden, S_IFCHR, 0) == 0 else {
+            throw ClusterupError.local("cannot hide \(hidden): \(String(cString: strerror(errno)))")
+        }
     }
 
     static func firstFailure<T>(_ results: [Result<T, Error>]) throws {

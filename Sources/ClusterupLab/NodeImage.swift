@@ -29,7 +29,6 @@ struct NodeImage {
         try writeNetwork()
         try writeAuthorizedKeys(labPublicKey)
         try configureUnits()
-        try hideLabSecrets()
         return try makeHostKey()
     }
 
@@ -99,14 +98,6 @@ struct NodeImage {
         let link = "\(directory)/\(unit)"
         if (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) != nil { return }
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/lib/systemd/system/\(unit)")
-    }
-
-    /// Nodes see the host's disk through the overlay; hide every lab's state (private keys) from them.
-    private func hideLabSecrets() throws {
-        let path = "\(root)/var/lib/clusterup"
-        if FileManager.default.fileExists(atPath: path) {
-            try FileManager.default.removeItem(atPath: path)
-        }
     }
 
     /// A fresh ed25519 host key; the host's own keys are removed so the node serves only its own.
