@@ -9,7 +9,7 @@ public struct HostSystem: Sendable {
     public init() {}
 
     public func processStat(of pid: Int32) -> ProcFS.Stat? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        guard let text = readFile("/proc/\(pid)/stat") else { return nil }
         return ProcFS.parseStat(text)
     }
 
@@ -36,7 +36,7 @@ public struct HostSystem: Sendable {
     }
 
     public func commandLine(of pid: Int32) -> [String] {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
+        guard let data = readData("/proc/\(pid)/cmdline") else { return [] }
         return ProcFS.parseCmdline(data)
     }
 
@@ -50,7 +50,7 @@ public struct HostSystem: Sendable {
     }
 
     public func mounts() -> [ProcFS.Mount] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        guard let text = readFile("/proc/self/mountinfo") else { return [] }
         return ProcFS.parseMountinfo(text)
     }
 
@@ -61,18 +61,60 @@ public struct HostSystem: Sendable {
 
     /// `up` / `down` / ... of a link, or nil when it does not exist.
     public func operationalState(of link: String) -> String? {
-        guard let text = try? String(contentsOfFile: "/sys/class/net/\(link)/operstate", encoding: .utf8) else {
-            return nil
-        }
+        guard let text = readFile("/sys/class/net/\(link)/operstate") else { return nil }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Whether the link is administratively up (IFF_UP in /sys/class/net/LINK/flags).
     public func isAdministrativelyUp(_ link: String) -> Bool? {
-        guard let text = try? String(contentsOfFile: "/sys/class/net/\(link)/flags", encoding: .utf8),
+        guard let text = readFile("/sys/class/net/\(link)/flags"),
               let flags = Int(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst(2), radix: 16)
         else { return nil }
         return flags & 1 != 0
+    }
+
+    /// Reads a whole /proc or /sys file. These report size 0, so read until EOF rather than trusting
+    /// the size (a single page of /proc/self/mountinfo misses mounts).
+    public func readData(_ path: String) -> Data? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return data }
+            data.append(contentsOf: buffer[0..<count])
+        }
+    }
+
+    public func readFile(_ path: String) -> String? {
+        readData(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Removes a directory tree without ever leaving the filesystem it is on: anything on another
+    /// device (a mount still in place) is left alone and returned.
+    public func removeTree(_ path: String) -> [String] {
+        guard let top = fileIdentity(path) else { return [] }
+        return removeTree(path, device: top.device)
+    }
+
+    private func removeTree(_ path: String, device: UInt64) -> [String] {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return [] }
+        if UInt64(info.st_dev) != device { return [path] }
+        var kept: [String] = []
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                kept += removeTree("\(path)/\(entry)", device: device)
+            }
+            if kept.isEmpty, rmdir(path) != 0 { kept.append(path) }
+        } else if unlink(path) != 0 {
+            kept.append(path)
+        }
+        return kept
     }
 
     /// Whether an SSH server answers at address:22: connects (bounded by `timeout`) and reads the

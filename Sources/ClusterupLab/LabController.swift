@@ -313,8 +313,11 @@ final class LabController: Sendable {
     enum StopMode: Sendable { case poweroff, kill }
 
     /// Stops a node by its init (killing nspawn alone would leave the node running, reparented).
-    func stop(_ node: LabNode, mode: StopMode, store: StateStore?) throws {
-        if let initProcess = node.initProcess, system.isAlive(initProcess) {
+    @discardableResult
+    func stop(_ node: LabNode, mode: StopMode, store: StateStore?) throws -> Bool {
+        // A crash of `lab up` can leave nspawn recorded but not yet its init: find it now.
+        let initProcess = node.initProcess ?? node.nspawn.flatMap(childInit)
+        if let initProcess, system.isAlive(initProcess) {
             switch mode {
             case .poweroff:
                 // systemd powers off on SIGRTMIN+4 (systemd(1)); fall back to SIGKILL if it hangs.
@@ -326,13 +329,22 @@ final class LabController: Sendable {
             _ = waitUntilGone([initProcess], seconds: 5)
         }
         if let nspawn = node.nspawn, system.isAlive(nspawn) {
-            // nspawn exits by itself once its init is gone; SIGKILL only if it lingers.
-            if !waitUntilGone([nspawn], seconds: 5) {
+            // nspawn exits by itself once its init is gone; SIGKILL only if it lingers (or never
+            // got as far as starting an init).
+            if !waitUntilGone([nspawn], seconds: initProcess == nil ? 0 : 5) {
                 system.signal(nspawn, SIGKILL)
                 _ = waitUntilGone([nspawn], seconds: 5)
             }
         }
         try store?.updateNode(node.index) { $0.nspawn = nil; $0.initProcess = nil }
+        return initProcess != nil
+    }
+
+    /// The init (systemd) that an nspawn process started, if it has started one.
+    func childInit(of nspawn: RecordedProcess) -> RecordedProcess? {
+        guard system.isAlive(nspawn) else { return nil }
+        return system.allProcesses().first { $0.parent == nspawn.pid && $0.command == "systemd" }
+            .map { RecordedProcess(pid: $0.pid, startTime: $0.startTime) }
     }
 
     @discardableResult

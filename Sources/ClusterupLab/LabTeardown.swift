@@ -52,8 +52,11 @@ extension LabController {
                 try stop(node, mode: .kill, store: nil)
             }
             for (node, result) in zip(state.nodes, results) {
-                if case .failure(let error) = result { progress("warning: \(node.name): \(error)") }
-                else if node.initProcess != nil { report.stoppedNodes.append(node.name) }
+                switch result {
+                case .failure(let error): progress("warning: \(node.name): \(error)")
+                case .success(true): report.stoppedNodes.append(node.name)
+                case .success(false): break
+                }
             }
         }
         report.strayProcesses = killStrayProcesses()
@@ -71,9 +74,11 @@ extension LabController {
             }
         }
         if labMounts().isEmpty, FileManager.default.fileExists(atPath: paths.directory) {
-            // Only with nothing mounted beneath it, so removal can never reach into a node's tree.
-            try FileManager.default.removeItem(atPath: paths.directory)
-            report.removedDirectory = paths.directory
+            // Only with nothing mounted beneath it, and never crossing into another filesystem, so
+            // removal cannot reach into a node's tree.
+            let kept = system.removeTree(paths.directory)
+            if kept.isEmpty { report.removedDirectory = paths.directory }
+            report.remaining += kept.map { "file \($0) (on another filesystem)" }
         }
         releaseNspawnRuntime()
         return report

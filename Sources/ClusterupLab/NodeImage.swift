@@ -14,7 +14,11 @@ struct NodeImage {
     /// Refuses to write unless the node's root is an overlay mount: a write into an unmounted
     /// directory would otherwise change nothing the node sees, and a path mistake could reach the host's /.
     func requireMounted() throws {
-        guard system.mounts().contains(where: { $0.mountPoint == root && $0.fileSystemType == "overlay" }) else {
+        // By device numbers, not /proc/self/mountinfo: a read of mountinfo can miss entries while
+        // other nodes' overlays are being mounted at the same time.
+        guard let rootIdentity = system.fileIdentity(root),
+              let parentIdentity = system.fileIdentity((root as NSString).deletingLastPathComponent),
+              rootIdentity.device != parentIdentity.device else {
             throw ClusterupError.local("\(root) is not an overlay mount; refusing to write the node's files",
                                        at: node.name)
         }
