@@ -132,7 +132,7 @@ extension LabController {
         let store = try loadStore()
         guard let node = store.state.node(named: name) else {
             let known = store.state.nodes.map(\.name).joined(separator: ", ")
-            throw ClusterupError.badInput("lab \(paths.name) has no node \(name)", at: "NODE",
+            throw ClusterupError.badInput("lab \(paths.name) has no node \(name)",
                                           hint: "its nodes are: \(known)")
         }
         return (store, node)

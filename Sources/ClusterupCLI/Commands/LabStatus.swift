@@ -24,7 +24,7 @@ extension Clusterup.Lab {
             switch output {
             case .json:
                 let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 print(String(decoding: try encoder.encode(status), as: UTF8.self))
             case .text:
                 print("lab \(status.name) (\(status.phase)): bridge \(status.bridge) \(status.network), host \(status.hostAddress), VIP \(status.vip)")
