@@ -4,8 +4,9 @@ import ArgumentParser
 let allSubcommands: [ParsableCommand.Type] = [
     Clusterup.Init.self,
     Clusterup.InventoryCommand.self,
-    Certs.self,
-    Clusterup.Exec.self,
     Clusterup.Check.self,
+    Clusterup.Exec.self,
+    Certs.self,
     Clusterup.DeployCommand.self,
+    Clusterup.Lab.self,
 ]

@@ -1,0 +1,40 @@
+import ArgumentParser
+import ClusterupCore
+import ClusterupLab
+import Foundation
+
+extension Clusterup.Lab {
+    struct Up: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "up",
+            abstract: "Create a lab and boot its nodes; prints the inventory's path on its last line.",
+            discussion: """
+            Removes leftovers of an earlier lab of the same name first. Returns when every node's sshd answers. Several labs with different names can run at once (at most 4).
+
+            Examples:
+              clusterup lab up
+              clusterup lab up --nodes 5 --name vrrp
+              INVENTORY=$(clusterup lab up | tail -n 1)
+            """)
+
+        @OptionGroup var lab: Clusterup.LabNameOptions
+
+        @Option(name: .long, help: "Number of nodes (1-50).")
+        var nodes: Int = ClusterupLab.Lab.defaultNodeCount
+
+        @Option(name: .long, help: "Seconds to wait for the nodes' sshd (default: 60 + 3 per node).")
+        var bootTimeout: Double?
+
+        func run() async throws {
+            let started = Date()
+            let state = try await ClusterupLab.Lab.up(name: lab.name, nodes: nodes, bootTimeout: bootTimeout,
+                                                      progress: labProgress)
+            labProgress(String(format: "lab %@ is up: %d node(s) in %.1f s", state.name, state.nodes.count,
+                               Date().timeIntervalSince(started)))
+            for node in state.nodes {
+                print("\(node.name)\t\(node.address)\tmachine \(node.machine)")
+            }
+            print(try ClusterupLab.Lab.inventoryPath(name: lab.name))
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/// The text files a lab writes, rendered from its state. Pure: no I/O here.
+public enum LabFiles {
+    /// Roles every lab node gets, so each later phase has all nodes to work on.
+    public static let roles = ["etcd", "control-plane", "lb"]
+    public static let vipPort = 8443
+    public static let vrrpInterface = "host0"
+    public static let vrrpAdvertInterval = "100ms"
+
+    /// The inventory (schema of INVENTORY.md) for the lab's nodes.
+    public static func inventory(state: LabState, paths: LabPaths) throws -> String {
+        let plan = try state.plan
+        var lines = [
+            "# Written by `clusterup lab up` for lab \"\(state.name)\" on bridge \(state.bridge) (\(plan.network)).",
+            "# `clusterup lab up` and `clusterup lab grow` rewrite it; `clusterup lab down` removes it.",
+            "cluster: \(state.name)",
+            "ssh:",
+            "  user: root",
+            "  port: 22",
+            "  identity_files: [\(paths.privateKey)]",
+            "  # Only the lab's own key and host keys: nothing from the operator's agent or ~/.ssh/config.",
+            "  agent: false",
+            "  use_ssh_config: false",
+            "  known_hosts: \(paths.knownHosts)",
+            "  connect_timeout: 10",
+            "hosts:",
+        ]
+        for node in state.nodes.sorted(by: { $0.index < $1.index }) {
+            lines += [
+                "  - name: \(node.name)",
+                "    address: \(node.address)",
+                "    roles: [\(roles.joined(separator: ", "))]",
+            ]
+        }
+        lines += [
+            "vip:",
+            "  address: \(plan.vipAddress)",
+            "  prefix: \(AddressPlan.prefixLength)",
+            "  port: \(vipPort)",
+            "vrrp:",
+            "  interface: \(vrrpInterface)",
+            "  vrid: \(plan.vrid)",
+            "  version: 3",
+            "  advert_interval: \(vrrpAdvertInterval)",
+            "pki:",
+            "  algorithm: ecdsa-p256",
+            "  ca_validity: 3650d",
+            "  leaf_validity: 365d",
+            "  renew_before: 30d",
+            "  cluster_domain: cluster.local",
+            "  service_cidr: 10.96.0.0/12",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// OpenSSH known_hosts lines with each node's real host key (`<address> ssh-ed25519 AAAA...`).
+    public static func knownHosts(state: LabState) -> String {
+        state.nodes.sorted(by: { $0.index < $1.index }).compactMap { node in
+            node.hostKey.map { "\(node.address) \($0)" }
+        }.map { $0 + "\n" }.joined()
+    }
+
+    /// `type base64` of an OpenSSH public key line, without its comment.
+    public static func publicKeyWithoutComment(_ line: String) -> String? {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        guard fields.count >= 2, fields[0].hasPrefix("ssh-") || fields[0].hasPrefix("ecdsa-") else { return nil }
+        return "\(fields[0]) \(fields[1])"
+    }
+
+    /// systemd-networkd configuration for the node's side of its veth (nspawn names it host0).
+    ///
+    /// No gateway: the lab reaches nothing outside its bridge. Carrier loss is ignored so a cut link
+    /// (`lab link cut`) keeps the node's addresses, including a VIP added by VRRP, until it is restored.
+    public static func hostInterfaceNetwork(address: String) -> String {
+        """
+        # Written by clusterup lab up.
+        [Match]
+        Name=host0
+
+        [Network]
+        Address=\(address)/\(AddressPlan.prefixLength)
+        LinkLocalAddressing=no
+        IPv6AcceptRA=no
+        ConfigureWithoutCarrier=yes
+        IgnoreCarrierLoss=yes
+
+        """
+    }
+
+    /// /etc/hosts of a node: every node of the lab by name.
+    public static func hosts(state: LabState) -> String {
+        var text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        for node in state.nodes.sorted(by: { $0.index < $1.index }) {
+            text += "\(node.address)\t\(node.name)\n"
+        }
+        return text
+    }
+
+    /// Units the host enables that a node keeps enabled; every other host-enabled unit is disabled
+    /// in the node (etcd, haproxy, keepalived, databases, timers: deploy decides what runs there).
+    public static let unitsKeptEnabled: Set<String> = [
+        "ssh.service", "sshd.service", "ssh.socket", "remote-fs.target", "machines.target",
+        "systemd-networkd.service", "systemd-networkd.socket", "systemd-networkd-wait-online.service",
+    ]
+}

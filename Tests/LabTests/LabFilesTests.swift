@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import ClusterupLab
+
+@Suite struct LabFilesTests {
+    func twoNodeLab(block: Int = 1) throws -> (LabState, LabPaths) {
+        let name = try LabName("demo")
+        let plan = try AddressPlan(block: block)
+        let paths = LabPaths(name: name, root: "/srv/labs")
+        var state = LabState(name: name, plan: plan, createdAt: Date(timeIntervalSince1970: 0))
+        state.nodes = [paths.node(2, plan: plan), paths.node(1, plan: plan)]
+        state.nodes[0].hostKey = "ssh-ed25519 AAAAkey2"
+        state.nodes[1].hostKey = "ssh-ed25519 AAAAkey1"
+        return (state, paths)
+    }
+
+    @Test func inventoryFollowsTheSchema() throws {
+        let (state, paths) = try twoNodeLab()
+        let expected = """
+        # Written by `clusterup lab up` for lab "demo" on bridge cu-demo (198.51.100.64/26).
+        # `clusterup lab up` and `clusterup lab grow` rewrite it; `clusterup lab down` removes it.
+        cluster: demo
+        ssh:
+          user: root
+          port: 22
+          identity_files: [/srv/labs/demo/id_ed25519]
+          # Only the lab's own key and host keys: nothing from the operator's agent or ~/.ssh/config.
+          agent: false
+          use_ssh_config: false
+          known_hosts: /srv/labs/demo/known_hosts
+          connect_timeout: 10
+        hosts:
+          - name: node1
+            address: 198.51.100.75
+            roles: [etcd, control-plane, lb]
+          - name: node2
+            address: 198.51.100.76
+            roles: [etcd, control-plane, lb]
+        vip:
+          address: 198.51.100.126
+          prefix: 26
+          port: 8443
+        vrrp:
+          interface: host0
+          vrid: 52
+          version: 3
+          advert_interval: 100ms
+        pki:
+          algorithm: ecdsa-p256
+          ca_validity: 3650d
+          leaf_validity: 365d
+          renew_before: 30d
+          cluster_domain: cluster.local
+          service_cidr: 10.96.0.0/12
+
+        """
+        #expect(try LabFiles.inventory(state: state, paths: paths) == expected)
+    }
+
+    @Test func knownHostsPairsEachAddressWithItsOwnKeyInNodeOrder() throws {
+        let (state, _) = try twoNodeLab(block: 0)
+        #expect(LabFiles.knownHosts(state: state) ==
+                "198.51.100.11 ssh-ed25519 AAAAkey1\n198.51.100.12 ssh-ed25519 AAAAkey2\n")
+    }
+
+    @Test func knownHostsLeavesOutNodesWithoutAKeyYet() throws {
+        var (state, _) = try twoNodeLab(block: 0)
+        state.nodes[0].hostKey = nil
+        #expect(LabFiles.knownHosts(state: state) == "198.51.100.11 ssh-ed25519 AAAAkey1\n")
+    }
+
+    @Test func publicKeyLosesItsComment() {
+        #expect(LabFiles.publicKeyWithoutComment("ssh-ed25519 AAAAC3Nz root@node1\n") == "ssh-ed25519 AAAAC3Nz")
+        #expect(LabFiles.publicKeyWithoutComment("garbage") == nil)
+    }
+
+    @Test func hostInterfaceGetsAStaticAddressAndNoGateway() {
+        let network = LabFiles.hostInterfaceNetwork(address: "198.51.100.11")
+        #expect(network.contains("[Match]\nName=host0\n"))
+        #expect(network.contains("Address=198.51.100.11/26\n"))
+        #expect(!network.contains("Gateway"))
+        #expect(!network.contains("DHCP=yes"))
+    }
+
+    @Test func hostsListsEveryNode() throws {
+        let (state, _) = try twoNodeLab(block: 0)
+        let hosts = LabFiles.hosts(state: state)
+        #expect(hosts.contains("198.51.100.11\tnode1\n"))
+        #expect(hosts.contains("198.51.100.12\tnode2\n"))
+        #expect(hosts.hasPrefix("127.0.0.1\tlocalhost\n"))
+    }
+
+    @Test func serviceUnitsOfTheHostStayDisabledInNodes() {
+        for unit in ["etcd.service", "haproxy.service", "keepalived.service", "postgresql.service"] {
+            #expect(!LabFiles.unitsKeptEnabled.contains(unit))
+        }
+        #expect(LabFiles.unitsKeptEnabled.contains("ssh.service"))
+    }
+}

@@ -1,0 +1,145 @@
+import ClusterupCore
+import Foundation
+import Testing
+@testable import ClusterupLab
+
+/// Real labs on this machine. Root only; serialized so the labs' boots don't compete for the 2 cores.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots systemd-nspawn nodes on a bridge"))
+struct LabIntegrationTests {
+    /// Runs `body` against a fresh lab and always removes the lab afterwards, even when `body` throws.
+    func withLab(_ name: String, nodes: Int, _ body: (LabState) async throws -> Void) async throws {
+        let state = try await Lab.up(name: name, nodes: nodes)
+        do {
+            try await body(state)
+        } catch {
+            _ = try? await Lab.down(name: name)
+            throw error
+        }
+        let report = try await Lab.down(name: name)
+        #expect(report.remaining.isEmpty)
+        try expectNothingLeft(of: state)
+    }
+
+    /// `hostname` over OpenSSH with the lab's key and strict host key checking against its known_hosts.
+    func sshHostname(_ node: LabNode, lab: String) async throws -> HostCommands.Result {
+        let paths = LabPaths(name: try LabName(lab))
+        return try await Blocking.run {
+            try HostCommands().run("ssh", [
+                "-i", paths.privateKey, "-o", "UserKnownHostsFile=\(paths.knownHosts)",
+                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=2",
+                "-o", "GlobalKnownHostsFile=/dev/null", "root@\(node.address)", "hostname",
+            ])
+        }
+    }
+
+    func expectNothingLeft(of state: LabState) throws {
+        let system = HostSystem()
+        let name = try LabName(state.name)
+        let directory = LabPaths(name: name).directory
+        #expect(!system.mounts().contains { $0.mountPoint.hasPrefix(directory + "/") }, "a mount of \(state.name) remains")
+        #expect(!system.links().contains(name.bridge), "bridge \(name.bridge) remains")
+        for node in state.nodes {
+            #expect(system.operationalState(of: node.hostLink) == nil, "\(node.hostLink) remains")
+            for process in [node.nspawn, node.initProcess].compactMap({ $0 }) {
+                #expect(!system.isAlive(process), "pid \(process.pid) of \(node.name) still runs")
+            }
+        }
+        let strays = system.allProcesses().filter { process in
+            process.state != "Z" && ProcFS.nspawnDirectory(system.commandLine(of: process.pid))?.hasPrefix(directory) == true
+        }
+        #expect(strays.isEmpty, "nspawn processes of \(state.name) remain: \(strays.map(\.pid))")
+        #expect(!FileManager.default.fileExists(atPath: directory))
+    }
+
+    @Test func nodesBootWithOwnIdentityAndSurviveStopStartAndLinkCuts() async throws {
+        try await withLab("cutest", nodes: 3) { (state: LabState) async throws in
+            #expect(state.phase == .ready)
+            #expect(state.nodes.map(\.name) == ["node1", "node2", "node3"])
+            for node in state.nodes {
+                let result = try await sshHostname(node, lab: "cutest")
+                #expect(result.status == 0, "\(node.name): \(result.stderr)")
+                #expect(result.stdout == "\(node.name)\n")
+            }
+            let keys = Set(state.nodes.compactMap(\.hostKey))
+            #expect(keys.count == 3, "each node has its own host key")
+
+            // A killed node is down, and boots again with the same disk and key.
+            let node2 = state.nodes[1]
+            try await Lab.stopNode("node2", lab: "cutest", mode: .kill)
+            var status = try Lab.status(name: "cutest")
+            #expect(status.nodes[1].running == false)
+            #expect(HostSystem().sshAnswers(address: node2.address, timeout: 0.5) == false)
+            try await Lab.startNode("node2", lab: "cutest")
+            status = try Lab.status(name: "cutest")
+            #expect(status.nodes[1].running)
+            #expect(try await sshHostname(node2, lab: "cutest").stdout == "node2\n")
+
+            // A clean poweroff works too.
+            try await Lab.stopNode("node3", lab: "cutest", mode: .poweroff)
+            #expect(try Lab.status(name: "cutest").nodes[2].running == false)
+
+            // A cut link isolates a running node; restoring it brings it back.
+            let node1 = state.nodes[0]
+            try await Lab.cutLink("node1", lab: "cutest")
+            #expect(try Lab.status(name: "cutest").nodes[0].link == "cut")
+            #expect(try Lab.status(name: "cutest").nodes[0].running)
+            #expect(HostSystem().sshAnswers(address: node1.address, timeout: 1) == false)
+            try await Lab.restoreLink("node1", lab: "cutest")
+            #expect(try Lab.status(name: "cutest").nodes[0].link == "up")
+            #expect(try await sshHostname(node1, lab: "cutest").stdout == "node1\n")
+        }
+    }
+
+    @Test func upReplacesLeftoversOfACrashedLabOfTheSameName() async throws {
+        let first = try await Lab.up(name: "culeft", nodes: 2)
+        let paths = LabPaths(name: try LabName("culeft"))
+        // As if `lab up` had died before recording anything: the state is lost, everything else runs.
+        try FileManager.default.removeItem(atPath: paths.stateFile)
+        try await withLab("culeft", nodes: 2) { (second: LabState) async throws in
+            for node in first.nodes {
+                #expect(!HostSystem().isAlive(node.initProcess!), "old \(node.name) was stopped")
+            }
+            for node in second.nodes {
+                #expect(try await sshHostname(node, lab: "culeft").stdout == "\(node.name)\n")
+            }
+        }
+    }
+
+    @Test func downRemovesAHalfBuiltLab() async throws {
+        // A lab that got as far as its tmpfs and bridge, plus one stray mount, and no node yet.
+        let name = try LabName("cuhalf")
+        let paths = LabPaths(name: name)
+        let commands = HostCommands()
+        try FileManager.default.createDirectory(atPath: "\(paths.nodesDirectory)/node1", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: paths.layers, withIntermediateDirectories: true)
+        try commands.check("mount", ["-t", "tmpfs", "cuhalf-test", paths.layers], what: "test mount")
+        try commands.check("mount", ["-t", "tmpfs", "cuhalf-test", "\(paths.nodesDirectory)/node1"], what: "test mount")
+        try commands.check("ip", ["link", "add", name.bridge, "type", "bridge"], what: "test bridge")
+        let report = try await Lab.down(name: "cuhalf")
+        #expect(report.remaining.isEmpty)
+        #expect(report.unmounted.count == 2)
+        #expect(report.removedLinks == [name.bridge])
+        try expectNothingLeft(of: LabState(name: name, plan: try AddressPlan(block: 0), createdAt: Date()))
+    }
+
+    @Test func twoLabsCoexistOnTheirOwnBridgesAndBlocks() async throws {
+        try await withLab("cua", nodes: 1) { (a: LabState) async throws in
+            try await withLab("cub", nodes: 1) { (b: LabState) async throws in
+                #expect(a.block != b.block)
+                #expect(a.bridge != b.bridge)
+                #expect(try await sshHostname(a.nodes[0], lab: "cua").stdout == "node1\n")
+                #expect(try await sshHostname(b.nodes[0], lab: "cub").stdout == "node1\n")
+            }
+        }
+    }
+
+    @Test func growAddsABootedNodeToTheInventoryAndKnownHosts() async throws {
+        try await withLab("cugrow", nodes: 1) { (_: LabState) async throws in
+            let grown = try await Lab.grow(name: "cugrow", nodes: 2)
+            #expect(grown.nodes.count == 2)
+            #expect(try await sshHostname(grown.nodes[1], lab: "cugrow").stdout == "node2\n")
+            let inventory = try String(contentsOfFile: try Lab.inventoryPath(name: "cugrow"), encoding: .utf8)
+            #expect(inventory.contains("address: \(grown.nodes[1].address)"))
+        }
+    }
+}
