@@ -225,6 +225,10 @@ final class LabController: Sendable {
     func writeClientFiles(_ state: LabState) throws {
         try writeFile(paths.knownHosts, LabFiles.knownHosts(state: state), mode: 0o644)
         try writeFile(paths.inventory, try LabFiles.inventory(state: state, paths: paths), mode: 0o644)
+        try FileManager.default.createDirectory(atPath: paths.standins, withIntermediateDirectories: true)
+        for (name, text) in LabFiles.standins {
+            try writeFile("\(paths.standins)/\(name)", text, mode: 0o755)
+        }
     }
 
     // MARK: - boot and stop

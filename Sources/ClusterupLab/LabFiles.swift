@@ -48,8 +48,24 @@ public enum LabFiles {
             "  renew_before: 30d",
             "  cluster_domain: cluster.local",
             "  service_cidr: 10.96.0.0/12",
+            "# No registry reachable here ships Kubernetes binaries: the lab installs clearly named",
+            "# stand-ins (see the files) that take the real flags and serve /livez and /readyz over TLS.",
+            "artifacts:",
+            "  kube-apiserver: {file: \(paths.standins)/kube-apiserver}",
+            "  kube-controller-manager: {file: \(paths.standins)/kube-controller-manager}",
+            "  kube-scheduler: {file: \(paths.standins)/kube-scheduler}",
         ]
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The stand-in programs by the name they are installed under. One script serves as both
+    /// kube-controller-manager and kube-scheduler: it tells which it is from its own name.
+    public static var standins: [(String, String)] {
+        [
+            ("kube-apiserver", EmbeddedStandins.all["kube-apiserver"]!),
+            ("kube-controller-manager", EmbeddedStandins.all["kube-controller-manager"]!),
+            ("kube-scheduler", EmbeddedStandins.all["kube-controller-manager"]!),
+        ]
     }
 
     /// OpenSSH known_hosts lines with each node's real host key (`<address> ssh-ed25519 AAAA...`).

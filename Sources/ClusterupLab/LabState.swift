@@ -105,6 +105,8 @@ public struct LabPaths: Sendable {
     public var privateKey: String { "\(directory)/id_ed25519" }
     public var publicKey: String { "\(privateKey).pub" }
     public var logDirectory: String { "\(directory)/logs" }
+    /// Stand-ins for the Kubernetes binaries, which cannot be obtained here (see lab/standins/).
+    public var standins: String { "\(directory)/standins" }
     /// A tmpfs holding every node's upper and work directory: overlayfs refuses an upper directory
     /// inside its lower tree (/), and a separate filesystem avoids that.
     public var layers: String { "\(directory)/layers" }
