@@ -29,17 +29,15 @@ extension Clusterup {
         @Option(help: "Seconds before the command is abandoned on a host.")
         var timeout: Double?
 
-        @Argument(parsing: .captureForPassthrough, help: "The command, after --.")
+        @Argument(parsing: .postTerminator, help: "The command, after --.")
         var command: [String] = []
 
         func validate() throws {
-            if command.first == "--" { return }
             guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. clusterup exec -- hostname") }
         }
 
         func run() async throws {
-            let words = command.first == "--" ? Array(command.dropFirst()) : command
-            guard !words.isEmpty else { throw ValidationError("give the command after --, e.g. clusterup exec -- hostname") }
+            let words = command
             // One word is taken as shell text ("a && b"); several are quoted word by word.
             let script = words.count == 1 ? words[0] : words.map(Shell.quote).joined(separator: " ")
             let (loaded, hosts) = try inventory.loadSelection()

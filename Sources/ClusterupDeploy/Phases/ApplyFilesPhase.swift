@@ -38,7 +38,7 @@ struct ApplyFilesPhase: DeployPhase {
             for action in hostChanges.units {
                 switch action {
                 case .enable(let unit):
-                    _ = try connection.checkedOutput("systemctl enable -q \(shellQuote(unit))")
+                    _ = try connection.checkedOutput(enableScript(unit))
                 case .disable(let unit):
                     reporter.step("stopping \(unit)")
                     _ = try connection.checkedOutput("systemctl disable -q --now \(shellQuote(unit))")
@@ -48,6 +48,21 @@ struct ApplyFilesPhase: DeployPhase {
             }
         }
     }
+}
+
+/// `systemctl enable`, except that when the distribution also ships a SysV script of the same name
+/// whose runlevel links were removed, systemd's update-rc.d call fails: then the unit is wanted by
+/// multi-user.target directly, which is all enabling does for our units.
+func enableScript(_ unit: String) -> String {
+    let u = shellQuote(unit)
+    return """
+    systemctl enable -q \(u) 2>/dev/null || {
+      path=$(systemctl show -p FragmentPath --value \(u))
+      [ -n "$path" ] || { echo "no unit file for \(unit)" >&2; exit 1; }
+      mkdir -p /etc/systemd/system/multi-user.target.wants
+      ln -sf "$path" /etc/systemd/system/multi-user.target.wants/\(u)
+    }
+    """
 }
 
 func parent(of path: String) -> String {

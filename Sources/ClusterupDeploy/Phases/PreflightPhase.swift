@@ -36,12 +36,16 @@ public struct HostCheck: Sendable {
 
     /// Runs the probe over `connection` (blocking) and judges it against the host's roles.
     public static func run(_ host: ClusterupCore.Host, connection: some RemoteShell, lbPort: Int) throws -> HostCheck {
+        let facts = try HostFacts.parse(try connection.checkedOutput(HostFacts.probeScript, sudo: true), host: host.name)
+        // The clock alone, so the round trip bounds the error: skew is read against its midpoint.
         let before = Date()
-        let output = try connection.checkedOutput(HostFacts.probeScript, sudo: true)
+        let clock = try connection.checkedOutput("date +%s%N", sudo: false)
         let after = Date()
-        let facts = try HostFacts.parse(output, host: host.name)
+        guard let remote = Double(clock.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw ClusterupError.remote("`date +%s%N` printed '\(clock)'", host: host.name, hint: "clusterup needs GNU date on the host")
+        }
         let midpoint = before.timeIntervalSince1970 + after.timeIntervalSince(before) / 2
-        let skew = Double(facts.clockNanoseconds) / 1e9 - midpoint
+        let skew = remote / 1e9 - midpoint
         let preflight = Preflight(ports: Preflight.ports(
             etcd: host.roles.contains(.etcd), controlPlane: host.roles.contains(.controlPlane),
             lb: host.roles.contains(.lb), lbPort: lbPort))
