@@ -4,4 +4,5 @@ import ArgumentParser
 let allSubcommands: [ParsableCommand.Type] = [
     Clusterup.Init.self,
     Clusterup.InventoryCommand.self,
+    Clusterup.FanOutDemo.self,
 ]

@@ -69,12 +69,17 @@ public struct OutputOptions: ParsableArguments {
 
     /// How fan-out progress is shown on stdout: live only when stdout is a terminal.
     public var progressMode: ProgressWriter.Mode {
-        ProgressWriter.mode(for: output, isTTY: isatty(STDOUT_FILENO) == 1, width: Terminal.columns())
+        let size = Terminal.size()
+        return ProgressWriter.mode(for: output, isTTY: isatty(STDOUT_FILENO) == 1, width: size?.columns, height: size?.rows)
     }
 
     /// A progress writer on stdout for these hosts. Use the same clock for the fan-out.
     public func progressWriter(hosts: [Host], clock: TimeSource) -> ProgressWriter {
-        ProgressWriter(mode: progressMode, hosts: hosts.map(\.name), clock: clock, write: Terminal.writeStandardOutput)
+        progressWriter(names: hosts.map(\.name), clock: clock)
+    }
+
+    public func progressWriter(names: [String], clock: TimeSource) -> ProgressWriter {
+        ProgressWriter(mode: progressMode, hosts: names, clock: clock, write: Terminal.writeStandardOutput)
     }
 }
 
