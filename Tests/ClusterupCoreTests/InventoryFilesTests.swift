@@ -127,6 +127,12 @@ private let examplesDirectory = URL(fileURLWithPath: #filePath)
         #expect(error.message == "no host matches --hosts lb1 and --roles etcd")
     }
 
+    @Test func commandLineListsSplitAtCommasAndMayRepeat() throws {
+        #expect(try inventory.select(hostArguments: ["lb1, node2", "node1"], roleArguments: []).map(\.name) == ["node1", "node2", "lb1"])
+        #expect(try inventory.select(hostArguments: [], roleArguments: ["lb,control-plane"]).map(\.name) == ["node1", "lb1"])
+        #expect(try inventory.select(hostArguments: [","], roleArguments: []).count == 3)
+    }
+
     @Test func unknownRoleOnTheCommandLineSuggests() throws {
         let error = try #require(throws: ClusterupError.self) { try Role.parse("controlplane") }
         #expect(error.hint?.hasPrefix("did you mean 'control-plane'?") == true)
