@@ -87,7 +87,7 @@ public struct InventoryLoader: Sendable {
         } catch {
             throw .badInput("cannot parse YAML: \(error)", at: file)
         }
-        var reader = InventoryReader(
+        let reader = InventoryReader(
             file: file, directory: parentDirectory(of: absolute), homeDirectory: homeDirectory)
         return try reader.read(root, path: absolute)
     }

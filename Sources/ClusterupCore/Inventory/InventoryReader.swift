@@ -20,14 +20,13 @@ struct InventoryReader {
     private struct HostEntry {
         var host: Host
         var index: Int
-        var field: YAMLField
         var nameField: YAMLField
         var addressField: YAMLField
         var privateAddressField: YAMLField?
         var rolesField: YAMLField
     }
 
-    mutating func read(_ node: Node, path: String) throws(ClusterupError) -> Inventory {
+    func read(_ node: Node, path: String) throws(ClusterupError) -> Inventory {
         let root = YAMLField(node: node, path: "", file: file)
         let top = try root.mapping(allowed: Self.topLevelKeys)
 
@@ -114,7 +113,7 @@ struct InventoryReader {
         let ssh = try entry["ssh"].map { field throws(ClusterupError) in try readSSH(field, over: defaults) } ?? defaults
         let host = Host(name: name, address: address, privateAddress: privateAddress, roles: roles, ssh: ssh)
         return HostEntry(
-            host: host, index: index, field: field, nameField: nameField, addressField: addressField,
+            host: host, index: index, nameField: nameField, addressField: addressField,
             privateAddressField: privateAddressField, rolesField: rolesField)
     }
 
