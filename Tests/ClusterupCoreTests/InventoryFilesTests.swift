@@ -18,6 +18,14 @@ private let examplesDirectory = URL(fileURLWithPath: #filePath)
         #expect(inventory.hosts.allSatisfy { $0.address.hasPrefix("198.51.100.") })
     }
 
+    @Test func starterDocumentsEveryKeyTheLoaderAccepts() {
+        let text = StarterInventory.text()
+        let keys = InventoryReader.topLevelKeys + InventoryReader.sshKeys + InventoryReader.hostKeys
+            + InventoryReader.vrrpKeys + InventoryReader.pkiKeys
+        let missing = keys.filter { !text.contains("\($0):") }
+        #expect(missing.isEmpty, "not in the starter: \(missing)")
+    }
+
     @Test func initWritesALoadableFileAndRefusesToOverwriteIt() throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
