@@ -9,4 +9,5 @@ let allSubcommands: [ParsableCommand.Type] = [
     Certs.self,
     Clusterup.DeployCommand.self,
     Clusterup.Lab.self,
+    Clusterup.FanOutDemo.self,
 ]

@@ -38,7 +38,7 @@ extension Clusterup {
 
         func run() async throws {
             let loaded = try inventory.load()
-            if try inventory.selectedNames != nil || inventory.selectedRoles() != nil {
+            if !inventory.hostNames.isEmpty || !inventory.roleNames.isEmpty {
                 throw ValidationError("deploy works on the whole inventory; --hosts and --roles are for exec and check")
             }
             var settings = loaded.deploy

@@ -29,17 +29,6 @@ public struct InventoryOptions: ParsableArguments {
 
     public init() {}
 
-    /// Names from every `--hosts`, split at commas; nil when no `--hosts` was given.
-    public var selectedNames: [String]? { splitList(hostNames) }
-
-    /// Roles from every `--roles`; nil when none was given. Throws naming an unknown role.
-    public func selectedRoles() throws(ClusterupError) -> [Role]? {
-        guard let names = splitList(roleNames) else { return nil }
-        var roles: [Role] = []
-        for name in names { roles.append(try Role.parse(name)) }
-        return roles
-    }
-
     /// Finds and loads the inventory (explicit path, $CLUSTERUP_INVENTORY, ./inventory.yml).
     public func load(with loader: InventoryLoader = InventoryLoader()) throws(ClusterupError) -> Inventory {
         try loader.loadLocated(inventory)
@@ -48,13 +37,7 @@ public struct InventoryOptions: ParsableArguments {
     /// The inventory and the hosts `--hosts`/`--roles` select from it, in inventory order.
     public func loadSelection(with loader: InventoryLoader = InventoryLoader()) throws(ClusterupError) -> (Inventory, [Host]) {
         let inventory = try load(with: loader)
-        return (inventory, try inventory.select(names: selectedNames, roles: try selectedRoles()))
-    }
-
-    private func splitList(_ values: [String]) -> [String]? {
-        let items = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
-        return items.isEmpty ? nil : items
+        return (inventory, try inventory.select(hostArguments: hostNames, roleArguments: roleNames))
     }
 }
 
@@ -69,12 +52,17 @@ public struct OutputOptions: ParsableArguments {
 
     /// How fan-out progress is shown on stdout: live only when stdout is a terminal.
     public var progressMode: ProgressWriter.Mode {
-        ProgressWriter.mode(for: output, isTTY: isatty(STDOUT_FILENO) == 1, width: Terminal.columns())
+        let size = Terminal.size()
+        return ProgressWriter.mode(for: output, isTTY: isatty(STDOUT_FILENO) == 1, width: size?.columns, height: size?.rows)
     }
 
     /// A progress writer on stdout for these hosts. Use the same clock for the fan-out.
     public func progressWriter(hosts: [Host], clock: TimeSource) -> ProgressWriter {
-        ProgressWriter(mode: progressMode, hosts: hosts.map(\.name), clock: clock, write: Terminal.writeStandardOutput)
+        progressWriter(names: hosts.map(\.name), clock: clock)
+    }
+
+    public func progressWriter(names: [String], clock: TimeSource) -> ProgressWriter {
+        ProgressWriter(mode: progressMode, hosts: names, clock: clock, write: Terminal.writeStandardOutput)
     }
 }
 

@@ -2,11 +2,11 @@ import Foundation
 
 /// The few terminal facts the CLI needs.
 enum Terminal {
-    /// Width of the terminal on stdout, nil when it is not a terminal.
-    static func columns() -> Int? {
+    /// Size of the terminal on stdout, nil when it is not a terminal.
+    static func size() -> (columns: Int, rows: Int)? {
         var size = winsize()
-        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
-        return Int(size.ws_col)
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0 else { return nil }
+        return (Int(size.ws_col), Int(size.ws_row))
     }
 
     @Sendable static func writeStandardOutput(_ text: String) {

@@ -20,14 +20,13 @@ struct InventoryReader {
     private struct HostEntry {
         var host: Host
         var index: Int
-        var field: YAMLField
         var nameField: YAMLField
         var addressField: YAMLField
         var privateAddressField: YAMLField?
         var rolesField: YAMLField
     }
 
-    mutating func read(_ node: Node, path: String) throws(ClusterupError) -> Inventory {
+    func read(_ node: Node, path: String) throws(ClusterupError) -> Inventory {
         let root = YAMLField(node: node, path: "", file: file)
         let top = try root.mapping(allowed: Self.topLevelKeys)
 
@@ -115,7 +114,7 @@ struct InventoryReader {
         let ssh = try entry["ssh"].map { field throws(ClusterupError) in try readSSH(field, over: defaults) } ?? defaults
         let host = Host(name: name, address: address, privateAddress: privateAddress, roles: roles, ssh: ssh)
         return HostEntry(
-            host: host, index: index, field: field, nameField: nameField, addressField: addressField,
+            host: host, index: index, nameField: nameField, addressField: addressField,
             privateAddressField: privateAddressField, rolesField: rolesField)
     }
 
@@ -214,6 +213,7 @@ struct InventoryReader {
             let path = resolve(try item.nonEmptyString())
             try checkReadable(path, item, what: "identity file",
                               hint: "create it (ssh-keygen -t ed25519 -f \(path)), fix the path (relative paths are relative to the inventory's directory), or remove it to use ssh-agent and ~/.ssh/config")
+            try checkPrivate(path, item)
             files.append(path)
         }
         return files
@@ -233,6 +233,18 @@ struct InventoryReader {
                               hint: "make it readable by the user running clusterup (chmod 600 \(path) for a private key)")
         }
         close(fd)
+    }
+
+    /// OpenSSH refuses private keys others can read; say so here rather than fail on every host later.
+    private func checkPrivate(_ path: String, _ field: YAMLField) throws(ClusterupError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw field.error(
+                "identity file \(path) is accessible by others (mode \(String(mode, radix: 8))); OpenSSH refuses such keys",
+                hint: "chmod 600 \(path)")
+        }
     }
 
     private func readSudo(_ field: YAMLField) throws(ClusterupError) -> Sudo {
