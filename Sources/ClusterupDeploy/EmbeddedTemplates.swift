@@ -164,7 +164,7 @@ WantedBy=multi-user.target
 # Managed by clusterup for cluster {{cluster}}: the next deploy overwrites changes here.
 global
     log /dev/log local0
-    maxconn 20000
+    maxconn 8000
     stats socket /run/haproxy/admin.sock mode 660 level admin
     daemon
 

@@ -265,6 +265,8 @@ final class LabController: Sendable {
             "--register=no", "--keep-unit",
             "--network-bridge=\(paths.name.bridge)",
             "--console=read-only",
+            // Services such as HAProxy raise their descriptor limit as on a real host.
+            "--rlimit=RLIMIT_NOFILE=1048576",
         ]
     }
 

@@ -27,6 +27,11 @@ enum LoadBalancerComponent {
                 "backends": backends, "apiserverPort": 6443, "statsPort": statsPort, "checkInterval": "1s",
             ]),
             restarts: ["haproxy.service"], component: "haproxy"))
+        // Debian's unit leaves the descriptor limit at systemd's default; maxconn needs more.
+        state.add(ManagedFile(
+            path: "/etc/systemd/system/haproxy.service.d/clusterup.conf",
+            text: "# Managed by clusterup: room for HAProxy's maxconn.\n[Service]\nLimitNOFILE=65536\n",
+            restarts: ["haproxy.service"], component: "haproxy"))
         state.add(ManagedUnit(name: "haproxy.service", component: "haproxy", reload: true))
 
         guard let vrrp = inventory.vrrp, let config = inputs.vrrpConfigs[host.name] else {
