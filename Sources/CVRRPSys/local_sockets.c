@@ -75,3 +75,7 @@ int cvrrp_accept(int fd) {
     int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     return c < 0 ? -errno : c;
 }
+
+int cvrrp_pipe(int fds[2], int nonblock) {
+    return pipe2(fds, O_CLOEXEC | (nonblock ? O_NONBLOCK : 0)) < 0 ? -errno : 0;
+}

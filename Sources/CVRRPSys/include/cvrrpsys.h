@@ -61,6 +61,8 @@ int cvrrp_unix_connect(const char *path);
 int cvrrp_tcp_listen(uint32_t addr, uint16_t port);
 /// Accepts one connection (non-blocking listener), returns fd or -errno.
 int cvrrp_accept(int fd);
+/// pipe2 with O_CLOEXEC (and O_NONBLOCK on both ends when nonblock != 0).
+int cvrrp_pipe(int fds[2], int nonblock);
 /// Sets O_NONBLOCK and FD_CLOEXEC.
 int cvrrp_set_nonblock(int fd);
 
