@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <poll.h>
+#include <time.h>
 
 int cvrrp_set_nonblock(int fd) {
     int fl = fcntl(fd, F_GETFL);
@@ -78,4 +80,15 @@ int cvrrp_accept(int fd) {
 
 int cvrrp_pipe(int fds[2], int nonblock) {
     return pipe2(fds, O_CLOEXEC | (nonblock ? O_NONBLOCK : 0)) < 0 ? -errno : 0;
+}
+
+int cvrrp_poll_ns(struct pollfd *fds, unsigned long n, int64_t timeout_ns) {
+    struct timespec ts, *tp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = timeout_ns / 1000000000;
+        ts.tv_nsec = timeout_ns % 1000000000;
+        tp = &ts;
+    }
+    int rc = ppoll(fds, n, tp, NULL);
+    return rc < 0 ? -errno : rc;
 }

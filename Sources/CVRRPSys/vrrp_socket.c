@@ -16,18 +16,23 @@ int cvrrp_vrrp_open(const char *ifname, int ifindex, uint32_t src, int join_mult
     int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_VRRP);
     if (fd < 0) return -errno;
     int ttl = 255, off = 0;
-    struct ip_mreqn mreq;
+    struct ip_mreqn mreq, mcif;
     memset(&mreq, 0, sizeof(mreq));
     mreq.imr_ifindex = ifindex;
     inet_pton(AF_INET, VRRP_GROUP, &mreq.imr_multiaddr);
+    // The multicast interface's address is the source the kernel puts on multicast sends,
+    // which the v3 pseudo-header checksum covers.
+    mcif = mreq;
+    mcif.imr_address.s_addr = src;
     if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0 ||
         setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
         setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0 ||
         setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off)) < 0 ||
-        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof(mreq)) < 0)
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mcif, sizeof(mcif)) < 0)
         goto fail;
-    if (src != 0) {
-        // Binding fixes the source address, which the v3 pseudo-header checksum covers.
+    if (src != 0 && !join_multicast) {
+        // Unicast: binding fixes the source address and only lets in packets sent to it. (Bound
+        // sockets would not see 224.0.0.18, hence not in multicast mode.)
         struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = src };
         if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) goto fail;
     }

@@ -1,3 +1,4 @@
+import VRRP
 extension IPv4Address {
     /// As `in_addr.s_addr`: the bytes in network order, read as a native integer.
     init(networkOrder raw: UInt32) { self.init(UInt32(bigEndian: raw)) }

@@ -11,12 +11,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public static let defaultStatusSocket = "/run/clusterup-vrrpd.sock"
 }
 
-public enum ChecksumMode: String, Sendable, Equatable {
-    /// RFC 5798 §5.2.8: over an IPv4 pseudo-header and the message (keepalived's default).
-    case pseudoHeader = "pseudo-header"
-    /// RFC 9568: over the message only (keepalived's `v3_checksum_as_v2`).
-    case messageOnly = "message-only"
-}
+/// What the v3 checksum covers: the core's `VRRPChecksumMode` (pseudo-header or message-only).
+public typealias ChecksumMode = VRRPChecksumMode
 
 public struct GARPConfig: Sendable, Equatable {
     /// Gratuitous ARPs per VIP in each burst (keepalived garp_master_repeat).

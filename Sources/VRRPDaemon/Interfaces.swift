@@ -1,3 +1,4 @@
+import VRRP
 import CVRRPSys
 
 /// What the daemon needs to know about an interface, read with ioctl.

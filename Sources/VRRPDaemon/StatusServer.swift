@@ -1,3 +1,4 @@
+import VRRP
 import CVRRPSys
 import Glibc
 

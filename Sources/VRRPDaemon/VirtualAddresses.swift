@@ -1,3 +1,4 @@
+import VRRP
 import CVRRPSys
 
 /// Adds and removes VIPs over rtnetlink (RTM_NEWADDR / RTM_DELADDR), waiting for the kernel's ack.

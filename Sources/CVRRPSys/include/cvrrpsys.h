@@ -25,8 +25,8 @@ int cvrrp_iflink_up(const char *ifname);
 
 // ---- VRRP raw socket (IP protocol 112) ----
 /// Opens a non-blocking raw IPv4 socket for protocol 112 bound to the device, with TTL 255 and
-/// multicast loop off; sends from `src` (network order, 0 = kernel's choice); joins 224.0.0.18
-/// on the interface when `join_multicast` is non-zero.
+/// multicast loop off; sends from `src` (network order, 0 = kernel's choice). Multicast mode
+/// (`join_multicast` non-zero) joins 224.0.0.18 on the interface; unicast mode binds to `src`.
 int cvrrp_vrrp_open(const char *ifname, int ifindex, uint32_t src, int join_multicast);
 /// Sends one VRRP message (no IP header) to `dst` (network order).
 int cvrrp_vrrp_send(int fd, uint32_t dst, const void *buf, size_t len);
@@ -63,6 +63,9 @@ int cvrrp_tcp_listen(uint32_t addr, uint16_t port);
 int cvrrp_accept(int fd);
 /// pipe2 with O_CLOEXEC (and O_NONBLOCK on both ends when nonblock != 0).
 int cvrrp_pipe(int fds[2], int nonblock);
+struct pollfd;
+/// poll() with a nanosecond timeout (ppoll); negative timeout waits forever.
+int cvrrp_poll_ns(struct pollfd *fds, unsigned long n, int64_t timeout_ns);
 /// Sets O_NONBLOCK and FD_CLOEXEC.
 int cvrrp_set_nonblock(int fd);
 
