@@ -55,7 +55,11 @@ let package = Package(
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
         .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy"]),
-        .testTarget(name: "VRRPTests", dependencies: ["VRRP", "VRRPDaemon"]),
+        .testTarget(name: "VRRPTests", dependencies: [
+            "VRRP", "VRRPDaemon",
+            // Renders templates/keepalived.conf.mustache for the interop tests.
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
         .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI"]),
     ]
 )

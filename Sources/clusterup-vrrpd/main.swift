@@ -1,1 +1,4 @@
+import Glibc
 import VRRPDaemon
+
+exit(VRRPDaemonCommand.main(CommandLine.arguments))

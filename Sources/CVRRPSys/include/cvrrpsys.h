@@ -1,6 +1,97 @@
 #ifndef CVRRPSYS_H
 #define CVRRPSYS_H
+// The few Linux mechanisms Swift cannot reach cleanly (netlink structs, packet sockets, ioctl,
+// signalfd, posix_spawn attributes, dlopen of libssl). glibc only. Every function returns a
+// negative errno on failure unless stated otherwise.
 #include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
 /// Monotonic clock in nanoseconds (CLOCK_MONOTONIC), for the daemon's timers.
 uint64_t cvrrp_monotonic_ns(void);
+/// Wall clock in milliseconds since the epoch, only for log lines.
+uint64_t cvrrp_realtime_ms(void);
+
+// ---- interfaces (ioctl) ----
+/// Interface index, or -errno.
+int cvrrp_ifindex(const char *ifname);
+/// Hardware address (6 bytes).
+int cvrrp_ifhwaddr(const char *ifname, uint8_t mac[6]);
+/// First IPv4 address of the interface, network byte order.
+int cvrrp_ifaddr4(const char *ifname, uint32_t *addr);
+/// 1 when the interface is administratively up and has carrier (IFF_UP and IFF_RUNNING), 0 if
+/// not, -errno on error.
+int cvrrp_iflink_up(const char *ifname);
+
+// ---- VRRP raw socket (IP protocol 112) ----
+/// Opens a non-blocking raw IPv4 socket for protocol 112 bound to the device, with TTL 255 and
+/// multicast loop off; sends from `src` (network order, 0 = kernel's choice). Multicast mode
+/// (`join_multicast` non-zero) joins 224.0.0.18 on the interface; unicast mode binds to `src`.
+int cvrrp_vrrp_open(const char *ifname, int ifindex, uint32_t src, int join_multicast);
+/// Sends one VRRP message (no IP header) to `dst` (network order).
+int cvrrp_vrrp_send(int fd, uint32_t dst, const void *buf, size_t len);
+/// Receives one datagram including its IPv4 header; returns its length, 0 when none is pending.
+int cvrrp_vrrp_recv(int fd, void *buf, size_t cap);
+
+// ---- rtnetlink: addresses and link events ----
+/// Adds (add != 0) or removes an address on ifindex and waits for the kernel's ack.
+/// `family` is 2 (AF_INET) or 10 (AF_INET6); `addr` holds 4 or 16 bytes. Adding an address
+/// already present and removing one already absent both succeed (return 0).
+int cvrrp_nl_addr(int add, int ifindex, int family, const uint8_t *addr, int prefixlen);
+/// 1 when the address is configured on ifindex, 0 when not.
+int cvrrp_nl_has_addr(int ifindex, int family, const uint8_t *addr);
+/// Opens a non-blocking netlink socket subscribed to RTNLGRP_LINK.
+int cvrrp_nl_link_open(void);
+typedef struct { int ifindex; int up; } cvrrp_link_event;
+/// Reads pending link messages into `events`; returns how many (0 when none).
+int cvrrp_nl_link_read(int fd, cvrrp_link_event *events, int cap);
+
+// ---- gratuitous ARP (AF_PACKET) ----
+/// Opens a packet socket for ARP frames bound to ifindex.
+int cvrrp_garp_open(int ifindex);
+/// Broadcasts one gratuitous ARP request announcing `ip` (network order) at `mac`.
+int cvrrp_garp_send(int fd, int ifindex, const uint8_t mac[6], uint32_t ip);
+
+// ---- local sockets ----
+/// Listening unix stream socket at path (removes a stale socket file first), mode 0600.
+int cvrrp_unix_listen(const char *path);
+/// Connected unix stream socket to path.
+int cvrrp_unix_connect(const char *path);
+/// Listening TCP socket on addr:port (network order addr), non-blocking.
+int cvrrp_tcp_listen(uint32_t addr, uint16_t port);
+/// Accepts one connection (non-blocking listener), returns fd or -errno.
+int cvrrp_accept(int fd);
+/// pipe2 with O_CLOEXEC (and O_NONBLOCK on both ends when nonblock != 0).
+int cvrrp_pipe(int fds[2], int nonblock);
+struct pollfd;
+/// poll() with a nanosecond timeout (ppoll); negative timeout waits forever.
+int cvrrp_poll_ns(struct pollfd *fds, unsigned long n, int64_t timeout_ns);
+/// Sets O_NONBLOCK and FD_CLOEXEC.
+int cvrrp_set_nonblock(int fd);
+
+// ---- health checks (run on checker threads; may block up to timeout_ms) ----
+/// Connects to addr:port within timeout. Returns 0 on success.
+int cvrrp_tcp_check(uint32_t addr, uint16_t port, int timeout_ms);
+/// Sends `request` over plain TCP or TLS (tls != 0) and reads the HTTP status code of the reply
+/// within timeout. Returns the status code (> 0), or -errno; -ENOPKG when TLS is asked for and
+/// libssl.so.3 cannot be loaded.
+int cvrrp_http_check(uint32_t addr, uint16_t port, int tls, const char *sni,
+                     const char *request, int timeout_ms);
+/// 1 when libssl.so.3 can be loaded at run time.
+int cvrrp_tls_available(void);
+
+// ---- processes and signals ----
+/// Starts `/bin/sh -c command` (or argv when argv != NULL) with default signal mask and handlers,
+/// stdin from /dev/null. Returns the pid, or -errno.
+pid_t cvrrp_spawn(const char *const argv[]);
+/// Waits up to timeout_ms for pid; on timeout kills it (SIGKILL) and returns -ETIMEDOUT,
+/// else its exit status (0..255, or 128+signal).
+int cvrrp_wait_timeout(pid_t pid, int timeout_ms);
+/// Non-blocking reap: returns 1 when pid has exited (status in *status), 0 if still running.
+int cvrrp_reap(pid_t pid, int *status);
+/// Blocks SIGTERM, SIGINT, SIGHUP, SIGPIPE in the calling thread (call before starting threads)
+/// and returns a non-blocking signalfd for the first three.
+int cvrrp_signalfd(void);
+/// Reads one signal number from the signalfd, 0 when none.
+int cvrrp_signalfd_read(int fd);
 #endif

@@ -1,0 +1,28 @@
+// What each state knows, one struct per state; a transition builds the next from what it needs.
+
+struct InitializeState: Sendable, Hashable {}
+
+struct BackupState: Sendable, Hashable {
+    /// Master_Adver_Interval in centiseconds: ours on entry, then the Master's (v3).
+    var masterAdverInterval: UInt16
+    var masterDownDeadline: Instant
+    /// The Master we last accepted an advert from; nil until one arrives or after it resigned.
+    var master: IPAddress?
+    var masterPriority: UInt8?
+    /// Set while we accept a lower-priority Master until the preempt delay ends.
+    var preemptDelayDeadline: Instant?
+    /// Why Master_Down_Timer would fire, for the transition's reason.
+    var masterDownCause: MasterDownCause
+}
+
+enum MasterDownCause: Sendable, Hashable {
+    case noMasterSeen
+    case masterSilent
+    case masterResigned(IPAddress)
+}
+
+struct MasterState: Sendable, Hashable {
+    var adverDeadline: Instant
+}
+
+struct FaultState: Sendable, Hashable {}

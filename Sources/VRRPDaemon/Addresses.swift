@@ -1,0 +1,40 @@
+import VRRP
+extension IPv4Address {
+    /// As `in_addr.s_addr`: the bytes in network order, read as a native integer.
+    init(networkOrder raw: UInt32) { self.init(UInt32(bigEndian: raw)) }
+    var networkOrder: UInt32 { value.bigEndian }
+    var isUnspecified: Bool { value == 0 }
+    var isLoopback: Bool { value >> 24 == 127 }
+
+    /// Dotted quad from any substring.
+    static func parse(_ text: some StringProtocol) -> IPv4Address? { IPv4Address(String(text)) }
+}
+
+/// An address added to the interface while master, with its prefix length.
+public struct VirtualAddress: Sendable, Hashable, CustomStringConvertible {
+    public var address: IPv4Address
+    public var prefixLength: Int
+    public init(address: IPv4Address, prefixLength: Int) {
+        self.address = address
+        self.prefixLength = prefixLength
+    }
+    public var description: String { "\(address)/\(prefixLength)" }
+}
+
+/// An IPv4 address with a TCP port, written `a.b.c.d:port`.
+public struct SocketAddress4: Sendable, Hashable, CustomStringConvertible {
+    public var address: IPv4Address
+    public var port: UInt16
+    public init(address: IPv4Address, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+    public init?(_ text: some StringProtocol) {
+        guard let colon = text.lastIndex(of: ":"),
+              let a = IPv4Address.parse(text[text.startIndex..<colon]),
+              let p = UInt16(text[text.index(after: colon)...]), p > 0 else { return nil }
+        address = a
+        port = p
+    }
+    public var description: String { "\(address):\(port)" }
+}

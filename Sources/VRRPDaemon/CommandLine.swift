@@ -1,0 +1,132 @@
+import CVRRPSys
+import Glibc
+
+/// `clusterup-vrrpd` command line: run, `--check-config FILE`, `status [--socket PATH]`.
+/// Exit codes: 0 fine, 1 runtime failure, 2 bad input (usage or configuration).
+public enum VRRPDaemonCommand {
+    public static let defaultConfigPath = "/etc/clusterup/vrrpd.yaml"
+    public static let version = "0.1.0"
+
+    static let usage = """
+        usage: clusterup-vrrpd [--config FILE]          run the daemon (default \(defaultConfigPath))
+               clusterup-vrrpd --check-config FILE      validate a configuration and exit
+               clusterup-vrrpd status [--socket PATH | --config FILE]
+                                                        print the running daemon's state as JSON
+               clusterup-vrrpd --version
+        signals: SIGTERM/SIGINT resign mastership (priority 0), remove the VIPs and exit;
+                 SIGHUP reloads the configuration.
+        """
+
+    public static func main(_ arguments: [String]) -> Int32 {
+        var args = Array(arguments.dropFirst())
+        if args.first == "status" {
+            args.removeFirst()
+            return status(args)
+        }
+        var configPath = defaultConfigPath
+        while let arg = args.first {
+            args.removeFirst()
+            switch arg {
+            case "--config", "-f":
+                guard let v = args.first else { return usageError("\(arg) needs a file") }
+                configPath = v
+                args.removeFirst()
+            case "--check-config":
+                guard let v = args.first else { return usageError("--check-config needs a file") }
+                return checkConfig(v)
+            case "--version":
+                print("clusterup-vrrpd \(version)")
+                return 0
+            case "--help", "-h":
+                print(usage)
+                return 0
+            default:
+                return usageError("unknown argument '\(arg)'")
+            }
+        }
+        return run(configPath)
+    }
+
+    static func usageError(_ message: String) -> Int32 {
+        printError("clusterup-vrrpd: \(message)\n\(usage)")
+        return 2
+    }
+
+    /// The configuration, or nil after printing why (exit 2).
+    static func load(_ path: String) -> DaemonConfig? {
+        let text: String
+        do {
+            text = try readFile(path)
+        } catch {
+            printError("clusterup-vrrpd: \(error)")
+            return nil
+        }
+        do {
+            return try DaemonConfig.parse(text, file: path)
+        } catch {
+            printError("clusterup-vrrpd: \(error)")
+            return nil
+        }
+    }
+
+    static func checkConfig(_ path: String) -> Int32 {
+        guard let config = load(path) else { return 2 }
+        for i in config.instances {
+            for name in [i.interface] + i.track.interfaces where cvrrp_ifindex(name) < 0 {
+                printError("clusterup-vrrpd: warning: instance \(i.name): interface \(name) does not exist on this host")
+            }
+        }
+        let names = config.instances.map { "\($0.name) (VRID \($0.vrid) on \($0.interface))" }
+        print("\(path): OK, \(config.instances.count) instance(s): \(names.joined(separator: ", "))")
+        return 0
+    }
+
+    static func run(_ path: String) -> Int32 {
+        guard geteuid() == 0 else {
+            printError("clusterup-vrrpd: needs root (raw sockets and address changes); run it as root or with CAP_NET_RAW and CAP_NET_ADMIN")
+            return 1
+        }
+        guard let config = load(path) else { return 2 }
+        do {
+            let daemon = try Daemon(configPath: path, config: config)
+            return daemon.run()
+        } catch {
+            printError("clusterup-vrrpd: \(error)")
+            return 1
+        }
+    }
+
+    static func status(_ arguments: [String]) -> Int32 {
+        var args = arguments
+        var socket: String?
+        while let arg = args.first {
+            args.removeFirst()
+            switch arg {
+            case "--socket", "--config":
+                guard let v = args.first else { return usageError("\(arg) needs a value") }
+                args.removeFirst()
+                if arg == "--socket" {
+                    socket = v
+                } else {
+                    guard let c = load(v) else { return 2 }
+                    socket = c.statusSocket
+                }
+            default:
+                return usageError("unknown status argument '\(arg)'")
+            }
+        }
+        do {
+            let text = try readStatus(socket: socket ?? DaemonConfig.defaultStatusSocket)
+            print(text, terminator: "")
+            return 0
+        } catch {
+            printError("clusterup-vrrpd: \(error)")
+            return 1
+        }
+    }
+
+    static func printError(_ s: String) {
+        var bytes = Array((s + "\n").utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,541 @@
+import VRRP
+
+// The daemon's configuration, decoded from the YAML subset. The format is documented in
+// templates/clusterup-vrrpd.yaml.md; deploy writes it from the inventory's `vrrp` section.
+
+public struct DaemonConfig: Sendable, Equatable {
+    public var statusSocket: String
+    public var prometheus: SocketAddress4?
+    public var instances: [InstanceConfig]
+
+    public static let defaultStatusSocket = "/run/clusterup-vrrpd.sock"
+}
+
+/// What the v3 checksum covers: the core's `VRRPChecksumMode` (pseudo-header or message-only).
+public typealias ChecksumMode = VRRPChecksumMode
+
+public struct GARPConfig: Sendable, Equatable {
+    /// Gratuitous ARPs per VIP in each burst (keepalived garp_master_repeat).
+    public var repeatCount: Int = 5
+    /// Gap between the ARPs of one burst (keepalived garp_interval).
+    public var interval: Duration = .zero
+    /// Second burst this long after takeover; zero for none (keepalived garp_master_delay).
+    public var delay: Duration = .seconds(5)
+    /// While master, a burst every `refresh`; zero for none (keepalived garp_master_refresh).
+    public var refresh: Duration = .zero
+}
+
+/// What every check shares: how often, how long, how many results flip it, and what it does.
+public struct CheckTiming: Sendable, Equatable {
+    public var interval: Duration = .seconds(1)
+    public var timeout: Duration = .seconds(1)
+    /// Consecutive successes that make a failed check good again.
+    public var rise: Int = 1
+    /// Consecutive failures that make a good check fail.
+    public var fall: Int = 1
+    /// 0: failing puts the instance in FAULT. > 0: added to the priority while good.
+    /// < 0: added to the priority while failing. (keepalived's semantics.)
+    public var weight: Int = 0
+}
+
+public struct ScriptCheck: Sendable, Equatable {
+    public var name: String
+    public var command: String
+    public var timing: CheckTiming
+}
+
+public struct HTTPCheck: Sendable, Equatable {
+    public var url: String
+    public var tls: Bool
+    public var target: SocketAddress4
+    public var host: String
+    public var path: String
+    public var expectStatus: Int
+    public var timing: CheckTiming
+}
+
+public struct TCPCheck: Sendable, Equatable {
+    public var target: SocketAddress4
+    public var timing: CheckTiming
+}
+
+public struct TrackConfig: Sendable, Equatable {
+    public var interfaces: [String] = []
+    public var scripts: [ScriptCheck] = []
+    public var http: [HTTPCheck] = []
+    public var tcp: [TCPCheck] = []
+}
+
+public struct InstanceConfig: Sendable, Equatable {
+    public var name: String
+    public var interface: String
+    public var vrid: UInt8
+    public var version: VRRPVersion
+    public var priority: UInt8
+    public var advertInterval: Duration
+    public var vips: [VirtualAddress]
+    public var preempt: Bool
+    public var preemptDelay: Duration
+    public var unicastSource: IPv4Address?
+    public var unicastPeers: [IPv4Address]
+    public var checksum: ChecksumMode
+    public var authPassword: String?
+    public var garp: GARPConfig
+    public var track: TrackConfig
+    public var notify: [String]
+
+    public var isUnicast: Bool { !unicastPeers.isEmpty }
+}
+
+/// A bad configuration: where (file, line:column, field path) and what to do.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    public var location: SourceLocation?
+    public var path: String
+    public var message: String
+
+    public var description: String {
+        var s = file
+        if let location { s += ":\(location)" }
+        s += ": "
+        if !path.isEmpty { s += "\(path): " }
+        return s + message
+    }
+}
+
+extension DaemonConfig {
+    /// Parses and validates configuration text. `file` names it in errors.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> DaemonConfig {
+        let root: YAMLNode
+        do {
+            root = try YAMLSubset.parse(text)
+        } catch {
+            throw ConfigError(file: file, location: error.location, path: "", message: error.message)
+        }
+        var decoder = ConfigDecoder(file: file)
+        return try decoder.daemon(root)
+    }
+}
+
+struct ConfigDecoder {
+    let file: String
+
+    func fail(_ node: YAMLNode, _ path: String, _ message: String) -> ConfigError {
+        ConfigError(file: file, location: node.location, path: path, message: message)
+    }
+
+    /// A mapping's fields; `finish()` rejects keys nobody asked for.
+    struct Fields {
+        let decoder: ConfigDecoder
+        let node: YAMLNode
+        let path: String
+        var entries: [String: (SourceLocation, YAMLNode)] = [:]
+        var order: [String] = []
+        var used = Set<String>()
+
+        init(_ decoder: ConfigDecoder, _ node: YAMLNode, path: String) throws(ConfigError) {
+            self.decoder = decoder
+            self.node = node
+            self.path = path
+            guard case .mapping(let list) = node.value else {
+                throw decoder.fail(node, path.isEmpty ? "(top level)" : path, "expected a mapping of keys")
+            }
+            for e in list {
+                entries[e.key] = (e.keyLocation, e.value)
+                order.append(e.key)
+            }
+        }
+
+        func sub(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+        mutating func optional(_ key: String) -> YAMLNode? {
+            used.insert(key)
+            guard let (_, v) = entries[key] else { return nil }
+            if case .null = v.value { return nil }
+            return v
+        }
+
+        mutating func required(_ key: String) throws(ConfigError) -> YAMLNode {
+            guard let v = optional(key) else {
+                throw decoder.fail(node, sub(key), "is required")
+            }
+            return v
+        }
+
+        func finish(allowed: [String]) throws(ConfigError) {
+            for key in order where !used.contains(key) {
+                let (location, _) = entries[key]!
+                throw ConfigError(file: decoder.file, location: location, path: sub(key),
+                                  message: "unknown key; allowed here: \(allowed.joined(separator: ", "))")
+            }
+        }
+    }
+
+    func scalar(_ node: YAMLNode, _ path: String) throws(ConfigError) -> String {
+        guard case .scalar(let s, _) = node.value else { throw fail(node, path, "expected a single value") }
+        return s
+    }
+
+    func string(_ node: YAMLNode, _ path: String) throws(ConfigError) -> String {
+        let s = try scalar(node, path)
+        if s.isEmpty { throw fail(node, path, "must not be empty") }
+        return s
+    }
+
+    func integer(_ node: YAMLNode, _ path: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let s = try scalar(node, path)
+        guard let v = Int(s) else { throw fail(node, path, "expected an integer, got '\(s)'") }
+        guard range.contains(v) else {
+            throw fail(node, path, "\(v) is out of range \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
+    func bool(_ node: YAMLNode, _ path: String) throws(ConfigError) -> Bool {
+        switch try scalar(node, path) {
+        case "true": return true
+        case "false": return false
+        case let s: throw fail(node, path, "expected true or false, got '\(s)'")
+        }
+    }
+
+    func duration(_ node: YAMLNode, _ path: String) throws(ConfigError) -> Duration {
+        let s = try scalar(node, path)
+        guard let d = parseDuration(s) else {
+            throw fail(node, path, "expected a duration like 1s, 100ms or 2m, got '\(s)'")
+        }
+        return d
+    }
+
+    func list(_ node: YAMLNode, _ path: String) throws(ConfigError) -> [YAMLNode] {
+        guard case .sequence(let items) = node.value else { throw fail(node, path, "expected a list") }
+        return items
+    }
+
+    func ipv4(_ node: YAMLNode, _ path: String) throws(ConfigError) -> IPv4Address {
+        let s = try scalar(node, path)
+        guard let a = IPv4Address(s) else {
+            if s.contains(":") { throw fail(node, path, "IPv6 is not supported yet; use an IPv4 address") }
+            throw fail(node, path, "expected an IPv4 address, got '\(s)'")
+        }
+        return a
+    }
+
+    mutating func daemon(_ root: YAMLNode) throws(ConfigError) -> DaemonConfig {
+        var f = try Fields(self, root, path: "")
+        var statusSocket = DaemonConfig.defaultStatusSocket
+        if let n = f.optional("status_socket") {
+            statusSocket = try string(n, "status_socket")
+            guard statusSocket.hasPrefix("/"), statusSocket.utf8.count < 108 else {
+                throw fail(n, "status_socket", "must be an absolute path shorter than 108 bytes")
+            }
+        }
+        var prometheus: SocketAddress4?
+        if let n = f.optional("prometheus") {
+            let s = try string(n, "prometheus")
+            guard let a = SocketAddress4(s) else {
+                throw fail(n, "prometheus", "expected address:port like 127.0.0.1:9650, got '\(s)'")
+            }
+            prometheus = a
+        }
+        let instancesNode = try f.required("instances")
+        let items = try list(instancesNode, "instances")
+        if items.isEmpty { throw fail(instancesNode, "instances", "needs at least one instance") }
+        var instances: [InstanceConfig] = []
+        for (i, item) in items.enumerated() {
+            let path = "instances[\(i)]"
+            let instance = try self.instance(item, path)
+            if let other = instances.first(where: { $0.name == instance.name }) {
+                throw fail(item, "\(path).name", "duplicate instance name '\(other.name)'")
+            }
+            if let other = instances.first(where: { $0.interface == instance.interface && $0.vrid == instance.vrid }) {
+                throw fail(item, "\(path).vrid", "VRID \(instance.vrid) on \(instance.interface) is already used by instance '\(other.name)'")
+            }
+            for vip in instance.vips {
+                if let other = instances.first(where: { $0.vips.contains(where: { $0.address == vip.address }) }) {
+                    throw fail(item, "\(path).vips", "\(vip.address) is already a VIP of instance '\(other.name)'")
+                }
+            }
+            instances.append(instance)
+        }
+        try f.finish(allowed: ["status_socket", "prometheus", "instances"])
+        return DaemonConfig(statusSocket: statusSocket, prometheus: prometheus, instances: instances)
+    }
+
+    static let instanceKeys = ["name", "interface", "vrid", "version", "priority", "advert_interval",
+                               "vips", "preempt", "preempt_delay", "unicast_src", "unicast_peers",
+                               "checksum", "auth_password", "garp", "track", "notify"]
+
+    mutating func instance(_ node: YAMLNode, _ path: String) throws(ConfigError) -> InstanceConfig {
+        var f = try Fields(self, node, path: path)
+        let nameNode = try f.required("name")
+        let name = try string(nameNode, f.sub("name"))
+        guard name.utf8.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw fail(nameNode, f.sub("name"), "use up to 64 letters, digits, '-', '_' or '.'")
+        }
+        let ifNode = try f.required("interface")
+        let interface = try string(ifNode, f.sub("interface"))
+        guard interface.utf8.count < 16, !interface.contains("/"), !interface.contains(" ") else {
+            throw fail(ifNode, f.sub("interface"), "'\(interface)' is not a valid interface name")
+        }
+        let vrid = UInt8(try integer(try f.required("vrid"), f.sub("vrid"), 1...255))
+        var version = VRRPVersion.v3
+        if let n = f.optional("version") {
+            version = try integer(n, f.sub("version"), 2...3) == 2 ? .v2 : .v3
+        }
+        var priority: UInt8 = 100
+        if let n = f.optional("priority") { priority = UInt8(try integer(n, f.sub("priority"), 1...255)) }
+
+        var advert = Duration.seconds(1)
+        if let n = f.optional("advert_interval") {
+            advert = try duration(n, f.sub("advert_interval"))
+            let ms = advert.milliseconds
+            switch version {
+            case .v2:
+                guard ms % 1000 == 0, (1...255).contains(ms / 1000) else {
+                    throw fail(n, f.sub("advert_interval"), "VRRPv2 adverts are whole seconds from 1s to 255s; use version: 3 for shorter intervals")
+                }
+            case .v3:
+                guard ms % 10 == 0, (10...40950).contains(ms) else {
+                    throw fail(n, f.sub("advert_interval"), "VRRPv3 adverts are multiples of 10ms from 10ms to 40950ms")
+                }
+            }
+        }
+
+        let vipsNode = try f.required("vips")
+        var vips: [VirtualAddress] = []
+        for (i, v) in try list(vipsNode, f.sub("vips")).enumerated() {
+            let vp = f.sub("vips[\(i)]")
+            let s = try string(v, vp)
+            let parts = s.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count <= 2, let a = IPv4Address.parse(parts[0]) else {
+                if s.contains(":") { throw fail(v, vp, "IPv6 VIPs are not supported yet; use an IPv4 address") }
+                throw fail(v, vp, "expected an IPv4 address with optional /prefix, got '\(s)'")
+            }
+            var prefix = 32
+            if parts.count == 2 {
+                guard let p = Int(parts[1]), (1...32).contains(p) else {
+                    throw fail(v, vp, "prefix length must be 1...32, got '\(parts[1])'")
+                }
+                prefix = p
+            }
+            guard !a.isMulticast, !a.isUnspecified, !a.isLoopback else {
+                throw fail(v, vp, "\(a) cannot be a virtual address")
+            }
+            if vips.contains(where: { $0.address == a }) { throw fail(v, vp, "\(a) is listed twice") }
+            vips.append(VirtualAddress(address: a, prefixLength: prefix))
+        }
+        if vips.isEmpty { throw fail(vipsNode, f.sub("vips"), "needs at least one address") }
+        if version == .v2, vips.count > 255 { throw fail(vipsNode, f.sub("vips"), "at most 255 addresses") }
+
+        var preempt = true
+        if let n = f.optional("preempt") { preempt = try bool(n, f.sub("preempt")) }
+        var preemptDelay = Duration.zero
+        if let n = f.optional("preempt_delay") {
+            preemptDelay = try duration(n, f.sub("preempt_delay"))
+            guard preemptDelay <= .seconds(1000) else { throw fail(n, f.sub("preempt_delay"), "at most 1000s") }
+        }
+
+        var unicastSource: IPv4Address?
+        if let n = f.optional("unicast_src") { unicastSource = try ipv4(n, f.sub("unicast_src")) }
+        var peers: [IPv4Address] = []
+        if let n = f.optional("unicast_peers") {
+            for (i, p) in try list(n, f.sub("unicast_peers")).enumerated() {
+                let a = try ipv4(p, f.sub("unicast_peers[\(i)]"))
+                if a.isMulticast || a.isUnspecified { throw fail(p, f.sub("unicast_peers[\(i)]"), "must be a unicast address") }
+                if a == unicastSource { throw fail(p, f.sub("unicast_peers[\(i)]"), "is unicast_src itself") }
+                if peers.contains(a) { throw fail(p, f.sub("unicast_peers[\(i)]"), "\(a) is listed twice") }
+                peers.append(a)
+            }
+        }
+        if unicastSource != nil, peers.isEmpty, let n = f.optional("unicast_src") {
+            throw fail(n, f.sub("unicast_src"), "has no effect without unicast_peers")
+        }
+
+        var checksum = ChecksumMode.pseudoHeader
+        if let n = f.optional("checksum") {
+            let s = try string(n, f.sub("checksum"))
+            guard let c = ChecksumMode(rawValue: s) else {
+                throw fail(n, f.sub("checksum"), "expected pseudo-header or message-only, got '\(s)'")
+            }
+            guard version == .v3 else {
+                throw fail(n, f.sub("checksum"), "only applies to version 3 (VRRPv2 always checksums the message)")
+            }
+            checksum = c
+        }
+        var auth: String?
+        if let n = f.optional("auth_password") {
+            let s = try string(n, f.sub("auth_password"))
+            guard version == .v2 else { throw fail(n, f.sub("auth_password"), "only VRRPv2 has authentication (RFC 5798 removed it)") }
+            guard s.utf8.count <= 8 else { throw fail(n, f.sub("auth_password"), "at most 8 bytes (VRRPv2 simple text authentication)") }
+            auth = s
+        }
+
+        var garp = GARPConfig()
+        if let n = f.optional("garp") { garp = try self.garp(n, f.sub("garp")) }
+        var track = TrackConfig()
+        if let n = f.optional("track") { track = try self.track(n, f.sub("track")) }
+        var notify: [String] = []
+        if let n = f.optional("notify") {
+            for (i, c) in try list(n, f.sub("notify")).enumerated() {
+                notify.append(try string(c, f.sub("notify[\(i)]")))
+            }
+        }
+        try f.finish(allowed: Self.instanceKeys)
+        return InstanceConfig(name: name, interface: interface, vrid: vrid, version: version, priority: priority,
+                              advertInterval: advert, vips: vips, preempt: preempt, preemptDelay: preemptDelay,
+                              unicastSource: unicastSource, unicastPeers: peers, checksum: checksum,
+                              authPassword: auth, garp: garp, track: track, notify: notify)
+    }
+
+    func garp(_ node: YAMLNode, _ path: String) throws(ConfigError) -> GARPConfig {
+        var f = try Fields(self, node, path: path)
+        var g = GARPConfig()
+        if let n = f.optional("repeat") { g.repeatCount = try integer(n, f.sub("repeat"), 1...100) }
+        if let n = f.optional("interval") { g.interval = try duration(n, f.sub("interval")) }
+        if let n = f.optional("delay") { g.delay = try duration(n, f.sub("delay")) }
+        if let n = f.optional("refresh") { g.refresh = try duration(n, f.sub("refresh")) }
+        if g.interval > .seconds(10) { throw fail(node, f.sub("interval"), "at most 10s") }
+        try f.finish(allowed: ["repeat", "interval", "delay", "refresh"])
+        return g
+    }
+
+    func timing(_ f: inout Fields) throws(ConfigError) -> CheckTiming {
+        var t = CheckTiming()
+        if let n = f.optional("interval") {
+            t.interval = try duration(n, f.sub("interval"))
+            if t.interval < .milliseconds(10) { throw fail(n, f.sub("interval"), "at least 10ms") }
+            t.timeout = t.interval
+        }
+        if let n = f.optional("timeout") {
+            t.timeout = try duration(n, f.sub("timeout"))
+            if t.timeout < .milliseconds(10) { throw fail(n, f.sub("timeout"), "at least 10ms") }
+        }
+        if let n = f.optional("rise") { t.rise = try integer(n, f.sub("rise"), 1...100) }
+        if let n = f.optional("fall") { t.fall = try integer(n, f.sub("fall"), 1...100) }
+        if let n = f.optional("weight") { t.weight = try integer(n, f.sub("weight"), -254...254) }
+        return t
+    }
+
+    static let timingKeys = ["interval", "timeout", "rise", "fall", "weight"]
+
+    func track(_ node: YAMLNode, _ path: String) throws(ConfigError) -> TrackConfig {
+        var f = try Fields(self, node, path: path)
+        var t = TrackConfig()
+        if let n = f.optional("interfaces") {
+            for (i, v) in try list(n, f.sub("interfaces")).enumerated() {
+                t.interfaces.append(try string(v, f.sub("interfaces[\(i)]")))
+            }
+        }
+        if let n = f.optional("scripts") {
+            for (i, v) in try list(n, f.sub("scripts")).enumerated() {
+                var sf = try Fields(self, v, path: f.sub("scripts[\(i)]"))
+                let name = try string(try sf.required("name"), sf.sub("name"))
+                let command = try string(try sf.required("command"), sf.sub("command"))
+                let timing = try self.timing(&sf)
+                try sf.finish(allowed: ["name", "command"] + Self.timingKeys)
+                t.scripts.append(ScriptCheck(name: name, command: command, timing: timing))
+            }
+        }
+        if let n = f.optional("http") {
+            for (i, v) in try list(n, f.sub("http")).enumerated() {
+                var hf = try Fields(self, v, path: f.sub("http[\(i)]"))
+                let urlNode = try hf.required("url")
+                let url = try string(urlNode, hf.sub("url"))
+                guard let parsed = parseURL(url) else {
+                    throw fail(urlNode, hf.sub("url"), "expected http(s)://IPv4[:port]/path (an address, not a DNS name), got '\(url)'")
+                }
+                if parsed.tls, cvrrpTLSAvailable() == false {
+                    throw fail(urlNode, hf.sub("url"), "https checks need libssl3 on this node (apt install libssl3), or use http")
+                }
+                var expect = 200
+                if let e = hf.optional("expect") { expect = try integer(e, hf.sub("expect"), 100...599) }
+                let timing = try self.timing(&hf)
+                try hf.finish(allowed: ["url", "expect"] + Self.timingKeys)
+                t.http.append(HTTPCheck(url: url, tls: parsed.tls, target: parsed.target, host: parsed.host,
+                                        path: parsed.path, expectStatus: expect, timing: timing))
+            }
+        }
+        if let n = f.optional("tcp") {
+            for (i, v) in try list(n, f.sub("tcp")).enumerated() {
+                var tf = try Fields(self, v, path: f.sub("tcp[\(i)]"))
+                let aNode = try tf.required("address")
+                let s = try string(aNode, tf.sub("address"))
+                guard let target = SocketAddress4(s) else {
+                    throw fail(aNode, tf.sub("address"), "expected IPv4:port like 127.0.0.1:8443, got '\(s)'")
+                }
+                let timing = try self.timing(&tf)
+                try tf.finish(allowed: ["address"] + Self.timingKeys)
+                t.tcp.append(TCPCheck(target: target, timing: timing))
+            }
+        }
+        try f.finish(allowed: ["interfaces", "scripts", "http", "tcp"])
+        return t
+    }
+}
+
+/// "1s", "100ms", "2m", "1h"; nil for anything else (a bare number has no unit, so no meaning).
+public func parseDuration(_ s: String) -> Duration? {
+    let digits = s.prefix(while: { $0.isASCII && $0.isNumber })
+    guard !digits.isEmpty, digits.count <= 9, let value = Int64(digits) else { return nil }
+    switch s.dropFirst(digits.count) {
+    case "ms": return .milliseconds(value)
+    case "s": return .seconds(value)
+    case "m": return .seconds(value * 60)
+    case "h": return .seconds(value * 3600)
+    default: return nil
+    }
+}
+
+struct ParsedURL {
+    var tls: Bool
+    var target: SocketAddress4
+    var host: String
+    var path: String
+}
+
+func parseURL(_ url: String) -> ParsedURL? {
+    let tls: Bool
+    var rest: Substring
+    if url.hasPrefix("http://") {
+        tls = false
+        rest = url.dropFirst(7)
+    } else if url.hasPrefix("https://") {
+        tls = true
+        rest = url.dropFirst(8)
+    } else {
+        return nil
+    }
+    let hostPort = rest.prefix(while: { $0 != "/" })
+    rest = rest.dropFirst(hostPort.count)
+    let path = rest.isEmpty ? "/" : String(rest)
+    guard path.allSatisfy({ $0.isASCII && $0 != " " && !$0.isNewline }) else { return nil }
+    var host = hostPort
+    var port: UInt16 = tls ? 443 : 80
+    if let colon = hostPort.firstIndex(of: ":") {
+        host = hostPort[..<colon]
+        guard let p = UInt16(hostPort[hostPort.index(after: colon)...]), p > 0 else { return nil }
+        port = p
+    }
+    let address: IPv4Address
+    if host == "localhost" {
+        address = IPv4Address(127, 0, 0, 1)
+    } else if let a = IPv4Address.parse(host) {
+        address = a
+    } else {
+        return nil
+    }
+    return ParsedURL(tls: tls, target: SocketAddress4(address: address, port: port), host: String(hostPort), path: path)
+}
+
+extension Duration {
+    /// Whole milliseconds (truncated).
+    public var milliseconds: Int {
+        let (s, atto) = components
+        return Int(s) * 1000 + Int(atto / 1_000_000_000_000_000)
+    }
+    public var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s * 1_000_000_000 + atto / 1_000_000_000
+    }
+}

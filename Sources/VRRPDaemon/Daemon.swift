@@ -1,0 +1,324 @@
+import CVRRPSys
+import Glibc
+import VRRP
+
+/// The daemon: one thread polling every socket with a monotonic clock; check threads report
+/// through the mailbox. SIGTERM/SIGINT resign (priority 0) and remove the VIPs; SIGHUP reloads.
+public final class Daemon {
+    let configPath: String
+    private(set) var config: DaemonConfig
+    private(set) var instances: [Instance] = []
+    private let notifier = Notifier()
+    private let mailbox: Mailbox
+    private let links: LinkMonitor
+    private let signals: Int32
+    private var status: StatusServer
+    private var checkers: HealthCheckers?
+    private var generation = 0
+    private let startedAt = cvrrp_monotonic_ns()
+    private var reloads = 0
+
+    /// Sets up everything; throws with a message naming what failed (nothing is left applied).
+    public init(configPath: String, config: DaemonConfig) throws(SystemError) {
+        self.configPath = configPath
+        self.config = config
+        // Before any thread exists, so every thread inherits the blocked signals.
+        signals = try SystemError.check(cvrrp_signalfd(), "setting up signal handling")
+        mailbox = try Mailbox()
+        links = try LinkMonitor()
+        status = try StatusServer(path: config.statusSocket, prometheus: config.prometheus)
+        do {
+            for c in config.instances { instances.append(try Instance(config: c, notifier: notifier)) }
+        } catch {
+            status.shutdown()
+            throw error
+        }
+        linkSiblings()
+    }
+
+    /// Runs until SIGTERM or SIGINT; returns the exit code.
+    public func run() -> Int32 {
+        Log.info("start", ["config": configPath, "instances": instances.map(\.config.name).joined(separator: ","),
+                           "status_socket": config.statusSocket])
+        restartCheckers()
+        let now = cvrrp_monotonic_ns()
+        for i in instances { i.start(now: now) }
+        while true {
+            var fds = pollSet()
+            let timeout: Int64 = instances.compactMap(\.nextDeadline).min().map { deadline in
+                let now = cvrrp_monotonic_ns()
+                return deadline > now ? Int64(deadline - now) : 0
+            } ?? 1_000_000_000
+            let rc = fds.withUnsafeMutableBufferPointer { cvrrp_poll_ns($0.baseAddress, UInt($0.count), min(timeout, 1_000_000_000)) }
+            if rc < 0, rc != -EINTR {
+                Log.error("poll-failed", ["error": SystemError("poll", errno: -rc).description])
+                return 1
+            }
+            let now = cvrrp_monotonic_ns()
+            if let code = dispatch(fds, now: now) { return code }
+            for i in instances { i.fireTimers(now: cvrrp_monotonic_ns()) }
+            notifier.reap()
+        }
+    }
+
+    private enum Source {
+        case signal, mailbox, links, status, prometheus, prometheusClient(Int32), instance(Int)
+    }
+    private var sources: [Source] = []
+
+    private func pollSet() -> [pollfd] {
+        var fds: [pollfd] = []
+        sources = []
+        func add(_ fd: Int32, _ s: Source) {
+            fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+            sources.append(s)
+        }
+        // Adverts first: when a packet and a timer are both due, the packet wins.
+        for (n, i) in instances.enumerated() { add(i.socket.fd, .instance(n)) }
+        add(signals, .signal)
+        add(mailbox.wakeFD, .mailbox)
+        add(links.fd, .links)
+        add(status.unixFD, .status)
+        if let p = status.prometheusFD { add(p, .prometheus) }
+        for c in status.httpClients { add(c, .prometheusClient(c)) }
+        return fds
+    }
+
+    private func dispatch(_ fds: [pollfd], now: UInt64) -> Int32? {
+        for (fd, source) in zip(fds, sources) where fd.revents != 0 {
+            switch source {
+            case .instance(let n):
+                instances[n].receive(now: now)
+            case .signal:
+                while case let sig = cvrrp_signalfd_read(signals), sig != 0 {
+                    if sig == SIGHUP {
+                        reload(now: cvrrp_monotonic_ns())
+                    } else {
+                        return shutdown(signal: sig)
+                    }
+                }
+            case .mailbox:
+                for r in mailbox.drain() where r.generation == generation && instances.indices.contains(r.instance) {
+                    instances[r.instance].checkResult(index: r.index, ok: r.ok, detail: r.detail, now: now)
+                }
+            case .links:
+                if let events = links.read() {
+                    for e in events { instances.forEach { $0.linkChanged(ifindex: e.ifindex, up: e.up, now: now) } }
+                } else {
+                    instances.forEach { $0.resyncLinks(now: now) }
+                }
+            case .status:
+                status.acceptStatus { statusJSON(now: cvrrp_monotonic_ns()).render() }
+            case .prometheus:
+                status.acceptPrometheus()
+            case .prometheusClient(let c):
+                status.answerPrometheus(c) { prometheusText() }
+            }
+        }
+        return nil
+    }
+
+    private func shutdown(signal: Int32) -> Int32 {
+        Log.info("stop", ["signal": signal == SIGTERM ? "SIGTERM" : "SIGINT"])
+        checkers?.stop()
+        let now = cvrrp_monotonic_ns()
+        for i in instances { i.stop(now: now) }
+        status.shutdown()
+        // Give stop hooks a moment to start before we go (they are not waited for).
+        for _ in 0..<50 where !notifier.isIdle {
+            notifier.reap()
+            usleep(10_000)
+        }
+        return 0
+    }
+
+    /// SIGHUP: instances whose protocol settings are unchanged keep their state (a Master stays
+    /// Master); changed ones restart; a bad file changes nothing.
+    private func reload(now: UInt64) {
+        let text: String
+        let newConfig: DaemonConfig
+        do {
+            text = try readFile(configPath)
+            newConfig = try DaemonConfig.parse(text, file: configPath)
+        } catch let e as ConfigError {
+            Log.error("reload-rejected", ["error": e.description])
+            return
+        } catch {
+            Log.error("reload-rejected", ["error": "\(error)"])
+            return
+        }
+        var next: [Instance] = []
+        var kept: [String] = [], restarted: [String] = [], added: [String] = [], removed: [String] = []
+        var old = instances
+        for c in newConfig.instances {
+            if let at = old.firstIndex(where: { $0.config.name == c.name }) {
+                let existing = old.remove(at: at)
+                if existing.canAdopt(c) {
+                    existing.adopt(c)
+                    next.append(existing)
+                    kept.append(c.name)
+                    continue
+                }
+                existing.stop(now: now)
+                restarted.append(c.name)
+            } else {
+                added.append(c.name)
+            }
+            do {
+                let fresh = try Instance(config: c, notifier: notifier)
+                next.append(fresh)
+            } catch {
+                Log.error("instance-failed", ["instance": c.name, "error": error.description])
+            }
+        }
+        for gone in old {
+            gone.stop(now: now)
+            removed.append(gone.config.name)
+        }
+        let freshNames = Set(restarted + added)
+        instances = next
+        config.instances = newConfig.instances
+        linkSiblings()
+        if newConfig.statusSocket != config.statusSocket || newConfig.prometheus != config.prometheus {
+            do {
+                let replacement = try StatusServer(path: newConfig.statusSocket, prometheus: newConfig.prometheus)
+                status.shutdown()
+                status = replacement
+                config.statusSocket = newConfig.statusSocket
+                config.prometheus = newConfig.prometheus
+            } catch {
+                Log.error("reload-status-socket", ["error": error.description, "kept": config.statusSocket])
+            }
+        }
+        restartCheckers()
+        for i in instances where freshNames.contains(i.config.name) { i.start(now: cvrrp_monotonic_ns()) }
+        reloads += 1
+        Log.info("reload", ["kept": kept.joined(separator: ","), "restarted": restarted.joined(separator: ","),
+                            "added": added.joined(separator: ","), "removed": removed.joined(separator: ",")])
+    }
+
+    private func linkSiblings() {
+        for i in instances {
+            i.siblingVRIDs = Set(instances.filter { $0 !== i && $0.config.interface == i.config.interface }.map(\.config.vrid))
+        }
+    }
+
+    private func restartCheckers() {
+        checkers?.stop()
+        checkers = nil
+        generation += 1
+        let jobs = instances.enumerated().flatMap { n, i in i.checkJobs(instance: n) }
+        if jobs.isEmpty { return }
+        do {
+            checkers = try HealthCheckers(jobs: jobs, generation: generation, mailbox: mailbox)
+        } catch {
+            Log.error("checkers-failed", ["error": error.description])
+        }
+    }
+
+    // MARK: Status
+
+    func statusJSON(now: UInt64) -> JSON {
+        .object([
+            ("daemon", .object([
+                ("config", .string(configPath)),
+                ("uptime_ms", .int(Int((now - startedAt) / 1_000_000))),
+                ("reloads", .int(reloads)),
+            ])),
+            ("instances", .array(instances.map { instanceJSON($0, now: now) })),
+        ])
+    }
+
+    func instanceJSON(_ i: Instance, now: UInt64) -> JSON {
+        let r = i.router
+        let c = r.counters
+        var dropped: [(String, JSON)] = c.dropped.map { ($0.key.name, JSON.int(Int($0.value))) }
+        dropped += i.localDrops.map { ($0.key, JSON.int(Int($0.value))) }
+        dropped.sort { $0.0 < $1.0 }
+        let transition: JSON = i.lastTransition.map { t in
+            .object([("from", .string(t.from)), ("to", .string(t.to)), ("reason", .string(t.reason)),
+                     ("ms_ago", .int(Int((now - t.at) / 1_000_000)))])
+        } ?? .null
+        return .object([
+            ("name", .string(i.config.name)),
+            ("interface", .string(i.config.interface)),
+            ("vrid", .int(Int(i.config.vrid))),
+            ("version", .int(Int(i.config.version.rawValue))),
+            ("state", .string(r.state.rawValue)),
+            ("priority", .int(Int(i.config.priority))),
+            ("effective_priority", .int(Int(r.effectivePriority))),
+            ("tracking", .string(i.tracking.reason)),
+            ("primary_address", .string(i.socket.source.description)),
+            ("master_address", r.masterAddress.map { .string($0.description) } ?? .null),
+            ("master_priority", r.masterPriority.map { .int(Int($0)) } ?? .null),
+            ("advert_interval_ms", .int(i.config.advertInterval.milliseconds)),
+            ("master_advert_interval_ms", .int(Int(r.masterAdverInterval) * 10)),
+            ("unicast_peers", .array(i.config.unicastPeers.map { .string($0.description) })),
+            ("vips", .array(i.config.vips.map { .string($0.description) })),
+            ("vips_installed", .array(i.config.vips.filter { i.installedVIPs.contains($0.address) }.map { .string($0.description) })),
+            ("last_transition", transition),
+            ("checks", .array(i.checks.indices.map { n in
+                .object([("name", .string(i.checkNames[n])), ("good", .bool(i.checks[n].isGood)),
+                         ("weight", .int(i.checkWeights[n])), ("detail", .string(i.checkDetails[n]))])
+            })),
+            ("tracked_interfaces", .array(i.trackedInterfaces.map { .object([("name", .string($0.name)), ("up", .bool($0.up))]) })),
+            ("counters", .object([
+                ("adverts_sent", .int(Int(c.advertisementsSent))),
+                ("adverts_received", .int(Int(c.advertisementsReceived))),
+                ("priority_zero_sent", .int(Int(c.priorityZeroSent))),
+                ("priority_zero_received", .int(Int(c.priorityZeroReceived))),
+                ("address_list_mismatches", .int(Int(c.addressListMismatches))),
+                ("transitions", .int(Int(c.transitions))),
+                ("became_master", .int(Int(c.becameMaster))),
+                ("send_errors", .int(Int(i.sendErrors))),
+                ("vip_errors", .int(Int(i.vipErrors))),
+                ("garp_sent", .int(Int(i.garpSent))),
+                ("dropped_total", .int(Int(c.droppedTotal) + i.localDrops.values.reduce(0) { $0 + Int($1) })),
+                ("dropped", .object(dropped)),
+            ])),
+        ])
+    }
+
+    func prometheusText() -> String {
+        var out = ""
+        func metric(_ name: String, _ help: String, _ type: String, _ rows: [(String, String)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (labels, value) in rows { out += "\(name){\(labels)} \(value)\n" }
+        }
+        func labels(_ i: Instance) -> String { "instance=\"\(i.config.name)\",vrid=\"\(i.config.vrid)\",interface=\"\(i.config.interface)\"" }
+        metric("clusterup_vrrp_state", "1 for the instance's current state", "gauge",
+               instances.flatMap { i in VRRPRouter.State.allCases.map { s in
+                   ("\(labels(i)),state=\"\(s.rawValue)\"", i.router.state == s ? "1" : "0") } })
+        metric("clusterup_vrrp_effective_priority", "Priority after health tracking", "gauge",
+               instances.map { (labels($0), String($0.router.effectivePriority)) })
+        metric("clusterup_vrrp_adverts_sent_total", "Advertisements sent", "counter",
+               instances.map { (labels($0), String($0.router.counters.advertisementsSent)) })
+        metric("clusterup_vrrp_adverts_received_total", "Valid advertisements received", "counter",
+               instances.map { (labels($0), String($0.router.counters.advertisementsReceived)) })
+        metric("clusterup_vrrp_transitions_total", "State transitions", "counter",
+               instances.map { (labels($0), String($0.router.counters.transitions)) })
+        metric("clusterup_vrrp_dropped_total", "Discarded packets by reason", "counter",
+               instances.flatMap { i in
+                   i.router.counters.dropped.map { ("\(labels(i)),reason=\"\($0.key.name)\"", String($0.value)) }
+                       + i.localDrops.map { ("\(labels(i)),reason=\"\($0.key)\"", String($0.value)) } })
+        return out
+    }
+}
+
+/// Reads a whole file (the daemon has no Foundation).
+public func readFile(_ path: String) throws(SystemError) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { throw SystemError("opening \(path)", errno: errno) }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fd, &buf, buf.count)
+        if n < 0, errno == EINTR { continue }
+        if n < 0 { throw SystemError("reading \(path)", errno: errno) }
+        if n == 0 { break }
+        out += buf[0..<n]
+        if out.count > 4 << 20 { throw SystemError("reading \(path): larger than 4 MiB", errno: EFBIG) }
+    }
+    return String(decoding: out, as: UTF8.self)
+}

@@ -1,0 +1,353 @@
+import CVRRPSys
+import VRRP
+
+/// One configured virtual router at run time: the pure `VRRPRouter` plus the sockets and
+/// schedules that carry out its actions. All calls happen on the event-loop thread.
+final class Instance {
+    private(set) var config: InstanceConfig
+    private(set) var router: VRRPRouter
+    let interface: InterfaceInfo
+    let socket: VRRPSocket
+    let arp: GratuitousARP
+    /// Other local instances' VRIDs on this interface: their adverts are not ours to count.
+    var siblingVRIDs: Set<UInt8> = []
+
+    /// Live deadlines of the router's timers (monotonic ns).
+    private(set) var timers: [VRRPRouter.TimerKind: UInt64] = [:]
+    /// Pending gratuitous-ARP rounds (monotonic ns), and the next periodic refresh.
+    private(set) var garpDue: [UInt64] = []
+    private(set) var garpRefreshDue: UInt64?
+
+    var checks: [CheckHysteresis] = []
+    var checkNames: [String] = []
+    var checkWeights: [Int] = []
+    var checkDetails: [String] = []
+    var trackedInterfaces: [(name: String, index: Int32, up: Bool)] = []
+    private(set) var tracking = TrackedPriority(fault: false, priority: 0, reason: "")
+
+    // Daemon-side counters (the router counts the protocol's).
+    private(set) var sendErrors: UInt64 = 0
+    private(set) var vipErrors: UInt64 = 0
+    private(set) var garpSent: UInt64 = 0
+    private(set) var localDrops: [String: UInt64] = [:]
+    private(set) var installedVIPs: Set<IPv4Address> = []
+    private(set) var lastTransition: (from: String, to: String, reason: String, at: UInt64)?
+    private var lastDropLog: [String: UInt64] = [:]
+    let notifier: Notifier
+
+    init(config: InstanceConfig, notifier: Notifier) throws(SystemError) {
+        self.config = config
+        self.notifier = notifier
+        interface = try InterfaceInfo.read(config.interface)
+        let source = config.unicastSource ?? interface.primaryAddress
+        do {
+            router = try VRRPRouter(configuration: Self.routerConfiguration(config, primary: source))
+        } catch {
+            throw SystemError("instance \(config.name): \(error)", errno: EINVAL)
+        }
+        socket = try VRRPSocket(interface: config.interface, ifindex: interface.index, source: source,
+                                multicast: !config.isUnicast)
+        arp = try GratuitousARP(ifindex: interface.index, mac: interface.mac, interface: config.interface)
+        resetChecks()
+        refreshTrackedInterfaces()
+    }
+
+    static func routerConfiguration(_ c: InstanceConfig, primary: IPv4Address) -> VRRPRouter.Configuration {
+        VRRPRouter.Configuration(
+            vrid: c.vrid, priority: c.priority, version: c.version,
+            advertisementInterval: UInt16(c.advertInterval.milliseconds / 10),
+            primaryAddress: .v4(primary), virtualAddresses: c.vips.map { .v4($0.address) },
+            preempt: c.preempt, preemptDelay: c.preemptDelay, acceptMode: false,
+            checksumMode: c.checksum,
+            authentication: c.authPassword.map { .simplePassword($0) } ?? .none)
+    }
+
+    /// Whether `new` can replace our configuration without restarting the router (SIGHUP).
+    func canAdopt(_ new: InstanceConfig) -> Bool {
+        new.interface == config.interface && new.unicastPeers == config.unicastPeers
+            && new.unicastSource == config.unicastSource && new.vips == config.vips
+            && Self.routerConfiguration(new, primary: socket.source) == router.configuration
+    }
+
+    /// Takes the new notify, GARP and tracking settings; check states survive when the checks
+    /// did not change.
+    func adopt(_ new: InstanceConfig) {
+        let sameChecks = new.track == config.track
+        config = new
+        if !sameChecks { resetChecks() }
+        refreshTrackedInterfaces()
+    }
+
+    func resetChecks() {
+        let t = config.track
+        checkNames = t.scripts.map { "script:\($0.name)" } + t.http.map { "http:\($0.url)" } + t.tcp.map { "tcp:\($0.target)" }
+        let timings = t.scripts.map(\.timing) + t.http.map(\.timing) + t.tcp.map(\.timing)
+        checks = timings.map { CheckHysteresis(rise: $0.rise, fall: $0.fall) }
+        checkWeights = timings.map(\.weight)
+        checkDetails = timings.map { _ in "no result yet" }
+    }
+
+    func checkJobs(instance: Int) -> [CheckJob] {
+        let t = config.track
+        var jobs: [CheckJob] = []
+        for s in t.scripts { jobs.append(CheckJob(instance: instance, index: jobs.count, name: s.name, kind: .script(s), timing: s.timing)) }
+        for h in t.http { jobs.append(CheckJob(instance: instance, index: jobs.count, name: h.url, kind: .http(h), timing: h.timing)) }
+        for c in t.tcp { jobs.append(CheckJob(instance: instance, index: jobs.count, name: "\(c.target)", kind: .tcp(c), timing: c.timing)) }
+        return jobs
+    }
+
+    func refreshTrackedInterfaces() {
+        trackedInterfaces = config.track.interfaces.map { name in
+            let index = cvrrp_ifindex(name)
+            return (name, index, index > 0 && InterfaceInfo.isUp(name))
+        }
+    }
+
+    // MARK: Events in
+
+    func start(now: UInt64) {
+        // A previous run that died as Master may have left the VIPs behind.
+        for vip in config.vips { try? VirtualAddresses.remove(vip, ifindex: interface.index, interface: config.interface) }
+        if !InterfaceInfo.isUp(config.interface) { feed(.interfaceDown, now: now) }
+        updateTracking(now: now, announce: false)
+        feed(.startup, now: now)
+    }
+
+    func stop(now: UInt64) {
+        feed(.shutdown, now: now)
+        // Whatever the state machine did, leave no VIP behind.
+        for vip in config.vips where installedVIPs.contains(vip.address) {
+            try? VirtualAddresses.remove(vip, ifindex: interface.index, interface: config.interface)
+        }
+        installedVIPs.removeAll()
+    }
+
+    func checkResult(index: Int, ok: Bool, detail: String, now: UInt64) {
+        guard checks.indices.contains(index) else { return }
+        checkDetails[index] = detail
+        if checks[index].record(success: ok) {
+            Log.info("check", ["instance": config.name, "check": checkNames[index],
+                               "status": checks[index].isGood ? "good" : "failing", "detail": detail])
+            updateTracking(now: now, announce: true)
+        }
+    }
+
+    func linkChanged(ifindex: Int32, up: Bool, now: UInt64) {
+        if ifindex == interface.index {
+            Log.info("link", ["instance": config.name, "interface": config.interface, "up": String(up)])
+            feed(up ? .interfaceUp : .interfaceDown, now: now)
+        }
+        var changed = false
+        for i in trackedInterfaces.indices where trackedInterfaces[i].index == ifindex && trackedInterfaces[i].up != up {
+            trackedInterfaces[i].up = up
+            changed = true
+        }
+        if changed { updateTracking(now: now, announce: true) }
+    }
+
+    /// After missed link events: re-read every link.
+    func resyncLinks(now: UInt64) {
+        let up = InterfaceInfo.isUp(config.interface)
+        if up != router.isLinkUp { feed(up ? .interfaceUp : .interfaceDown, now: now) }
+        refreshTrackedInterfaces()
+        updateTracking(now: now, announce: true)
+    }
+
+    func updateTracking(now: UInt64, announce: Bool) {
+        let checkStates = checks.indices.map { (name: checkNames[$0], good: checks[$0].isGood, weight: checkWeights[$0]) }
+        let next = TrackedPriority.compute(base: config.priority, checks: checkStates,
+                                           downInterfaces: trackedInterfaces.filter { !$0.up }.map(\.name))
+        let effective: UInt8 = next.fault ? 0 : next.priority
+        if announce, next != tracking {
+            Log.info("tracking", ["instance": config.name, "effective_priority": String(effective), "reason": next.reason])
+        }
+        tracking = next
+        if effective != router.effectivePriority { feed(.priorityChanged(effective: effective), now: now) }
+    }
+
+    /// Drains the socket and hands every datagram to the router.
+    func receive(now: UInt64) {
+        while true {
+            let packet: [UInt8]?
+            do {
+                packet = try socket.receive()
+            } catch {
+                Log.error("receive-failed", ["instance": config.name, "error": error.description])
+                return
+            }
+            guard let packet else { return }
+            handlePacket(packet, now: now)
+        }
+    }
+
+    func handlePacket(_ packet: [UInt8], now: UInt64) {
+        let header: IPv4Header
+        let payload: ArraySlice<UInt8>
+        do {
+            (header, payload) = try VRRPCodec.parseIPv4Header(packet[...])
+        } catch {
+            feed(.packetRejected(error), now: now)
+            return
+        }
+        if payload.count >= 2, siblingVRIDs.contains(payload[payload.startIndex + 1]) { return }
+        if config.isUnicast, !config.unicastPeers.contains(header.source) {
+            countLocalDrop("unknown-unicast-peer", from: header.source, now: now)
+            return
+        }
+        if header.source == socket.source { return }  // our own, looped back by a bridge
+        do {
+            let ad = try VRRPCodec.decode(payload, ip: header.facts, version: config.version,
+                                          checksum: config.checksum, requireTTL255: !config.isUnicast)
+            feed(.advertisementReceived(ad, from: .v4(header.source)), now: now)
+        } catch {
+            feed(.packetRejected(error), now: now)
+            logDrop("malformed-\(error.kind.rawValue)", from: "\(header.source)", detail: error.description, now: now)
+        }
+    }
+
+    private func countLocalDrop(_ reason: String, from: IPv4Address, now: UInt64) {
+        localDrops[reason, default: 0] += 1
+        logDrop(reason, from: "\(from)", detail: "", now: now)
+    }
+
+    /// One log line per drop reason per 10 s: a misconfigured peer must not flood the journal.
+    private func logDrop(_ reason: String, from: String, detail: String, now: UInt64) {
+        if let last = lastDropLog[reason], now - last < 10_000_000_000 { return }
+        lastDropLog[reason] = now
+        Log.warning("advert-dropped", ["instance": config.name, "reason": reason, "from": from, "detail": detail])
+    }
+
+    /// Fires due router timers and GARP rounds.
+    func fireTimers(now: UInt64) {
+        for (kind, deadline) in timers where deadline <= now {
+            // The router re-arms or cancels; drop ours first so a re-arm wins.
+            if timers[kind] == deadline { timers[kind] = nil }
+            feed(.timerFired(kind), now: now)
+        }
+        if let first = garpDue.first, first <= now {
+            garpDue.removeAll { $0 <= now }
+            announceVIPs()
+        }
+        if let refresh = garpRefreshDue, refresh <= now {
+            announceVIPs()
+            garpRefreshDue = now + UInt64(config.garp.refresh.nanoseconds)
+        }
+    }
+
+    var nextDeadline: UInt64? {
+        var all = Array(timers.values)
+        if let g = garpDue.first { all.append(g) }
+        if let r = garpRefreshDue { all.append(r) }
+        return all.min()
+    }
+
+    // MARK: Actions out
+
+    func feed(_ event: VRRPRouter.Event, now: UInt64) {
+        let actions = router.handle(event, now: Instant(nanoseconds: now))
+        for action in actions { perform(action, now: now) }
+    }
+
+    private func perform(_ action: VRRPRouter.Action, now: UInt64) {
+        switch action {
+        case .sendAdvertisement(let ad):
+            send(ad)
+        case .addVirtualAddresses(let addresses):
+            for vip in vips(addresses) {
+                do {
+                    try VirtualAddresses.add(vip, ifindex: interface.index, interface: config.interface)
+                    installedVIPs.insert(vip.address)
+                } catch {
+                    vipErrors += 1
+                    Log.error("vip-add-failed", ["instance": config.name, "vip": "\(vip)", "error": error.description])
+                }
+            }
+        case .removeVirtualAddresses(let addresses):
+            for vip in vips(addresses) {
+                do {
+                    try VirtualAddresses.remove(vip, ifindex: interface.index, interface: config.interface)
+                } catch {
+                    vipErrors += 1
+                    Log.error("vip-remove-failed", ["instance": config.name, "vip": "\(vip)", "error": error.description])
+                }
+                installedVIPs.remove(vip.address)
+            }
+        case .sendGratuitousARP:
+            scheduleGARP(now: now)
+        case .armTimer(let kind, let deadline):
+            timers[kind] = deadline.nanoseconds
+        case .cancelTimer(let kind):
+            timers[kind] = nil
+        case .stateChanged(let from, let to, let reason):
+            lastTransition = (from.rawValue, to.rawValue, reason, now)
+            Log.info("transition", ["instance": config.name, "vrid": String(config.vrid), "from": from.rawValue,
+                                    "to": to.rawValue, "reason": reason,
+                                    "priority": String(router.effectivePriority)])
+            if to != .master {
+                garpDue.removeAll()
+                garpRefreshDue = nil
+            }
+            notifier.notify(commands: config.notify, instance: config.name, state: to.rawValue.uppercased(),
+                            priority: router.effectivePriority)
+        case .advertisementDiscarded(let reason, let from):
+            if reason != .lowerPriority, reason != .ownAdvertisement {
+                logDrop(reason.name, from: "\(from)", detail: "", now: now)
+            }
+        }
+    }
+
+    private func vips(_ addresses: [IPAddress]) -> [VirtualAddress] {
+        addresses.compactMap { address in
+            guard case .v4(let a) = address else { return nil }
+            return config.vips.first { $0.address == a } ?? VirtualAddress(address: a, prefixLength: 32)
+        }
+    }
+
+    private func send(_ ad: VRRPAdvertisement) {
+        let destinations = config.isUnicast ? config.unicastPeers : [IPv4Address.vrrpMulticast]
+        for destination in destinations {
+            let message = VRRPCodec.encode(ad, source: .v4(socket.source), destination: .v4(destination),
+                                           checksum: config.checksum)
+            do {
+                try socket.send(message, to: destination)
+            } catch {
+                sendErrors += 1
+                if sendErrors == 1 || sendErrors % 1000 == 0 {
+                    Log.error("send-failed", ["instance": config.name, "error": error.description, "count": String(sendErrors)])
+                }
+            }
+        }
+    }
+
+    /// keepalived's schedule: `repeat` rounds `interval` apart now, the same again after `delay`,
+    /// then one round every `refresh` while Master.
+    private func scheduleGARP(now: UInt64) {
+        let g = config.garp
+        let gap = UInt64(g.interval.nanoseconds)
+        announceVIPs()
+        var due: [UInt64] = []
+        for k in 1..<max(1, g.repeatCount) { due.append(now + UInt64(k) * gap) }
+        if g.delay > .zero {
+            let start = now + UInt64(g.delay.nanoseconds)
+            for k in 0..<g.repeatCount { due.append(start + UInt64(k) * gap) }
+        }
+        // Rounds with no gap between them go out together.
+        let immediate = due.filter { $0 <= now }.count
+        for _ in 0..<immediate { announceVIPs() }
+        garpDue = due.filter { $0 > now }.sorted()
+        garpRefreshDue = g.refresh > .zero ? now + UInt64(g.refresh.nanoseconds) : nil
+    }
+
+    private func announceVIPs() {
+        for vip in config.vips {
+            do {
+                try arp.announce(vip.address)
+                garpSent += 1
+            } catch {
+                Log.error("garp-failed", ["instance": config.name, "vip": "\(vip.address)", "error": error.description])
+            }
+        }
+    }
+}
+
+private let EINVAL: Int32 = 22

@@ -1,0 +1,158 @@
+import Foundation
+import Mustache
+
+/// Network-namespace lab for the daemon's integration tests: bench/vrrp/lab.sh builds a bridge
+/// `cuvt-br0` inside netns `cuvt-lan` and routers `cuvt-r1...` at 198.51.100.201... on it.
+/// Everything started here is killed by pid, and the namespaces removed, in `tearDown()`.
+final class DaemonLab {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static let labScript = repository.appendingPathComponent("bench/vrrp/lab.sh").path
+    static let vip = "198.51.100.240"
+    static var daemonBinary: String {
+        ProcessInfo.processInfo.environment["CLUSTERUP_VRRPD"]
+            ?? repository.appendingPathComponent(".build/debug/clusterup-vrrpd").path
+    }
+
+    static var skipReason: String? {
+        if geteuid() != 0 { return "needs root: creates network namespaces and raw sockets" }
+        if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/keepalived") { return "needs keepalived" }
+        return nil
+    }
+
+    let directory: String
+    private var processes: [Process] = []
+
+    init(routers: Int) throws {
+        directory = NSTemporaryDirectory() + "cuvt-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard FileManager.default.isExecutableFile(atPath: Self.daemonBinary) else {
+            throw LabError("\(Self.daemonBinary) is missing: run `swift build --product clusterup-vrrpd` first")
+        }
+        try Self.sh("\(Self.labScript) up \(routers)")
+    }
+
+    func tearDown() {
+        for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        for p in processes { p.waitUntilExit() }
+        _ = try? Self.sh("\(Self.labScript) down")
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static func address(_ router: Int) -> String { "198.51.100.\(200 + router)" }
+
+    @discardableResult
+    static func sh(_ command: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard p.terminationStatus == 0 else { throw LabError("`\(command)` failed (\(p.terminationStatus)): \(text)") }
+        return text
+    }
+
+    /// Starts a process inside router `n`'s namespace; output goes to `<dir>/<log>`.
+    @discardableResult
+    func start(router n: Int, _ arguments: [String], log: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", "cuvt-r\(n)"] + arguments
+        _ = FileManager.default.createFile(atPath: path(log), contents: nil)
+        let handle = FileHandle(forWritingAtPath: path(log))
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        processes.append(p)
+        return p
+    }
+
+    func path(_ name: String) -> String { "\(directory)/\(name)" }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+    }
+
+    func log(_ name: String) -> String { (try? String(contentsOfFile: path(name), encoding: .utf8)) ?? "" }
+
+    /// Starts clusterup-vrrpd in router n with one instance.
+    @discardableResult
+    func startDaemon(router n: Int, priority: Int, version: Int = 3, interval: String = "100ms",
+                     extra: String = "") throws -> Process {
+        try write("r\(n).yaml", """
+            status_socket: \(path("r\(n).sock"))
+            instances:
+              - name: api
+                interface: eth0
+                vrid: 51
+                version: \(version)
+                priority: \(priority)
+                advert_interval: \(interval)
+                vips: [\(Self.vip)/26]
+                garp: {repeat: 2, delay: 0s}
+            \(extra)
+            """)
+        return try start(router: n, [Self.daemonBinary, "--config", path("r\(n).yaml")], log: "r\(n).log")
+    }
+
+    /// Starts keepalived in router n, its configuration rendered from templates/keepalived.conf.mustache.
+    @discardableResult
+    func startKeepalived(router n: Int, priority: Int, version: Int, advertInt: String) throws -> Process {
+        let template = try MustacheTemplate(string: String(
+            contentsOfFile: Self.repository.appendingPathComponent("templates/keepalived.conf.mustache").path, encoding: .utf8))
+        let context: [String: Any] = [
+            "router_id": "cuvt-r\(n)", "version": version, "checksum_as_v2": false, "scripts": [Any](),
+            "instances": [[
+                "name": "api", "interface": "eth0", "vrid": 51, "priority": priority, "advert_int": advertInt,
+                "preempt": true, "vips": [["address": Self.vip, "prefix": 26]],
+                "garp_repeat": 2, "garp_delay": 0, "garp_interval": 0, "garp_refresh": 0,
+                "has_unicast_peers": false, "unicast_peers": [String](), "has_track_scripts": false,
+                "track_scripts": [String](), "has_track_interfaces": false, "track_interfaces": [String](),
+                "notify": [String](),
+            ] as [String: Any]],
+        ]
+        try write("ka\(n).conf", template.render(context))
+        return try start(router: n, ["/usr/sbin/keepalived", "-n", "-l", "-D", "-f", path("ka\(n).conf"),
+                                     "-p", path("ka\(n).pid"), "-r", path("ka\(n)-vrrp.pid")], log: "ka\(n).log")
+    }
+
+    /// Kills every process in router n's namespace at once (a node failing). Only our own
+    /// processes live in the cuvt- namespaces. Its addresses stay configured, as after a
+    /// crash; tests look at the survivors.
+    func crash(router n: Int) throws {
+        try Self.sh("for p in $(ip netns pids cuvt-r\(n)); do kill -9 $p; done")
+    }
+
+    /// Routers (1-based) whose eth0 carries the VIP.
+    func vipHolders(_ routers: ClosedRange<Int>) -> [Int] {
+        routers.filter { n in
+            ((try? Self.sh("ip -n cuvt-r\(n) -4 -o addr show dev eth0")) ?? "").contains(" \(Self.vip)/")
+        }
+    }
+
+    /// Polls until `condition` holds, returning the seconds it took, or nil after `timeout`.
+    func wait(timeout: Double, every: Double = 0.01, _ condition: () -> Bool) -> Double? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout {
+            if condition() { return Date().timeIntervalSince(start) }
+            Thread.sleep(forTimeInterval: every)
+        }
+        return nil
+    }
+
+    func status(router n: Int) throws -> [String: Any] {
+        let text = try Self.sh("\(Self.daemonBinary) status --socket \(path("r\(n).sock"))")
+        let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        return ((json?["instances"] as? [[String: Any]])?.first) ?? [:]
+    }
+}
+
+struct LabError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// The real clusterup-vrrpd binary in network namespaces, alone and beside keepalived.
+@Suite(.serialized, .enabled(if: DaemonLab.skipReason == nil, "\(DaemonLab.skipReason ?? "")"))
+struct DaemonLabTests {
+    init() {
+        if let reason = DaemonLab.skipReason { print("DaemonLabTests skipped: \(reason)") }
+    }
+
+    @Test func exactlyOneRouterHoldsTheVIPAndACrashMovesItToTheNextPriority() throws {
+        let lab = try DaemonLab(routers: 3)
+        defer { lab.tearDown() }
+        for n in 1...3 { try lab.startDaemon(router: n, priority: 255 - n) }
+        let settled = lab.wait(timeout: 3) { lab.vipHolders(1...3) == [1] }
+        #expect(settled != nil, "holders: \(lab.vipHolders(1...3))\n\(lab.log("r1.log"))")
+        #expect(try lab.status(router: 2)["state"] as? String == "Backup")
+        #expect(try lab.status(router: 2)["master_address"] as? String == DaemonLab.address(1))
+
+        try lab.crash(router: 1)
+        let moved = lab.wait(timeout: 2) { lab.vipHolders(2...3) == [2] }
+        #expect(moved != nil, "\(lab.log("r2.log"))")
+        // Master_Down_Interval at 100 ms adverts is about 0.3 s.
+        #expect((moved ?? 9) < 0.8)
+        #expect(try lab.status(router: 2)["state"] as? String == "Master")
+        #expect(try lab.status(router: 3)["master_address"] as? String == DaemonLab.address(2))
+    }
+
+    @Test func gracefulStopResignsAndTheBackupTakesOverWithinSkewTime() throws {
+        let lab = try DaemonLab(routers: 2)
+        defer { lab.tearDown() }
+        let master = try lab.startDaemon(router: 1, priority: 254, interval: "1s")
+        try lab.startDaemon(router: 2, priority: 253, interval: "1s")
+        #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1] } != nil)
+
+        master.terminate()  // SIGTERM
+        let moved = lab.wait(timeout: 3, every: 0.005) { lab.vipHolders(1...2) == [2] }
+        master.waitUntilExit()
+        #expect(master.terminationStatus == 0)
+        // Without the priority-0 advert this would take 3 s; Skew_Time at 253 is 12 ms.
+        #expect((moved ?? 9) < 0.3, "\(lab.log("r2.log"))")
+        #expect(lab.log("r1.log").contains("event=transition instance=api vrid=51 from=Master to=Initialize"))
+        let sent = try lab.status(router: 2)["counters"] as? [String: Any]
+        #expect(sent?["priority_zero_received"] as? Int == 1)
+    }
+
+    @Test func interoperatesWithKeepalivedOverVRRPv2AtOneSecond() throws {
+        let lab = try DaemonLab(routers: 2)
+        defer { lab.tearDown() }
+        let ours = try lab.startDaemon(router: 1, priority: 254, version: 2, interval: "1s")
+        try lab.startKeepalived(router: 2, priority: 253, version: 2, advertInt: "1")
+        #expect(lab.wait(timeout: 6) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("ka2.log"))")
+        // keepalived saw our adverts as valid and stayed backup.
+        Thread.sleep(forTimeInterval: 1.2)
+        #expect(lab.vipHolders(1...2) == [1])
+        #expect(try lab.status(router: 1)["counters"].flatMap { ($0 as? [String: Any])?["adverts_received"] as? Int } == 0)
+
+        ours.terminate()
+        let moved = lab.wait(timeout: 5) { lab.vipHolders(1...2) == [2] }
+        #expect(moved != nil, "keepalived did not take the VIP:\n\(lab.log("ka2.log"))")
+
+        try lab.startDaemon(router: 1, priority: 254, version: 2, interval: "1s")
+        // Our router preempts after Master_Down_Interval (~3 s), having accepted keepalived's adverts.
+        #expect(lab.wait(timeout: 6) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
+        let counters = try lab.status(router: 1)["counters"] as? [String: Any]
+        #expect((counters?["dropped_total"] as? Int).map { $0 > 0 } == true, "keepalived's lower-priority adverts are discarded, not accepted")
+    }
+
+    @Test func interoperatesWithKeepalivedOverVRRPv3At100msWithGoodChecksums() throws {
+        let lab = try DaemonLab(routers: 2)
+        defer { lab.tearDown() }
+        let capture = lab.path("vrrp.pcapng")
+        let tshark = Process()
+        tshark.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        // Stops by itself: processes started from the test runner inherit blocked signals.
+        tshark.arguments = ["netns", "exec", "cuvt-lan", "tshark", "-q", "-a", "duration:4", "-i", "cuvt-br0",
+                            "-f", "ip proto 112", "-w", capture]
+        tshark.standardError = FileHandle.nullDevice
+        tshark.standardOutput = FileHandle.nullDevice
+        try tshark.run()
+        defer {
+            if tshark.isRunning { kill(tshark.processIdentifier, SIGKILL) }
+            tshark.waitUntilExit()
+        }
+        Thread.sleep(forTimeInterval: 0.5)  // tshark needs a moment to open the interface
+
+        try lab.startKeepalived(router: 2, priority: 254, version: 3, advertInt: "0.1")
+        try lab.startDaemon(router: 1, priority: 253)
+        #expect(lab.wait(timeout: 3) { lab.vipHolders(1...2) == [2] } != nil, "\(lab.log("r1.log"))")
+        Thread.sleep(forTimeInterval: 0.4)
+        #expect(lab.vipHolders(1...2) == [2])
+        #expect(try lab.status(router: 1)["state"] as? String == "Backup")
+        #expect(try lab.status(router: 1)["master_address"] as? String == DaemonLab.address(2))
+
+        try lab.crash(router: 2)
+        let moved = lab.wait(timeout: 2) { lab.vipHolders(1...1) == [1] }
+        #expect(moved != nil, "\(lab.log("r1.log"))")
+        #expect((moved ?? 9) < 0.8)
+        Thread.sleep(forTimeInterval: 0.3)
+
+        tshark.waitUntilExit()
+        let dissected = try DaemonLab.sh("tshark -r \(capture) -V -Y 'vrrp && ip.src == \(DaemonLab.address(1))'")
+        let good = dissected.components(separatedBy: "[Checksum Status: Good]").count - 1
+        #expect(good >= 3, "expected our adverts in the capture:\n\(dissected.prefix(2000))")
+        #expect(!dissected.contains("[Checksum Status: Bad]"))
+        #expect(dissected.contains("VRRP protocol version: 3"))
+    }
+}
