@@ -137,7 +137,7 @@ public struct VRRPRouter: Sendable {
             let backup = BackupState(
                 masterAdverInterval: interval,
                 masterDownDeadline: now.advanced(byNanoseconds: Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: interval)),
-                master: nil, masterPriority: nil, preemptDelayDeadline: nil, masterDownCause: .noMasterSeen)
+                masterDownSetAt: now, master: nil, masterPriority: nil, preemptDelayDeadline: nil, masterDownCause: .noMasterSeen)
             changeState(to: .backup(backup), reason: reason, now: now, into: &actions)
         }
     }
@@ -222,6 +222,7 @@ public struct VRRPRouter: Sendable {
         var next = backup
         if advertisement.priority == 0 {
             next.masterDownDeadline = now.advanced(byNanoseconds: skewTime)
+            next.masterDownSetAt = now
             next.masterDownCause = .masterResigned(source)
             next.master = nil
             next.masterPriority = nil
@@ -254,6 +255,7 @@ public struct VRRPRouter: Sendable {
         next.master = source
         next.masterPriority = advertisement.priority
         next.masterDownCause = .masterSilent
+        next.masterDownSetAt = now
         next.masterDownDeadline = now.advanced(byNanoseconds: Self.masterDownInterval(
             priority: effectivePriority, masterAdverInterval: next.masterAdverInterval))
         actions.append(.armTimer(.masterDown, deadline: next.masterDownDeadline))
@@ -287,7 +289,7 @@ public struct VRRPRouter: Sendable {
         let backup = BackupState(
             masterAdverInterval: interval,
             masterDownDeadline: now.advanced(byNanoseconds: Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: interval)),
-            master: source, masterPriority: advertisement.priority, preemptDelayDeadline: nil,
+            masterDownSetAt: now, master: source, masterPriority: advertisement.priority, preemptDelayDeadline: nil,
             masterDownCause: .masterSilent)
         let why = advertisement.priority > effectivePriority
             ? "priority \(advertisement.priority) > ours \(effectivePriority)"
@@ -364,8 +366,22 @@ public struct VRRPRouter: Sendable {
             // Resign while the link still works, so a Backup takes over after Skew_Time.
             if isLinkUp { sendAdvertisement(priority: 0, into: &actions) }
             changeState(to: .fault(FaultState()), reason: cause, now: now, into: &actions)
-        case .backup:
-            if !mayRun { changeState(to: .fault(FaultState()), reason: cause, now: now, into: &actions) }
+        case .backup(let backup):
+            guard mayRun else {
+                changeState(to: .fault(FaultState()), reason: cause, now: now, into: &actions)
+                return
+            }
+            // Skew_Time depends on our priority: a raised priority shortens the wait at once.
+            var next = backup
+            let wait: UInt64
+            switch backup.masterDownCause {
+            case .masterResigned: wait = skewTime
+            case .noMasterSeen, .masterSilent: wait = masterDownInterval
+            }
+            next.masterDownDeadline = backup.masterDownSetAt.advanced(byNanoseconds: wait)
+            guard next.masterDownDeadline != backup.masterDownDeadline else { return }
+            machine = .backup(next)
+            actions.append(.armTimer(.masterDown, deadline: next.masterDownDeadline))
         }
     }
 

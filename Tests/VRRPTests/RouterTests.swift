@@ -469,3 +469,21 @@ struct RouterConfigurationTests {
         #expect(throws: VRRPRouter.ConfigurationError.self) { try VRRPRouter(configuration: configuration(priority: 0)) }
     }
 }
+
+@Suite("VRRP router: priority changes while Backup")
+struct RouterBackupPriorityTests {
+    @Test func raisedPriorityRecomputesMasterDownFromTheLastAdvert() throws {
+        var r = try startedBackup(configuration(priority: 100))
+        _ = r.handle(.advertisementReceived(advert(priority: 200), from: routerB), now: at(second))
+        let actions = r.handle(.priorityChanged(effective: 254), now: at(2 * second))
+        let expected = second + VRRPRouter.masterDownInterval(priority: 254, masterAdverInterval: 100)
+        #expect(actions == [.armTimer(.masterDown, deadline: at(expected))])
+    }
+
+    @Test func raisedPriorityAfterAResignationRecomputesSkewTime() throws {
+        var r = try startedBackup(configuration(priority: 100))
+        _ = r.handle(.advertisementReceived(advert(priority: 0), from: routerB), now: at(second))
+        let actions = r.handle(.priorityChanged(effective: 254), now: at(second + 1))
+        #expect(actions == [.armTimer(.masterDown, deadline: at(second + VRRPRouter.skewTime(priority: 254, masterAdverInterval: 100)))])
+    }
+}
