@@ -96,26 +96,26 @@ struct SimulationElectionTests {
         #expect(lan.masters == [2])
     }
 
-    @Test func restartedHigherPriorityRouterPreemptsWithPreemptOn() {
-        var lan = SimulatedLAN(trio(interval: 1), seed: 9)
+    /// A (254) crashes at 100 ms, B (253) takes over, A restarts at 200 ms (10 ms adverts).
+    func restartTheHighestAfterFailover(preempt: Bool, seed: UInt64) -> SimulatedLAN {
+        var lan = SimulatedLAN(trio(interval: 1, preempt: preempt), seed: seed)
         lan.startAll()
         lan.run(until: 100_000_000)
         lan.crash(0)
         lan.run(until: 200_000_000)
         #expect(lan.masters == [1])
         lan.start(0)
+        return lan
+    }
+
+    @Test func restartedHigherPriorityRouterPreemptsWithPreemptOn() {
+        var lan = restartTheHighestAfterFailover(preempt: true, seed: 9)
         lan.run(until: 300_000_000)
         #expect(lan.masters == [0])
     }
 
     @Test func restartedHigherPriorityRouterLeavesTheIncumbentWithPreemptOff() {
-        var lan = SimulatedLAN(trio(interval: 1, preempt: false), seed: 10)
-        lan.startAll()
-        lan.run(until: 100_000_000)
-        lan.crash(0)
-        lan.run(until: 200_000_000)
-        #expect(lan.masters == [1])
-        lan.start(0)
+        var lan = restartTheHighestAfterFailover(preempt: false, seed: 10)
         lan.run(until: 1_000_000_000)
         #expect(lan.masters == [1])
         #expect(lan.state(0) == .backup)
