@@ -72,21 +72,34 @@ public struct VRRPRouter: Sendable {
         }
     }
 
-    /// Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256, in nanoseconds (finer than
-    /// the RFC's centiseconds so that 10 ms intervals still separate priorities).
-    public static func skewTime(priority: UInt8, masterAdverInterval: UInt16) -> UInt64 {
-        (256 - UInt64(priority)) * UInt64(masterAdverInterval) * nanosecondsPerCentisecond / 256
+    /// Skew_Time in nanoseconds (finer than the RFC's centiseconds so that 10 ms intervals still
+    /// separate priorities). VRRPv3 (RFC 5798 §6.1): ((256 − Priority) × Master_Adver_Interval) / 256.
+    /// VRRPv2 (RFC 3768 §6.1): (256 − Priority) / 256 seconds, whatever the interval.
+    public static func skewTime(priority: UInt8, masterAdverInterval: UInt16, version: VRRPVersion = .v3) -> UInt64 {
+        let interval: UInt64
+        switch version {
+        case .v3: interval = UInt64(masterAdverInterval)
+        case .v2: interval = 100
+        }
+        return (256 - UInt64(priority)) * interval * nanosecondsPerCentisecond / 256
     }
 
     /// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time, in nanoseconds.
-    public static func masterDownInterval(priority: UInt8, masterAdverInterval: UInt16) -> UInt64 {
+    public static func masterDownInterval(priority: UInt8, masterAdverInterval: UInt16, version: VRRPVersion = .v3) -> UInt64 {
         3 * UInt64(masterAdverInterval) * nanosecondsPerCentisecond
-            + skewTime(priority: priority, masterAdverInterval: masterAdverInterval)
+            + skewTime(priority: priority, masterAdverInterval: masterAdverInterval, version: version)
     }
 
-    public var skewTime: UInt64 { Self.skewTime(priority: effectivePriority, masterAdverInterval: masterAdverInterval) }
+    public var skewTime: UInt64 {
+        Self.skewTime(priority: effectivePriority, masterAdverInterval: masterAdverInterval, version: configuration.version)
+    }
+
     public var masterDownInterval: UInt64 {
-        Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: masterAdverInterval)
+        Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: masterAdverInterval, version: configuration.version)
+    }
+
+    private func masterDownInterval(masterAdverInterval interval: UInt16) -> UInt64 {
+        Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: interval, version: configuration.version)
     }
 
     private var advertisementInterval: UInt64 {
@@ -136,7 +149,7 @@ public struct VRRPRouter: Sendable {
             let interval = configuration.advertisementInterval
             let backup = BackupState(
                 masterAdverInterval: interval,
-                masterDownDeadline: now.advanced(byNanoseconds: Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: interval)),
+                masterDownDeadline: now.advanced(byNanoseconds: masterDownInterval(masterAdverInterval: interval)),
                 masterDownSetAt: now, master: nil, masterPriority: nil, preemptDelayDeadline: nil, masterDownCause: .noMasterSeen)
             changeState(to: .backup(backup), reason: reason, now: now, into: &actions)
         }
@@ -256,8 +269,7 @@ public struct VRRPRouter: Sendable {
         next.masterPriority = advertisement.priority
         next.masterDownCause = .masterSilent
         next.masterDownSetAt = now
-        next.masterDownDeadline = now.advanced(byNanoseconds: Self.masterDownInterval(
-            priority: effectivePriority, masterAdverInterval: next.masterAdverInterval))
+        next.masterDownDeadline = now.advanced(byNanoseconds: masterDownInterval(masterAdverInterval: next.masterAdverInterval))
         actions.append(.armTimer(.masterDown, deadline: next.masterDownDeadline))
         machine = .backup(next)
     }
@@ -288,7 +300,7 @@ public struct VRRPRouter: Sendable {
         let interval = configuration.version == .v3 ? advertisement.maxAdvertisementInterval : configuration.advertisementInterval
         let backup = BackupState(
             masterAdverInterval: interval,
-            masterDownDeadline: now.advanced(byNanoseconds: Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: interval)),
+            masterDownDeadline: now.advanced(byNanoseconds: masterDownInterval(masterAdverInterval: interval)),
             masterDownSetAt: now, master: source, masterPriority: advertisement.priority, preemptDelayDeadline: nil,
             masterDownCause: .masterSilent)
         let why = advertisement.priority > effectivePriority

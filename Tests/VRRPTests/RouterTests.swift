@@ -19,6 +19,17 @@ struct RouterTimingTests {
         #expect(VRRPRouter.masterDownInterval(priority: 254, masterAdverInterval: 1) == 30 * millisecond + 78_125)
     }
 
+    @Test func v2SkewTimeIsAFractionOfOneSecondWhateverTheInterval() {
+        // RFC 3768 §6.1: Skew_Time = (256 − Priority) / 256 seconds.
+        #expect(VRRPRouter.skewTime(priority: 100, masterAdverInterval: 300, version: .v2) == skew100)
+        #expect(VRRPRouter.masterDownInterval(priority: 100, masterAdverInterval: 300, version: .v2) == 9 * second + skew100)
+    }
+
+    @Test func v2BackupWaitsThreeIntervalsPlusTheV2SkewTime() throws {
+        var r = try router(configuration(version: .v2, interval: 300))
+        #expect(r.handle(.startup, now: .zero).last == .armTimer(.masterDown, deadline: at(9 * second + skew100)))
+    }
+
     @Test func higherPriorityHasShorterMasterDownInterval() {
         #expect(VRRPRouter.masterDownInterval(priority: 254, masterAdverInterval: 10)
                 < VRRPRouter.masterDownInterval(priority: 253, masterAdverInterval: 10))
