@@ -6,6 +6,7 @@ public struct VRRPRouter: Sendable {
     /// Configured priority after health tracking; 0 means Fault.
     public private(set) var effectivePriority: UInt8
     public private(set) var isLinkUp = true
+    private let virtualAddressSet: Set<IPAddress>
     private var machine: Machine = .initialize(InitializeState())
 
     private enum Machine: Sendable, Hashable {
@@ -19,6 +20,7 @@ public struct VRRPRouter: Sendable {
         try configuration.validate()
         self.configuration = configuration
         effectivePriority = configuration.priority
+        virtualAddressSet = Set(configuration.virtualAddresses)
     }
 
     // MARK: Observed state
@@ -186,7 +188,7 @@ public struct VRRPRouter: Sendable {
         }
         counters.advertisementsReceived += 1
         if advertisement.priority == 0 { counters.priorityZeroReceived += 1 }
-        if Set(advertisement.addresses) != Set(configuration.virtualAddresses) { counters.addressListMismatches += 1 }
+        if Set(advertisement.addresses) != virtualAddressSet { counters.addressListMismatches += 1 }
 
         switch machine {
         case .initialize:

@@ -498,3 +498,29 @@ struct RouterBackupPriorityTests {
         #expect(actions == [.armTimer(.masterDown, deadline: at(second + VRRPRouter.skewTime(priority: 254, masterAdverInterval: 100)))])
     }
 }
+
+@Suite("VRRP router: IPv6 (VRRPv3 only)")
+struct RouterIPv6Tests {
+    let vip = ipv6("2001:db8::100")
+
+    func ipv6Configuration(priority: UInt8) -> VRRPRouter.Configuration {
+        VRRPRouter.Configuration(vrid: 51, priority: priority, primaryAddress: ipv6("fe80::1"), virtualAddresses: [vip])
+    }
+
+    @Test func ipv6RouterTakesOverWithItsIPv6Addresses() throws {
+        var r = try router(ipv6Configuration(priority: 100))
+        _ = r.handle(.startup, now: .zero)
+        let actions = r.handle(.timerFired(.masterDown), now: at(masterDown100))
+        #expect(actions.contains(.addVirtualAddresses([vip])))
+        #expect(actions.contains(.sendGratuitousARP([vip])))
+    }
+
+    @Test func ipv6BackupTieBreaksOnTheNumericIPv6Address() throws {
+        var r = try router(ipv6Configuration(priority: 100))
+        _ = r.handle(.startup, now: .zero)
+        _ = r.handle(.timerFired(.masterDown), now: at(masterDown100))
+        let higher = r.handle(.advertisementReceived(advert(priority: 100, addresses: [vip]), from: ipv6("fe80::2")), now: at(masterDown100))
+        #expect(r.state == .backup)
+        #expect(higher.contains(.removeVirtualAddresses([vip])))
+    }
+}

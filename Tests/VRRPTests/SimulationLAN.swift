@@ -138,6 +138,14 @@ struct SimulatedLAN {
 
     // MARK: Internals
 
+    /// 224.0.0.18 or ff02::12.
+    static func group(for source: IPAddress) -> IPAddress {
+        switch source {
+        case .v4: .v4(.vrrpMulticast)
+        case .v6: .v6(.vrrpMulticast)
+        }
+    }
+
     private func canHear(_ node: Int, _ source: IPAddress) -> Bool {
         guard let sender = nodes.firstIndex(where: { $0.configuration.primaryAddress == source }) else { return false }
         return nodes[sender].segment == nodes[node].segment
@@ -145,7 +153,7 @@ struct SimulatedLAN {
 
     private mutating func receive(_ bytes: [UInt8], from source: IPAddress, at node: Int) {
         let configuration = nodes[node].configuration
-        let facts = IPLayerFacts(source: source, destination: .v4(.vrrpMulticast))
+        let facts = IPLayerFacts(source: source, destination: Self.group(for: source))
         do {
             let advert = try VRRPCodec.decode(bytes, ip: facts, version: configuration.version, checksum: configuration.checksumMode)
             apply(.advertisementReceived(advert, from: source), to: node)
@@ -187,7 +195,7 @@ struct SimulatedLAN {
         guard nodes[node].linkUp else { return }
         advertsSent += 1
         let source = nodes[node].configuration.primaryAddress
-        let bytes = VRRPCodec.encode(advert, source: source, destination: .v4(.vrrpMulticast),
+        let bytes = VRRPCodec.encode(advert, source: source, destination: Self.group(for: source),
                                      checksum: nodes[node].configuration.checksumMode)
         for receiver in nodes.indices where receiver != node && nodes[receiver].segment == nodes[node].segment {
             let copies = random.chance(conditions.duplication) ? 2 : 1

@@ -121,6 +121,21 @@ struct SimulationElectionTests {
         #expect(lan.state(0) == .backup)
     }
 
+    @Test func ipv6RoutersElectAndFailOverLikeIPv4Ones() {
+        let configurations = [UInt8(254), 253].enumerated().map { index, priority in
+            VRRPRouter.Configuration(vrid: 51, priority: priority, advertisementInterval: 1,
+                                     primaryAddress: .v6(IPv6Address(high: 0xFE80 << 48, low: UInt64(index + 1))),
+                                     virtualAddresses: [.v6(IPv6Address("2001:db8::100")!)])
+        }
+        var lan = SimulatedLAN(configurations, seed: 12)
+        lan.startAll()
+        lan.run(until: 100_000_000)
+        #expect(lan.masters == [0])
+        lan.stop(0)
+        lan.run(until: 110_000_000)
+        #expect(lan.masters == [1])
+    }
+
     @Test func healedPartitionKeepsTheHigherOfTwoMasters() {
         var lan = SimulatedLAN(trio(interval: 1), seed: 11)
         lan.startAll()
