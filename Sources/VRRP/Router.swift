@@ -1,12 +1,12 @@
 /// One VRRP virtual router (RFC 5798 §6) as a pure value: events in, actions out. It owns no
 /// socket, timer or clock; the daemon performs the actions and feeds back events with `now`.
 public struct VRRPRouter: Sendable {
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     public private(set) var counters = Counters()
     /// Configured priority after health tracking; 0 means Fault.
     public private(set) var effectivePriority: UInt8
     public private(set) var isLinkUp = true
-    private let virtualAddressSet: Set<IPAddress>
+    private var virtualAddressSet: Set<IPAddress>
     private var machine: Machine = .initialize(InitializeState())
 
     private enum Machine: Sendable, Hashable {
@@ -385,18 +385,82 @@ public struct VRRPRouter: Sendable {
                 changeState(to: .fault(FaultState()), reason: cause, now: now, into: &actions)
                 return
             }
-            // Skew_Time depends on our priority: a raised priority shortens the wait at once.
-            var next = backup
-            let wait: UInt64
-            switch backup.masterDownCause {
-            case .masterResigned: wait = skewTime
-            case .noMasterSeen, .masterSilent: wait = masterDownInterval
-            }
-            next.masterDownDeadline = backup.masterDownSetAt.advanced(byNanoseconds: wait)
-            guard next.masterDownDeadline != backup.masterDownDeadline else { return }
-            machine = .backup(next)
-            actions.append(.armTimer(.masterDown, deadline: next.masterDownDeadline))
+            recomputeMasterDown(backup, into: &actions)
         }
+    }
+
+    /// Skew_Time depends on our priority (and v2's interval is ours): re-derive the deadline from
+    /// when Master_Down_Timer was set, so a raised priority shortens the wait at once.
+    private mutating func recomputeMasterDown(_ backup: BackupState, into actions: inout [Action]) {
+        var next = backup
+        let wait: UInt64
+        switch backup.masterDownCause {
+        case .masterResigned: wait = skewTime
+        case .noMasterSeen, .masterSilent: wait = masterDownInterval
+        }
+        next.masterDownDeadline = backup.masterDownSetAt.advanced(byNanoseconds: wait)
+        guard next.masterDownDeadline != backup.masterDownDeadline else { return }
+        machine = .backup(next)
+        actions.append(.armTimer(.masterDown, deadline: next.masterDownDeadline))
+    }
+
+    // MARK: Reconfiguration (SIGHUP)
+
+    /// Adopts a new configuration of the same virtual router without leaving the current state
+    /// where the RFC allows: a Master swaps only the virtual addresses that changed and
+    /// advertises the new values at once; a Backup recomputes Master_Down_Timer. The effective
+    /// priority restarts from the new configured priority (0 stays 0) for the caller's health
+    /// tracking to adjust. VRID, version and primary address identify the virtual router on the
+    /// wire and cannot change: restart the instance for those.
+    public mutating func reconfigure(_ new: Configuration, now: Instant) throws(ConfigurationError) -> [Action] {
+        try new.validate()
+        guard new.vrid == configuration.vrid else {
+            throw ConfigurationError(field: "vrid", problem: "cannot change while running (\(configuration.vrid) -> \(new.vrid)); restart the instance")
+        }
+        guard new.version == configuration.version else {
+            throw ConfigurationError(field: "version", problem: "cannot change while running; restart the instance")
+        }
+        guard new.primaryAddress == configuration.primaryAddress else {
+            throw ConfigurationError(field: "primaryAddress", problem: "cannot change while running (\(configuration.primaryAddress) -> \(new.primaryAddress)); restart the instance")
+        }
+        let old = configuration
+        configuration = new
+        virtualAddressSet = Set(new.virtualAddresses)
+        if effectivePriority != 0 { effectivePriority = new.priority }
+        var actions: [Action] = []
+        guard old != new else { return actions }
+        switch machine {
+        case .initialize:
+            break
+        case .fault:
+            if mayRun { enterRunningState(now: now, reason: "reconfigured", into: &actions) }
+        case .master:
+            let removed = old.virtualAddresses.filter { !virtualAddressSet.contains($0) }
+            let kept = Set(old.virtualAddresses)
+            let added = new.virtualAddresses.filter { !kept.contains($0) }
+            if !removed.isEmpty { actions.append(.removeVirtualAddresses(removed)) }
+            if !added.isEmpty {
+                actions.append(.addVirtualAddresses(added))
+                actions.append(.sendGratuitousARP(added))
+            }
+            sendAdvertisement(priority: effectivePriority, into: &actions)
+            let next = MasterState(adverDeadline: now.advanced(byNanoseconds: advertisementInterval))
+            actions.append(.armTimer(.adver, deadline: next.adverDeadline))
+            machine = .master(next)
+        case .backup(var backup):
+            if isOwner {
+                becomeMaster(now: now, reason: "reconfigured as address owner (priority 255)", into: &actions)
+                return actions
+            }
+            if new.version == .v2 || backup.master == nil { backup.masterAdverInterval = new.advertisementInterval }
+            if backup.preemptDelayDeadline != nil && (!new.preempt || new.preemptDelay != old.preemptDelay) {
+                backup.preemptDelayDeadline = nil
+                actions.append(.cancelTimer(.preemptDelay))
+            }
+            machine = .backup(backup)
+            recomputeMasterDown(backup, into: &actions)
+        }
+        return actions
     }
 
     // MARK: Transitions
