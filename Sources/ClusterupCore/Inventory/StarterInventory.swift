@@ -82,6 +82,33 @@ public enum StarterInventory {
           extra_sans: []             # more names/IPs for the apiserver certificate
           # external_ca: {cert: ca.crt, key: ca.key, passphrase_env: CA_PASSPHRASE}
 
+        # etcd on the etcd hosts: TLS for clients and peers, certificates from the PKI above.
+        etcd:
+          data_dir: /var/lib/clusterup/etcd
+          backup_dir: /var/lib/clusterup/etcd-backups   # deploy snapshots here before changing a running cluster
+          extra_args: []             # more etcd flags, e.g. [--quota-backend-bytes=8589934592]
+
+        control_plane:
+          version: v1.31.0           # reported by status; checked against `--version` for present artifacts
+          apiserver_extra_args: []
+          controller_manager_extra_args: []
+          scheduler_extra_args: []
+
+        # Where each program comes from. Defaults: etcd, etcdctl, haproxy, keepalived from the nodes'
+        # package manager; clusterup-vrrpd uploaded from this machine. Kubernetes binaries must be named:
+        #   {url: https://…/kube-apiserver, sha256: <64 hex>}   downloaded once here, checked, uploaded
+        #   {file: bin/kube-apiserver}                          air-gapped: a file on this machine
+        #   {present: true, version: v1.31.0}                   already installed on the node
+        #   {package: NAME}                                     the node's package manager
+        # Each may add `path:` (where it lives on the node; default /usr/local/bin/NAME).
+        artifacts:
+          kube-apiserver: {present: true, version: v1.31.0}
+          kube-controller-manager: {present: true, version: v1.31.0}
+          kube-scheduler: {present: true, version: v1.31.0}
+          # etcd: {package: etcd-server}
+
+        # templates: my-templates       # a directory of <name>.mustache files replacing built-in ones
+
         """
     }
 
