@@ -48,6 +48,7 @@ final class LabController: Sendable {
         progress("lab \(paths.name): bridge \(paths.name.bridge), \(plan.network), VIP \(plan.vipAddress)")
 
         try ensureNspawnRuntime()
+        try ensureInotifyInstances()
         try createLayers(store)
         try createLabKey()
         try createBridge(store, plan: plan)
@@ -130,6 +131,25 @@ final class LabController: Sendable {
         progress("mounting a tmpfs on \(runtime) (systemd-nspawn needs it; /run is not a tmpfs here)")
         try commands.check("mount", ["-t", "tmpfs", "-o", "mode=0755,size=16m", Self.nspawnRuntimeSource, runtime],
                            what: "mounting \(runtime)")
+    }
+
+    /// Each node's systemd, journald, networkd, logind... take inotify instances of the same user (root);
+    /// the kernel's default of 128 for all of root stops PID 1 of about the 20th node ("Too many open
+    /// files"). Raised once, only upwards, and left raised (a limit, not a resource).
+    static let inotifyInstancesPath = "/proc/sys/fs/inotify/max_user_instances"
+    static let inotifyInstancesWanted = 8192
+
+    func ensureInotifyInstances() throws {
+        guard let text = system.readFile(Self.inotifyInstancesPath),
+              let current = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              current < Self.inotifyInstancesWanted else { return }
+        progress("raising fs.inotify.max_user_instances from \(current) to \(Self.inotifyInstancesWanted) (each node's systemd needs several)")
+        do {
+            try Data("\(Self.inotifyInstancesWanted)\n".utf8).write(to: URL(fileURLWithPath: Self.inotifyInstancesPath))
+        } catch {
+            throw ClusterupError.local("cannot raise fs.inotify.max_user_instances: \(error)",
+                                       hint: "run `sysctl fs.inotify.max_user_instances=\(Self.inotifyInstancesWanted)`")
+        }
     }
 
     /// The type of the filesystem a path is on: the mount with the longest mount point above it.
