@@ -44,6 +44,25 @@ final class LabController: Sendable {
             _ = try down()
         }
         let store = try allocate()
+        do {
+            return try build(store, nodeCount: nodeCount, bootTimeout: bootTimeout)
+        } catch {
+            throw halfBuilt(error)
+        }
+    }
+
+    /// An error of a half-built lab, saying what state it is left in and how to remove it.
+    func halfBuilt(_ error: Error) -> ClusterupError {
+        let state = "lab \(paths.name) is left half-built (recorded in \(paths.stateFile), logs in \(paths.logDirectory))"
+        let removal = "`clusterup lab down --name \(paths.name)` removes it"
+        guard var failure = error as? ClusterupError else {
+            return ClusterupError.local("\(error)", hint: "\(state); \(removal)")
+        }
+        failure.hint = [failure.hint, "\(state); \(removal)"].compactMap { $0 }.joined(separator: "\n  hint: ")
+        return failure
+    }
+
+    private func build(_ store: StateStore, nodeCount: Int, bootTimeout: Double?) throws -> LabState {
         let plan = try store.state.plan
         progress("lab \(paths.name): bridge \(paths.name.bridge), \(plan.network), VIP \(plan.vipAddress)")
 
@@ -299,7 +318,7 @@ final class LabController: Sendable {
                 } else if !system.isAlive(nspawn) {
                     throw ClusterupError.local(
                         "systemd-nspawn exited before the node's init started", at: node.name,
-                        hint: "see its log: \(node.logFile); `clusterup lab down --name \(paths.name)` removes the lab")
+                        hint: "see its log: \(node.logFile)")
                 }
             }
             if missing.isEmpty { break }
@@ -324,7 +343,7 @@ final class LabController: Sendable {
             if Date() > deadline {
                 throw ClusterupError.local(
                     "sshd did not answer on \(node.address):22 within \(Int(timeout)) s", at: node.name,
-                    hint: "see its log: \(node.logFile); the lab is left as it is, `clusterup lab down` removes it")
+                    hint: "see its log: \(node.logFile)")
             }
             usleep(200_000)
         }

@@ -84,6 +84,10 @@ struct LabIntegrationTests {
             #expect(try Lab.status(name: "cutest").nodes[0].link == "cut")
             #expect(try Lab.status(name: "cutest").nodes[0].running)
             #expect(HostSystem().sshAnswers(address: node1.address, timeout: 1) == false)
+            // The node itself keeps its address while cut (a VIP held by VRRP would stay too).
+            let inside = try await Lab.execute(["ip", "-br", "addr", "show", "host0"], on: "node1", lab: "cutest")
+            #expect(inside.status == 0)
+            #expect(inside.stdout.contains("\(node1.address)/26"))
             try await Lab.restoreLink("node1", lab: "cutest")
             #expect(try Lab.status(name: "cutest").nodes[0].link == "up")
             #expect(try await sshHostname(node1, lab: "cutest").stdout == "node1\n")
@@ -103,6 +107,22 @@ struct LabIntegrationTests {
                 #expect(try await sshHostname(node, lab: "culeft").stdout == "\(node.name)\n")
             }
         }
+    }
+
+    @Test func bootTimeoutNamesTheNodeAndWhereItsLogIs() async throws {
+        let paths = try Lab.paths(name: "cuslow")
+        var failure: Error?
+        do {
+            _ = try await Lab.up(name: "cuslow", nodes: 1, bootTimeout: 0.05)
+        } catch {
+            failure = error
+        }
+        let report = try await Lab.down(name: "cuslow")
+        #expect(report.remaining.isEmpty)
+        let error = try #require(failure as? ClusterupError, "a node answered SSH within 50 ms")
+        #expect(error.description.contains("node1"))
+        #expect(error.description.contains(paths.logDirectory))
+        #expect(error.description.contains("clusterup lab down --name cuslow"))
     }
 
     @Test func downRemovesAHalfBuiltLab() async throws {
