@@ -67,7 +67,7 @@ final class LabController: Sendable {
         progress("lab \(paths.name): bridge \(paths.name.bridge), \(plan.network), VIP \(plan.vipAddress)")
 
         try ensureNspawnRuntime()
-        try ensureInotifyInstances()
+        try ensureInotifyLimits()
         try createLayers(store)
         try createLabKey()
         try createBridge(store, plan: plan)
@@ -152,22 +152,26 @@ final class LabController: Sendable {
                            what: "mounting \(runtime)")
     }
 
-    /// Each node's systemd, journald, networkd, logind... take inotify instances of the same user (root);
-    /// the kernel's default of 128 for all of root stops PID 1 of about the 20th node ("Too many open
-    /// files"). Raised once, only upwards, and left raised (a limit, not a resource).
-    static let inotifyInstancesPath = "/proc/sys/fs/inotify/max_user_instances"
-    static let inotifyInstancesWanted = 8192
+    /// Each node's systemd, journald, networkd, logind... take inotify instances and watches of the
+    /// same user (root); the kernel's default of 128 instances for all of root stops PID 1 of about
+    /// the 20th node ("Too many open files"). Raised once, only upwards, and left raised (limits, not
+    /// resources).
+    static let inotifyLimits = [
+        ("fs.inotify.max_user_instances", 8192),
+        ("fs.inotify.max_user_watches", 524_288),
+    ]
 
-    func ensureInotifyInstances() throws {
-        guard let text = system.readFile(Self.inotifyInstancesPath),
-              let current = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-              current < Self.inotifyInstancesWanted else { return }
-        progress("raising fs.inotify.max_user_instances from \(current) to \(Self.inotifyInstancesWanted) (each node's systemd needs several)")
-        do {
-            try Data("\(Self.inotifyInstancesWanted)\n".utf8).write(to: URL(fileURLWithPath: Self.inotifyInstancesPath))
-        } catch {
-            throw ClusterupError.local("cannot raise fs.inotify.max_user_instances: \(error)",
-                                       hint: "run `sysctl fs.inotify.max_user_instances=\(Self.inotifyInstancesWanted)`")
+    func ensureInotifyLimits() throws {
+        for (name, wanted) in Self.inotifyLimits {
+            let path = "/proc/sys/" + name.replacingOccurrences(of: ".", with: "/")
+            guard let text = system.readFile(path), let current = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  current < wanted else { continue }
+            progress("raising \(name) from \(current) to \(wanted) (every node's systemd needs some)")
+            do {
+                try Data("\(wanted)\n".utf8).write(to: URL(fileURLWithPath: path))
+            } catch {
+                throw ClusterupError.local("cannot raise \(name): \(error)", hint: "run `sysctl \(name)=\(wanted)`")
+            }
         }
     }
 

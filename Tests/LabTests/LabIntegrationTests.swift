@@ -125,6 +125,44 @@ struct LabIntegrationTests {
         #expect(error.description.contains("clusterup lab down --name cuslow"))
     }
 
+    /// The `clusterup` executable built beside the test bundle.
+    func clusterupExecutable() throws -> String {
+        let directory = Bundle.main.bundleURL.deletingLastPathComponent().path
+        let candidates = [directory, Bundle.main.bundleURL.path].map { "\($0)/clusterup" }
+        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) },
+                            "clusterup is not built next to the tests (looked in \(candidates))")
+    }
+
+    @Test func downRemovesALabWhoseUpWasKilledWhileBooting() async throws {
+        let paths = try Lab.paths(name: "cucrash")
+        let upProcess = Process()
+        upProcess.executableURL = URL(fileURLWithPath: try clusterupExecutable())
+        upProcess.arguments = ["lab", "up", "--nodes", "4", "--name", "cucrash"]
+        upProcess.standardOutput = FileHandle.nullDevice
+        upProcess.standardError = FileHandle.nullDevice
+        try upProcess.run()
+        // Kill it once it has started some node's nspawn, i.e. halfway.
+        let started = Date()
+        var halfway: LabState?
+        while halfway == nil, Date().timeIntervalSince(started) < 30, upProcess.isRunning {
+            if let data = FileManager.default.contents(atPath: paths.stateFile),
+               let state = try? LabState.decode(data), state.nodes.contains(where: { $0.nspawn != nil }) {
+                halfway = state
+            } else {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        kill(upProcess.processIdentifier, SIGKILL)
+        upProcess.waitUntilExit()
+        let recorded = try #require(halfway, "lab up never recorded a running nspawn")
+        #expect(recorded.phase == .creating)
+
+        let report = try await Lab.down(name: "cucrash")
+        #expect(report.remaining.isEmpty)
+        #expect(recorded.nodes.count == 4)
+        try expectNothingLeft(of: recorded)
+    }
+
     @Test func downRemovesAHalfBuiltLab() async throws {
         // A lab that got as far as its tmpfs and bridge, plus one stray mount, and no node yet.
         let name = try LabName("cuhalf")
