@@ -13,13 +13,15 @@ public enum Lab {
 
     /// Creates lab `name` with `nodes` nodes (removing leftovers of an earlier lab of that name),
     /// boots them in parallel and returns once every node's sshd answers. The inventory is at
-    /// `state`'s `LabPaths.inventory`, see `inventoryPath(name:)`.
+    /// `paths(name:).inventory`. When all 4 address blocks are taken, waits up to
+    /// `waitForAddressBlock` seconds for one to free (test suites that run labs side by side).
     public static func up(name: String = defaultName, nodes: Int = defaultNodeCount,
                           root: String = LabPaths.defaultRoot, bootTimeout: Double? = nil,
+                          waitForAddressBlock: Double = 0,
                           progress: @escaping Progress = { _ in }) async throws -> LabState {
         let controller = try controller(name, root: root, progress: progress)
         return try await Blocking.run("lab-up") {
-            try controller.up(nodeCount: nodes, bootTimeout: bootTimeout)
+            try controller.up(nodeCount: nodes, bootTimeout: bootTimeout, blockWait: waitForAddressBlock)
         }
     }
 

@@ -37,13 +37,13 @@ final class LabController: Sendable {
 
     // MARK: - up
 
-    func up(nodeCount: Int, bootTimeout: Double?) throws -> LabState {
+    func up(nodeCount: Int, bootTimeout: Double?, blockWait: Double = 0) throws -> LabState {
         try AddressPlan.validateNodeCount(nodeCount)
         if hasLeftovers() {
             progress("lab \(paths.name): removing leftovers of an earlier lab of this name")
             _ = try down()
         }
-        let store = try allocate()
+        let store = try allocate(waitingUpTo: blockWait)
         do {
             return try build(store, nodeCount: nodeCount, bootTimeout: bootTimeout)
         } catch {
@@ -85,9 +85,29 @@ final class LabController: Sendable {
     /// Booting shares two cores: allow more time for more nodes.
     static func bootTimeout(nodes: Int) -> Double { 60 + 3 * Double(nodes) }
 
+    /// Allocates, waiting up to `seconds` while all blocks are taken; then fails naming their owners.
+    private func allocate(waitingUpTo seconds: Double) throws -> StateStore {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            switch try allocate() {
+            case .allocated(let store):
+                return store
+            case .full(let used):
+                guard Date() < deadline else { throw AddressPlan.exhausted(used: used) }
+                usleep(500_000)
+            }
+        }
+    }
+
+    private enum Allocation {
+        case allocated(StateStore)
+        /// Every block is taken: by whom.
+        case full([Int: String])
+    }
+
     /// Picks a free address block and records the new lab, under a lock so two `lab up` runs cannot
     /// take the same block.
-    private func allocate() throws -> StateStore {
+    private func allocate() throws -> Allocation {
         try FileManager.default.createDirectory(atPath: paths.root, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         let lockFD = open("\(paths.root)/.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
@@ -111,12 +131,13 @@ final class LabController: Sendable {
                 used[block] = "address \(address) on \(link)"
             }
         }
+        guard used.count < AddressPlan.blockCount else { return .full(used) }
         let plan = try AddressPlan.firstFreeBlock(used: used)
         try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let store = StateStore(LabState(name: paths.name, plan: plan, createdAt: Date()), paths: paths)
         try store.update { _ in }
-        return store
+        return .allocated(store)
     }
 
     /// Every other lab recorded under the same root.

@@ -6,9 +6,12 @@ import Testing
 /// Real labs on this machine. Root only; serialized so the labs' boots don't compete for the 2 cores.
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots systemd-nspawn nodes on a bridge"))
 struct LabIntegrationTests {
+    /// Other suites may run labs at the same time; there are 4 address blocks for all of them.
+    static let blockWait = 120.0
+
     /// Runs `body` against a fresh lab and always removes the lab afterwards, even when `body` throws.
     func withLab(_ name: String, nodes: Int, _ body: (LabState) async throws -> Void) async throws {
-        let state = try await Lab.up(name: name, nodes: nodes)
+        let state = try await Lab.up(name: name, nodes: nodes, waitForAddressBlock: Self.blockWait)
         do {
             try await body(state)
         } catch {
@@ -95,7 +98,7 @@ struct LabIntegrationTests {
     }
 
     @Test func upReplacesLeftoversOfACrashedLabOfTheSameName() async throws {
-        let first = try await Lab.up(name: "culeft", nodes: 2)
+        let first = try await Lab.up(name: "culeft", nodes: 2, waitForAddressBlock: Self.blockWait)
         let paths = LabPaths(name: try LabName("culeft"))
         // As if `lab up` had died before recording anything: the state is lost, everything else runs.
         try FileManager.default.removeItem(atPath: paths.stateFile)
@@ -113,7 +116,7 @@ struct LabIntegrationTests {
         let paths = try Lab.paths(name: "cuslow")
         var failure: Error?
         do {
-            _ = try await Lab.up(name: "cuslow", nodes: 1, bootTimeout: 0.05)
+            _ = try await Lab.up(name: "cuslow", nodes: 1, bootTimeout: 0.05, waitForAddressBlock: Self.blockWait)
         } catch {
             failure = error
         }
