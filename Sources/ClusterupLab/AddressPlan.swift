@@ -40,13 +40,15 @@ public struct AddressPlan: Hashable, Sendable, Codable {
 
     /// The lowest block nobody uses, or an error naming the labs in the way.
     public static func firstFreeBlock(used: [Int: String]) throws -> AddressPlan {
-        guard let free = (0..<blockCount).first(where: { used[$0] == nil }) else {
-            let owners = used.sorted { $0.key < $1.key }.map { "\($0.value) (block \($0.key))" }
-            throw ClusterupError.badInput(
-                "all \(blockCount) lab address blocks of 198.51.100.0/24 are in use: \(owners.joined(separator: ", "))",
-                hint: "remove a lab with `clusterup lab down --name NAME`")
-        }
+        guard let free = (0..<blockCount).first(where: { used[$0] == nil }) else { throw exhausted(used: used) }
         return try AddressPlan(block: free)
+    }
+
+    public static func exhausted(used: [Int: String]) -> ClusterupError {
+        let owners = used.sorted { $0.key < $1.key }.map { "\($0.value) (block \($0.key))" }
+        return ClusterupError.badInput(
+            "all \(blockCount) lab address blocks of 198.51.100.0/24 are in use: \(owners.joined(separator: ", "))",
+            hint: "remove a lab with `clusterup lab down --name NAME`")
     }
 
     public static func validateNodeCount(_ count: Int) throws {

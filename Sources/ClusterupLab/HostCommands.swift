@@ -17,7 +17,7 @@ public struct HostCommands: Sendable {
     /// Where a tool is, and the Debian package that provides it (for the error).
     static let packages = [
         "ip": "iproute2", "mount": "mount", "umount": "mount", "ssh-keygen": "openssh-client",
-        "systemd-nspawn": "systemd-container", "sshd": "openssh-server",
+        "systemd-nspawn": "systemd-container", "sshd": "openssh-server", "nsenter": "util-linux",
     ]
 
     public init() {}

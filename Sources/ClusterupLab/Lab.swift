@@ -13,13 +13,15 @@ public enum Lab {
 
     /// Creates lab `name` with `nodes` nodes (removing leftovers of an earlier lab of that name),
     /// boots them in parallel and returns once every node's sshd answers. The inventory is at
-    /// `state`'s `LabPaths.inventory`, see `inventoryPath(name:)`.
+    /// `paths(name:).inventory`. When all 4 address blocks are taken, waits up to
+    /// `waitForAddressBlock` seconds for one to free (test suites that run labs side by side).
     public static func up(name: String = defaultName, nodes: Int = defaultNodeCount,
                           root: String = LabPaths.defaultRoot, bootTimeout: Double? = nil,
+                          waitForAddressBlock: Double = 0,
                           progress: @escaping Progress = { _ in }) async throws -> LabState {
         let controller = try controller(name, root: root, progress: progress)
         return try await Blocking.run("lab-up") {
-            try controller.up(nodeCount: nodes, bootTimeout: bootTimeout)
+            try controller.up(nodeCount: nodes, bootTimeout: bootTimeout, blockWait: waitForAddressBlock)
         }
     }
 
@@ -78,6 +80,19 @@ public enum Lab {
                             progress: @escaping Progress = { _ in }) async throws -> LabState {
         let controller = try controller(name, root: root, progress: progress)
         return try await Blocking.run("lab-grow") { try controller.grow(to: nodes) }
+    }
+
+    /// Runs `command` (argv) inside a running node as root, through its init's namespaces rather than
+    /// SSH: for tests that inspect a node (`ip -br addr`) even while its link is cut.
+    public static func execute(_ command: [String], on node: String, lab: String = defaultName,
+                               root: String = LabPaths.defaultRoot) async throws -> HostCommands.Result {
+        let controller = try controller(lab, root: root, progress: { _ in })
+        return try await Blocking.run("lab-exec") { try controller.execute(command, on: node) }
+    }
+
+    /// The files of lab `name`: inventory, known_hosts, private key, state, logs.
+    public static func paths(name: String = defaultName, root: String = LabPaths.defaultRoot) throws -> LabPaths {
+        LabPaths(name: try LabName(name), root: root)
     }
 
     /// Where `lab up` writes the inventory of lab `name`.
@@ -198,6 +213,15 @@ extension LabController {
         }
         let added = (existing + 1...count).map { paths.node($0, plan: plan) }
         try store.update { $0.nodes += added }
+        do {
+            try addNodes(added, store: store)
+        } catch {
+            throw halfBuilt(error)
+        }
+        return store.state
+    }
+
+    private func addNodes(_ added: [LabNode], store: StateStore) throws {
         try prepare(added, store: store)
         // Old nodes learn the new names too.
         let hosts = LabFiles.hosts(state: store.state)
@@ -207,6 +231,16 @@ extension LabController {
         try writeClientFiles(store.state)
         try boot(store.state.nodes.filter { node in added.contains { $0.index == node.index } }, store: store,
                  timeout: Self.bootTimeout(nodes: added.count))
-        return store.state
+    }
+
+    /// Runs a command inside a running node's namespaces (nsenter into its init), without SSH.
+    func execute(_ arguments: [String], on name: String) throws -> HostCommands.Result {
+        let (_, node) = try loadNode(name)
+        guard let initProcess = node.initProcess, system.isAlive(initProcess) else {
+            throw ClusterupError.badInput("\(node.name) is not running", at: node.name,
+                                          hint: "start it with `clusterup lab node start \(node.name)`")
+        }
+        return try commands.run("nsenter", ["--target", "\(initProcess.pid)", "--mount", "--uts", "--ipc", "--net",
+                                            "--pid", "--cgroup", "--"] + arguments)
     }
 }

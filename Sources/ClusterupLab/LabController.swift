@@ -37,17 +37,37 @@ final class LabController: Sendable {
 
     // MARK: - up
 
-    func up(nodeCount: Int, bootTimeout: Double?) throws -> LabState {
+    func up(nodeCount: Int, bootTimeout: Double?, blockWait: Double = 0) throws -> LabState {
         try AddressPlan.validateNodeCount(nodeCount)
         if hasLeftovers() {
             progress("lab \(paths.name): removing leftovers of an earlier lab of this name")
             _ = try down()
         }
-        let store = try allocate()
+        let store = try allocate(waitingUpTo: blockWait)
+        do {
+            return try build(store, nodeCount: nodeCount, bootTimeout: bootTimeout)
+        } catch {
+            throw halfBuilt(error)
+        }
+    }
+
+    /// An error of a half-built lab, saying what state it is left in and how to remove it.
+    func halfBuilt(_ error: Error) -> ClusterupError {
+        let state = "lab \(paths.name) is left half-built (recorded in \(paths.stateFile), logs in \(paths.logDirectory))"
+        let removal = "`clusterup lab down --name \(paths.name)` removes it"
+        guard var failure = error as? ClusterupError else {
+            return ClusterupError.local("\(error)", hint: "\(state); \(removal)")
+        }
+        failure.hint = [failure.hint, "\(state); \(removal)"].compactMap { $0 }.joined(separator: "\n  hint: ")
+        return failure
+    }
+
+    private func build(_ store: StateStore, nodeCount: Int, bootTimeout: Double?) throws -> LabState {
         let plan = try store.state.plan
         progress("lab \(paths.name): bridge \(paths.name.bridge), \(plan.network), VIP \(plan.vipAddress)")
 
         try ensureNspawnRuntime()
+        try ensureInotifyLimits()
         try createLayers(store)
         try createLabKey()
         try createBridge(store, plan: plan)
@@ -65,9 +85,29 @@ final class LabController: Sendable {
     /// Booting shares two cores: allow more time for more nodes.
     static func bootTimeout(nodes: Int) -> Double { 60 + 3 * Double(nodes) }
 
+    /// Allocates, waiting up to `seconds` while all blocks are taken; then fails naming their owners.
+    private func allocate(waitingUpTo seconds: Double) throws -> StateStore {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            switch try allocate() {
+            case .allocated(let store):
+                return store
+            case .full(let used):
+                guard Date() < deadline else { throw AddressPlan.exhausted(used: used) }
+                usleep(500_000)
+            }
+        }
+    }
+
+    private enum Allocation {
+        case allocated(StateStore)
+        /// Every block is taken: by whom.
+        case full([Int: String])
+    }
+
     /// Picks a free address block and records the new lab, under a lock so two `lab up` runs cannot
     /// take the same block.
-    private func allocate() throws -> StateStore {
+    private func allocate() throws -> Allocation {
         try FileManager.default.createDirectory(atPath: paths.root, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         let lockFD = open("\(paths.root)/.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
@@ -91,12 +131,13 @@ final class LabController: Sendable {
                 used[block] = "address \(address) on \(link)"
             }
         }
+        guard used.count < AddressPlan.blockCount else { return .full(used) }
         let plan = try AddressPlan.firstFreeBlock(used: used)
         try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let store = StateStore(LabState(name: paths.name, plan: plan, createdAt: Date()), paths: paths)
         try store.update { _ in }
-        return store
+        return .allocated(store)
     }
 
     /// Every other lab recorded under the same root.
@@ -130,6 +171,29 @@ final class LabController: Sendable {
         progress("mounting a tmpfs on \(runtime) (systemd-nspawn needs it; /run is not a tmpfs here)")
         try commands.check("mount", ["-t", "tmpfs", "-o", "mode=0755,size=16m", Self.nspawnRuntimeSource, runtime],
                            what: "mounting \(runtime)")
+    }
+
+    /// Each node's systemd, journald, networkd, logind... take inotify instances and watches of the
+    /// same user (root); the kernel's default of 128 instances for all of root stops PID 1 of about
+    /// the 20th node ("Too many open files"). Raised once, only upwards, and left raised (limits, not
+    /// resources).
+    static let inotifyLimits = [
+        ("fs.inotify.max_user_instances", 8192),
+        ("fs.inotify.max_user_watches", 524_288),
+    ]
+
+    func ensureInotifyLimits() throws {
+        for (name, wanted) in Self.inotifyLimits {
+            let path = "/proc/sys/" + name.replacingOccurrences(of: ".", with: "/")
+            guard let text = system.readFile(path), let current = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  current < wanted else { continue }
+            progress("raising \(name) from \(current) to \(wanted) (every node's systemd needs some)")
+            do {
+                try Data("\(wanted)\n".utf8).write(to: URL(fileURLWithPath: path))
+            } catch {
+                throw ClusterupError.local("cannot raise \(name): \(error)", hint: "run `sysctl \(name)=\(wanted)`")
+            }
+        }
     }
 
     /// The type of the filesystem a path is on: the mount with the longest mount point above it.
@@ -285,7 +349,7 @@ final class LabController: Sendable {
                 } else if !system.isAlive(nspawn) {
                     throw ClusterupError.local(
                         "systemd-nspawn exited before the node's init started", at: node.name,
-                        hint: "see its log: \(node.logFile); `clusterup lab down --name \(paths.name)` removes the lab")
+                        hint: "see its log: \(node.logFile)")
                 }
             }
             if missing.isEmpty { break }
@@ -310,7 +374,7 @@ final class LabController: Sendable {
             if Date() > deadline {
                 throw ClusterupError.local(
                     "sshd did not answer on \(node.address):22 within \(Int(timeout)) s", at: node.name,
-                    hint: "see its log: \(node.logFile); the lab is left as it is, `clusterup lab down` removes it")
+                    hint: "see its log: \(node.logFile)")
             }
             usleep(200_000)
         }

@@ -62,7 +62,11 @@ extension LabController {
         report.strayProcesses = killStrayProcesses()
 
         for mount in labMounts() {
-            if unmount(mount) { report.unmounted.append(mount) } else { report.remaining.append("mount \(mount)") }
+            switch unmount(mount) {
+            case .unmounted: report.unmounted.append(mount)
+            case .detached: report.remaining.append("mount \(mount) was busy and is only detached: a process may still use it")
+            case .failed: report.remaining.append("mount \(mount)")
+            }
         }
         let links = system.links().filter(ownsLink).sorted { a, _ in a.hasPrefix("vb-") }
         for link in links {
@@ -106,13 +110,15 @@ extension LabController {
     }
 
     /// Unmounts, retrying while the last processes of a node exit; detaches lazily as a last resort.
-    private func unmount(_ mountPoint: String) -> Bool {
+    private enum Unmount { case unmounted, detached, failed }
+
+    private func unmount(_ mountPoint: String) -> Unmount {
         for _ in 0..<20 {
-            if (try? commands.run("umount", [mountPoint]))?.status == 0 { return true }
+            if (try? commands.run("umount", [mountPoint]))?.status == 0 { return .unmounted }
             usleep(100_000)
         }
         progress("warning: \(mountPoint) is busy; detaching it lazily")
-        return (try? commands.run("umount", ["-l", mountPoint]))?.status == 0
+        return (try? commands.run("umount", ["-l", mountPoint]))?.status == 0 ? .detached : .failed
     }
 
     /// Unmounts the tmpfs a lab put on /run/systemd/nspawn once no lab is left.

@@ -38,6 +38,17 @@ import Testing
         #expect(try Clusterup.parseAsRoot(["lab", "link", "restore", "node1"]) is Clusterup.Lab.Link.Restore)
     }
 
+    @Test func nodeExecTakesTheCommandAfterTheTerminator() throws {
+        let exec = try #require(try Clusterup.parseAsRoot(["lab", "node", "exec", "node1", "--", "ip", "-br", "addr"])
+            as? Clusterup.Lab.Node.Exec)
+        #expect(exec.node == "node1")
+        #expect(exec.command == ["ip", "-br", "addr"])
+    }
+
+    @Test func nodeExecNeedsACommand() {
+        #expect(throws: (any Error).self) { try Clusterup.parseAsRoot(["lab", "node", "exec", "node1"]) }
+    }
+
     @Test func tableAlignsColumns() {
         #expect(table([["A", "BB", "C"], ["long", "x", "y"]]) == "A     BB  C\nlong  x   y")
     }

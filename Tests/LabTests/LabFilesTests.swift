@@ -1,3 +1,4 @@
+import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupLab
@@ -95,5 +96,38 @@ import Testing
             #expect(!LabFiles.unitsKeptEnabled.contains(unit))
         }
         #expect(LabFiles.unitsKeptEnabled.contains("ssh.service"))
+    }
+}
+
+@Suite struct LabInventoryLoadsTests {
+    @Test func theLoaderAcceptsTheLabInventoryAsWritten() throws {
+        let root = NSTemporaryDirectory() + "lab-inventory-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let name = try LabName("demo")
+        let plan = try AddressPlan(block: 2)
+        let paths = LabPaths(name: name, root: root)
+        try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: true)
+        // The loader checks that identity files are readable; content does not matter to it.
+        try "key".write(toFile: paths.privateKey, atomically: true, encoding: .utf8)
+        var state = LabState(name: name, plan: plan, createdAt: Date())
+        state.nodes = (1...3).map { paths.node($0, plan: plan) }
+        try LabFiles.inventory(state: state, paths: paths).write(toFile: paths.inventory, atomically: true, encoding: .utf8)
+
+        let inventory = try InventoryLoader().load(path: paths.inventory)
+        #expect(inventory.cluster == "demo")
+        #expect(inventory.hosts.map(\.name) == ["node1", "node2", "node3"])
+        #expect(inventory.hosts.map(\.address) == ["198.51.100.139", "198.51.100.140", "198.51.100.141"])
+        #expect(inventory.hosts.allSatisfy { $0.roles == [.etcd, .controlPlane, .lb] })
+        #expect(inventory.ssh.user == "root")
+        #expect(inventory.ssh.identityFiles == [paths.privateKey])
+        #expect(inventory.ssh.knownHosts == paths.knownHosts)
+        #expect(inventory.ssh.agent == false)
+        #expect(inventory.vip?.address == plan.vipAddress)
+        #expect(inventory.vip?.prefix == 26)
+        #expect(inventory.vip?.port == 8443)
+        #expect(inventory.vrrp?.interface == "host0")
+        #expect(inventory.vrrp?.vrid == plan.vrid)
+        #expect(inventory.vrrp?.version == 3)
+        #expect(inventory.vrrp?.advertInterval == .milliseconds(100))
     }
 }

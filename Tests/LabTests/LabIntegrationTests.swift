@@ -6,9 +6,12 @@ import Testing
 /// Real labs on this machine. Root only; serialized so the labs' boots don't compete for the 2 cores.
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots systemd-nspawn nodes on a bridge"))
 struct LabIntegrationTests {
+    /// Other suites may run labs at the same time; there are 4 address blocks for all of them.
+    static let blockWait = 120.0
+
     /// Runs `body` against a fresh lab and always removes the lab afterwards, even when `body` throws.
     func withLab(_ name: String, nodes: Int, _ body: (LabState) async throws -> Void) async throws {
-        let state = try await Lab.up(name: name, nodes: nodes)
+        let state = try await Lab.up(name: name, nodes: nodes, waitForAddressBlock: Self.blockWait)
         do {
             try await body(state)
         } catch {
@@ -84,6 +87,10 @@ struct LabIntegrationTests {
             #expect(try Lab.status(name: "cutest").nodes[0].link == "cut")
             #expect(try Lab.status(name: "cutest").nodes[0].running)
             #expect(HostSystem().sshAnswers(address: node1.address, timeout: 1) == false)
+            // The node itself keeps its address while cut (a VIP held by VRRP would stay too).
+            let inside = try await Lab.execute(["ip", "-br", "addr", "show", "host0"], on: "node1", lab: "cutest")
+            #expect(inside.status == 0)
+            #expect(inside.stdout.contains("\(node1.address)/26"))
             try await Lab.restoreLink("node1", lab: "cutest")
             #expect(try Lab.status(name: "cutest").nodes[0].link == "up")
             #expect(try await sshHostname(node1, lab: "cutest").stdout == "node1\n")
@@ -91,7 +98,7 @@ struct LabIntegrationTests {
     }
 
     @Test func upReplacesLeftoversOfACrashedLabOfTheSameName() async throws {
-        let first = try await Lab.up(name: "culeft", nodes: 2)
+        let first = try await Lab.up(name: "culeft", nodes: 2, waitForAddressBlock: Self.blockWait)
         let paths = LabPaths(name: try LabName("culeft"))
         // As if `lab up` had died before recording anything: the state is lost, everything else runs.
         try FileManager.default.removeItem(atPath: paths.stateFile)
@@ -103,6 +110,60 @@ struct LabIntegrationTests {
                 #expect(try await sshHostname(node, lab: "culeft").stdout == "\(node.name)\n")
             }
         }
+    }
+
+    @Test func bootTimeoutNamesTheNodeAndWhereItsLogIs() async throws {
+        let paths = try Lab.paths(name: "cuslow")
+        var failure: Error?
+        do {
+            _ = try await Lab.up(name: "cuslow", nodes: 1, bootTimeout: 0.05, waitForAddressBlock: Self.blockWait)
+        } catch {
+            failure = error
+        }
+        let report = try await Lab.down(name: "cuslow")
+        #expect(report.remaining.isEmpty)
+        let error = try #require(failure as? ClusterupError, "a node answered SSH within 50 ms")
+        #expect(error.description.contains("node1"))
+        #expect(error.description.contains(paths.logDirectory))
+        #expect(error.description.contains("clusterup lab down --name cuslow"))
+    }
+
+    /// The `clusterup` executable built beside the test bundle.
+    func clusterupExecutable() throws -> String {
+        let directory = Bundle.main.bundleURL.deletingLastPathComponent().path
+        let candidates = [directory, Bundle.main.bundleURL.path].map { "\($0)/clusterup" }
+        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) },
+                            "clusterup is not built next to the tests (looked in \(candidates))")
+    }
+
+    @Test func downRemovesALabWhoseUpWasKilledWhileBooting() async throws {
+        let paths = try Lab.paths(name: "cucrash")
+        let upProcess = Process()
+        upProcess.executableURL = URL(fileURLWithPath: try clusterupExecutable())
+        upProcess.arguments = ["lab", "up", "--nodes", "4", "--name", "cucrash"]
+        upProcess.standardOutput = FileHandle.nullDevice
+        upProcess.standardError = FileHandle.nullDevice
+        try upProcess.run()
+        // Kill it once it has started some node's nspawn, i.e. halfway.
+        let started = Date()
+        var halfway: LabState?
+        while halfway == nil, Date().timeIntervalSince(started) < 30, upProcess.isRunning {
+            if let data = FileManager.default.contents(atPath: paths.stateFile),
+               let state = try? LabState.decode(data), state.nodes.contains(where: { $0.nspawn != nil }) {
+                halfway = state
+            } else {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        kill(upProcess.processIdentifier, SIGKILL)
+        upProcess.waitUntilExit()
+        let recorded = try #require(halfway, "lab up never recorded a running nspawn")
+        #expect(recorded.phase == .creating)
+
+        let report = try await Lab.down(name: "cucrash")
+        #expect(report.remaining.isEmpty)
+        #expect(recorded.nodes.count == 4)
+        try expectNothingLeft(of: recorded)
     }
 
     @Test func downRemovesAHalfBuiltLab() async throws {
