@@ -18,6 +18,9 @@ public struct HostChanges: Sendable, Equatable {
         case start(String)
         /// Restart because these files changed.
         case restart(String, because: [String])
+        /// Reload in place: only configuration changed and the unit can re-read it (HAProxy keeps
+        /// its connections, the VRRP daemon its mastership).
+        case reload(String, because: [String])
         case disable(String)
     }
 
@@ -59,7 +62,9 @@ public struct HostChanges: Sendable, Equatable {
             if facts?.isActive != true {
                 changes.units.append(.start(unit.name))
             } else if let paths = restartBecause[unit.name] {
-                changes.units.append(.restart(unit.name, because: paths))
+                let configurationOnly = !paths.contains { $0.hasPrefix("/etc/systemd/") || $0.hasPrefix("/usr/") }
+                changes.units.append(unit.reload && configurationOnly
+                    ? .reload(unit.name, because: paths) : .restart(unit.name, because: paths))
             }
         }
         for name in desired.disabledUnits {

@@ -29,6 +29,10 @@ public enum Deploy {
         do {
             for phase in phases {
                 try Task.checkCancellation()
+                if session.options.dryRun && phase.changesHosts {
+                    session.emit(.phaseSkipped(phase.title, reason: "dry run"))
+                    continue
+                }
                 if let reason = phase.skipReason(session) {
                     session.emit(.phaseSkipped(phase.title, reason: reason))
                     continue

@@ -36,7 +36,12 @@ extension SSHConnection: RemoteShell {
         try upload(bytes, to: path, mode: mode, owner: owner, group: group, sudo: true)
     }
 
+    /// Small text files (what a dry run diffs): `cat` over the connection already open.
     public func get(_ path: String) throws -> [UInt8] {
-        try download(path, sudo: true)
+        let result = try run("cat \(shellQuote(path))", sudo: true, timeout: 60)
+        guard result.succeeded else {
+            throw ClusterupError.remote("cannot read \(path): \(result.stderrText)", host: hostName)
+        }
+        return result.stdout
     }
 }

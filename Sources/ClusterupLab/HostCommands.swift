@@ -23,6 +23,12 @@ public struct HostCommands: Sendable {
     public init() {}
 
     public static func locate(_ tool: String) throws -> String {
+        if tool.hasPrefix("/") {
+            guard FileManager.default.isExecutableFile(atPath: tool) else {
+                throw ClusterupError.local("\(tool) does not exist or is not executable", at: "this machine")
+            }
+            return tool
+        }
         for directory in searchPath {
             let candidate = "\(directory)/\(tool)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }

@@ -32,6 +32,7 @@ struct NodeImage {
         try writeFile("\(root)/etc/hosts", hosts)
         try writeNetwork()
         try writeAuthorizedKeys(labPublicKey)
+        try writeRootProfile()
         try configureUnits()
         return try makeHostKey()
     }
@@ -51,6 +52,17 @@ struct NodeImage {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // Sorts before nspawn's own 80-container-host0.network (DHCP), so this one matches host0.
         try writeFile("\(directory)/10-clusterup-host0.network", LabFiles.hostInterfaceNetwork(address: node.address))
+    }
+
+    /// root's shell startup files as on a fresh Debian install, not this machine's: sshd runs every
+    /// command through them, and a developer's profile (pyenv, prompts) would slow every exec
+    /// and make the node unlike the ones operators have.
+    private func writeRootProfile() throws {
+        for file in [".bashrc", ".profile"] {
+            let skeleton = "/etc/skel/\(file)"
+            let text = (try? String(contentsOfFile: skeleton, encoding: .utf8)) ?? ""
+            try writeFile("\(root)/root/\(file)", text, mode: 0o644)
+        }
     }
 
     private func writeAuthorizedKeys(_ publicKey: String) throws {

@@ -39,6 +39,27 @@ import Testing
         #expect(changes.units == [.restart("haproxy.service", because: [config.path])])
     }
 
+    @Test func configurationChangeOfAReloadableUnitReloads() {
+        var state = HostDesiredState(host: "node1")
+        state.add(config)
+        state.add(ManagedUnit(name: "haproxy.service", component: "haproxy", reload: true))
+        let observed = HostObservedState(
+            files: [config.path: .init(sha256: String(repeating: "0", count: 64), mode: 0o644, owner: "root", group: "root")],
+            units: ["haproxy.service": .init(active: "active", enabled: "enabled")])
+        #expect(HostChanges.plan(desired: state, observed: observed, hash: sha256Hex).units
+                == [.reload("haproxy.service", because: [config.path])])
+    }
+
+    @Test func aChangedUnitFileRestartsEvenAReloadableUnit() {
+        var state = HostDesiredState(host: "node1")
+        let unitFile = ManagedFile(path: "/etc/systemd/system/haproxy.service.d/x.conf", text: "[Service]\n", restarts: ["haproxy.service"], component: "haproxy")
+        state.add(unitFile)
+        state.add(ManagedUnit(name: "haproxy.service", component: "haproxy", reload: true))
+        let observed = HostObservedState(units: ["haproxy.service": .init(active: "active", enabled: "enabled")])
+        #expect(HostChanges.plan(desired: state, observed: observed, hash: sha256Hex).units
+                == [.restart("haproxy.service", because: [unitFile.path])])
+    }
+
     @Test func modeOnlyChangeRewritesWithoutRestart() {
         let observed = HostObservedState(
             files: [config.path: facts(for: config, mode: 0o600)],

@@ -53,6 +53,12 @@ import Testing
           renew_before: 30d
           cluster_domain: cluster.local
           service_cidr: 10.96.0.0/12
+        # No registry reachable here ships Kubernetes binaries: the lab installs clearly named
+        # stand-ins (see the files) that take the real flags and serve /livez and /readyz over TLS.
+        artifacts:
+          kube-apiserver: {file: /srv/labs/demo/standins/kube-apiserver}
+          kube-controller-manager: {file: /srv/labs/demo/standins/kube-controller-manager}
+          kube-scheduler: {file: /srv/labs/demo/standins/kube-scheduler}
 
         """
         #expect(try LabFiles.inventory(state: state, paths: paths) == expected)
@@ -91,6 +97,18 @@ import Testing
         #expect(hosts.hasPrefix("127.0.0.1\tlocalhost\n"))
     }
 
+    @Test func embeddedStandinsMatchTheRepository() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("lab/standins")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(Set(files) == Set(EmbeddedStandins.all.keys), "run scripts/embed-templates")
+        for file in files {
+            let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+            #expect(EmbeddedStandins.all[file] == text, "\(file): run scripts/embed-templates")
+        }
+        #expect(LabFiles.standins.map(\.0) == ["kube-apiserver", "kube-controller-manager", "kube-scheduler"])
+    }
+
     @Test func serviceUnitsOfTheHostStayDisabledInNodes() {
         for unit in ["etcd.service", "haproxy.service", "keepalived.service", "postgresql.service"] {
             #expect(!LabFiles.unitsKeptEnabled.contains(unit))
@@ -109,6 +127,11 @@ import Testing
         try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: true)
         // The loader checks that identity files are readable; content does not matter to it.
         try "key".write(toFile: paths.privateKey, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: paths.privateKey)
+        try FileManager.default.createDirectory(atPath: paths.standins, withIntermediateDirectories: true)
+        for (name, text) in LabFiles.standins {
+            try text.write(toFile: "\(paths.standins)/\(name)", atomically: true, encoding: .utf8)
+        }
         var state = LabState(name: name, plan: plan, createdAt: Date())
         state.nodes = (1...3).map { paths.node($0, plan: plan) }
         try LabFiles.inventory(state: state, paths: paths).write(toFile: paths.inventory, atomically: true, encoding: .utf8)

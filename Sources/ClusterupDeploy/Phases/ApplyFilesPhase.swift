@@ -5,6 +5,7 @@ import ClusterupCore
 /// Services are (re)started by the component phases after it, in an order that keeps quorum.
 struct ApplyFilesPhase: DeployPhase {
     let title = "write files"
+    let changesHosts = true
 
     func skipReason(_ session: DeploySession) -> String? {
         session.with { state in state.changes.values.allSatisfy(\.isEmpty) } ? "no file or unit changes" : nil
@@ -42,7 +43,7 @@ struct ApplyFilesPhase: DeployPhase {
                 case .disable(let unit):
                     reporter.step("stopping \(unit)")
                     _ = try connection.checkedOutput("systemctl disable -q --now \(shellQuote(unit))")
-                case .start, .restart:
+                case .start, .restart, .reload:
                     break
                 }
             }
@@ -77,12 +78,12 @@ func applyUnitChange(_ unit: ManagedUnit, changes: HostChanges, on connection: s
         case .start(let name) where name == unit.name:
             _ = try connection.checkedOutput("systemctl start \(shellQuote(name))", timeout: 120)
             return "started \(name)"
-        case .restart(let name, let because) where name == unit.name:
-            // Configuration only: reload keeps connections (HAProxy) and mastership (VRRP).
-            let configOnly = unit.reload && !because.contains { $0.hasPrefix("/etc/systemd/") || $0.hasPrefix("/usr/") }
-            let verb = configOnly ? "reload" : "restart"
-            _ = try connection.checkedOutput("systemctl \(verb) \(shellQuote(name))", timeout: 120)
-            return "\(verb)ed \(name)"
+        case .restart(let name, _) where name == unit.name:
+            _ = try connection.checkedOutput("systemctl restart \(shellQuote(name))", timeout: 120)
+            return "restarted \(name)"
+        case .reload(let name, _) where name == unit.name:
+            _ = try connection.checkedOutput("systemctl reload \(shellQuote(name))", timeout: 120)
+            return "reloaded \(name)"
         default:
             continue
         }
@@ -94,7 +95,7 @@ extension HostChanges {
     func touches(_ unit: String) -> Bool {
         units.contains { action in
             switch action {
-            case .start(let name), .restart(let name, _): name == unit
+            case .start(let name), .restart(let name, _), .reload(let name, _): name == unit
             case .enable, .disable: false
             }
         }

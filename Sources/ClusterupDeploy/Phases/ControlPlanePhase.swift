@@ -7,6 +7,7 @@ import Foundation
 /// apiserver ready (/readyz) before the next host is touched, so the VIP always has a backend.
 struct ControlPlanePhase: DeployPhase {
     let title = "control plane"
+    let changesHosts = true
     static let units = ["kube-apiserver.service", "kube-controller-manager.service", "kube-scheduler.service"]
 
     func skipReason(_ session: DeploySession) -> String? {

@@ -7,6 +7,7 @@ import Foundation
 /// whose files changed one at a time, waiting for each to be healthy again.
 struct EtcdPhase: DeployPhase {
     let title = "etcd"
+    let changesHosts = true
 
     func skipReason(_ session: DeploySession) -> String? {
         let etcdHosts = session.inventory.hosts(withRole: .etcd)

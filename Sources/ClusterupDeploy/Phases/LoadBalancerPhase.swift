@@ -7,6 +7,7 @@ import ClusterupSSH
 /// once.
 struct LoadBalancerPhase: DeployPhase {
     let title = "load balancer"
+    let changesHosts = true
 
     func vrrpUnit(_ session: DeploySession) -> ManagedUnit {
         session.inventory.vrrp?.backend == .keepalived

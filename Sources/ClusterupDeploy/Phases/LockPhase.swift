@@ -6,11 +6,8 @@ import Foundation
 /// deploy that died) is taken over with a warning.
 struct LockPhase: DeployPhase {
     let title = "lock"
+    let changesHosts = true
     static let directory = "/var/lib/clusterup/deploy.lock"
-
-    func skipReason(_ session: DeploySession) -> String? {
-        session.options.dryRun ? "dry run: nothing is changed, so no lock is taken" : nil
-    }
 
     func run(_ session: DeploySession) async throws {
         let owner = LockPhase.ownerLine()

@@ -128,6 +128,7 @@ struct PlanPhase: DeployPhase {
             case .enable(let unit): lines.append("\(verb)enable \(unit)")
             case .start(let unit): lines.append("\(verb)start \(unit)")
             case .restart(let unit, let because): lines.append("\(verb)restart \(unit) (changed: \(because.joined(separator: ", ")))")
+            case .reload(let unit, let because): lines.append("\(verb)reload \(unit) (changed: \(because.joined(separator: ", ")))")
             case .disable(let unit): lines.append("\(verb)stop and disable \(unit)")
             }
         }

@@ -44,11 +44,15 @@ public struct HostCheck: Sendable {
         guard let remote = Double(clock.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw ClusterupError.remote("`date +%s%N` printed '\(clock)'", host: host.name, hint: "clusterup needs GNU date on the host")
         }
-        let midpoint = before.timeIntervalSince1970 + after.timeIntervalSince(before) / 2
-        let skew = remote / 1e9 - midpoint
+        let roundTrip = after.timeIntervalSince(before)
+        let skew = remote / 1e9 - (before.timeIntervalSince1970 + roundTrip / 2)
+        // The host read its clock somewhere inside the round trip: only skew beyond half of it is
+        // certain, so a slow or loaded link is not mistaken for a wrong clock.
+        let certain = max(0, abs(skew) - roundTrip / 2)
         let preflight = Preflight(ports: Preflight.ports(
             etcd: host.roles.contains(.etcd), controlPlane: host.roles.contains(.controlPlane),
             lb: host.roles.contains(.lb), lbPort: lbPort))
-        return HostCheck(facts: facts, clockSkewSeconds: skew, findings: preflight.evaluate(facts, clockSkewSeconds: skew))
+        return HostCheck(facts: facts, clockSkewSeconds: skew,
+                         findings: preflight.evaluate(facts, clockSkewSeconds: skew < 0 ? -certain : certain))
     }
 }

@@ -1,0 +1,102 @@
+import ClusterupCore
+import Foundation
+import Testing
+@testable import ClusterupLab
+
+/// `clusterup deploy` as a user runs it, against a real 3-node lab: the built binary, the lab's
+/// inventory, nothing mocked. Root only.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab and deploys onto it"))
+struct DeployLabTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let clusterup = repo.appendingPathComponent(".build/debug/clusterup").path
+
+    struct Run {
+        var status: Int32
+        var output: String
+    }
+
+    /// Runs the clusterup binary off the cooperative pool and returns its exit status and output.
+    func clusterup(_ arguments: [String]) async throws -> Run {
+        try await Blocking.run {
+            // A hung deploy fails the test instead of stalling the run.
+            let result = try HostCommands().run("timeout", ["--kill-after=10", "240", Self.clusterup] + arguments)
+            return Run(status: result.status, output: result.stdout + result.stderr)
+        }
+    }
+
+    func ssh(_ state: LabState, _ node: String, _ command: String) async throws -> String {
+        let paths = LabPaths(name: try LabName(state.name))
+        let address = state.nodes.first { $0.name == node }!.address
+        return try await Blocking.run {
+            try HostCommands().run("ssh", [
+                "-i", paths.privateKey, "-o", "UserKnownHostsFile=\(paths.knownHosts)", "-o", "StrictHostKeyChecking=yes",
+                "-o", "BatchMode=yes", "-o", "GlobalKnownHostsFile=/dev/null", "root@\(address)", command,
+            ]).stdout
+        }
+    }
+
+    @Test func deployFromBareNodesThenConvergeWithoutChanges() async throws {
+        let name = "dtest"
+        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let inventory = try Lab.inventoryPath(name: name)
+        do {
+            // Bare nodes to a working control plane.
+            let first = try await clusterup(["deploy", inventory])
+            #expect(first.status == 0, "\(first.output)")
+            #expect(first.output.contains("etcd: bootstrap a new cluster of 3 member(s)"))
+            #expect(first.output.contains("etcd: all 3 member(s) healthy over TLS"))
+            #expect(first.output.contains("HAProxy: 3 apiserver backend(s) up on every lb host"))
+            #expect(first.output.contains("is held by node"))
+
+            // The VIP answers: HAProxy on it reaches a ready apiserver (stand-in) over TLS.
+            let vip = try state.plan.vipAddress
+            let readyz = try await Blocking.run {
+                try HostCommands().run("curl", ["-sk", "--max-time", "3", "https://\(vip):8443/readyz"]).stdout
+            }
+            #expect(readyz == "ok")
+
+            // etcd: three started members, reached over TLS with the generated client certificate.
+            let members = try await ssh(state, "node2", """
+                ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt \
+                --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key \
+                member list
+                """)
+            #expect(members.split(separator: "\n").filter { $0.contains(", started, node") }.count == 3, "\(members)")
+
+            // Exactly one VRRP master holds the VIP.
+            var holders = 0
+            for node in ["node1", "node2", "node3"] where try await ssh(state, node, "ip -o addr").contains(" \(vip)/") {
+                holders += 1
+            }
+            #expect(holders == 1)
+
+            // A re-run changes nothing.
+            let second = try await clusterup(["deploy", inventory])
+            #expect(second.status == 0, "\(second.output)")
+            #expect(second.output.contains("deploy: no changes"), "\(second.output)")
+
+            // A dry run after editing one setting shows exactly that change, and changes nothing.
+            let edited = inventory.replacingOccurrences(of: "inventory.yml", with: "edited.yml")
+            let text = try String(contentsOfFile: inventory, encoding: .utf8)
+            try text.replacingOccurrences(of: "advert_interval: 100ms", with: "advert_interval: 200ms")
+                .write(toFile: edited, atomically: true, encoding: .utf8)
+            let dry = try await clusterup(["deploy", edited, "--dry-run"])
+            #expect(dry.status == 0, "\(dry.output)")
+            let wouldLines = dry.output.split(separator: "\n").filter { $0.contains(": would ") }
+            #expect(wouldLines.count == 6, "\(wouldLines)")  // per node: update vrrpd.yaml, reload the daemon
+            #expect(wouldLines.filter { $0.contains("would update /etc/clusterup/vrrpd.yaml") }.count == 3)
+            #expect(wouldLines.filter { $0.contains("would reload clusterup-vrrpd.service") }.count == 3)
+            #expect(dry.output.contains("would change 6 item(s) on 3 host(s)"))
+            #expect(dry.output.contains("-    advert_interval: 100ms"))
+            #expect(dry.output.contains("+    advert_interval: 200ms"))
+            let after = try await clusterup(["deploy", inventory, "--dry-run"])
+            #expect(after.output.contains("dry run: no changes"), "\(after.output)")
+        } catch {
+            _ = try? await Lab.down(name: name)
+            throw error
+        }
+        let report = try await Lab.down(name: name)
+        #expect(report.remaining.isEmpty)
+    }
+}
