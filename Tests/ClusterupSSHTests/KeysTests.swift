@@ -38,12 +38,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cu-keytest-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-        process.arguments = ["-q", "-t", type, "-N", passphrase, "-f", dir + "/key"] + format
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        try runTool("/usr/bin/ssh-keygen", ["-q", "-t", type, "-N", passphrase, "-f", dir + "/key"] + format)
         return try String(contentsOfFile: dir + "/key", encoding: .utf8)
     }
 

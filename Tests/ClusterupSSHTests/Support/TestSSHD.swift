@@ -8,24 +8,65 @@ struct ToolFailed: Error, CustomStringConvertible {
     var description: String
 }
 
+/// Starts a program with posix_spawn, stdin from /dev/null, stdout and stderr to files.
+/// (Foundation's Process is avoided: with several children alive at once, its child reaping on
+/// Linux can block in wait4 on a long-lived sshd and never notice a short tool exiting.)
+func spawn(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
+           stdout: String = "/dev/null", stderr: String = "/dev/null") throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let env = ProcessInfo.processInfo.environment.merging(environment ?? [:]) { $1 }.map { "\($0.key)=\($0.value)" }
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup($0) } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    // Children must not inherit this thread's blocked signals (dispatch workers block them) or
+    // our ignored SIGPIPE, or they would never die of the SIGTERM we send them.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    sigaddset(&defaults, SIGPIPE)
+    sigaddset(&defaults, SIGTERM)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var pid = pid_t()
+    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+    guard rc == 0 else { throw ToolFailed(description: "cannot start \(path): \(String(cString: strerror(rc)))") }
+    return pid
+}
+
+/// Waits for a child we spawned; returns its exit status (128+signal if killed).
+@discardableResult
+func reap(_ pid: pid_t) -> Int32 {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}
+
 /// Runs a local tool to completion; throws with its stderr when it fails.
 @discardableResult
 func runTool(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw ToolFailed(description: "\(path) \(arguments.joined(separator: " ")): \(String(decoding: errors, as: UTF8.self))")
+    let base = FileManager.default.temporaryDirectory.path + "/cu-tool-\(UUID().uuidString)"
+    defer {
+        try? FileManager.default.removeItem(atPath: base + ".out")
+        try? FileManager.default.removeItem(atPath: base + ".err")
     }
-    return String(decoding: output, as: UTF8.self)
+    let pid = try spawn(path, arguments, environment: environment, stdout: base + ".out", stderr: base + ".err")
+    let status = reap(pid)
+    let output = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+    guard status == 0 else {
+        let errors = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        throw ToolFailed(description: "\(path) \(arguments.joined(separator: " ")): \(errors)")
+    }
+    return output
 }
 
 /// A scratch directory (0700) with a client key pair and a known_hosts file, removed afterwards.
@@ -83,13 +124,21 @@ struct Lab {
 final class TestSSHD {
     let dir: String
     let port: Int
-    let process: Process
+    let pid: pid_t
+    private var stopped = false
     var hostKeyPublic: String { dir + "/ssh_host_ed25519_key.pub" }
 
-    private init(dir: String, port: Int, process: Process) {
+    private init(dir: String, port: Int, pid: pid_t) {
         self.dir = dir
         self.port = port
-        self.process = process
+        self.pid = pid
+    }
+
+    /// Reaps it if it died, so that `stop` never signals a recycled pid.
+    private var isRunning: Bool {
+        var status: Int32 = 0
+        if !stopped && waitpid(pid, &status, WNOHANG) == pid { stopped = true }
+        return !stopped
     }
 
     static func start(lab: Lab, authorizedKeys: [String], extraConfig: String) throws -> TestSSHD {
@@ -119,15 +168,9 @@ final class TestSSHD {
                 \(extraConfig)
                 """
             try config.write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-            process.arguments = ["-D", "-e", "-f", dir + "/sshd_config"]
-            FileManager.default.createFile(atPath: dir + "/sshd.log", contents: nil)
-            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/sshd.log"))
-            process.standardError = log
-            process.standardOutput = log
-            try process.run()
-            let sshd = TestSSHD(dir: dir, port: port, process: process)
+            let pid = try spawn("/usr/sbin/sshd", ["-D", "-e", "-f", dir + "/sshd_config"],
+                                stdout: dir + "/sshd.log", stderr: dir + "/sshd.log")
+            let sshd = TestSSHD(dir: dir, port: port, pid: pid)
             if sshd.waitUntilListening() { return sshd }
             sshd.stop()
             lastError = (try? String(contentsOfFile: dir + "/sshd.log", encoding: .utf8)) ?? "?"
@@ -137,7 +180,7 @@ final class TestSSHD {
 
     private func waitUntilListening() -> Bool {
         let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline && process.isRunning {
+        while Date() < deadline && isRunning {
             if (try? connectOnce()) == true { return true }
             usleep(10_000)
         }
@@ -158,8 +201,10 @@ final class TestSSHD {
 
     /// Kills the sshd we started, by its pid.
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        process.waitUntilExit()
+        guard !stopped else { return }
+        stopped = true
+        kill(pid, SIGTERM)
+        reap(pid)
     }
 
     var log: String { (try? String(contentsOfFile: dir + "/sshd.log", encoding: .utf8)) ?? "" }
