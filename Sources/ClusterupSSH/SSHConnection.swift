@@ -62,7 +62,7 @@ public final class SSHConnection: @unchecked Sendable {
         } catch is DeadlineExceeded {
             connection.close()
             throw ClusterupError.remote(
-                "SSH handshake with \(target.address):\(target.port) timed out after \(Int(target.connectTimeout))s",
+                "SSH handshake with \(target.address):\(target.port) timed out after \(String(format: "%g", target.connectTimeout))s",
                 host: target.name, hint: "is it an SSH server? raise ssh.connect_timeout if the host is just slow")
         } catch {
             connection.close()

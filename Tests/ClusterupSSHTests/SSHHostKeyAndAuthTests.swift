@@ -80,6 +80,40 @@ struct SSHHostKeyTests {
         }
     }
 
+    @Test func recordedKeyTypeIsPreferredWhenTheServerHasSeveral() throws {
+        try Lab.with { lab in
+            // libssh2 alone would pick ECDSA first and then find it unknown; OpenSSH users record ed25519.
+            try lab.withSSHD(hostKeyTypes: ["ed25519", "ecdsa"]) { sshd in
+                try lab.trust(sshd)
+                #expect(try SSHConnection.connect(lab.target(sshd)).run("true").succeeded)
+            }
+        }
+    }
+
+    @Test func silentServerTimesOutTheHandshake() throws {
+        try Lab.with { lab in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let listening = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, $0, &length) == 0
+                }
+            }
+            try #require(listening)
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            let target = SSHTarget(name: "mute", address: "127.0.0.1", port: port, user: "root", identityFiles: [lab.clientKey],
+                                   useAgent: false, knownHostsFiles: [lab.knownHosts], connectTimeout: 0.5)
+            let started = Date()
+            let error = try #require(throws: ClusterupError.self) { try SSHConnection.connect(target) }
+            #expect(error.message == "SSH handshake with 127.0.0.1:\(port) timed out after 0.5s")
+            #expect(Date().timeIntervalSince(started) < 2)
+        }
+    }
+
     @Test func unparseableKnownHostsLinesDoNotHideLaterEntries() throws {
         try Lab.with { lab in
             try lab.withSSHD { sshd in

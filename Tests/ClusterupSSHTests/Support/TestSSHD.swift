@@ -95,8 +95,10 @@ struct Lab {
     }
 
     /// Starts an sshd that accepts `authorizedKeys` (default: the lab's client key); always stopped.
-    func withSSHD<T>(authorizedKeys: [String]? = nil, extraConfig: String = "", _ body: (TestSSHD) throws -> T) throws -> T {
-        let sshd = try TestSSHD.start(lab: self, authorizedKeys: authorizedKeys ?? [try publicKey(clientKey)], extraConfig: extraConfig)
+    func withSSHD<T>(authorizedKeys: [String]? = nil, extraConfig: String = "", hostKeyTypes: [String] = ["ed25519"],
+                     _ body: (TestSSHD) throws -> T) throws -> T {
+        let sshd = try TestSSHD.start(lab: self, authorizedKeys: authorizedKeys ?? [try publicKey(clientKey)],
+                                      extraConfig: extraConfig, hostKeyTypes: hostKeyTypes)
         defer { sshd.stop() }
         return try body(sshd)
     }
@@ -141,7 +143,8 @@ final class TestSSHD {
         return !stopped
     }
 
-    static func start(lab: Lab, authorizedKeys: [String], extraConfig: String) throws -> TestSSHD {
+    /// The first of `hostKeyTypes` is the one `hostKeyPublic` names (ed25519 unless told otherwise).
+    static func start(lab: Lab, authorizedKeys: [String], extraConfig: String, hostKeyTypes: [String]) throws -> TestSSHD {
         // sshd insists on its privilege separation directory.
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
@@ -150,12 +153,14 @@ final class TestSSHD {
             let port = try freePort()
             let dir = lab.dir + "/sshd-\(port)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try runTool("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", dir + "/ssh_host_ed25519_key"])
+            for type in hostKeyTypes {
+                try runTool("/usr/bin/ssh-keygen", ["-q", "-t", type, "-N", "", "-f", dir + "/ssh_host_\(type)_key"])
+            }
             try authorizedKeys.joined(separator: "\n").write(toFile: dir + "/authorized_keys", atomically: true, encoding: .utf8)
             let config = """
                 Port \(port)
                 ListenAddress 127.0.0.1
-                HostKey \(dir)/ssh_host_ed25519_key
+                \(hostKeyTypes.map { "HostKey \(dir)/ssh_host_\($0)_key" }.joined(separator: "\n"))
                 PidFile none
                 UsePAM no
                 StrictModes no
