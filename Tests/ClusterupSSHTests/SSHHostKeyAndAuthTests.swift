@@ -214,6 +214,29 @@ struct SSHAuthenticationTests {
         }
     }
 
+    @Test func passwordIsTriedOnlyWhenConfigured() throws {
+        try Lab.with { lab in
+            let stranger = lab.dir + "/stranger"
+            try lab.makeKey(stranger)
+            try lab.withSSHD(extraConfig: "PasswordAuthentication yes\nPermitRootLogin yes") { sshd in
+                try lab.trust(sshd)
+                let withoutPassword = try #require(throws: ClusterupError.self) {
+                    try SSHConnection.connect(lab.target(sshd, identityFiles: [stranger]))
+                }
+                #expect(withoutPassword.hint?.contains("password from") == false)
+                #expect(withoutPassword.hint?.contains("The server allows: publickey, password") == true)
+
+                let variable = "CLUSTERUP_TEST_PASSWORD_\(sshd.port)"
+                setenv(variable, "not-the-password", 1)
+                defer { unsetenv(variable) }
+                var target = lab.target(sshd, identityFiles: [stranger])
+                target.passwordEnv = variable
+                let withPassword = try #require(throws: ClusterupError.self) { try SSHConnection.connect(target) }
+                #expect(withPassword.hint?.contains("password from $\(variable) (rejected)") == true, "\(withPassword)")
+            }
+        }
+    }
+
     @Test func missingIdentityFileIsBadInputNamingIt() throws {
         try Lab.with { lab in
             try lab.withSSHD { sshd in

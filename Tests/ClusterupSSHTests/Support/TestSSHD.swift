@@ -157,7 +157,9 @@ final class TestSSHD {
                 try runTool("/usr/bin/ssh-keygen", ["-q", "-t", type, "-N", "", "-f", dir + "/ssh_host_\(type)_key"])
             }
             try authorizedKeys.joined(separator: "\n").write(toFile: dir + "/authorized_keys", atomically: true, encoding: .utf8)
+            // sshd keeps the first value it reads, so the test's own settings come first.
             let config = """
+                \(extraConfig)
                 Port \(port)
                 ListenAddress 127.0.0.1
                 \(hostKeyTypes.map { "HostKey \(dir)/ssh_host_\($0)_key" }.joined(separator: "\n"))
@@ -170,7 +172,6 @@ final class TestSSHD {
                 KbdInteractiveAuthentication no
                 Subsystem sftp /usr/lib/openssh/sftp-server
                 LogLevel ERROR
-                \(extraConfig)
                 """
             try config.write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
             let pid = try spawn("/usr/sbin/sshd", ["-D", "-e", "-f", dir + "/sshd_config"],
