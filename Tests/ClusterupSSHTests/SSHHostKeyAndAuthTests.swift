@@ -334,4 +334,37 @@ struct SSHConnectBenchmark {
             }
         }
     }
+
+    @Test func eightConnectionsOnDedicatedThreadsRunInParallel() throws {
+        try Lab.with { lab in
+            try lab.withSSHD(extraConfig: "MaxStartups 50") { sshd in
+                try lab.trust(sshd)
+                let target = lab.target(sshd)
+                let results = ResultBox()
+                let group = DispatchGroup()
+                let started = Date()
+                for _ in 0..<8 {
+                    group.enter()
+                    // One dedicated thread per connection, as the fan-out does: never the cooperative pool.
+                    Thread {
+                        defer { group.leave() }
+                        results.add(Result { try SSHConnection.connect(target).run("sleep 0.5").succeeded })
+                    }.start()
+                }
+                group.wait()
+                let elapsed = Date().timeIntervalSince(started)
+                print("benchmark: 8 parallel connect+exec 'sleep 0.5' on dedicated threads: \(String(format: "%.2f", elapsed)) s")
+                #expect(results.values.count == 8)
+                #expect(results.values.allSatisfy { (try? $0.get()) == true })
+                #expect(elapsed < 4) // sequentially it could not be under 8 × 0.5 s
+            }
+        }
+    }
+}
+
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [Result<Bool, any Error>] = []
+    func add(_ result: Result<Bool, any Error>) { lock.lock(); stored.append(result); lock.unlock() }
+    var values: [Result<Bool, any Error>] { lock.lock(); defer { lock.unlock() }; return stored }
 }
