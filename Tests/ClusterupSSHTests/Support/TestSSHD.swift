@@ -121,6 +121,18 @@ struct Lab {
     }
 }
 
+/// The usual test setup: a lab, an sshd whose key is trusted, and a connection to it as root.
+func withConnection<T>(_ body: (Lab, TestSSHD, SSHConnection) throws -> T) throws -> T {
+    try Lab.with { lab in
+        try lab.withSSHD { sshd in
+            try lab.trust(sshd)
+            let connection = try SSHConnection.connect(lab.target(sshd))
+            defer { connection.close() }
+            return try body(lab, sshd, connection)
+        }
+    }
+}
+
 /// A real OpenSSH server on 127.0.0.1 and a random high port, with its own host key and config,
 /// run in the foreground (`-D -e`) so the test owns its pid and kills it afterwards.
 final class TestSSHD {
