@@ -96,9 +96,9 @@ struct Lab {
 
     /// Starts an sshd that accepts `authorizedKeys` (default: the lab's client key); always stopped.
     func withSSHD<T>(authorizedKeys: [String]? = nil, extraConfig: String = "", hostKeyTypes: [String] = ["ed25519"],
-                     _ body: (TestSSHD) throws -> T) throws -> T {
+                     users: [TestUser] = [], _ body: (TestSSHD) throws -> T) throws -> T {
         let sshd = try TestSSHD.start(lab: self, authorizedKeys: authorizedKeys ?? [try publicKey(clientKey)],
-                                      extraConfig: extraConfig, hostKeyTypes: hostKeyTypes)
+                                      extraConfig: extraConfig, hostKeyTypes: hostKeyTypes, users: users)
         defer { sshd.stop() }
         return try body(sshd)
     }
@@ -118,6 +118,35 @@ struct Lab {
         SSHTarget(name: "sshd-\(sshd.port)", address: "127.0.0.1", port: sshd.port, user: "root",
                   identityFiles: identityFiles ?? [clientKey], useAgent: false, knownHostsFiles: [knownHosts],
                   acceptNewHostKeys: acceptNew, jumps: jumps, connectTimeout: 5, commandTimeout: commandTimeout)
+    }
+}
+
+/// A login user that exists only for one sshd: it runs in its own mount namespace where copies of
+/// /etc/passwd, /etc/shadow and /etc/sudoers with the extra lines are bind-mounted, so the host's
+/// real files are never touched and nothing is left behind.
+struct TestUser {
+    var name: String
+    var uid: Int
+    /// sudoers rule after `name ALL=(ALL)`, e.g. "NOPASSWD: ALL"; nil for no sudo at all.
+    var sudo: String?
+    /// crypt(3) hash for /etc/shadow; "*" means no password (but not locked).
+    var passwordHash = "*"
+
+    static func bindMountScript(_ users: [TestUser], dir: String) throws -> String {
+        var script = ""
+        for (file, line) in [
+            ("passwd", { (u: TestUser) in "\(u.name):x:\(u.uid):65534::/:/bin/sh" }),
+            ("shadow", { (u: TestUser) in "\(u.name):\(u.passwordHash):19000:0:99999:7:::" }),
+            ("sudoers", { (u: TestUser) in u.sudo.map { "\(u.name) ALL=(ALL) \($0)" } ?? "" }),
+        ] as [(String, (TestUser) -> String)] {
+            let copy = dir + "/etc-" + file
+            let original = try String(contentsOfFile: "/etc/" + file, encoding: .utf8)
+            try (original + (original.hasSuffix("\n") ? "" : "\n") + users.map(line).joined(separator: "\n") + "\n")
+                .write(toFile: copy, atomically: true, encoding: .utf8)
+            chmod(copy, file == "passwd" ? 0o644 : file == "shadow" ? 0o640 : 0o440)
+            script += "mount --bind \(Shell.quote(copy)) /etc/\(file) && "
+        }
+        return script
     }
 }
 
@@ -156,7 +185,8 @@ final class TestSSHD {
     }
 
     /// The first of `hostKeyTypes` is the one `hostKeyPublic` names (ed25519 unless told otherwise).
-    static func start(lab: Lab, authorizedKeys: [String], extraConfig: String, hostKeyTypes: [String]) throws -> TestSSHD {
+    static func start(lab: Lab, authorizedKeys: [String], extraConfig: String, hostKeyTypes: [String],
+                      users: [TestUser]) throws -> TestSSHD {
         // sshd insists on its privilege separation directory.
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
@@ -186,8 +216,17 @@ final class TestSSHD {
                 LogLevel ERROR
                 """
             try config.write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
-            let pid = try spawn("/usr/sbin/sshd", ["-D", "-e", "-f", dir + "/sshd_config"],
+            let sshdCommand = ["/usr/sbin/sshd", "-D", "-e", "-f", dir + "/sshd_config"]
+            let pid: pid_t
+            if users.isEmpty {
+                pid = try spawn(sshdCommand[0], Array(sshdCommand.dropFirst()), stdout: dir + "/sshd.log", stderr: dir + "/sshd.log")
+            } else {
+                // sshd reads authorized_keys as the login user: let it traverse (not list) the lab.
+                chmod(lab.dir, 0o711)
+                let script = try TestUser.bindMountScript(users, dir: dir) + "exec " + Shell.quote(sshdCommand)
+                pid = try spawn("/usr/bin/unshare", ["--mount", "--propagation", "private", "/bin/sh", "-c", script],
                                 stdout: dir + "/sshd.log", stderr: dir + "/sshd.log")
+            }
             let sshd = TestSSHD(dir: dir, port: port, pid: pid)
             if sshd.waitUntilListening() { return sshd }
             sshd.stop()
