@@ -141,8 +141,11 @@ public struct SSHLocalContext: Sendable, Equatable {
             if home.isEmpty { home = String(cString: entry.pointee.pw_dir) }
         }
         // gethostname(2), not ProcessInfo.hostName, which may ask DNS for a canonical name.
-        var buffer = [CChar](repeating: 0, count: 256)
-        let hostName = gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "localhost"
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let named = buffer.withUnsafeMutableBufferPointer { raw in
+            raw.withMemoryRebound(to: CChar.self) { gethostname($0.baseAddress!, $0.count - 1) == 0 }
+        }
+        let hostName = named ? String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self) : "localhost"
         return SSHLocalContext(home: home.isEmpty ? "/" : home, user: user.isEmpty ? "root" : user,
                                hostName: String(hostName.prefix { $0 != "." }), uid: uid)
     }

@@ -78,10 +78,10 @@ struct Lab {
     static func with<T>(_ body: (Lab) throws -> T) throws -> T {
         var template = Array((FileManager.default.temporaryDirectory.path + "/cu-ssh-XXXXXX").utf8CString)
         guard mkdtemp(&template) != nil else { throw ToolFailed(description: "mkdtemp failed") }
-        let lab = Lab(dir: String(cString: template))
+        let lab = Lab(dir: String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         defer { try? FileManager.default.removeItem(atPath: lab.dir) }
         try lab.makeKey(lab.clientKey)
-        FileManager.default.createFile(atPath: lab.knownHosts, contents: nil)
+        _ = FileManager.default.createFile(atPath: lab.knownHosts, contents: nil)
         return try body(lab)
     }
 
