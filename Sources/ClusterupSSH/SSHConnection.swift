@@ -109,6 +109,10 @@ public final class SSHConnection: @unchecked Sendable {
                 hint: "if the change is expected, verify the new fingerprint on the host, remove the old entry with "
                     + "`ssh-keygen -R '\(endpoint)' -f \(file)`, then run again with --accept-new-host-keys "
                     + "(that flag never replaces a changed key by itself)")
+        case .revoked(let file, let line):
+            throw ClusterupError.remote(
+                "host key of \(endpoint) (\(fingerprint)) is marked @revoked in \(file):\(line); refusing to connect",
+                host: target.name, hint: "the host must get a new host key; ask whoever revoked it")
         case .unknown:
             guard target.acceptNewHostKeys else {
                 throw ClusterupError.remote(

@@ -114,6 +114,19 @@ struct SSHHostKeyTests {
         }
     }
 
+    @Test func revokedKeyIsRefusedEvenWhenAlsoTrusted() throws {
+        try Lab.with { lab in
+            try lab.withSSHD { sshd in
+                try lab.trust(sshd)
+                let key = try String(contentsOfFile: sshd.hostKeyPublic, encoding: .utf8).split(separator: " ")
+                try (try String(contentsOfFile: lab.knownHosts, encoding: .utf8) + "@revoked * \(key[0]) \(key[1])\n")
+                    .write(toFile: lab.knownHosts, atomically: true, encoding: .utf8)
+                let error = try #require(throws: ClusterupError.self) { try SSHConnection.connect(lab.target(sshd, acceptNew: true)) }
+                #expect(error.message.contains("is marked @revoked in \(lab.knownHosts):2"))
+            }
+        }
+    }
+
     @Test func unparseableKnownHostsLinesDoNotHideLaterEntries() throws {
         try Lab.with { lab in
             try lab.withSSHD { sshd in
