@@ -1,0 +1,85 @@
+/// The commented inventory `clusterup init` writes. It must load as-is (a test checks it), so it
+/// names no key file that might not exist: keys come from ssh-agent and ~/.ssh/config.
+/// Sections added by later issues belong here too, so the starter keeps working for every command.
+public enum StarterInventory {
+    public static func text(cluster: String = "demo") -> String {
+        """
+        # clusterup inventory. Validate with: clusterup inventory check
+        # Every key is documented below; unknown keys are errors. Durations: 100ms, 1s, 5m, 8760h, 365d.
+        # Relative paths are relative to this file; ~ is your home directory.
+
+        cluster: \(cluster)          # [a-z0-9-], at most 40 characters
+
+        # SSH defaults for every host; each host may override any of them under its own 'ssh:'.
+        ssh:
+          user: root                 # default: ~/.ssh/config User, else your local user name
+          # port: 22                 # default: ~/.ssh/config Port, else 22
+          # identity_files: [~/.ssh/id_ed25519]   # default: ~/.ssh/config IdentityFile, OpenSSH's defaults
+          agent: true                # use ssh-agent ($SSH_AUTH_SOCK) when it is running
+          # known_hosts: known_hosts # default: ~/.ssh/known_hosts (+ UserKnownHostsFile from ~/.ssh/config)
+          # passphrase_env: CLUSTERUP_KEY_PASSPHRASE   # variable holding the key passphrase (else a TTY prompt)
+          # password_env: SSH_PASSWORD                 # password auth is tried only when this is set
+          sudo: false                # false | true (passwordless) | {password_env: SUDO_PASSWORD}
+          # bastion: admin@jump.example.internal:22     # or {host, port, user, identity_files}
+          connect_timeout: 10s
+          command_timeout: 300s
+          use_ssh_config: true       # read Host, HostName, User, Port, IdentityFile, ProxyJump from ~/.ssh/config
+
+        # Roles: etcd, control-plane, lb (a host may have several). Use 1 or 3 (or 5) etcd members.
+        hosts:
+          - name: node1
+            address: 198.51.100.11       # what SSH connects to: IPv4, IPv6 or a DNS name
+            # private_address: 10.0.0.11 # cluster traffic (etcd peers, apiserver); default: address
+            roles: [etcd, control-plane, lb]
+          - name: node2
+            address: 198.51.100.12
+            roles: [etcd, control-plane, lb]
+          - name: node3
+            address: 198.51.100.13
+            roles: [etcd, control-plane, lb]
+            # ssh: {user: admin, port: 2222, sudo: true}   # per-host override
+
+        # The virtual IP clients use for the Kubernetes API: a free address on the lb hosts' subnet.
+        vip:
+          address: 198.51.100.62
+          prefix: 24                 # prefix length when added to the interface (default 32, 128 for IPv6)
+          port: 8443                 # HAProxy on the VIP; the apiservers themselves listen on 6443
+          # dns_name: k8s.example.internal   # added to the apiserver certificate
+
+        # VRRP moves the VIP to a healthy lb host.
+        vrrp:
+          backend: clusterup-vrrpd   # or keepalived
+          interface: eth0            # the lb hosts' interface on the VIP's subnet (see `ip -br addr`)
+          vrid: 51                   # 1..255, unique on this network segment
+          version: 3                 # 3 (RFC 5798) or 2 (RFC 3768, whole-second intervals)
+          advert_interval: 100ms
+          # priorities: {node1: 254, node2: 253, node3: 252}   # default: 254, 253, ... in host order
+          preempt: true
+          preempt_delay: 0s
+          unicast: false             # true: advertise to the other lb hosts' private addresses
+          checksum: pseudo-header    # v3: pseudo-header (RFC 5798) | message-only (RFC 9568)
+          # auth_password: secret    # v2 only, at most 8 characters (keepalived auth_pass)
+          garp: {repeat: 5, delay: 0ms, refresh: 0s}
+          track:
+            http: https://127.0.0.1:6443/readyz
+            interval: 1s
+            timeout: 1s
+            rise: 2
+            fall: 2
+            weight: 0                # 0: a failing check gives up the VIP; otherwise shifts the priority
+
+        # The cluster PKI made by `clusterup certs gen`.
+        pki:
+          directory: pki/\(cluster)
+          algorithm: ecdsa-p256      # ecdsa-p256 | rsa-2048 | rsa-3072 | rsa-4096
+          ca_validity: 3650d
+          leaf_validity: 365d
+          renew_before: 30d          # certs gen re-issues leaves expiring within this
+          cluster_domain: cluster.local
+          service_cidr: 10.96.0.0/12
+          extra_sans: []             # more names/IPs for the apiserver certificate
+          # external_ca: {cert: ca.crt, key: ca.key, passphrase_env: CA_PASSPHRASE}
+
+        """
+    }
+}
