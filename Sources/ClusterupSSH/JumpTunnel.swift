@@ -82,7 +82,14 @@ final class JumpTunnel: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         let limit = 256 * 1024
 
+        // Once the target session is gone, what it still sent gets a short grace to reach the jump
+        // host; a jump host that stopped reading must not keep this thread (and `stop`) forever.
+        var drainDeadline: Deadline? = nil
         while !(targetClosed && toChannel.isEmpty) && !(channelClosed && toTarget.isEmpty) {
+            if targetClosed {
+                if drainDeadline == nil { drainDeadline = Deadline(seconds: 2) }
+                if drainDeadline!.expired { break }
+            }
             var progressed = false
             if !targetClosed && toChannel.count < limit {
                 let n = recv(pumpSocket, &buffer, buffer.count, 0)

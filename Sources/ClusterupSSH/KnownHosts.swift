@@ -10,6 +10,24 @@ struct KnownHosts {
         case unknown
         /// The host is listed with a different key of the same type.
         case mismatch(file: String, line: Int?)
+        /// The key is marked `@revoked`.
+        case revoked(file: String, line: Int)
+    }
+
+    /// libssh2 does not understand markers, so `@revoked` lines are checked here. Any revoked line
+    /// holding this key refuses it, whatever its host patterns say (stricter than OpenSSH, never looser).
+    func revokedEntry(for key: [UInt8]) -> (file: String, line: Int)? {
+        for file in files {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where line.hasPrefix("@revoked") {
+                let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                if fields.count >= 4, let blob = Data(base64Encoded: String(fields[3])), [UInt8](blob) == key {
+                    return (file, index + 1)
+                }
+            }
+        }
+        return nil
     }
 
     let files: [String]
@@ -58,6 +76,7 @@ struct KnownHosts {
     }
 
     func verdict(session: OpaquePointer, host: String, port: Int, key: [UInt8], keyType: Int32) -> Verdict {
+        if let place = revokedEntry(for: key) { return .revoked(file: place.file, line: place.line) }
         let mask = Self.keyTypeMask(keyType)
         return withCollections(session: session) { collections in
             var mismatch: Verdict? = nil

@@ -183,7 +183,13 @@ public struct SSHConfig: Sendable, Equatable {
             case "user": options.user = options.user ?? first
             case "port": options.port = options.port ?? first.flatMap { Int($0) }
             case "identityfile": options.identityFiles += directive.arguments.prefix(1)
-            case "proxyjump": options.proxyJump = options.proxyJump ?? first
+            // ProxyJump and ProxyCommand exclude each other: whichever comes first wins.
+            case "proxyjump" where options.proxyCommand == nil: options.proxyJump = options.proxyJump ?? first
+            case "proxycommand" where options.proxyJump == nil:
+                if options.proxyCommand == nil {
+                    options.proxyCommand = directive.arguments.joined(separator: " ")
+                    options.proxyCommandLocation = directive.location
+                }
             case "userknownhostsfile": options.userKnownHostsFiles = options.userKnownHostsFiles ?? directive.arguments
             default: break
             }
@@ -214,6 +220,9 @@ public struct SSHHostOptions: Sendable, Equatable {
     public var port: Int?
     public var identityFiles: [String] = []
     public var proxyJump: String?
+    /// Not supported (clusterup does not spawn commands to reach hosts); reported, never ignored.
+    public var proxyCommand: String?
+    public var proxyCommandLocation: String?
     public var userKnownHostsFiles: [String]?
 
     public init() {}

@@ -62,7 +62,7 @@ public final class SSHConnection: @unchecked Sendable {
         } catch is DeadlineExceeded {
             connection.close()
             throw ClusterupError.remote(
-                "SSH handshake with \(target.address):\(target.port) timed out after \(Int(target.connectTimeout))s",
+                "SSH handshake with \(target.address):\(target.port) timed out after \(String(format: "%g", target.connectTimeout))s",
                 host: target.name, hint: "is it an SSH server? raise ssh.connect_timeout if the host is just slow")
         } catch {
             connection.close()
@@ -73,7 +73,7 @@ public final class SSHConnection: @unchecked Sendable {
 
     private func handshake(_ deadline: Deadline) throws {
         let knownHosts = KnownHosts(files: target.knownHostsFiles)
-        let algorithms = knownHosts.preferredAlgorithms(session: core.raw, host: target.address, port: target.port)
+        let algorithms = knownHosts.preferredAlgorithms(session: core.raw, host: knownHostsName, port: target.port)
         libssh2_session_method_pref(core.raw, LIBSSH2_METHOD_HOSTKEY, algorithms)
         let rc = try core.retry(deadline) { libssh2_session_handshake(core.raw, core.socket) }
         guard rc == 0 else {
@@ -85,6 +85,9 @@ public final class SSHConnection: @unchecked Sendable {
 
     var libssh2Version: String { String(cString: libssh2_version(0)) }
 
+    /// OpenSSH looks host names up in known_hosts in lower case.
+    private var knownHostsName: String { target.address.lowercased() }
+
     private func verifyHostKey() throws {
         var length = 0
         var type: Int32 = 0
@@ -95,9 +98,9 @@ public final class SSHConnection: @unchecked Sendable {
         }
         let digest = Array(UnsafeRawBufferPointer(start: hash, count: 32))
         let fingerprint = "\(key.bits) \(HostKey.formatSHA256(digest)) (\(key.typeLabel))"
-        let endpoint = KnownHosts.entryName(host: target.address, port: target.port)
+        let endpoint = KnownHosts.entryName(host: knownHostsName, port: target.port)
 
-        switch KnownHosts(files: target.knownHostsFiles).verdict(session: core.raw, host: target.address, port: target.port, key: key.blob, keyType: type) {
+        switch KnownHosts(files: target.knownHostsFiles).verdict(session: core.raw, host: knownHostsName, port: target.port, key: key.blob, keyType: type) {
         case .match:
             return
         case .mismatch(let file, let line):
@@ -109,6 +112,10 @@ public final class SSHConnection: @unchecked Sendable {
                 hint: "if the change is expected, verify the new fingerprint on the host, remove the old entry with "
                     + "`ssh-keygen -R '\(endpoint)' -f \(file)`, then run again with --accept-new-host-keys "
                     + "(that flag never replaces a changed key by itself)")
+        case .revoked(let file, let line):
+            throw ClusterupError.remote(
+                "host key of \(endpoint) (\(fingerprint)) is marked @revoked in \(file):\(line); refusing to connect",
+                host: target.name, hint: "the host must get a new host key; ask whoever revoked it")
         case .unknown:
             guard target.acceptNewHostKeys else {
                 throw ClusterupError.remote(
@@ -116,7 +123,7 @@ public final class SSHConnection: @unchecked Sendable {
                     hint: "compare with `ssh-keygen -lf /etc/ssh/ssh_host_\(key.typeLabel.lowercased())_key.pub` on the host, "
                         + "then run again with --accept-new-host-keys to record it in \(target.knownHostsRecordFile)")
             }
-            try KnownHosts.record(host: target.address, port: target.port, key: key, in: target.knownHostsRecordFile)
+            try KnownHosts.record(host: knownHostsName, port: target.port, key: key, in: target.knownHostsRecordFile)
         }
     }
 

@@ -140,8 +140,14 @@ public struct SSHLocalContext: Sendable, Equatable {
             if user.isEmpty { user = String(cString: entry.pointee.pw_name) }
             if home.isEmpty { home = String(cString: entry.pointee.pw_dir) }
         }
+        // gethostname(2), not ProcessInfo.hostName, which may ask DNS for a canonical name.
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let named = buffer.withUnsafeMutableBufferPointer { raw in
+            raw.withMemoryRebound(to: CChar.self) { gethostname($0.baseAddress!, $0.count - 1) == 0 }
+        }
+        let hostName = named ? String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self) : "localhost"
         return SSHLocalContext(home: home.isEmpty ? "/" : home, user: user.isEmpty ? "root" : user,
-                               hostName: ProcessInfo.processInfo.hostName, uid: uid)
+                               hostName: String(hostName.prefix { $0 != "." }), uid: uid)
     }
 
     public static func == (lhs: SSHLocalContext, rhs: SSHLocalContext) -> Bool {
@@ -191,6 +197,10 @@ extension SSHConfig {
         let chain: [SSHJumpSpec]
         if let explicit = spec.bastion {
             chain = explicit
+        } else if let command = options.proxyCommand, command.lowercased() != "none" {
+            throw ClusterupError.badInput(
+                "ProxyCommand applies to \(alias) but clusterup cannot use it", at: options.proxyCommandLocation,
+                hint: "use ProxyJump in the ssh config or ssh.bastion in the inventory (a jump host), or set use_ssh_config: false")
         } else if let proxyJump = options.proxyJump {
             let location = config.directives.first { $0.keyword == "proxyjump" && $0.arguments.first == proxyJump }?.location
             chain = try SSHJumpSpec.parseChain(proxyJump, location: location ?? "ssh config ProxyJump")

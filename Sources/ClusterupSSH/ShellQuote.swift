@@ -4,10 +4,7 @@ import ClusterupCore
 /// POSIX `sh` quoting, so commands built here mean the same thing on every remote shell.
 public enum Shell {
     /// One word, quoted only when needed: `it's` becomes `'it'\''s'`.
-    public static func quote(_ word: String) -> String {
-        if !word.isEmpty, word.unicodeScalars.allSatisfy(isPlain) { return word }
-        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
+    public static func quote(_ word: String) -> String { shellQuote(word) }
 
     public static func quote(_ words: [String]) -> String {
         words.map { quote($0) }.joined(separator: " ")
@@ -32,10 +29,6 @@ public enum Shell {
 
     private static func isASCIILetter(_ c: Unicode.Scalar) -> Bool {
         ("a"..."z").contains(c) || ("A"..."Z").contains(c)
-    }
-
-    private static func isPlain(_ c: Unicode.Scalar) -> Bool {
-        isASCIILetter(c) || ("0"..."9").contains(c) || "_@%+=:,./-".unicodeScalars.contains(c)
     }
 
     /// Wraps a script to run as root: `sudo -n` when passwordless; `sudo -S` with the password as the

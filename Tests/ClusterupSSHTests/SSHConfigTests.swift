@@ -248,6 +248,21 @@ private func parse(_ text: String, files: [String: String] = [:]) throws -> SSHC
         #expect(target.jumps[0].identityFiles == ["/k"])
     }
 
+    @Test func proxyCommandIsRefusedRatherThanSilentlyBypassed() throws {
+        let config = try parse("Host old\n  ProxyCommand ssh -W %h:%p gw\nHost *\n  ProxyJump later\n")
+        let error = try #require(throws: ClusterupError.self) {
+            try config.resolve(SSHTargetSpec(name: "o", address: "old"), local: local)
+        }
+        #expect(error.location == "/home/op/.ssh/config:2")
+        #expect(error.hint?.contains("ProxyJump") == true)
+    }
+
+    @Test func proxyJumpBeforeProxyCommandWins() throws {
+        let config = try parse("Host *\n  ProxyJump gw\n  ProxyCommand ssh -W %h:%p other\n")
+        let target = try config.resolve(SSHTargetSpec(name: "x", address: "x"), local: local)
+        #expect(target.jumps.map(\.address) == ["gw"])
+    }
+
     @Test func useSSHConfigFalseIgnoresTheConfig() throws {
         let target = try config.resolve(SSHTargetSpec(name: "n1", address: "node1", useSSHConfig: false), local: local)
         #expect(target.address == "node1")
