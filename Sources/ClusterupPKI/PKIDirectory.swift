@@ -152,6 +152,8 @@ public struct PKIDirectory: Sendable {
 
     private func writeNew(_ path: String, _ contents: Data, mode: mode_t) throws(ClusterupError) {
         // O_EXCL: never follow or reuse a file someone planted; mode is set before any byte lands.
+        // A leftover from a crashed run with the same pid is removed first (unlink does not follow links).
+        unlink(path)
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw .local("cannot create file: \(String(cBuffer: strerrorBuffer(errno)))", at: path,
