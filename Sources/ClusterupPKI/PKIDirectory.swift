@@ -98,6 +98,29 @@ public struct PKIDirectory: Sendable {
         return renamed
     }
 
+    /// Restricts the root and every directory below it to 0700 (they hold private keys) and
+    /// returns those that were looser. Files are not touched.
+    public func tightenDirectoryModes() throws(ClusterupError) -> [String] {
+        var directories = [root]
+        if let enumerator = FileManager.default.enumerator(atPath: root) {
+            while let relative = enumerator.nextObject() as? String {
+                if (enumerator.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory {
+                    directories.append(absolute(relative))
+                }
+            }
+        }
+        var tightened: [String] = []
+        for directory in directories {
+            var info = stat()
+            guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_mode & 0o777 != 0o700 else { continue }
+            guard chmod(directory, 0o700) == 0 else {
+                throw .local("cannot restrict to mode 0700: \(String(cBuffer: strerrorBuffer(errno)))", at: directory)
+            }
+            tightened.append(directory)
+        }
+        return tightened
+    }
+
     /// The writes that would change a file's contents or mode.
     public func changes(_ writes: [FileWrite]) throws(ClusterupError) -> [FileWrite] {
         var needed: [FileWrite] = []

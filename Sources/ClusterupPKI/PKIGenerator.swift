@@ -178,7 +178,14 @@ public struct PKIGenerator: Sendable {
         writes += try serviceAccountWrites(decisions.serviceAccount, loaded: loaded)
         writes += kubeconfigWrites(loaded: loaded)
 
-        report.written = dryRun ? try directory.changes(writes).map(\.path) : try directory.write(writes)
+        if dryRun {
+            report.written = try directory.changes(writes).map(\.path)
+        } else {
+            for loose in try directory.tightenDirectoryModes() {
+                report.warnings.append("\(loose) was readable by others; restricted it to 0700")
+            }
+            report.written = try directory.write(writes)
+        }
         return report
     }
 
