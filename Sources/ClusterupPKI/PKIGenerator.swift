@@ -142,6 +142,12 @@ public struct PKIGenerator: Sendable {
         var report = PKIRunReport(serviceAccount: decisions.serviceAccount, warnings: decisions.warnings)
         var writes: [FileWrite] = []
 
+        // Key generation dominates (RSA especially) and needs no CA, so every new key is made up front on all cores.
+        let newKeys = try generateKeys(
+            for: plan.authorities.map(\.name).filter { decisions.authorities[CertificateAuthority(rawValue: $0)!] == .create }
+                + (decisions.serviceAccount == .create ? [plan.serviceAccount.name] : [])
+                + decisions.leaves.filter { $0.issue && !$0.reuseKey }.map(\.name))
+
         for spec in plan.authorities {
             let ca = CertificateAuthority(rawValue: spec.name)!
             switch decisions.authorities[ca]! {
@@ -151,7 +157,7 @@ public struct PKIGenerator: Sendable {
                 report.installedExternalCA = true
                 writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try loaded.certificates[spec.name]!.pem() }))
             case .create:
-                let key = try generateKey(for: spec.name)
+                let key = newKeys[spec.name]!
                 let certificate = try wrap(spec.name) { try Certificate.issue(spec, for: key, issuer: nil, now: now) }
                 loaded.certificates[spec.name] = certificate
                 loaded.keys[spec.name] = key
@@ -163,7 +169,7 @@ public struct PKIGenerator: Sendable {
         for (name, contents) in writes.map({ ($0.path, $0.contents) }) { loaded.files[name] = contents }
 
         let toIssue = decisions.leaves.filter(\.issue)
-        let issued = try issueLeaves(toIssue, loaded: loaded, now: now)
+        let issued = try issueLeaves(toIssue, loaded: loaded, newKeys: newKeys, now: now)
         for (decision, result) in zip(toIssue, issued) {
             let spec = plan.certificate(named: decision.name)!
             report.issued.append(.init(name: decision.name, reasons: decision.reasons, newKey: result.keyPEM != nil))
@@ -175,7 +181,7 @@ public struct PKIGenerator: Sendable {
             }
         }
 
-        writes += try serviceAccountWrites(decisions.serviceAccount, loaded: loaded)
+        writes += try serviceAccountWrites(decisions.serviceAccount, loaded: loaded, newKey: newKeys[plan.serviceAccount.name])
         writes += kubeconfigWrites(loaded: loaded)
 
         if dryRun {
@@ -194,8 +200,10 @@ public struct PKIGenerator: Sendable {
         var keyPEM: Data?
     }
 
-    /// Keys and signatures are independent per leaf, so they use every core.
-    func issueLeaves(_ decisions: [LeafDecision], loaded: Loaded, now: Date) throws(ClusterupError) -> [IssuedLeaf] {
+    /// Signatures are independent per leaf, so they use every core too.
+    func issueLeaves(
+        _ decisions: [LeafDecision], loaded: Loaded, newKeys: [String: PrivateKey], now: Date
+    ) throws(ClusterupError) -> [IssuedLeaf] {
         let results = ResultSlots<IssuedLeaf>(count: decisions.count)
         let certificates = loaded.certificates, keys = loaded.keys
         DispatchQueue.concurrentPerform(iterations: decisions.count) { index in
@@ -203,7 +211,7 @@ public struct PKIGenerator: Sendable {
                 let decision = decisions[index]
                 let spec = plan.certificate(named: decision.name)!
                 let ca = spec.signingAuthority!.rawValue
-                let key = decision.reuseKey ? keys[spec.name]! : try generateKey(for: spec.name)
+                let key = decision.reuseKey ? keys[spec.name]! : newKeys[spec.name]!
                 let authority = (certificates[ca]!, keys[ca]!)
                 let certificate = try wrap(spec.name) { try Certificate.issue(spec, for: key, issuer: authority, now: now) }
                 // Check before anything is written: a certificate that does not verify is a bug here.
@@ -218,7 +226,9 @@ public struct PKIGenerator: Sendable {
         return try results.collect()
     }
 
-    func serviceAccountWrites(_ action: ServiceAccountAction, loaded: Loaded) throws(ClusterupError) -> [FileWrite] {
+    func serviceAccountWrites(
+        _ action: ServiceAccountAction, loaded: Loaded, newKey: PrivateKey?
+    ) throws(ClusterupError) -> [FileWrite] {
         let sa = plan.serviceAccount
         switch action {
         case .keep:
@@ -226,7 +236,7 @@ public struct PKIGenerator: Sendable {
         case .writePublicKey:
             return [.certificate(sa.publicKeyPath, try encode(sa.name) { try loaded.keys[sa.name]!.publicKeyPEM() })]
         case .create:
-            let key = try generateKey(for: sa.name)
+            let key = newKey!
             return [.secret(sa.privateKeyPath, try encode(sa.name) { try key.pkcs8PEM() }),
                     .certificate(sa.publicKeyPath, try encode(sa.name) { try key.publicKeyPEM() })]
         }
@@ -255,8 +265,16 @@ public struct PKIGenerator: Sendable {
         }
     }
 
-    func generateKey(for name: String) throws(ClusterupError) -> PrivateKey {
-        try wrap(name) { try PrivateKey.generate(plan.algorithm) }
+    /// One new key per name, generated concurrently.
+    func generateKeys(for names: [String]) throws(ClusterupError) -> [String: PrivateKey] {
+        let slots = ResultSlots<PrivateKey>(count: names.count)
+        let algorithm = plan.algorithm
+        DispatchQueue.concurrentPerform(iterations: names.count) { index in
+            slots.set(index, Result { () throws(ClusterupError) -> PrivateKey in
+                try wrap(names[index]) { try PrivateKey.generate(algorithm) }
+            })
+        }
+        return Dictionary(uniqueKeysWithValues: zip(names, try slots.collect()))
     }
 }
 
