@@ -35,9 +35,15 @@ let package = Package(
         .target(name: "ClusterupLab", dependencies: ["ClusterupCore"]),
         .target(name: "VRRPDaemon", dependencies: ["VRRP", "CVRRPSys"]),
 
+        // Deploy: desired state per host, compared with what the hosts have, applied in phases.
+        .target(name: "ClusterupDeploy", dependencies: [
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "COpenSSL",
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+
         // Commands.
         .target(name: "ClusterupCLI", dependencies: [
-            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "VRRP",
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "ClusterupDeploy", "VRRP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Mustache", package: "swift-mustache"),
@@ -48,6 +54,7 @@ let package = Package(
         .testTarget(name: "ClusterupCoreTests", dependencies: ["ClusterupCore"]),
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
+        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy"]),
         .testTarget(name: "VRRPTests", dependencies: ["VRRP", "VRRPDaemon"]),
         .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI"]),
     ]

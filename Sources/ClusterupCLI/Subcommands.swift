@@ -2,5 +2,8 @@ import ArgumentParser
 
 /// Every subcommand, in the order `--help` lists them.
 let allSubcommands: [ParsableCommand.Type] = [
-    Certs.self,
+    Clusterup.Init.self,
+    Clusterup.InventoryCommand.self,
+    Clusterup.Certs.self,
+    Clusterup.FanOutDemo.self,
 ]

@@ -18,6 +18,28 @@ private let examplesDirectory = URL(fileURLWithPath: #filePath)
         #expect(inventory.hosts.allSatisfy { $0.address.hasPrefix("198.51.100.") })
     }
 
+    @Test func starterDocumentsEveryKeyTheLoaderAccepts() {
+        let text = StarterInventory.text()
+        let keys = InventoryReader.topLevelKeys + InventoryReader.sshKeys + InventoryReader.hostKeys
+            + InventoryReader.vrrpKeys + InventoryReader.pkiKeys
+        let missing = keys.filter { !text.contains("\($0):") }
+        #expect(missing.isEmpty, "not in the starter: \(missing)")
+    }
+
+    @Test func initWritesALoadableFileAndRefusesToOverwriteIt() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.path + "/inventory.yml"
+        try StarterInventory.create(at: path, cluster: "lab")
+        let inventory = try InventoryLoader(environment: [:], currentDirectory: scratch.path).load(path: path)
+        #expect(inventory.cluster == "lab")
+        try "edited".write(toFile: path, atomically: true, encoding: .utf8)
+        let error = try #require(throws: ClusterupError.self) { try StarterInventory.create(at: path, cluster: "lab") }
+        #expect(error.exitCode == 2)
+        #expect(error.message.contains("refusing to overwrite"))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "edited")
+    }
+
     @Test(arguments: ["single-node.yml", "ha-3-nodes.yml", "bastion-sudo.yml"])
     func exampleInventoryLoads(file: String) throws {
         let loader = InventoryLoader(environment: [:], homeDirectory: "/home/op", currentDirectory: examplesDirectory)
@@ -111,6 +133,12 @@ private let examplesDirectory = URL(fileURLWithPath: #filePath)
     @Test func emptySelectionIsAnError() throws {
         let error = try #require(throws: ClusterupError.self) { try inventory.select(names: ["lb1"], roles: [.etcd]) }
         #expect(error.message == "no host matches --hosts lb1 and --roles etcd")
+    }
+
+    @Test func commandLineListsSplitAtCommasAndMayRepeat() throws {
+        #expect(try inventory.select(hostArguments: ["lb1, node2", "node1"], roleArguments: []).map(\.name) == ["node1", "node2", "lb1"])
+        #expect(try inventory.select(hostArguments: [], roleArguments: ["lb,control-plane"]).map(\.name) == ["node1", "lb1"])
+        #expect(try inventory.select(hostArguments: [","], roleArguments: []).count == 3)
     }
 
     @Test func unknownRoleOnTheCommandLineSuggests() throws {

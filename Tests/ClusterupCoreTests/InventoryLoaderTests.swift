@@ -222,6 +222,19 @@ import Testing
         #expect(error.hint?.contains("ssh-keygen") == true)
     }
 
+    @Test func identityFileReadableByOthersIsRefusedLikeOpenSSHDoes() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        try scratch.write("id_ed25519", "key", mode: 0o644)
+        let error = try #require(parseError(minimalInventory(extra: "ssh: {identity_files: [id_ed25519]}"), directory: scratch.path))
+        #expect(error.message.contains("is accessible by others (mode 644)"))
+        #expect(error.hint?.hasPrefix("chmod 600 ") == true)
+    }
+
+    @Test func quotedBooleansAreAccepted() throws {
+        #expect(try parseInventory(minimalInventory(extra: "ssh: {agent: \"false\"}")).ssh.agent == false)
+    }
+
     @Test func wrongTypeSaysWhatWasExpected() throws {
         let error = try #require(parseError(minimalInventory(extra: "ssh: {port: twenty-two}")))
         #expect(error.message.contains("ssh.port: expected a port 1..65535, got 'twenty-two'"))

@@ -10,12 +10,14 @@ struct ScratchDirectory {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
+    /// Writes `text` to `name` (private to the user by default, like a key file).
     @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
+    func write(_ name: String, _ text: String, mode: Int = 0o600) throws -> String {
         let file = path + "/" + name
         try FileManager.default.createDirectory(
             atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try text.write(toFile: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
         return file
     }
 

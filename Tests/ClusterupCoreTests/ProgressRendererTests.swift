@@ -64,12 +64,31 @@ private func event(_ host: String, _ step: String, _ state: HostState, at: Int, 
     }
 
     @Test func redrawMovesUpOverThePreviousFrameAndClearsEachLine() {
-        let first = LiveProgressRenderer.redraw(board, now: .zero, previousLineCount: 0, color: false)
+        let first = LiveProgressRenderer.redraw(board, now: .zero, previousLineCount: 0, color: false).text
         #expect(!first.contains("\u{1B}[3A"))
-        let next = LiveProgressRenderer.redraw(board, now: .zero, previousLineCount: 3, color: false)
+        let next = LiveProgressRenderer.redraw(board, now: .zero, previousLineCount: 3, color: false).text
         #expect(next.hasPrefix("\u{1B}[3A"))
         #expect(next.components(separatedBy: "\r\u{1B}[2K").count == 4)
-        #expect(next.hasSuffix("pending\n"))
+        #expect(next.hasSuffix("pending\n\u{1B}[J"))
+    }
+
+    @Test func boardsTallerThanTheScreenShowFailedAndRunningHostsAndASummary() {
+        var board = ProgressBoard(hosts: (1...50).map { "node\($0)" })
+        board.apply(event("node7", "exec", .running, at: 0, elapsed: 0))
+        board.apply(event("node9", "exec", .failed, at: 0, elapsed: 100, "exit status 1"))
+        board.apply(event("node3", "exec", .ok, at: 0, elapsed: 100))
+        let lines = LiveProgressRenderer.lines(board, now: .milliseconds(500), maxLines: 10)
+        #expect(lines == [
+            "node9  exec  failed   0.1s  exit status 1",
+            "node7  exec  running  0.5s",
+            "50 hosts: 47 pending, 1 running, 1 ok, 1 failed",
+        ])
+    }
+
+    @Test func redrawReportsHowManyLinesItDrew() {
+        let board = ProgressBoard(hosts: (1...50).map { "node\($0)" })
+        #expect(LiveProgressRenderer.redraw(board, now: .zero, previousLineCount: 0, height: 24).lineCount == 1)
+        #expect(LiveProgressRenderer.redraw(board, now: .zero, previousLineCount: 0, height: nil).lineCount == 50)
     }
 
     @Test func colorWrapsOnlyTheStateWord() {
@@ -96,7 +115,7 @@ private func event(_ host: String, _ step: String, _ state: HostState, at: Int, 
 
 @Suite struct ProgressWriterTests {
     @Test func modeIsLiveOnlyForTextOnATerminal() {
-        #expect(ProgressWriter.mode(for: .text, isTTY: true, width: 120) == .live(width: 120))
+        #expect(ProgressWriter.mode(for: .text, isTTY: true, width: 120, height: 40) == .live(width: 120, height: 40))
         #expect(ProgressWriter.mode(for: .text, isTTY: false, width: nil) == .plain)
         #expect(ProgressWriter.mode(for: .json, isTTY: true, width: 120) == .json)
     }
@@ -121,7 +140,7 @@ private func event(_ host: String, _ step: String, _ state: HostState, at: Int, 
 
     @Test func liveWriterRedrawsTheWholeBoardOnEachEvent() {
         let output = Locked<[String]>([])
-        let writer = ProgressWriter(mode: .live(width: 80), hosts: ["node1", "node2"], clock: TimeSource { .zero }) { text in
+        let writer = ProgressWriter(mode: .live(width: 80, height: 24), hosts: ["node1", "node2"], clock: TimeSource { .zero }) { text in
             output.withLock { $0.append(text) }
         }
         writer.handle(event("node1", "exec", .running, at: 0, elapsed: 0))

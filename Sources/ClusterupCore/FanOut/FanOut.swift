@@ -6,6 +6,17 @@ import Foundation
 /// many threads as cores (two here), so a blocking libssh2 call on it would serialise the fan-out
 /// and starve every other task. At most `concurrency` operations run at a time; 50 hosts take about
 /// as long as 5 as long as they fit in one wave.
+///
+///     let clock = TimeSource.continuous
+///     let writer = output.progressWriter(hosts: hosts, clock: clock)   // OutputOptions, CLI
+///     writer.startTicker()
+///     let results = await FanOut(concurrency: 32, clock: clock).run(hosts, initialStep: "connect",
+///                                                                   progress: writer.sink) { host, reporter in
+///         let session = try connect(host)          // blocking is fine here
+///         reporter.step("exec")
+///         return try session.exec(command)
+///     }
+///     writer.finish { host in [("exit_status", .int(...))] }
 public struct FanOut: Sendable {
     public static let defaultConcurrency = 32
 

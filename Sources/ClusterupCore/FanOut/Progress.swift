@@ -81,10 +81,27 @@ public func formatElapsed(_ duration: Duration) -> String {
 public enum LiveProgressRenderer {
     /// One line per host: host, step, state, elapsed (and the failure reason), cut to `width`
     /// columns so no line wraps and the cursor-up count stays right. `color` paints the state word.
-    public static func lines(_ board: ProgressBoard, now: Duration, width: Int = 80, color: Bool = false) -> [String] {
-        let hostWidth = board.rows.map(\.host.count).max() ?? 0
-        let stepWidth = board.rows.map(\.step.count).max() ?? 0
-        return board.rows.map { row in
+    /// With more hosts than `maxLines`, shows failed then running hosts and a summary line, since
+    /// the cursor cannot move back above the top of the screen.
+    public static func lines(
+        _ board: ProgressBoard, now: Duration, width: Int = 80, maxLines: Int? = nil, color: Bool = false
+    ) -> [String] {
+        guard let maxLines, board.rows.count > maxLines else {
+            return lines(board.rows, now: now, width: width, color: color)
+        }
+        let shown = Array((board.rows.filter { $0.state == .failed } + board.rows.filter { $0.state == .running })
+            .prefix(max(maxLines - 1, 0)))
+        let counts = HostState.allCases.compactMap { state in
+            board.count(state) > 0 ? "\(board.count(state)) \(state.rawValue)" : nil
+        }
+        let summary = "\(board.rows.count) hosts: \(counts.joined(separator: ", "))"
+        return lines(shown, now: now, width: width, color: color) + [String(summary.prefix(max(width - 1, 1)))]
+    }
+
+    private static func lines(_ rows: [ProgressBoard.Row], now: Duration, width: Int, color: Bool) -> [String] {
+        let hostWidth = rows.map(\.host.count).max() ?? 0
+        let stepWidth = rows.map(\.step.count).max() ?? 0
+        return rows.map { row in
             let lead = row.host.padded(to: hostWidth) + "  " + row.step.padded(to: stepWidth) + "  "
             var tail = ""
             if row.state != .pending { tail += "  " + formatElapsed(row.elapsed(now: now)) }
@@ -100,15 +117,19 @@ public enum LiveProgressRenderer {
         }
     }
 
-    /// Text that replaces the previous frame (`previousLineCount` lines above the cursor) with this one.
+    /// Text that replaces the previous frame (`previousLineCount` lines above the cursor) with this
+    /// one, and the number of lines it occupies (the next redraw's `previousLineCount`).
     public static func redraw(
-        _ board: ProgressBoard, now: Duration, previousLineCount: Int, width: Int = 80, color: Bool = true
-    ) -> String {
+        _ board: ProgressBoard, now: Duration, previousLineCount: Int, width: Int = 80, height: Int? = nil,
+        color: Bool = true
+    ) -> (text: String, lineCount: Int) {
         var out = previousLineCount > 0 ? "\u{1B}[\(previousLineCount)A" : ""
-        for line in lines(board, now: now, width: width, color: color) {
+        let frame = lines(board, now: now, width: width, maxLines: height.map { max($0 - 1, 2) }, color: color)
+        for line in frame {
             out += "\r\u{1B}[2K" + line + "\n"
         }
-        return out
+        // A shorter frame than the last one leaves old lines below: clear to the end of the screen.
+        return (out + "\u{1B}[J", frame.count)
     }
 
     private static func colorCode(_ state: HostState) -> String? {

@@ -8,8 +8,8 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 /// renderer, writes its text. All formatting lives in the renderers.
 public final class ProgressWriter: Sendable {
     public enum Mode: Sendable, Equatable {
-        /// Redraw one line per host in place (stdout is a terminal of this width).
-        case live(width: Int)
+        /// Redraw one line per host in place (stdout is a terminal of this size).
+        case live(width: Int, height: Int?)
         /// One line per event.
         case plain
         /// Nothing while running; one JSON object per host at the end.
@@ -17,10 +17,10 @@ public final class ProgressWriter: Sendable {
     }
 
     /// Live redraws only make sense on a terminal; pipes and CI get plain lines.
-    public static func mode(for format: OutputFormat, isTTY: Bool, width: Int?) -> Mode {
+    public static func mode(for format: OutputFormat, isTTY: Bool, width: Int?, height: Int? = nil) -> Mode {
         switch format {
         case .json: .json
-        case .text: isTTY ? .live(width: width ?? 80) : .plain
+        case .text: isTTY ? .live(width: width ?? 80, height: height) : .plain
         }
     }
 
@@ -53,7 +53,7 @@ public final class ProgressWriter: Sendable {
             guard !state.finished else { return }
             state.board.apply(event)
             switch mode {
-            case .live(let width): redraw(&state, width: width)
+            case .live(let width, let height): redraw(&state, width: width, height: height)
             case .plain: write(PlainProgressRenderer.line(event))
             case .json: break
             }
@@ -62,14 +62,14 @@ public final class ProgressWriter: Sendable {
 
     /// In live mode, redraws periodically so running hosts' elapsed times keep counting.
     public func startTicker(every interval: Duration = .milliseconds(250)) {
-        guard case .live(let width) = mode else { return }
+        guard case .live(let width, let height) = mode else { return }
         let seconds = interval.totalSeconds
         Thread { [self] in
             while true {
                 Thread.sleep(forTimeInterval: seconds)
                 let done = state.withLock { state -> Bool in
                     guard !state.finished else { return true }
-                    redraw(&state, width: width)
+                    redraw(&state, width: width, height: height)
                     return false
                 }
                 if done { return }
@@ -82,7 +82,7 @@ public final class ProgressWriter: Sendable {
         state.withLock { state in
             guard !state.finished else { return }
             switch mode {
-            case .live(let width): redraw(&state, width: width)
+            case .live(let width, let height): redraw(&state, width: width, height: height)
             case .plain: break
             case .json: write(JSONProgressRenderer.lines(state.board, extra: extra))
             }
@@ -90,8 +90,10 @@ public final class ProgressWriter: Sendable {
         }
     }
 
-    private func redraw(_ state: inout State, width: Int) {
-        write(LiveProgressRenderer.redraw(state.board, now: clock.now(), previousLineCount: state.linesOnScreen, width: width))
-        state.linesOnScreen = state.board.rows.count
+    private func redraw(_ state: inout State, width: Int, height: Int?) {
+        let frame = LiveProgressRenderer.redraw(
+            state.board, now: clock.now(), previousLineCount: state.linesOnScreen, width: width, height: height)
+        write(frame.text)
+        state.linesOnScreen = frame.lineCount
     }
 }

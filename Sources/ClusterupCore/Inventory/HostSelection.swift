@@ -1,3 +1,5 @@
+import Foundation
+
 extension Inventory {
     /// The hosts a command runs on: those named in `names` (all when nil) that carry at least one of
     /// `roles` (any when nil), in inventory order. Unknown names and empty results are errors.
@@ -25,6 +27,27 @@ extension Inventory {
         }
         return selected
     }
+}
+
+extension Inventory {
+    /// `select` from command-line values as typed: each `--hosts`/`--roles` value may hold a
+    /// comma-separated list, and the option may be repeated. No values means no filter.
+    public func select(hostArguments: [String], roleArguments: [String]) throws(ClusterupError) -> [Host] {
+        var roles: [Role]?
+        if let names = splitCommaList(roleArguments) {
+            roles = []
+            for name in names { roles?.append(try Role.parse(name)) }
+        }
+        return try select(names: splitCommaList(hostArguments), roles: roles)
+    }
+}
+
+/// "a,b" "c" -> ["a", "b", "c"]; nil when nothing is left.
+func splitCommaList(_ values: [String]) -> [String]? {
+    let items = values.flatMap { $0.split(separator: ",") }
+        .map { $0.trimmingCharacters(in: .whitespaces) }
+        .filter { !$0.isEmpty }
+    return items.isEmpty ? nil : items
 }
 
 extension Role {

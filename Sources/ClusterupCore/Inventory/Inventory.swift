@@ -29,6 +29,9 @@ public struct Inventory: Sendable, Equatable {
     /// The directory holding the inventory file; relative paths in it are relative to this.
     public var directory: String { parentDirectory(of: path) }
 
+    /// Cluster names are DNS-label-like: lower-case letters, digits, inner hyphens, at most 40 characters.
+    public static func isValidClusterName(_ name: String) -> Bool { InventoryReader.isClusterName(name) }
+
     public func host(named name: String) -> Host? { hosts.first { $0.name == name } }
 
     /// Hosts carrying `role`, in inventory order.
@@ -46,6 +49,9 @@ public struct Inventory: Sendable, Equatable {
 }
 
 /// One machine in the inventory.
+///
+/// Foundation on Linux also has a `Host` class: files importing both Foundation and ClusterupCore
+/// add `import struct ClusterupCore.Host` (a scoped import wins) or write `ClusterupCore.Host`.
 public struct Host: Sendable, Equatable, Hashable {
     /// Unique name; also the node name in etcd and Kubernetes.
     public var name: String

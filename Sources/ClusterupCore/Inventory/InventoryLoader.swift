@@ -87,7 +87,7 @@ public struct InventoryLoader: Sendable {
         } catch {
             throw .badInput("cannot parse YAML: \(error)", at: file)
         }
-        var reader = InventoryReader(
+        let reader = InventoryReader(
             file: file, directory: parentDirectory(of: absolute), homeDirectory: homeDirectory)
         return try reader.read(root, path: absolute)
     }
@@ -107,9 +107,10 @@ public struct InventoryLoader: Sendable {
             return located(problem, mark, context, yaml)
         case let .duplicatedKeysInMapping(duplicates, context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return .badInput("key \(keys) appears more than once in the same mapping",
+            // Yams marks the first occurrence; the later one is what usually needs to go.
+            return .badInput("key \(keys) appears more than once in the same mapping; this is the first",
                              at: "\(file):\(context.mark.line):\(context.mark.column)",
-                             hint: "keep one of them")
+                             hint: "keep one of them (a second 'hosts:' or 'ssh:' often comes from pasting)")
         case let .reader(problem, offset, _, _):
             return .badInput("cannot read YAML: \(problem)\(offset.map { " at character \($0)" } ?? "")", at: file,
                              hint: "save the inventory as UTF-8 text")

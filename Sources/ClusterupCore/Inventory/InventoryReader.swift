@@ -20,14 +20,13 @@ struct InventoryReader {
     private struct HostEntry {
         var host: Host
         var index: Int
-        var field: YAMLField
         var nameField: YAMLField
         var addressField: YAMLField
         var privateAddressField: YAMLField?
         var rolesField: YAMLField
     }
 
-    mutating func read(_ node: Node, path: String) throws(ClusterupError) -> Inventory {
+    func read(_ node: Node, path: String) throws(ClusterupError) -> Inventory {
         let root = YAMLField(node: node, path: "", file: file)
         let top = try root.mapping(allowed: Self.topLevelKeys)
 
@@ -114,7 +113,7 @@ struct InventoryReader {
         let ssh = try entry["ssh"].map { field throws(ClusterupError) in try readSSH(field, over: defaults) } ?? defaults
         let host = Host(name: name, address: address, privateAddress: privateAddress, roles: roles, ssh: ssh)
         return HostEntry(
-            host: host, index: index, field: field, nameField: nameField, addressField: addressField,
+            host: host, index: index, nameField: nameField, addressField: addressField,
             privateAddressField: privateAddressField, rolesField: rolesField)
     }
 
@@ -136,8 +135,11 @@ struct InventoryReader {
         var names: [String: HostEntry] = [:]
         var addresses: [NetworkAddress: (entry: HostEntry, field: YAMLField, key: String)] = [:]
         for entry in entries {
+            // These messages name both hosts themselves.
+            var nameField = entry.nameField
+            nameField.host = nil
             if let first = names[entry.host.name] {
-                throw entry.nameField.error(
+                throw nameField.error(
                     "duplicate host name '\(entry.host.name)': hosts[\(first.index)] at \(first.nameField.location) and hosts[\(entry.index)] at \(entry.nameField.location) both use it",
                     hint: "host names must be unique; rename one of them")
             }
@@ -149,6 +151,8 @@ struct InventoryReader {
             for (field, key, text) in pairs {
                 guard let address = NetworkAddress(text), seenHere.insert(address).inserted else { continue }
                 if let first = addresses[address] {
+                    var field = field
+                    field.host = nil
                     throw field.error(
                         "duplicate address '\(text)': hosts[\(first.entry.index)].\(first.key) (host \(first.entry.host.name)) at \(first.field.location) and hosts[\(entry.index)].\(key) (host \(entry.host.name)) at \(field.location) both use it",
                         hint: "every host needs its own address; fix the one that was copied")
@@ -208,6 +212,7 @@ struct InventoryReader {
             let path = resolve(try item.nonEmptyString())
             try checkReadable(path, item, what: "identity file",
                               hint: "create it (ssh-keygen -t ed25519 -f \(path)), fix the path (relative paths are relative to the inventory's directory), or remove it to use ssh-agent and ~/.ssh/config")
+            try checkPrivate(path, item)
             files.append(path)
         }
         return files
@@ -227,6 +232,18 @@ struct InventoryReader {
                               hint: "make it readable by the user running clusterup (chmod 600 \(path) for a private key)")
         }
         close(fd)
+    }
+
+    /// OpenSSH refuses private keys others can read; say so here rather than fail on every host later.
+    private func checkPrivate(_ path: String, _ field: YAMLField) throws(ClusterupError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw field.error(
+                "identity file \(path) is accessible by others (mode \(String(mode, radix: 8))); OpenSSH refuses such keys",
+                hint: "chmod 600 \(path)")
+        }
     }
 
     private func readSudo(_ field: YAMLField) throws(ClusterupError) -> Sudo {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The commented inventory `clusterup init` writes. It must load as-is (a test checks it), so it
 /// names no key file that might not exist: keys come from ssh-agent and ~/.ssh/config.
 /// Sections added by later issues belong here too, so the starter keeps working for every command.
@@ -81,5 +83,32 @@ public enum StarterInventory {
           # external_ca: {cert: ca.crt, key: ca.key, passphrase_env: CA_PASSPHRASE}
 
         """
+    }
+
+    /// Writes the starter to `path` only if no file is there (O_EXCL, so a race cannot overwrite one).
+    public static func create(at path: String, cluster: String) throws(ClusterupError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            if code == EEXIST {
+                throw .badInput(
+                    "\(path) already exists; refusing to overwrite it",
+                    hint: "pick another name (clusterup init other.yml) or move the existing file away first")
+            }
+            throw .badInput("cannot create \(path): \(String(cString: strerror(code)))",
+                            hint: "check that the directory exists and is writable")
+        }
+        defer { close(fd) }
+        let bytes = Array(text(cluster: cluster).utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(path)
+                throw .local("cannot write \(path): \(reason); nothing was left behind", at: path)
+            }
+            written += count
+        }
     }
 }

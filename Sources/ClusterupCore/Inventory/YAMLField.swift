@@ -72,7 +72,8 @@ struct YAMLField {
     }
 
     func bool() throws(ClusterupError) -> Bool {
-        if case .scalar(let scalar) = node, scalar.style == .plain {
+        // Quoted "true" is a string to YAML, but nobody means it as one here.
+        if case .scalar(let scalar) = node {
             switch scalar.string.lowercased() {
             case "true", "yes", "on": return true
             case "false", "no", "off": return false

@@ -1,0 +1,78 @@
+/// What deploy wants a host to have: files with their content, mode and owner, and systemd units
+/// that must be enabled and running. Every component (VRRP, HAProxy, etcd, control plane) adds to
+/// it; idempotency is then one mechanism for all of them: compare with what the host has, change
+/// only the difference, restart only what a changed file feeds.
+public struct ManagedFile: Sendable, Equatable {
+    public var path: String
+    public var content: [UInt8]
+    public var mode: UInt32
+    public var owner: String
+    public var group: String
+    /// Private keys and secrets: their content is never shown in a diff or a log.
+    public var sensitive: Bool
+    /// Units to restart when this file changes.
+    public var restarts: [String]
+    /// Which part of the deploy owns it, for messages ("etcd", "haproxy").
+    public var component: String
+
+    public init(
+        path: String, content: [UInt8], mode: UInt32 = 0o644, owner: String = "root", group: String = "root",
+        sensitive: Bool = false, restarts: [String] = [], component: String
+    ) {
+        self.path = path
+        self.content = content
+        self.mode = mode
+        self.owner = owner
+        self.group = group
+        self.sensitive = sensitive
+        self.restarts = restarts
+        self.component = component
+    }
+
+    public init(path: String, text: String, mode: UInt32 = 0o644, sensitive: Bool = false, restarts: [String] = [], component: String) {
+        self.init(path: path, content: Array(text.utf8), mode: mode, sensitive: sensitive, restarts: restarts, component: component)
+    }
+
+    public var isUnitFile: Bool { path.hasPrefix("/etc/systemd/") }
+}
+
+/// A systemd unit deploy keeps enabled and running.
+public struct ManagedUnit: Sendable, Equatable {
+    public enum RestartOrder: Sendable, Equatable {
+        /// Restart on every host that needs it at once.
+        case parallel
+        /// Restart one host at a time and wait for health in between (etcd: keeps quorum).
+        case oneHostAtATime
+    }
+
+    public var name: String
+    public var component: String
+    public var restartOrder: RestartOrder
+
+    public init(name: String, component: String, restartOrder: RestartOrder = .parallel) {
+        self.name = name
+        self.component = component
+        self.restartOrder = restartOrder
+    }
+}
+
+public struct HostDesiredState: Sendable, Equatable {
+    public var host: String
+    public var files: [ManagedFile] = []
+    public var units: [ManagedUnit] = []
+    /// Units that must NOT run here (the distribution's own etcd/haproxy service when we run ours).
+    public var disabledUnits: [String] = []
+
+    public init(host: String) {
+        self.host = host
+    }
+
+    public mutating func add(_ file: ManagedFile) {
+        precondition(!files.contains { $0.path == file.path }, "two components manage \(file.path)")
+        files.append(file)
+    }
+
+    public mutating func add(_ unit: ManagedUnit) {
+        if !units.contains(where: { $0.name == unit.name }) { units.append(unit) }
+    }
+}
