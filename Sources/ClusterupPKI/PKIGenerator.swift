@@ -55,29 +55,21 @@ public struct PKIGenerator: Sendable {
         var loaded = Loaded(observed: ObservedPKI(pairs: [:], serviceAccountKey: .missing, serviceAccountPublicKey: .missing))
 
         for spec in plan.authorities {
-            var certificatePath = spec.certificatePath, keyPath = spec.keyPath
-            var passphrase: String?
-            if spec.name == CertificateAuthority.kubernetes.rawValue, let external = plan.externalCA {
-                certificatePath = external.certificatePath
-                keyPath = external.keyPath
-                if let variable = external.passphraseEnvironmentVariable {
-                    guard let value = environment[variable] else {
-                        throw .badInput("environment variable \(variable) (pki.external_ca.passphrase_env) is not set",
-                                        at: "pki.external_ca.passphrase_env", hint: "export \(variable) with the CA key's passphrase")
-                    }
-                    passphrase = value
-                }
-                if case .contents(let installed) = try directory.read(spec.certificatePath),
-                   let installedCertificate = try? Certificate(pem: installed),
-                   let externalData = try? directory.read(certificatePath), case .contents(let data) = externalData,
-                   let externalCertificate = try? Certificate(pem: data) {
-                    loaded.observed.externalCAInstalled = installedCertificate.sameCertificate(as: externalCertificate)
-                    loaded.files[spec.certificatePath] = installed
-                }
+            guard spec.name == CertificateAuthority.kubernetes.rawValue, let external = plan.externalCA else {
+                loaded.observed.pairs[spec.name] = try observePair(
+                    spec.name, certificatePath: spec.certificatePath, keyPath: spec.keyPath, authority: nil,
+                    passphrase: nil, into: &loaded)
+                continue
             }
             loaded.observed.pairs[spec.name] = try observePair(
-                spec.name, certificatePath: certificatePath, keyPath: keyPath, authority: nil,
-                passphrase: passphrase, into: &loaded)
+                spec.name, certificatePath: external.certificatePath, keyPath: external.keyPath, authority: nil,
+                passphrase: try passphrase(for: external), into: &loaded)
+            // Installed means ca.crt in the PKI directory already is the external certificate.
+            if case .contents(let installed) = try directory.read(spec.certificatePath),
+               let copy = try? Certificate(pem: installed), let original = loaded.certificates[spec.name] {
+                loaded.observed.externalCAInstalled = copy.sameCertificate(as: original)
+                loaded.files[spec.certificatePath] = installed
+            }
         }
         for spec in plan.leaves {
             let authority = loaded.certificates[spec.signingAuthority!.rawValue]
@@ -105,6 +97,15 @@ public struct PKIGenerator: Sendable {
             } catch { loaded.observed.serviceAccountPublicKey = .unreadable(error.description) }
         }
         return loaded
+    }
+
+    func passphrase(for external: PKIRequest.ExternalCA) throws(ClusterupError) -> String? {
+        guard let variable = external.passphraseEnvironmentVariable else { return nil }
+        guard let value = environment[variable] else {
+            throw .badInput("environment variable \(variable) (pki.external_ca.passphrase_env) is not set",
+                            at: "pki.external_ca.passphrase_env", hint: "export \(variable) with the CA key's passphrase")
+        }
+        return value
     }
 
     func observePair(
