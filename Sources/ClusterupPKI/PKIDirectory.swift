@@ -9,10 +9,19 @@ public struct FileWrite: Sendable, Equatable {
     public var path: String
     public var contents: Data
     public var mode: mode_t
+    /// Flushed to disk before it replaces anything: what cannot be re-issued (CA and
+    /// service-account keys) must not turn into an empty file after a crash. Leaves can be.
+    public var durable = false
 
     public static func certificate(_ path: String, _ contents: Data) -> FileWrite { .init(path: path, contents: contents, mode: 0o644) }
     /// Keys and anything embedding a key (kubeconfigs).
     public static func secret(_ path: String, _ contents: Data) -> FileWrite { .init(path: path, contents: contents, mode: 0o600) }
+
+    public var flushed: FileWrite {
+        var copy = self
+        copy.durable = true
+        return copy
+    }
 }
 
 /// The PKI directory on this machine: reads files, and writes batches all-or-nothing.
@@ -76,7 +85,7 @@ public struct PKIDirectory: Sendable {
             let target = absolute(write.path)
             let temporary = temporaryPath(for: target)
             do throws(ClusterupError) {
-                try writeNew(temporary, write.contents, mode: write.mode)
+                try writeNew(temporary, write.contents, mode: write.mode, sync: write.durable)
             } catch {
                 discardStaged()
                 throw error.adding(hint: "nothing was changed in \(root)")
@@ -95,7 +104,18 @@ public struct PKIDirectory: Sendable {
             throw .local("cannot move \(item.temporary) into place: \(reason)", at: absolute(item.write.path),
                          hint: "written: \(renamed.isEmpty ? "none" : renamed.joined(separator: ", ")); NOT written: \(notWritten.joined(separator: ", ")). Fix the problem and run the command again; it completes the set.")
         }
+        syncDirectories(of: staged.map(\.write).filter(\.durable).map(\.path))
         return renamed
+    }
+
+    /// Makes the renames of durable files themselves durable. Best effort: the data already is.
+    private func syncDirectories(of paths: [String]) {
+        for directory in Set(paths.map { (absolute($0) as NSString).deletingLastPathComponent }) {
+            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            _ = fsync(fd)
+            close(fd)
+        }
     }
 
     /// Restricts the root and every directory below it to 0700 (they hold private keys) and
@@ -173,7 +193,7 @@ public struct PKIDirectory: Sendable {
         }
     }
 
-    private func writeNew(_ path: String, _ contents: Data, mode: mode_t) throws(ClusterupError) {
+    private func writeNew(_ path: String, _ contents: Data, mode: mode_t, sync: Bool) throws(ClusterupError) {
         // O_EXCL: never follow or reuse a file someone planted; mode is set before any byte lands.
         // A leftover from a crashed run with the same pid is removed first (unlink does not follow links).
         unlink(path)
@@ -191,6 +211,7 @@ public struct PKIDirectory: Sendable {
                 if count < 0 { if errno != EINTR { failure = errno } } else { offset += count }
             }
         }
+        if sync, failure == 0, fsync(fd) != 0 { failure = errno }
         if close(fd) != 0, failure == 0 { failure = errno }
         if failure != 0 {
             unlink(path)

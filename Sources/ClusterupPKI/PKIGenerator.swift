@@ -156,15 +156,15 @@ public struct PKIGenerator: Sendable {
                 break
             case .installExternal:
                 report.installedExternalCA = true
-                writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try loaded.certificates[spec.name]!.pem() }))
+                writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try loaded.certificates[spec.name]!.pem() }).flushed)
             case .create:
                 let key = newKeys[spec.name]!
                 let certificate = try wrap(spec.name) { try Certificate.issue(spec, for: key, issuer: nil, now: now) }
                 loaded.certificates[spec.name] = certificate
                 loaded.keys[spec.name] = key
                 report.createdAuthorities.append(spec.name)
-                writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try certificate.pem() }))
-                writes.append(.secret(spec.keyPath, try encode(spec.name) { try key.pkcs8PEM() }))
+                writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try certificate.pem() }).flushed)
+                writes.append(.secret(spec.keyPath, try encode(spec.name) { try key.pkcs8PEM() }).flushed)
             }
         }
         for (name, contents) in writes.map({ ($0.path, $0.contents) }) { loaded.files[name] = contents }
@@ -238,7 +238,7 @@ public struct PKIGenerator: Sendable {
             return [.certificate(sa.publicKeyPath, try encode(sa.name) { try loaded.keys[sa.name]!.publicKeyPEM() })]
         case .create:
             let key = newKey!
-            return [.secret(sa.privateKeyPath, try encode(sa.name) { try key.pkcs8PEM() }),
+            return [.secret(sa.privateKeyPath, try encode(sa.name) { try key.pkcs8PEM() }).flushed,
                     .certificate(sa.publicKeyPath, try encode(sa.name) { try key.publicKeyPEM() })]
         }
     }
