@@ -9,10 +9,19 @@ public struct FileWrite: Sendable, Equatable {
     public var path: String
     public var contents: Data
     public var mode: mode_t
+    /// Flushed to disk before it replaces anything: what cannot be re-issued (CA and
+    /// service-account keys) must not turn into an empty file after a crash. Leaves can be.
+    public var durable = false
 
     public static func certificate(_ path: String, _ contents: Data) -> FileWrite { .init(path: path, contents: contents, mode: 0o644) }
     /// Keys and anything embedding a key (kubeconfigs).
     public static func secret(_ path: String, _ contents: Data) -> FileWrite { .init(path: path, contents: contents, mode: 0o600) }
+
+    public var flushed: FileWrite {
+        var copy = self
+        copy.durable = true
+        return copy
+    }
 }
 
 /// The PKI directory on this machine: reads files, and writes batches all-or-nothing.
@@ -76,7 +85,7 @@ public struct PKIDirectory: Sendable {
             let target = absolute(write.path)
             let temporary = temporaryPath(for: target)
             do throws(ClusterupError) {
-                try writeNew(temporary, write.contents, mode: write.mode)
+                try writeNew(temporary, write.contents, mode: write.mode, sync: write.durable)
             } catch {
                 discardStaged()
                 throw error.adding(hint: "nothing was changed in \(root)")
@@ -95,7 +104,41 @@ public struct PKIDirectory: Sendable {
             throw .local("cannot move \(item.temporary) into place: \(reason)", at: absolute(item.write.path),
                          hint: "written: \(renamed.isEmpty ? "none" : renamed.joined(separator: ", ")); NOT written: \(notWritten.joined(separator: ", ")). Fix the problem and run the command again; it completes the set.")
         }
+        syncDirectories(of: staged.map(\.write).filter(\.durable).map(\.path))
         return renamed
+    }
+
+    /// Makes the renames of durable files themselves durable. Best effort: the data already is.
+    private func syncDirectories(of paths: [String]) {
+        for directory in Set(paths.map { (absolute($0) as NSString).deletingLastPathComponent }) {
+            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            _ = fsync(fd)
+            close(fd)
+        }
+    }
+
+    /// Restricts the root and every directory below it to 0700 (they hold private keys) and
+    /// returns those that were looser. Files are not touched.
+    public func tightenDirectoryModes() throws(ClusterupError) -> [String] {
+        var directories = [root]
+        if let enumerator = FileManager.default.enumerator(atPath: root) {
+            while let relative = enumerator.nextObject() as? String {
+                if (enumerator.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory {
+                    directories.append(absolute(relative))
+                }
+            }
+        }
+        var tightened: [String] = []
+        for directory in directories {
+            var info = stat()
+            guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_mode & 0o777 != 0o700 else { continue }
+            guard chmod(directory, 0o700) == 0 else {
+                throw .local("cannot restrict to mode 0700: \(String(cBuffer: strerrorBuffer(errno)))", at: directory)
+            }
+            tightened.append(directory)
+        }
+        return tightened
     }
 
     /// The writes that would change a file's contents or mode.
@@ -150,8 +193,10 @@ public struct PKIDirectory: Sendable {
         }
     }
 
-    private func writeNew(_ path: String, _ contents: Data, mode: mode_t) throws(ClusterupError) {
+    private func writeNew(_ path: String, _ contents: Data, mode: mode_t, sync: Bool) throws(ClusterupError) {
         // O_EXCL: never follow or reuse a file someone planted; mode is set before any byte lands.
+        // A leftover from a crashed run with the same pid is removed first (unlink does not follow links).
+        unlink(path)
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw .local("cannot create file: \(String(cBuffer: strerrorBuffer(errno)))", at: path,
@@ -166,6 +211,7 @@ public struct PKIDirectory: Sendable {
                 if count < 0 { if errno != EINTR { failure = errno } } else { offset += count }
             }
         }
+        if sync, failure == 0, fsync(fd) != 0 { failure = errno }
         if close(fd) != 0, failure == 0 { failure = errno }
         if failure != 0 {
             unlink(path)

@@ -55,29 +55,21 @@ public struct PKIGenerator: Sendable {
         var loaded = Loaded(observed: ObservedPKI(pairs: [:], serviceAccountKey: .missing, serviceAccountPublicKey: .missing))
 
         for spec in plan.authorities {
-            var certificatePath = spec.certificatePath, keyPath = spec.keyPath
-            var passphrase: String?
-            if spec.name == CertificateAuthority.kubernetes.rawValue, let external = plan.externalCA {
-                certificatePath = external.certificatePath
-                keyPath = external.keyPath
-                if let variable = external.passphraseEnvironmentVariable {
-                    guard let value = environment[variable] else {
-                        throw .badInput("environment variable \(variable) (pki.external_ca.passphrase_env) is not set",
-                                        at: "pki.external_ca.passphrase_env", hint: "export \(variable) with the CA key's passphrase")
-                    }
-                    passphrase = value
-                }
-                if case .contents(let installed) = try directory.read(spec.certificatePath),
-                   let installedCertificate = try? Certificate(pem: installed),
-                   let externalData = try? directory.read(certificatePath), case .contents(let data) = externalData,
-                   let externalCertificate = try? Certificate(pem: data) {
-                    loaded.observed.externalCAInstalled = installedCertificate.sameCertificate(as: externalCertificate)
-                    loaded.files[spec.certificatePath] = installed
-                }
+            guard spec.name == CertificateAuthority.kubernetes.rawValue, let external = plan.externalCA else {
+                loaded.observed.pairs[spec.name] = try observePair(
+                    spec.name, certificatePath: spec.certificatePath, keyPath: spec.keyPath, authority: nil,
+                    passphrase: nil, into: &loaded)
+                continue
             }
             loaded.observed.pairs[spec.name] = try observePair(
-                spec.name, certificatePath: certificatePath, keyPath: keyPath, authority: nil,
-                passphrase: passphrase, into: &loaded)
+                spec.name, certificatePath: external.certificatePath, keyPath: external.keyPath, authority: nil,
+                passphrase: try passphrase(for: external), into: &loaded)
+            // Installed means ca.crt in the PKI directory already is the external certificate.
+            if case .contents(let installed) = try directory.read(spec.certificatePath),
+               let copy = try? Certificate(pem: installed), let original = loaded.certificates[spec.name] {
+                loaded.observed.externalCAInstalled = copy.sameCertificate(as: original)
+                loaded.files[spec.certificatePath] = installed
+            }
         }
         for spec in plan.leaves {
             let authority = loaded.certificates[spec.signingAuthority!.rawValue]
@@ -105,6 +97,15 @@ public struct PKIGenerator: Sendable {
             } catch { loaded.observed.serviceAccountPublicKey = .unreadable(error.description) }
         }
         return loaded
+    }
+
+    func passphrase(for external: PKIRequest.ExternalCA) throws(ClusterupError) -> String? {
+        guard let variable = external.passphraseEnvironmentVariable else { return nil }
+        guard let value = environment[variable] else {
+            throw .badInput("environment variable \(variable) (pki.external_ca.passphrase_env) is not set",
+                            at: "pki.external_ca.passphrase_env", hint: "export \(variable) with the CA key's passphrase")
+        }
+        return value
     }
 
     func observePair(
@@ -142,6 +143,12 @@ public struct PKIGenerator: Sendable {
         var report = PKIRunReport(serviceAccount: decisions.serviceAccount, warnings: decisions.warnings)
         var writes: [FileWrite] = []
 
+        // Key generation dominates (RSA especially) and needs no CA, so every new key is made up front on all cores.
+        let newKeys = try generateKeys(
+            for: plan.authorities.map(\.name).filter { decisions.authorities[CertificateAuthority(rawValue: $0)!] == .create }
+                + (decisions.serviceAccount == .create ? [plan.serviceAccount.name] : [])
+                + decisions.leaves.filter { $0.issue && !$0.reuseKey }.map(\.name))
+
         for spec in plan.authorities {
             let ca = CertificateAuthority(rawValue: spec.name)!
             switch decisions.authorities[ca]! {
@@ -149,21 +156,21 @@ public struct PKIGenerator: Sendable {
                 break
             case .installExternal:
                 report.installedExternalCA = true
-                writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try loaded.certificates[spec.name]!.pem() }))
+                writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try loaded.certificates[spec.name]!.pem() }).flushed)
             case .create:
-                let key = try generateKey(for: spec.name)
+                let key = newKeys[spec.name]!
                 let certificate = try wrap(spec.name) { try Certificate.issue(spec, for: key, issuer: nil, now: now) }
                 loaded.certificates[spec.name] = certificate
                 loaded.keys[spec.name] = key
                 report.createdAuthorities.append(spec.name)
-                writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try certificate.pem() }))
-                writes.append(.secret(spec.keyPath, try encode(spec.name) { try key.pkcs8PEM() }))
+                writes.append(.certificate(spec.certificatePath, try encode(spec.name) { try certificate.pem() }).flushed)
+                writes.append(.secret(spec.keyPath, try encode(spec.name) { try key.pkcs8PEM() }).flushed)
             }
         }
         for (name, contents) in writes.map({ ($0.path, $0.contents) }) { loaded.files[name] = contents }
 
         let toIssue = decisions.leaves.filter(\.issue)
-        let issued = try issueLeaves(toIssue, loaded: loaded, now: now)
+        let issued = try issueLeaves(toIssue, loaded: loaded, newKeys: newKeys, now: now)
         for (decision, result) in zip(toIssue, issued) {
             let spec = plan.certificate(named: decision.name)!
             report.issued.append(.init(name: decision.name, reasons: decision.reasons, newKey: result.keyPEM != nil))
@@ -175,10 +182,17 @@ public struct PKIGenerator: Sendable {
             }
         }
 
-        writes += try serviceAccountWrites(decisions.serviceAccount, loaded: loaded)
+        writes += try serviceAccountWrites(decisions.serviceAccount, loaded: loaded, newKey: newKeys[plan.serviceAccount.name])
         writes += kubeconfigWrites(loaded: loaded)
 
-        report.written = dryRun ? try directory.changes(writes).map(\.path) : try directory.write(writes)
+        if dryRun {
+            report.written = try directory.changes(writes).map(\.path)
+        } else {
+            for loose in try directory.tightenDirectoryModes() {
+                report.warnings.append("\(loose) was readable by others; restricted it to 0700")
+            }
+            report.written = try directory.write(writes)
+        }
         return report
     }
 
@@ -187,8 +201,10 @@ public struct PKIGenerator: Sendable {
         var keyPEM: Data?
     }
 
-    /// Keys and signatures are independent per leaf, so they use every core.
-    func issueLeaves(_ decisions: [LeafDecision], loaded: Loaded, now: Date) throws(ClusterupError) -> [IssuedLeaf] {
+    /// Signatures are independent per leaf, so they use every core too.
+    func issueLeaves(
+        _ decisions: [LeafDecision], loaded: Loaded, newKeys: [String: PrivateKey], now: Date
+    ) throws(ClusterupError) -> [IssuedLeaf] {
         let results = ResultSlots<IssuedLeaf>(count: decisions.count)
         let certificates = loaded.certificates, keys = loaded.keys
         DispatchQueue.concurrentPerform(iterations: decisions.count) { index in
@@ -196,7 +212,7 @@ public struct PKIGenerator: Sendable {
                 let decision = decisions[index]
                 let spec = plan.certificate(named: decision.name)!
                 let ca = spec.signingAuthority!.rawValue
-                let key = decision.reuseKey ? keys[spec.name]! : try generateKey(for: spec.name)
+                let key = decision.reuseKey ? keys[spec.name]! : newKeys[spec.name]!
                 let authority = (certificates[ca]!, keys[ca]!)
                 let certificate = try wrap(spec.name) { try Certificate.issue(spec, for: key, issuer: authority, now: now) }
                 // Check before anything is written: a certificate that does not verify is a bug here.
@@ -211,7 +227,9 @@ public struct PKIGenerator: Sendable {
         return try results.collect()
     }
 
-    func serviceAccountWrites(_ action: ServiceAccountAction, loaded: Loaded) throws(ClusterupError) -> [FileWrite] {
+    func serviceAccountWrites(
+        _ action: ServiceAccountAction, loaded: Loaded, newKey: PrivateKey?
+    ) throws(ClusterupError) -> [FileWrite] {
         let sa = plan.serviceAccount
         switch action {
         case .keep:
@@ -219,8 +237,8 @@ public struct PKIGenerator: Sendable {
         case .writePublicKey:
             return [.certificate(sa.publicKeyPath, try encode(sa.name) { try loaded.keys[sa.name]!.publicKeyPEM() })]
         case .create:
-            let key = try generateKey(for: sa.name)
-            return [.secret(sa.privateKeyPath, try encode(sa.name) { try key.pkcs8PEM() }),
+            let key = newKey!
+            return [.secret(sa.privateKeyPath, try encode(sa.name) { try key.pkcs8PEM() }).flushed,
                     .certificate(sa.publicKeyPath, try encode(sa.name) { try key.publicKeyPEM() })]
         }
     }
@@ -248,8 +266,16 @@ public struct PKIGenerator: Sendable {
         }
     }
 
-    func generateKey(for name: String) throws(ClusterupError) -> PrivateKey {
-        try wrap(name) { try PrivateKey.generate(plan.algorithm) }
+    /// One new key per name, generated concurrently.
+    func generateKeys(for names: [String]) throws(ClusterupError) -> [String: PrivateKey] {
+        let slots = ResultSlots<PrivateKey>(count: names.count)
+        let algorithm = plan.algorithm
+        DispatchQueue.concurrentPerform(iterations: names.count) { index in
+            slots.set(index, Result { () throws(ClusterupError) -> PrivateKey in
+                try wrap(names[index]) { try PrivateKey.generate(algorithm) }
+            })
+        }
+        return Dictionary(uniqueKeysWithValues: zip(names, try slots.collect()))
     }
 }
 

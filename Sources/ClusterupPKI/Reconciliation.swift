@@ -216,9 +216,11 @@ extension PKIPlan {
         switch (pair.certificate, pair.key) {
         case (.missing, .missing) where !external:
             return nil
+        case (.missing, _) where external:
+            throw .badInput("external CA certificate not found", at: pair.certificatePath, hint: "check pki.external_ca.cert")
         case (.missing, _):
             throw .badInput("CA certificate is missing while its key is present", at: pair.certificatePath,
-                            hint: external ? "check pki.external_ca.cert" : moveAside)
+                            hint: moveAside)
         case (.present, .missing):
             throw .badInput("CA key is missing while its certificate exists; clusterup never replaces a CA silently",
                             at: pair.keyPath, hint: external ? "check pki.external_ca.key" : moveAside)

@@ -61,7 +61,7 @@ import Testing
             "--peer-client-cert-auth", "--peer-trusted-ca-file", dir.pki + "/etcd/ca.crt",
         ]
         let logPath = dir.path + "/etcd.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        #expect(FileManager.default.createFile(atPath: logPath, contents: nil))
         let log = FileHandle(forWritingAtPath: logPath)
         etcd.standardOutput = log
         etcd.standardError = log

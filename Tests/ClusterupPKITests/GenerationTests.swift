@@ -113,6 +113,20 @@ import Testing
         }
     }
 
+    @Test func looseDirectoryModesAreTightenedWithoutTouchingFiles() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let request = makeRequest(nodes: 1, directory: dir.pki)
+        _ = try generate(request)
+        chmod(dir.pki + "/nodes/node1", 0o755)
+        let before = snapshot(dir.pki)
+        let report = try generate(request)
+        #expect(report.warnings == ["\(dir.pki)/nodes/node1 was readable by others; restricted it to 0700"])
+        var info = stat()
+        #expect(stat(dir.pki + "/nodes/node1", &info) == 0 && info.st_mode & 0o777 == 0o700)
+        #expect(snapshot(dir.pki) == before)
+    }
+
     @Test func kubeconfigsEmbedAClientCertificateTheCAVerifies() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

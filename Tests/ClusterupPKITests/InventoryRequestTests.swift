@@ -49,4 +49,19 @@ import Testing
             return error.kind == .badInput && error.location == "/srv/demo/inventory.yml" && error.message.contains("'vip'")
         }
     }
+
+    @Test func theStarterInventoryFromInitGeneratesTheWholeSet() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let loaded = try InventoryLoader().parse(yaml: StarterInventory.text(), path: dir.path + "/inventory.yml")
+        let request = try PKIRequest(inventory: loaded)
+        #expect(request.settings.directory == dir.path + "/pki/demo")
+        let report = try PKIGenerator(request: request).run(now: Date())
+        let plan = try PKIPlan(request: request)
+        #expect(report.issued.count == plan.leaves.count && report.createdAuthorities.count == 3)
+        for leaf in plan.leaves {
+            #expect(openssl("verify", "-CAfile", request.settings.directory + "/" + leaf.signingAuthority!.certificatePath,
+                            request.settings.directory + "/" + leaf.certificatePath).status == 0, "\(leaf.name)")
+        }
+    }
 }

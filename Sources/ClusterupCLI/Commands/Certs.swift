@@ -3,18 +3,20 @@ import ClusterupCore
 import ClusterupPKI
 import Foundation
 
-/// `clusterup certs`: the cluster's PKI, made with OpenSSL's library.
-struct Certs: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "certs",
-        abstract: "Generate, inspect and renew the cluster's certificates and keys.",
-        discussion: """
-        The PKI lives in pki.directory (default pki/<cluster>/ beside the inventory) in kubeadm's
-        layout; each node's own certificates are under nodes/<node>/, mirroring /etc/kubernetes/pki.
-        Private keys are 0600 in 0700 directories and are never printed.
-        """,
-        subcommands: [CertsGen.self, CertsCheckExpiration.self, CertsRenew.self]
-    )
+extension Clusterup {
+    /// `clusterup certs`: the cluster's PKI, made with OpenSSL's library.
+    struct Certs: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "certs",
+            abstract: "Generate, inspect and renew the cluster's certificates and keys.",
+            discussion: """
+            The PKI lives in pki.directory (default pki/<cluster>/ beside the inventory) in kubeadm's
+            layout; each node's own certificates are under nodes/<node>/, mirroring /etc/kubernetes/pki.
+            Private keys are 0600 in 0700 directories and are never printed.
+            """,
+            subcommands: [CertsGen.self, CertsCheckExpiration.self, CertsRenew.self]
+        )
+    }
 }
 
 /// Loads the inventory (argument, else $CLUSTERUP_INVENTORY, else ./inventory.yml) and the PKI generator.

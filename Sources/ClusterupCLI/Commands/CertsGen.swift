@@ -3,28 +3,30 @@ import ClusterupCore
 import ClusterupPKI
 import Foundation
 
-struct CertsGen: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "gen",
-        abstract: "Create every missing or outdated certificate; a second run changes nothing.",
-        discussion: """
-        Existing CAs are reused and never replaced silently. A leaf is issued only when it is missing,
-        its subject or SANs no longer match the inventory, it does not verify against its CA, or it
-        expires within pki.renew_before. Each issued certificate is printed with the reason.
-        """
-    )
+extension Clusterup {
+    struct CertsGen: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gen",
+            abstract: "Create every missing or outdated certificate; a second run changes nothing.",
+            discussion: """
+            Existing CAs are reused and never replaced silently. A leaf is issued only when it is missing,
+            its subject or SANs no longer match the inventory, it does not verify against its CA, or it
+            expires within pki.renew_before. Each issued certificate is printed with the reason.
+            """
+        )
 
-    @Argument(help: "Inventory file (default: $CLUSTERUP_INVENTORY, then ./inventory.yml).")
-    var inventory: String?
+        @Argument(help: "Inventory file (default: $CLUSTERUP_INVENTORY, then ./inventory.yml).")
+        var inventory: String?
 
-    @Flag(help: "Print what would be issued and written, and write nothing.")
-    var dryRun = false
+        @Flag(help: "Print what would be issued and written, and write nothing.")
+        var dryRun = false
 
-    func run() throws {
-        let generator = try loadPKIGenerator(inventory: inventory)
-        let report = try generator.run(now: Date(), dryRun: dryRun)
-        printWarnings(report.warnings)
-        print(describe(report, directory: generator.directory.root, dryRun: dryRun), terminator: "")
+        func run() throws {
+            let generator = try loadPKIGenerator(inventory: inventory)
+            let report = try generator.run(now: Date(), dryRun: dryRun)
+            printWarnings(report.warnings)
+            print(describe(report, directory: generator.directory.root, dryRun: dryRun), terminator: "")
+        }
     }
 }
 
