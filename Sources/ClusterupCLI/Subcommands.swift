@@ -6,7 +6,7 @@ let allSubcommands: [ParsableCommand.Type] = [
     Clusterup.InventoryCommand.self,
     Clusterup.Check.self,
     Clusterup.Exec.self,
-    Certs.self,
+    Clusterup.Certs.self,
     Clusterup.DeployCommand.self,
     Clusterup.Lab.self,
     Clusterup.FanOutDemo.self,
