@@ -20,11 +20,21 @@ import Testing
     }
 
     @Test func forEachRunsItemsConcurrently() async throws {
-        // 8 sleeps of 200 ms in 8 parallel slots take about 200 ms, not 1.6 s.
-        let started = Date()
-        _ = try await Blocking.run {
-            Blocking.forEach(Array(0..<8), width: 8) { _ in usleep(200_000) }
+        // Each body waits until all 8 have started: that only finishes if they run at once. No
+        // wall-clock bound, so a loaded machine cannot fail it, and a serial forEach cannot pass.
+        let started = NSCondition()
+        let count = LockedBox(0)
+        let results = try await Blocking.run {
+            Blocking.forEach(Array(0..<8), width: 8) { _ -> Bool in
+                count.mutate { $0 += 1 }
+                started.lock()
+                started.broadcast()
+                let deadline = Date().addingTimeInterval(30)
+                while count.value < 8 && started.wait(until: deadline) {}
+                started.unlock()
+                return count.value == 8
+            }
         }
-        #expect(Date().timeIntervalSince(started) < 1.0)
+        #expect(results.allSatisfy { (try? $0.get()) == true })
     }
 }
