@@ -8,6 +8,9 @@ let allSubcommands: [ParsableCommand.Type] = [
     Clusterup.Exec.self,
     Clusterup.Certs.self,
     Clusterup.DeployCommand.self,
+    Clusterup.Status.self,
+    Clusterup.ResetCommand.self,
+    Clusterup.Etcd.self,
     Clusterup.Lab.self,
     Clusterup.FanOutDemo.self,
 ]

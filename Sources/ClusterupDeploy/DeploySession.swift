@@ -104,7 +104,7 @@ public final class DeploySession: Sendable {
         ) { [self] host, reporter in
             try operation(host, try connection(host.name), reporter)
         }
-        let failures = results.compactMap { result in result.error.map { (host: result.host, error: describe($0)) } }
+        let failures = results.compactMap { result in result.error.map { (host: result.host, error: ConnectionLoss.explain(describe($0))) } }
         if !failures.isEmpty {
             throw DeployFailure(phase: phase, failures: failures, state: stateAfterFailure(in: phase))
         }

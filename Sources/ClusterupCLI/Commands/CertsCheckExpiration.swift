@@ -1,10 +1,11 @@
 import ArgumentParser
 import ClusterupCore
+import ClusterupDeploy
 import ClusterupPKI
 import Foundation
 
 extension Clusterup {
-    struct CertsCheckExpiration: ParsableCommand {
+    struct CertsCheckExpiration: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check-expiration",
             abstract: "List every certificate with its expiry, signing CA and whether it is missing or invalid.",
@@ -14,21 +15,57 @@ extension Clusterup {
         @Argument(help: "Inventory file (default: $CLUSTERUP_INVENTORY, then ./inventory.yml).")
         var inventory: String?
 
-        @Flag(help: "Check what the nodes have installed, over SSH (not available yet: comes with deploy).")
+        @Flag(help: "Check what each node has installed under /etc/kubernetes/pki, over SSH.")
         var remote = false
 
         @OptionGroup var output: OutputOptions
+        @OptionGroup var ssh: SSHOptions
 
-        func run() throws {
-            if remote {
-                throw ClusterupError.badInput(
-                    "--remote is not implemented yet; it arrives with `clusterup deploy`, which installs the certificates",
-                    at: "--remote", hint: "run without --remote to check the local PKI directory")
-            }
+        func run() async throws {
+            if remote { return try await runRemote() }
             let generator = try loadPKIGenerator(inventory: inventory)
             let report = try generator.checkExpiration(now: Date())
             print(output.isJSON ? report.json() : report.table(), terminator: output.isJSON ? "\n" : "")
             if report.hasProblems { throw ExitCode(1) }
+        }
+
+        /// Exits 1 when a host is unreachable or has a certificate expired, unreadable or
+        /// expiring within 30 days.
+        func runRemote() async throws {
+            let loaded = try InventoryLoader().loadLocated(inventory)
+            let now = Date()
+            let sessions = HostSessions(connector: try ssh.connector(for: loaded))
+            let results = await RemoteCertificates.collect(hosts: loaded.hosts, sessions: sessions, now: now)
+            var problems = 0
+            var rows: [[String]] = []
+            var objects: [JSONValue] = []
+            for result in results {
+                guard let certificates = result.value else {
+                    problems += 1
+                    let error = explain(result.error ?? CancellationError())
+                    rows.append([result.host, "-", "-", "-", "UNREACHABLE: \(error)"])
+                    objects.append(.object([("host", .string(result.host)), ("error", .string(error))]))
+                    continue
+                }
+                if certificates.isEmpty { rows.append([result.host, "(none under /etc/kubernetes/pki)", "-", "-", "-"]) }
+                for cert in certificates {
+                    if cert.status != .ok { problems += 1 }
+                    rows.append([result.host, cert.path, cert.notAfter.map { InstalledCertificate.format($0) } ?? "-",
+                                 cert.daysLeft(now: now).map { "\($0)d" } ?? "-", cert.statusText])
+                }
+                objects.append(.object([("host", .string(result.host)), ("certificates", .array(certificates.map { cert in
+                    .object([("path", .string(cert.path)), ("subject", .optional(cert.subject)),
+                             ("not_after", .optional(cert.notAfter.map { ISO8601DateFormatter().string(from: $0) })),
+                             ("days_left", .optional(cert.daysLeft(now: now))), ("status", .string(cert.status.rawValue))])
+                }))]))
+            }
+            if output.isJSON {
+                print(JSONValue.array(objects).pretty)
+            } else {
+                print(TextTable.render(header: ["HOST", "CERTIFICATE", "EXPIRES", "LEFT", "STATUS"], rows: rows), terminator: "")
+                print(problems == 0 ? "all installed certificates ok" : "\(problems) problem(s)")
+            }
+            if problems > 0 { throw ExitCode(1) }
         }
     }
 }

@@ -1,0 +1,171 @@
+import ClusterupCore
+import Foundation
+
+/// `clusterup reset`: undoes what deploy installed on each host, so a later deploy starts from
+/// bare nodes. Keeps etcd backups on the nodes and the local PKI. The etcd data directory is
+/// moved aside (never silently deleted) unless the operator asks for its removal.
+public struct ResetPlan: Sendable, Equatable {
+    public enum EtcdData: Sendable, Equatable {
+        /// Renamed to `<dir>.reset-<UTC timestamp>`; restorable by moving it back.
+        case moveAside
+        case delete
+    }
+
+    public var units: [String]
+    /// Files and directories deploy owns outright.
+    public var paths: [String]
+    /// Configuration files of distribution packages that deploy overwrote: removed only when
+    /// they still carry deploy's "Managed by clusterup" header.
+    public var managedConfigs: [String]
+    public var etcdDataDirectory: String
+    public var etcdData: EtcdData
+    public var keptDirectory: String
+
+    public static func plan(inventory: Inventory, settings: DeploySettings, etcdData: EtcdData) -> ResetPlan {
+        var paths = [
+            "/etc/systemd/system/etcd.service",
+            "/etc/systemd/system/clusterup-vrrpd.service",
+            "/etc/systemd/system/haproxy.service.d/clusterup.conf",
+            "/etc/clusterup",
+            LoadBalancerComponent.sysctlPath,
+            DeployInputs.kubernetesDirectory,
+        ]
+        paths += Artifact.kubernetesComponents.map { "/etc/systemd/system/\($0).service" }
+        // Programs deploy uploaded; those from packages or already present are the node's own.
+        var uploaded = Set<String>()
+        for name in Artifact.names {
+            guard let artifact = settings.artifact(name) else { continue }
+            switch artifact.source {
+            case .url, .file: uploaded.insert(artifact.path)
+            case .package, .present: break
+            }
+        }
+        if inventory.vrrp?.backend != .keepalived, !inventory.hosts(withRole: .lb).isEmpty {
+            uploaded.insert(settings.artifact("clusterup-vrrpd")?.path ?? "/usr/local/bin/clusterup-vrrpd")
+        }
+        paths += uploaded.sorted()
+        return ResetPlan(
+            units: ManagedUnits.all, paths: paths,
+            managedConfigs: [LoadBalancerComponent.haproxyConfig, LoadBalancerComponent.keepalivedConfig],
+            etcdDataDirectory: settings.etcd.dataDirectory, etcdData: etcdData,
+            keptDirectory: settings.etcd.backupDirectory)
+    }
+
+    /// One script per host. It refuses while a deploy holds the lock, and prints one
+    /// `removed|moved|kept|stopped …` line per thing it touched, so the report says exactly what
+    /// happened even when it stops half-way.
+    public func script(timestamp: String) -> String {
+        let lock = shellQuote(LockPhase.directory)
+        var script = """
+        set -u
+        if [ -d \(lock) ]; then echo "locked $(cat \(lock)/owner 2>/dev/null)"; exit 0; fi
+
+        """
+        for unit in units {
+            let u = shellQuote(unit)
+            script += """
+            if [ "$(systemctl is-active \(u) 2>/dev/null)" = active ]; then systemctl stop \(u) && echo "stopped \(unit)"; fi
+            if [ "$(systemctl is-enabled \(u) 2>/dev/null)" = enabled ]; then systemctl disable -q \(u) && echo "disabled \(unit)"; fi
+
+            """
+        }
+        for path in paths {
+            let p = shellQuote(path)
+            script += "if [ -e \(p) ]; then rm -rf \(p) && echo \"removed \(path)\"; fi\n"
+        }
+        for path in managedConfigs {
+            let p = shellQuote(path)
+            script += "if [ -f \(p) ] && grep -q 'Managed by clusterup' \(p); then rm -f \(p) && echo \"removed \(path)\"; fi\n"
+        }
+        let data = shellQuote(etcdDataDirectory)
+        switch etcdData {
+        case .moveAside:
+            let aside = etcdDataDirectory + ".reset-" + timestamp
+            script += "if [ -d \(data) ]; then mv \(data) \(shellQuote(aside)) && echo \"moved \(etcdDataDirectory) \(aside)\"; fi\n"
+        case .delete:
+            script += "if [ -d \(data) ]; then rm -rf \(data) && echo \"removed \(etcdDataDirectory) (etcd data deleted)\"; fi\n"
+        }
+        let kept = shellQuote(keptDirectory)
+        script += """
+        if [ -d \(kept) ]; then echo "kept \(keptDirectory) ($(ls \(kept) | wc -l) file(s))"; fi
+        systemctl daemon-reload
+        systemctl reset-failed 2>/dev/null || true
+        echo done
+
+        """
+        return script
+    }
+}
+
+/// What reset did on one host, parsed from its script's lines.
+public struct ResetOutcome: Sendable, Equatable {
+    public var lockedBy: String?
+    public var stopped: [String] = []
+    public var disabled: [String] = []
+    public var removed: [String] = []
+    /// (from, to) of moved directories.
+    public var moved: [(String, String)] = []
+    public var kept: [String] = []
+    public var completed = false
+
+    public static func == (a: ResetOutcome, b: ResetOutcome) -> Bool {
+        a.lockedBy == b.lockedBy && a.stopped == b.stopped && a.disabled == b.disabled && a.removed == b.removed && a.kept == b.kept
+            && a.completed == b.completed && a.moved.elementsEqual(b.moved) { $0 == $1 }
+    }
+
+    public init() {}
+
+    public static func parse(_ output: String) -> ResetOutcome {
+        var outcome = ResetOutcome()
+        for line in output.split(separator: "\n") {
+            let words = line.split(separator: " ", maxSplits: 1).map(String.init)
+            let rest = words.count > 1 ? words[1] : ""
+            switch words.first {
+            case "locked": outcome.lockedBy = rest
+            case "stopped": outcome.stopped.append(rest)
+            case "disabled": outcome.disabled.append(rest)
+            case "removed": outcome.removed.append(rest)
+            case "moved":
+                let parts = rest.split(separator: " ", maxSplits: 1).map(String.init)
+                if parts.count == 2 { outcome.moved.append((parts[0], parts[1])) }
+            case "kept": outcome.kept.append(rest)
+            case "done": outcome.completed = true
+            default: break
+            }
+        }
+        return outcome
+    }
+
+    public var isNothing: Bool { stopped.isEmpty && disabled.isEmpty && removed.isEmpty && moved.isEmpty }
+}
+
+public enum Reset {
+    public static func run(_ plan: ResetPlan, hosts: [ClusterupCore.Host], sessions: HostSessions, now: Date = Date()) async -> [HostResult<ResetOutcome>] {
+        let script = plan.script(timestamp: timestamp(now))
+        return await sessions.run(hosts, step: "resetting") { host, connection, _ in
+            let result = try connection.run(script, sudo: true, timeout: 180)
+            let outcome = ResetOutcome.parse(result.stdoutText)
+            if let holder = outcome.lockedBy {
+                throw ClusterupError.remote(
+                    "a deploy holds the lock (\(holder)); nothing was removed", host: host.name,
+                    hint: "wait for it to finish; if it died, remove \(LockPhase.directory) on \(host.name)")
+            }
+            guard result.succeeded, outcome.completed else {
+                let done = outcome.stopped.map { "stopped \($0)" } + outcome.disabled.map { "disabled \($0)" } + outcome.removed.map { "removed \($0)" }
+                throw ClusterupError.remote(
+                    "reset stopped part-way (exit \(result.exitStatus)): \(result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)); done so far: \(done.isEmpty ? "nothing" : done.joined(separator: ", "))",
+                    host: host.name, hint: "fix the cause and run reset again; it continues from what is left")
+            }
+            return outcome
+        }
+    }
+
+    /// `20261122T055900Z`: sorts by time and is safe in a path.
+    public static func timestamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: date)
+    }
+}

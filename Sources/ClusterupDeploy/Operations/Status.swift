@@ -1,0 +1,323 @@
+import ClusterupCore
+import ClusterupPKI
+import Foundation
+
+/// `clusterup status`: what the cluster looks like now, read from every host by one probe script
+/// each, plus etcd's own view from one member. Nothing is changed.
+public struct ClusterStatus: Sendable {
+    public var hosts: [HostStatus]
+    public var etcd: EtcdStatus?
+    public var vip: String?
+
+    /// The lb hosts that hold the VIP now (exactly one is healthy).
+    public var vipHolders: [String] { hosts.filter { $0.holdsVIP == true }.map(\.name) }
+
+    /// Problems an operator must look at; empty when the cluster is healthy.
+    public var problems: [String] {
+        var problems: [String] = []
+        for host in hosts {
+            if let error = host.error { problems.append("\(host.name): unreachable: \(error)"); continue }
+            for (unit, facts) in host.units.sorted(by: { $0.key < $1.key }) where !facts.isActive {
+                problems.append("\(host.name): \(unit) is \(facts.active.isEmpty ? "unknown" : facts.active)")
+            }
+            for (server, state) in host.haproxyBackends.sorted(by: { $0.key < $1.key }) where state != "UP" {
+                problems.append("\(host.name): HAProxy backend \(server) is \(state)")
+            }
+            for cert in host.certificates where cert.status != .ok {
+                problems.append("\(host.name): \(cert.path) \(cert.statusText)")
+            }
+        }
+        if let vip, hosts.contains(where: { $0.holdsVIP != nil }) {
+            let holders = vipHolders
+            if holders.count != 1 {
+                problems.append(holders.isEmpty ? "no lb host holds the VIP \(vip)" : "\(holders.count) hosts hold the VIP \(vip): \(holders.joined(separator: ", "))")
+            }
+        }
+        if let etcd {
+            if let error = etcd.error { problems.append("etcd: \(error)") }
+            for endpoint in etcd.health where !endpoint.healthy {
+                problems.append("etcd: \(endpoint.endpoint) unhealthy\(endpoint.error.map { ": \($0)" } ?? "")")
+            }
+        }
+        return problems
+    }
+}
+
+public struct HostStatus: Sendable {
+    public var name: String
+    public var roles: [String]
+    /// Set when the host could not be reached or probed; the other fields are then empty.
+    public var error: String?
+    public var holdsVIP: Bool?
+    public var vrrp: [VRRPInstanceStatus] = []
+    /// HAProxy's view of the kube-apiserver backends: server → UP, DOWN…
+    public var haproxyBackends: [String: String] = [:]
+    public var units: [String: HostObservedState.UnitFacts] = [:]
+    public var certificates: [InstalledCertificate] = []
+    /// Component → first line of its `--version`.
+    public var versions: [String: String] = [:]
+}
+
+/// One VRRP instance as clusterup-vrrpd reports it (`clusterup-vrrpd status`).
+public struct VRRPInstanceStatus: Sendable, Equatable, Decodable {
+    public var name: String
+    public var state: String
+    public var vrid: Int
+    public var priority: Int
+    public var effectivePriority: Int?
+    public var masterAddress: String?
+    public var vipsInstalled: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case name, state, vrid, priority
+        case effectivePriority = "effective_priority"
+        case masterAddress = "master_address"
+        case vipsInstalled = "vips_installed"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        state = try c.decode(String.self, forKey: .state)
+        vrid = try c.decode(Int.self, forKey: .vrid)
+        priority = try c.decode(Int.self, forKey: .priority)
+        effectivePriority = try c.decodeIfPresent(Int.self, forKey: .effectivePriority)
+        masterAddress = try c.decodeIfPresent(String.self, forKey: .masterAddress)
+        vipsInstalled = try c.decodeIfPresent([String].self, forKey: .vipsInstalled) ?? []
+    }
+
+    /// Parses `clusterup-vrrpd status` output.
+    public static func parse(_ json: String, host: String) throws -> [VRRPInstanceStatus] {
+        struct Status: Decodable { var instances: [VRRPInstanceStatus] }
+        do {
+            return try JSONDecoder().decode(Status.self, from: Data(json.utf8)).instances
+        } catch {
+            throw ClusterupError.remote("could not read `clusterup-vrrpd status`: \(error)", host: host)
+        }
+    }
+}
+
+/// A certificate installed on a node, read over SSH and parsed here.
+public struct InstalledCertificate: Sendable, Equatable {
+    public enum Status: String, Sendable { case ok, expiringSoon = "expiring", expired, unreadable }
+    public var path: String
+    public var subject: String?
+    public var notAfter: Date?
+    public var status: Status
+    public var detail: String?
+
+    /// Certificates closer than this to their end are reported.
+    public static let warnBefore: TimeInterval = 30 * 86400
+
+    public init(path: String, pem: String, now: Date) {
+        self.path = path
+        do {
+            let certificate = try Certificate(pem: Data(pem.utf8))
+            subject = certificate.subject.description
+            notAfter = certificate.notAfter
+            let left = certificate.notAfter.timeIntervalSince(now)
+            status = left <= 0 ? .expired : left < Self.warnBefore ? .expiringSoon : .ok
+        } catch {
+            status = .unreadable
+            detail = "\(error)"
+        }
+    }
+
+    public var statusText: String {
+        switch status {
+        case .ok: "ok"
+        case .expiringSoon: "expires \(notAfter.map(Self.format) ?? "soon")"
+        case .expired: "EXPIRED \(notAfter.map(Self.format) ?? "")"
+        case .unreadable: "unreadable: \(detail ?? "")"
+        }
+    }
+
+    /// `2026-11-22 04:38 UTC`, as the local PKI report writes dates.
+    public static func format(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return formatter.string(from: date)
+    }
+
+    /// Residual validity in whole days (negative once expired).
+    public func daysLeft(now: Date) -> Int? { notAfter.map { Int(($0.timeIntervalSince(now) / 86400).rounded(.down)) } }
+}
+
+/// etcd's own view from one member: the member list and each endpoint's health over TLS.
+public struct EtcdStatus: Sendable {
+    public var queriedOn: String?
+    public var members: [EtcdMember] = []
+    public var health: [EtcdEndpointHealth] = []
+    public var error: String?
+}
+
+public struct EtcdEndpointHealth: Sendable, Equatable, Decodable {
+    public var endpoint: String
+    public var healthy: Bool
+    public var took: String?
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey { case endpoint, healthy = "health", took, error }
+
+    /// Parses `etcdctl endpoint health --cluster -w json` (etcdctl 3.4 prints a JSON array).
+    public static func parseList(_ json: String, host: String) throws -> [EtcdEndpointHealth] {
+        // etcdctl follows the array with "Error: unhealthy cluster" when a member is down.
+        guard let start = json.firstIndex(of: "["), let end = json.lastIndex(of: "]"), start < end else {
+            throw ClusterupError.remote("etcdctl endpoint health printed no JSON: \(json.prefix(200))", host: host)
+        }
+        do {
+            return try JSONDecoder().decode([EtcdEndpointHealth].self, from: Data(json[start...end].utf8))
+                .sorted { $0.endpoint < $1.endpoint }
+        } catch {
+            throw ClusterupError.remote("could not read etcdctl endpoint health: \(error)", host: host)
+        }
+    }
+}
+
+/// The units deploy manages, by role: what status reports and reset removes.
+enum ManagedUnits {
+    static func units(for host: ClusterupCore.Host, inventory: Inventory) -> [String] {
+        var units: [String] = []
+        if host.roles.contains(.lb) {
+            units.append("haproxy.service")
+            units.append(inventory.vrrp?.backend == .keepalived ? "keepalived.service" : "clusterup-vrrpd.service")
+        }
+        if host.roles.contains(.etcd) { units.append("etcd.service") }
+        if host.roles.contains(.controlPlane) { units += Artifact.kubernetesComponents.map { "\($0).service" } }
+        return units
+    }
+
+    /// Every unit deploy may have installed, whatever the roles now (a role may have been dropped).
+    static let all = ["clusterup-vrrpd.service", "keepalived.service", "haproxy.service", "etcd.service"]
+        + Artifact.kubernetesComponents.map { "\($0).service" }
+}
+
+/// The probe `status` runs on each host, and its parser.
+enum StatusProbe {
+    static let pkiDirectory = DeployInputs.remotePKI
+
+    static func script(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings) -> String {
+        var script = "echo '@@units'\n" + HostObservedState.probeScript(paths: [], units: ManagedUnits.units(for: host, inventory: inventory))
+        if let vip = inventory.vip, host.roles.contains(.lb) {
+            script += "echo '@@addr'; ip -o addr show | grep -F ' \(vip.address)/' || true\n"
+            if inventory.vrrp?.backend != .keepalived {
+                let vrrpd = settings.artifact("clusterup-vrrpd")?.path ?? "/usr/local/bin/clusterup-vrrpd"
+                script += "echo '@@vrrpd'; timeout 5 \(shellQuote(vrrpd)) status 2>&1 || true\n"
+            }
+            script += "echo '@@haproxy'; curl -s --max-time 2 'http://127.0.0.1:\(LoadBalancerComponent.statsPort)/stats;csv' 2>/dev/null || true\n"
+        }
+        script += certificatesScript()
+        var binaries: [(String, String)] = []
+        if host.roles.contains(.etcd) { binaries.append(("etcd", settings.artifact("etcd")?.path ?? "etcd")) }
+        if host.roles.contains(.lb) {
+            binaries.append(("haproxy", settings.artifact("haproxy")?.path ?? "haproxy"))
+            if inventory.vrrp?.backend == .keepalived {
+                binaries.append(("keepalived", settings.artifact("keepalived")?.path ?? "keepalived"))
+            } else {
+                binaries.append(("clusterup-vrrpd", settings.artifact("clusterup-vrrpd")?.path ?? "/usr/local/bin/clusterup-vrrpd"))
+            }
+        }
+        if host.roles.contains(.controlPlane) {
+            for name in Artifact.kubernetesComponents { binaries.append((name, settings.artifact(name)?.path ?? name)) }
+        }
+        for (name, path) in binaries {
+            // haproxy -v and keepalived --version print to stderr on some builds.
+            let flag = name == "haproxy" ? "-v" : "--version"
+            script += "echo '@@version \(name)'; \(shellQuote(path)) \(flag) 2>&1 | head -n 1 || true\n"
+        }
+        return script
+    }
+
+    /// Prints every certificate under the node's PKI directory as `@@cert PATH` then its PEM.
+    static func certificatesScript() -> String {
+        let dir = shellQuote(pkiDirectory)
+        return "if [ -d \(dir) ]; then for f in $(find \(dir) -name '*.crt' -type f | sort); do echo \"@@cert $f\"; cat \"$f\"; done; fi\n"
+    }
+
+    static func parseCertificates(_ sections: ProbeSections, now: Date) -> [InstalledCertificate] {
+        sections.all("cert").map { InstalledCertificate(path: $0.argument, pem: $0.body, now: now) }
+    }
+
+    static func parse(_ output: String, host: ClusterupCore.Host, inventory: Inventory, now: Date) throws -> HostStatus {
+        let sections = ProbeSections(output)
+        var status = HostStatus(name: host.name, roles: host.roles.sorted().map(\.rawValue))
+        if let units = sections.first("units") {
+            status.units = try HostObservedState.parse(units.body, host: host.name).units
+        }
+        if host.roles.contains(.lb), inventory.vip != nil {
+            status.holdsVIP = !(sections.first("addr")?.body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true)
+            if let vrrpd = sections.first("vrrpd") {
+                // A stopped daemon answers with an error instead of JSON: report no instances.
+                status.vrrp = (try? VRRPInstanceStatus.parse(vrrpd.body, host: host.name)) ?? []
+            }
+            // No answer from the stats endpoint: HAProxy is down, which the unit state reports.
+            if let csv = sections.first("haproxy"), !csv.body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                let backends = inventory.hosts(withRole: .controlPlane).map(\.name)
+                let seen = HAProxyStats.backendStatus(csv.body, backend: "kube-apiservers")
+                for name in backends { status.haproxyBackends[name] = seen[name] ?? "absent" }
+            }
+        }
+        status.certificates = parseCertificates(sections, now: now)
+        for section in sections.all("version") {
+            let line = section.body.split(separator: "\n").first.map(String.init) ?? ""
+            status.versions[section.argument] = line.contains("not found") || line.contains("No such file") ? "not installed" : line
+        }
+        return status
+    }
+}
+
+public enum StatusCollector {
+    public static func collect(
+        inventory: Inventory, settings: DeploySettings, sessions: HostSessions, now: @escaping @Sendable () -> Date = Date.init
+    ) async -> ClusterStatus {
+        let results = await sessions.run(inventory.hosts, step: "probing") { host, connection, _ in
+            let script = StatusProbe.script(for: host, inventory: inventory, settings: settings)
+            let output = try connection.checkedOutput(script, timeout: 30)
+            return try StatusProbe.parse(output, host: host, inventory: inventory, now: now())
+        }
+        let hosts = zip(inventory.hosts, results).map { host, result in
+            result.value ?? HostStatus(name: host.name, roles: host.roles.sorted().map(\.rawValue), error: describe(result.error ?? CancellationError()))
+        }
+        var etcd: EtcdStatus? = nil
+        let etcdHosts = inventory.hosts(withRole: .etcd)
+        if !etcdHosts.isEmpty {
+            etcd = await etcdStatus(on: etcdHosts, reachable: Set(hosts.filter { $0.error == nil }.map(\.name)),
+                                    settings: settings, sessions: sessions)
+        }
+        return ClusterStatus(hosts: hosts, etcd: etcd, vip: inventory.vip?.address)
+    }
+
+    /// Asks the first reachable member whose etcd answers; the others are only tried if it fails.
+    static func etcdStatus(on hosts: [ClusterupCore.Host], reachable: Set<String>, settings: DeploySettings, sessions: HostSessions) async -> EtcdStatus {
+        let etcdctl = etcdctlPath(settings)
+        var lastError = "no etcd host is reachable"
+        for host in hosts where reachable.contains(host.name) {
+            let result = await sessions.run([host], step: "etcd") { host, connection, _ in
+                let list = try connection.run(Etcdctl.command(etcdctl, "member list -w json"), sudo: true, timeout: 20)
+                guard list.succeeded else {
+                    throw ClusterupError.remote("etcdctl member list failed: \(list.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))", host: host.name)
+                }
+                let members = try EtcdMember.parseList(list.stdoutText, host: host.name)
+                // Exits 1 when an endpoint is unhealthy but still prints every endpoint's state.
+                let health = try connection.run(Etcdctl.command(etcdctl, "endpoint health --cluster -w json"), sudo: true, timeout: 30)
+                return EtcdStatus(queriedOn: host.name, members: members,
+                                  health: try EtcdEndpointHealth.parseList(health.stdoutText + "\n" + health.stderrText, host: host.name))
+            }
+            if let status = result.first?.value { return status }
+            lastError = result.first?.error.map { describe($0) } ?? lastError
+        }
+        return EtcdStatus(queriedOn: nil, error: lastError)
+    }
+}
+
+/// `certs check-expiration --remote`: the certificates each node has installed.
+public enum RemoteCertificates {
+    public static func collect(hosts: [ClusterupCore.Host], sessions: HostSessions, now: Date) async -> [HostResult<[InstalledCertificate]>] {
+        await sessions.run(hosts, step: "reading certificates") { _, connection, _ in
+            let output = try connection.checkedOutput(StatusProbe.certificatesScript(), timeout: 30)
+            return StatusProbe.parseCertificates(ProbeSections(output), now: now)
+        }
+    }
+}
