@@ -236,7 +236,12 @@ struct DeployRobustnessLabTests {
                 #expect(keys.contains("before-backup"), "\(node): \(keys)")
                 #expect(!keys.contains("after-backup"), "\(node): \(keys)")
             }
-            let status = try await clusterup(["status", inventory])
+            // The apiservers reconnect to the restored etcd and HAProxy sees them up again within seconds.
+            var status = try await clusterup(["status", inventory])
+            for _ in 0..<20 where status.status != 0 {
+                try await Task.sleep(for: .seconds(1))
+                status = try await clusterup(["status", inventory])
+            }
             #expect(status.status == 0, "\(status.output)")
         }
     }

@@ -22,10 +22,10 @@ extension Clusterup {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let loaded = try inventory.load()
+            let (loaded, hosts) = try inventory.loadSelection()
             let sessions = HostSessions(connector: try ssh.connector(for: loaded), concurrency: fanOut.concurrency)
             let now = Date()
-            let status = await StatusCollector.collect(inventory: loaded, settings: loaded.deploy, sessions: sessions, now: { now })
+            let status = await StatusCollector.collect(inventory: loaded, hosts: hosts, settings: loaded.deploy, sessions: sessions, now: { now })
             print(output.isJSON ? StatusReport.json(status, now: now).pretty : StatusReport.text(status, now: now), terminator: output.isJSON ? "\n" : "")
             if !status.problems.isEmpty { throw ExitCode(1) }
         }

@@ -8,6 +8,8 @@ public struct ClusterStatus: Sendable {
     public var hosts: [HostStatus]
     public var etcd: EtcdStatus?
     public var vip: String?
+    /// With --hosts, the VIP's holder may be among the hosts not looked at.
+    public var everyLBHostProbed = true
 
     /// The lb hosts that hold the VIP now (exactly one is healthy).
     public var vipHolders: [String] { hosts.filter { $0.holdsVIP == true }.map(\.name) }
@@ -27,7 +29,7 @@ public struct ClusterStatus: Sendable {
                 problems.append("\(host.name): \(cert.path) \(cert.statusText)")
             }
         }
-        if let vip, hosts.contains(where: { $0.holdsVIP != nil }) {
+        if let vip, everyLBHostProbed, hosts.contains(where: { $0.holdsVIP != nil }) {
             let holders = vipHolders
             if holders.count != 1 {
                 problems.append(holders.isEmpty ? "no lb host holds the VIP \(vip)" : "\(holders.count) hosts hold the VIP \(vip): \(holders.joined(separator: ", "))")
@@ -270,30 +272,35 @@ enum StatusProbe {
 
 public enum StatusCollector {
     public static func collect(
-        inventory: Inventory, settings: DeploySettings, sessions: HostSessions, now: @escaping @Sendable () -> Date = Date.init
+        inventory: Inventory, hosts selected: [ClusterupCore.Host]? = nil, settings: DeploySettings, sessions: HostSessions,
+        now: @escaping @Sendable () -> Date = Date.init
     ) async -> ClusterStatus {
-        let results = await sessions.run(inventory.hosts, step: "probing") { host, connection, _ in
+        let probed = selected ?? inventory.hosts
+        let results = await sessions.run(probed, step: "probing") { host, connection, _ in
             let script = StatusProbe.script(for: host, inventory: inventory, settings: settings)
             let output = try connection.checkedOutput(script, timeout: 30)
             return try StatusProbe.parse(output, host: host, inventory: inventory, now: now())
         }
-        let hosts = zip(inventory.hosts, results).map { host, result in
+        let hosts = zip(probed, results).map { host, result in
             result.value ?? HostStatus(name: host.name, roles: host.roles.sorted().map(\.rawValue), error: describe(result.error ?? CancellationError()))
         }
         var etcd: EtcdStatus? = nil
+        // etcd's view comes from any member, selected or not: it is the cluster's, not a host's.
         let etcdHosts = inventory.hosts(withRole: .etcd)
         if !etcdHosts.isEmpty {
-            etcd = await etcdStatus(on: etcdHosts, reachable: Set(hosts.filter { $0.error == nil }.map(\.name)),
+            etcd = await etcdStatus(on: etcdHosts, unreachable: Set(hosts.filter { $0.error != nil }.map(\.name)),
                                     settings: settings, sessions: sessions)
         }
-        return ClusterStatus(hosts: hosts, etcd: etcd, vip: inventory.vip?.address)
+        let probedNames = Set(probed.map(\.name))
+        return ClusterStatus(hosts: hosts, etcd: etcd, vip: inventory.vip?.address,
+                             everyLBHostProbed: inventory.hosts(withRole: .lb).allSatisfy { probedNames.contains($0.name) })
     }
 
     /// Asks the first reachable member whose etcd answers; the others are only tried if it fails.
-    static func etcdStatus(on hosts: [ClusterupCore.Host], reachable: Set<String>, settings: DeploySettings, sessions: HostSessions) async -> EtcdStatus {
+    static func etcdStatus(on hosts: [ClusterupCore.Host], unreachable: Set<String>, settings: DeploySettings, sessions: HostSessions) async -> EtcdStatus {
         let etcdctl = etcdctlPath(settings)
         var lastError = "no etcd host is reachable"
-        for host in hosts where reachable.contains(host.name) {
+        for host in hosts where !unreachable.contains(host.name) {
             let result = await sessions.run([host], step: "etcd") { host, connection, _ in
                 let list = try connection.run(Etcdctl.command(etcdctl, "member list -w json"), sudo: true, timeout: 20)
                 guard list.succeeded else {
