@@ -40,10 +40,18 @@ extension Clusterup {
             let loaded = try InventoryLoader().loadLocated(paths.count == 2 ? paths[0] : nil)
             let snapshot = paths.last!
             let sessions = HostSessions(connector: try ssh.connector(for: loaded))
-            do {
-                let result = try await EtcdRestore.run(
+            // Ctrl-C must not leave etcd stopped half-way: the running step finishes on every
+            // member, the rest is skipped, and the report says what state etcd is in.
+            let timeout = healthTimeout
+            let task = Task {
+                try await EtcdRestore.run(
                     inventory: loaded, settings: loaded.deploy, sessions: sessions, snapshot: snapshot,
-                    healthTimeout: .seconds(healthTimeout), note: { print($0) })
+                    healthTimeout: .seconds(timeout), note: { print($0) })
+            }
+            let interrupt = InterruptHandler { task.cancel() }
+            defer { interrupt.remove() }
+            do {
+                let result = try await task.value
                 for (host, path) in result.movedAside.sorted(by: { $0.key < $1.key }) {
                     print("\(host): previous data directory kept at \(path)")
                 }

@@ -43,19 +43,6 @@ public enum EtcdRestore {
         let peers = hosts.map { EtcdPeer(name: $0.name, address: $0.privateAddress) }
         let owner = LockPhase.ownerLine()
         let lockScript = LockPhase.acquireScript(owner: owner, staleSeconds: 3600)
-        var locked: [ClusterupCore.Host] = []
-        defer {
-            // Released on every path; a failure to release is reported by the next deploy as a stale lock.
-            let toRelease = locked
-            if !toRelease.isEmpty {
-                _ = FanOut(concurrency: sessions.concurrency).runBlocking(toRelease, name: \.name) { host, _ in
-                    let connection = try sessions.connector.connect(host)
-                    defer { connection.close() }
-                    _ = try connection.checkedOutput("rm -rf \(shellQuote(LockPhase.directory))")
-                }
-            }
-        }
-
         // 1. Lock and upload to every member before stopping anything: a failure here changes nothing.
         let prepared = await sessions.run(hosts, step: "locking and uploading") { host, connection, reporter in
             let outcome = try LockPhase.parse(try connection.checkedOutput(lockScript), host: host.name)
@@ -77,9 +64,26 @@ public enum EtcdRestore {
             }
             return true
         }
-        locked = zip(hosts, prepared).filter { $0.1.succeeded }.map(\.0)
-        try requireAll(prepared, step: "upload", state: "Nothing was stopped or changed; etcd runs as before.")
-        note("snapshot (\(bytes.count) bytes, sha256 \(sha256Hex(bytes).prefix(12))…) uploaded to \(hosts.count) member(s)")
+        let locked = zip(hosts, prepared).filter { $0.1.succeeded }.map(\.0)
+        do {
+            try requireAll(prepared, step: "upload", state: "Nothing was stopped or changed; etcd runs as before.")
+            let result = try await restore(
+                hosts: hosts, peers: peers, cluster: inventory.cluster, etcdctl: etcdctl, dataDir: dataDir, remote: remote,
+                stamp: stamp, bytes: bytes.count, sessions: sessions, healthTimeout: healthTimeout, note: note)
+            await release(locked, sessions: sessions)
+            return result
+        } catch {
+            await release(locked, sessions: sessions)
+            throw error
+        }
+    }
+
+    /// Steps 2-4, once every member has the snapshot and the lock.
+    static func restore(
+        hosts: [ClusterupCore.Host], peers: [EtcdPeer], cluster: String, etcdctl: String, dataDir: String, remote: String,
+        stamp: String, bytes: Int, sessions: HostSessions, healthTimeout: Duration, note: @escaping @Sendable (String) -> Void
+    ) async throws -> Result {
+        note("snapshot (\(bytes) bytes) uploaded to \(hosts.count) member(s) and checked")
 
         // 2. Stop every member: a restored cluster must not meet the old one.
         let stopped = await sessions.run(hosts, step: "stopping etcd") { _, connection, _ in
@@ -93,7 +97,7 @@ public enum EtcdRestore {
         let aside = dataDir + ".before-restore-" + stamp
         let restored = await sessions.run(hosts, step: "restoring") { host, connection, _ in
             let command = restoreCommand(etcdctl: etcdctl, snapshot: remote, host: host, peers: peers,
-                                         cluster: inventory.cluster, dataDirectory: dataDir)
+                                         cluster: cluster, dataDirectory: dataDir)
             let output = try connection.checkedOutput(
                 "if [ -e \(shellQuote(dataDir)) ]; then mv \(shellQuote(dataDir)) \(shellQuote(aside)) && echo moved; fi; \(command) >/dev/null && chmod 0700 \(shellQuote(dataDir))",
                 timeout: 300)
@@ -111,6 +115,17 @@ public enum EtcdRestore {
         }
         try requireAll(started, step: "start", state: "The snapshot is restored on every member but not every member became healthy; check `clusterup status` and `journalctl -u etcd`. Previous data: \(aside).")
         return Result(members: hosts.map(\.name), movedAside: movedAside)
+    }
+
+    /// Released on every path; a lock that cannot be released is reported by the next deploy.
+    static func release(_ hosts: [ClusterupCore.Host], sessions: HostSessions) async {
+        guard !hosts.isEmpty else { return }
+        // Its own task: after Ctrl-C the restore's task is cancelled, the release must still run.
+        await Task {
+            _ = await sessions.run(hosts, step: "unlocking") { _, connection, _ in
+                _ = try connection.checkedOutput("rm -rf \(shellQuote(LockPhase.directory))")
+            }
+        }.value
     }
 
     static func readSnapshot(_ path: String) throws -> [UInt8] {
