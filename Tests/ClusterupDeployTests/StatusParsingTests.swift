@@ -148,3 +148,29 @@ import Testing
         #expect(script.contains("127.0.0.1:8404/stats;csv"))
     }
 }
+
+@Suite struct RemoteCertificateComparisonTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func aCertificateRenewedLocallyButNotDeployedIsOutdated() {
+        let installed = [InstalledCertificate(path: "/etc/kubernetes/pki/ca.crt", pem: selfSignedPEM, now: now)]
+        let compared = RemoteCertificates.compare(installed, expected: ["/etc/kubernetes/pki/ca.crt": "-----BEGIN CERTIFICATE-----\nother\n"])
+        #expect(compared.map(\.status) == [.outdated])
+    }
+
+    @Test func theSameCertificateAsTheLocalPKIStaysOKWhateverTheTrailingNewline() {
+        let installed = [InstalledCertificate(path: "/etc/kubernetes/pki/ca.crt", pem: selfSignedPEM + "\n", now: now)]
+        let compared = RemoteCertificates.compare(installed, expected: ["/etc/kubernetes/pki/ca.crt": selfSignedPEM])
+        #expect(compared.map(\.status) == [.ok])
+    }
+
+    @Test func aCertificateTheNodeShouldHaveButLacksIsMissing() {
+        let compared = RemoteCertificates.compare([], expected: ["/etc/kubernetes/pki/apiserver.crt": selfSignedPEM])
+        #expect(compared.map(\.path) == ["/etc/kubernetes/pki/apiserver.crt"])
+        #expect(compared.map(\.status) == [.missing])
+    }
+
+    @Test func aCertificateFileWithoutFinalNewlineDoesNotSwallowTheNextOne() {
+        #expect(StatusProbe.certificatesScript().contains(#"[ -z "$(tail -c 1 "$f")" ] || echo"#))
+    }
+}

@@ -29,6 +29,17 @@ extension Clusterup {
             if report.hasProblems { throw ExitCode(1) }
         }
 
+        /// Remote path → local PEM of every certificate deploy gives `host`.
+        static func expectedCertificates(_ generator: PKIGenerator, host: String) -> [String: String] {
+            var expected: [String: String] = [:]
+            for (local, remote) in generator.plan.files(forNode: host) where remote.hasSuffix(".crt") {
+                if let pem = try? String(contentsOfFile: generator.directory.root + "/" + local, encoding: .utf8) {
+                    expected[DeployInputs.remotePKI + "/" + remote] = pem
+                }
+            }
+            return expected
+        }
+
         /// Exits 1 when a host is unreachable or has a certificate expired, unreadable or
         /// expiring within 30 days.
         func runRemote() async throws {
@@ -36,16 +47,21 @@ extension Clusterup {
             let now = Date()
             let sessions = HostSessions(connector: try ssh.connector(for: loaded))
             let results = await RemoteCertificates.collect(hosts: loaded.hosts, sessions: sessions, now: now)
+            // With the local PKI at hand, also flag certificates renewed here but not deployed, and missing ones.
+            let generator = try? PKIGenerator(request: PKIRequest(inventory: loaded))
             var problems = 0
             var rows: [[String]] = []
             var objects: [JSONValue] = []
             for result in results {
-                guard let certificates = result.value else {
+                guard var certificates = result.value else {
                     problems += 1
                     let error = explain(result.error ?? CancellationError())
                     rows.append([result.host, "-", "-", "-", "UNREACHABLE: \(error)"])
                     objects.append(.object([("host", .string(result.host)), ("error", .string(error))]))
                     continue
+                }
+                if let generator {
+                    certificates = RemoteCertificates.compare(certificates, expected: Self.expectedCertificates(generator, host: result.host))
                 }
                 if certificates.isEmpty { rows.append([result.host, "(none under /etc/kubernetes/pki)", "-", "-", "-"]) }
                 for cert in certificates {

@@ -101,8 +101,10 @@ public struct VRRPInstanceStatus: Sendable, Equatable, Decodable {
 
 /// A certificate installed on a node, read over SSH and parsed here.
 public struct InstalledCertificate: Sendable, Equatable {
-    public enum Status: String, Sendable { case ok, expiringSoon = "expiring", expired, unreadable }
+    public enum Status: String, Sendable { case ok, expiringSoon = "expiring", expired, unreadable, missing, outdated }
     public var path: String
+    /// The file as read, to compare with the local PKI.
+    public var pem: String = ""
     public var subject: String?
     public var notAfter: Date?
     public var status: Status
@@ -113,6 +115,7 @@ public struct InstalledCertificate: Sendable, Equatable {
 
     public init(path: String, pem: String, now: Date) {
         self.path = path
+        self.pem = pem
         do {
             let certificate = try Certificate(pem: Data(pem.utf8))
             subject = certificate.subject.description
@@ -131,7 +134,14 @@ public struct InstalledCertificate: Sendable, Equatable {
         case .expiringSoon: "expires \(notAfter.map(Self.format) ?? "soon")"
         case .expired: "EXPIRED \(notAfter.map(Self.format) ?? "")"
         case .unreadable: "unreadable: \(detail ?? "")"
+        case .missing: "MISSING (deploy installs it)"
+        case .outdated: "OUTDATED: differs from the local PKI (run `clusterup deploy`)"
         }
+    }
+
+    init(missing path: String) {
+        self.path = path
+        status = .missing
     }
 
     /// `2026-11-22 04:38 UTC`, as the local PKI report writes dates.
@@ -235,7 +245,8 @@ enum StatusProbe {
     /// Prints every certificate under the node's PKI directory as `@@cert PATH` then its PEM.
     static func certificatesScript() -> String {
         let dir = shellQuote(pkiDirectory)
-        return "if [ -d \(dir) ]; then for f in $(find \(dir) -name '*.crt' -type f | sort); do echo \"@@cert $f\"; cat \"$f\"; done; fi\n"
+        // A file without a final newline must not swallow the next marker.
+        return "if [ -d \(dir) ]; then for f in $(find \(dir) -name '*.crt' -type f | sort); do echo \"@@cert $f\"; cat \"$f\"; [ -z \"$(tail -c 1 \"$f\")\" ] || echo; done; fi\n"
     }
 
     static func parseCertificates(_ sections: ProbeSections, now: Date) -> [InstalledCertificate] {
@@ -321,6 +332,24 @@ public enum StatusCollector {
 
 /// `certs check-expiration --remote`: the certificates each node has installed.
 public enum RemoteCertificates {
+    /// Marks installed certificates that differ from the local PKI (renewed here, not deployed
+    /// yet) and adds the ones the node should have but lacks. `expected`: remote path → local PEM.
+    public static func compare(_ installed: [InstalledCertificate], expected: [String: String]) -> [InstalledCertificate] {
+        func normalized(_ pem: String) -> String { pem.trimmingCharacters(in: .whitespacesAndNewlines) }
+        var result = installed.map { cert -> InstalledCertificate in
+            var cert = cert
+            if cert.status == .ok || cert.status == .expiringSoon, let local = expected[cert.path], normalized(local) != normalized(cert.pem) {
+                cert.status = .outdated
+            }
+            return cert
+        }
+        let present = Set(installed.map(\.path))
+        for path in expected.keys.sorted() where !present.contains(path) {
+            result.append(InstalledCertificate(missing: path))
+        }
+        return result
+    }
+
     public static func collect(hosts: [ClusterupCore.Host], sessions: HostSessions, now: Date) async -> [HostResult<[InstalledCertificate]>] {
         await sessions.run(hosts, step: "reading certificates") { _, connection, _ in
             let output = try connection.checkedOutput(StatusProbe.certificatesScript(), timeout: 30)
