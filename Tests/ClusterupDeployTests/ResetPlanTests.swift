@@ -147,3 +147,13 @@ import Testing
         #expect(EtcdBackup.parseRevision("Error: no such file") == nil)
     }
 }
+
+@Suite struct ResetLockTests {
+    @Test func aLockLeftByADeadDeployIsRemovedAndReported() throws {
+        let inventory = try operationsInventory()
+        let script = ResetPlan.plan(inventory: inventory, settings: inventory.deploy, etcdData: .moveAside)
+            .script(timestamp: "t", overridingLock: true)
+        #expect(script.hasPrefix("set -u\nrm -rf /var/lib/clusterup/deploy.lock"))
+        #expect(!script.contains("echo \"locked"))
+    }
+}

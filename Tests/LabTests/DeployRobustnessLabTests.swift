@@ -153,7 +153,7 @@ struct DeployRobustnessLabTests {
 
             // Dies mid-deploy: the report names the host and the phase it was in.
             let running = try Background(["deploy", inventory], log: "/tmp/clusterup-\(lab)-mid.log")
-            #expect(await running.waitFor("==> write files", seconds: 60), "\(running.output)")
+            #expect(await running.waitFor("==> etcd", seconds: 60), "\(running.output)")
             try await Lab.stopNode("node3", lab: lab, mode: .kill)
             let failed = await running.finish(seconds: 120)
             #expect(failed.status == 1, "\(failed.output)")
@@ -161,6 +161,8 @@ struct DeployRobustnessLabTests {
             #expect(failed.output.contains("deploy failed in phase '"), "\(failed.output)")
             #expect(report.contains("node3: "), "\(failed.output)")
             #expect(!report.contains("node1: ") && !report.contains("node2: "), "only the dead host fails: \(report)")
+
+            #expect(report.contains("the SSH connection was lost"), "\(report)")
 
             // Back again: a re-run takes over this machine's dead lock and converges.
             try await Lab.startNode("node3", lab: lab)

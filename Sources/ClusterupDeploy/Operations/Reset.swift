@@ -54,9 +54,10 @@ public struct ResetPlan: Sendable, Equatable {
     /// One script per host. It refuses while a deploy holds the lock, and prints one
     /// `removed|moved|kept|stopped …` line per thing it touched, so the report says exactly what
     /// happened even when it stops half-way.
-    public func script(timestamp: String) -> String {
+    /// `overridingLock`: the lock was left by a deploy from this machine that died; reset removes it.
+    public func script(timestamp: String, overridingLock: Bool = false) -> String {
         let lock = shellQuote(LockPhase.directory)
-        var script = """
+        var script = overridingLock ? "set -u\nrm -rf \(lock) && echo \"removed \(LockPhase.directory) (left by a deploy that died)\"\n" : """
         set -u
         if [ -d \(lock) ]; then echo "locked $(cat \(lock)/owner 2>/dev/null)"; exit 0; fi
 
@@ -141,10 +142,15 @@ public struct ResetOutcome: Sendable, Equatable {
 
 public enum Reset {
     public static func run(_ plan: ResetPlan, hosts: [ClusterupCore.Host], sessions: HostSessions, now: Date = Date()) async -> [HostResult<ResetOutcome>] {
-        let script = plan.script(timestamp: timestamp(now))
+        let stamp = timestamp(now)
+        let script = plan.script(timestamp: stamp)
         return await sessions.run(hosts, step: "resetting") { host, connection, _ in
-            let result = try connection.run(script, sudo: true, timeout: 180)
-            let outcome = ResetOutcome.parse(result.stdoutText)
+            var result = try connection.run(script, sudo: true, timeout: 180)
+            var outcome = ResetOutcome.parse(result.stdoutText)
+            if let holder = outcome.lockedBy, LockPhase.isDeadLocalOwner(holder) {
+                result = try connection.run(plan.script(timestamp: stamp, overridingLock: true), sudo: true, timeout: 180)
+                outcome = ResetOutcome.parse(result.stdoutText)
+            }
             if let holder = outcome.lockedBy {
                 throw ClusterupError.remote(
                     "a deploy holds the lock (\(holder)); nothing was removed", host: host.name,
