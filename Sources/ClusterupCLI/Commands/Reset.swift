@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupSSH
 import Foundation
 
 extension Clusterup {
@@ -35,7 +36,7 @@ extension Clusterup {
         func run() async throws {
             let (loaded, hosts) = try inventory.loadSelection()
             if !yes {
-                try Confirmation.ask(
+                try await Confirmation.ask(
                     "This stops and removes clusterup's services, configuration and certificates on \(hosts.count) host(s) (\(hosts.map(\.name).joined(separator: ", "))) of cluster '\(loaded.cluster)'; the etcd data is \(deleteEtcdData ? "DELETED" : "moved aside").",
                     typing: loaded.cluster)
             }
@@ -81,7 +82,7 @@ extension Clusterup {
 
 /// Asks before destructive commands; refuses when nobody can answer.
 enum Confirmation {
-    static func ask(_ what: String, typing expected: String) throws {
+    static func ask(_ what: String, typing expected: String) async throws {
         guard isatty(STDIN_FILENO) == 1 else {
             throw ClusterupError.badInput(
                 "refusing without confirmation: stdin is not a terminal", at: "--yes",
@@ -89,7 +90,9 @@ enum Confirmation {
         }
         printError(what)
         FileHandle.standardError.write(Data("Type the cluster name '\(expected)' to continue: ".utf8))
-        guard let answer = readLine(), answer.trimmingCharacters(in: .whitespaces) == expected else {
+        // Waiting for the operator blocks: not on the cooperative pool.
+        let answer = try await DedicatedThread.run(name: "confirm") { readLine() }
+        guard let answer, answer.trimmingCharacters(in: .whitespaces) == expected else {
             throw ClusterupError.badInput("not confirmed; nothing was changed", at: "confirmation")
         }
     }
