@@ -102,7 +102,12 @@ struct PlanPhase: DeployPhase {
     static func describe(_ changes: HostChanges, dryRun: Bool, connection: some RemoteShell) throws -> [String] {
         var lines: [String] = []
         let verb = dryRun ? "would " : ""
-        for change in changes.files {
+        // A first deploy installs some twenty PKI files per host: one line says it.
+        let newPKI = changes.files.filter { $0.file.component == "pki" && $0.reason == .missing }
+        if newPKI.count > 3 {
+            lines.append("\(verb)install \(newPKI.count) PKI files under \(DeployInputs.remotePKI)")
+        }
+        for change in changes.files where !(newPKI.count > 3 && change.file.component == "pki" && change.reason == .missing) {
             let file = change.file
             switch change.reason {
             case .missing:
