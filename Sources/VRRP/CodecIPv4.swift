@@ -16,6 +16,11 @@ public struct IPv4Header: Sendable, Hashable {
 public struct ReceivedAdvertisement: Sendable, Hashable {
     public var ip: IPLayerFacts
     public var advertisement: VRRPAdvertisement
+
+    public init(ip: IPLayerFacts, advertisement: VRRPAdvertisement) {
+        self.ip = ip
+        self.advertisement = advertisement
+    }
 }
 
 extension VRRPCodec {

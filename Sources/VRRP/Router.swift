@@ -1,11 +1,12 @@
 /// One VRRP virtual router (RFC 5798 §6) as a pure value: events in, actions out. It owns no
 /// socket, timer or clock; the daemon performs the actions and feeds back events with `now`.
 public struct VRRPRouter: Sendable {
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     public private(set) var counters = Counters()
     /// Configured priority after health tracking; 0 means Fault.
     public private(set) var effectivePriority: UInt8
     public private(set) var isLinkUp = true
+    private var virtualAddressSet: Set<IPAddress>
     private var machine: Machine = .initialize(InitializeState())
 
     private enum Machine: Sendable, Hashable {
@@ -19,6 +20,7 @@ public struct VRRPRouter: Sendable {
         try configuration.validate()
         self.configuration = configuration
         effectivePriority = configuration.priority
+        virtualAddressSet = Set(configuration.virtualAddresses)
     }
 
     // MARK: Observed state
@@ -72,21 +74,34 @@ public struct VRRPRouter: Sendable {
         }
     }
 
-    /// Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256, in nanoseconds (finer than
-    /// the RFC's centiseconds so that 10 ms intervals still separate priorities).
-    public static func skewTime(priority: UInt8, masterAdverInterval: UInt16) -> UInt64 {
-        (256 - UInt64(priority)) * UInt64(masterAdverInterval) * nanosecondsPerCentisecond / 256
+    /// Skew_Time in nanoseconds (finer than the RFC's centiseconds so that 10 ms intervals still
+    /// separate priorities). VRRPv3 (RFC 5798 §6.1): ((256 − Priority) × Master_Adver_Interval) / 256.
+    /// VRRPv2 (RFC 3768 §6.1): (256 − Priority) / 256 seconds, whatever the interval.
+    public static func skewTime(priority: UInt8, masterAdverInterval: UInt16, version: VRRPVersion = .v3) -> UInt64 {
+        let interval: UInt64
+        switch version {
+        case .v3: interval = UInt64(masterAdverInterval)
+        case .v2: interval = 100
+        }
+        return (256 - UInt64(priority)) * interval * nanosecondsPerCentisecond / 256
     }
 
     /// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time, in nanoseconds.
-    public static func masterDownInterval(priority: UInt8, masterAdverInterval: UInt16) -> UInt64 {
+    public static func masterDownInterval(priority: UInt8, masterAdverInterval: UInt16, version: VRRPVersion = .v3) -> UInt64 {
         3 * UInt64(masterAdverInterval) * nanosecondsPerCentisecond
-            + skewTime(priority: priority, masterAdverInterval: masterAdverInterval)
+            + skewTime(priority: priority, masterAdverInterval: masterAdverInterval, version: version)
     }
 
-    public var skewTime: UInt64 { Self.skewTime(priority: effectivePriority, masterAdverInterval: masterAdverInterval) }
+    public var skewTime: UInt64 {
+        Self.skewTime(priority: effectivePriority, masterAdverInterval: masterAdverInterval, version: configuration.version)
+    }
+
     public var masterDownInterval: UInt64 {
-        Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: masterAdverInterval)
+        Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: masterAdverInterval, version: configuration.version)
+    }
+
+    private func masterDownInterval(masterAdverInterval interval: UInt16) -> UInt64 {
+        Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: interval, version: configuration.version)
     }
 
     private var advertisementInterval: UInt64 {
@@ -136,8 +151,8 @@ public struct VRRPRouter: Sendable {
             let interval = configuration.advertisementInterval
             let backup = BackupState(
                 masterAdverInterval: interval,
-                masterDownDeadline: now.advanced(byNanoseconds: Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: interval)),
-                master: nil, masterPriority: nil, preemptDelayDeadline: nil, masterDownCause: .noMasterSeen)
+                masterDownDeadline: now.advanced(byNanoseconds: masterDownInterval(masterAdverInterval: interval)),
+                masterDownSetAt: now, master: nil, masterPriority: nil, preemptDelayDeadline: nil, masterDownCause: .noMasterSeen)
             changeState(to: .backup(backup), reason: reason, now: now, into: &actions)
         }
     }
@@ -173,7 +188,7 @@ public struct VRRPRouter: Sendable {
         }
         counters.advertisementsReceived += 1
         if advertisement.priority == 0 { counters.priorityZeroReceived += 1 }
-        if Set(advertisement.addresses) != Set(configuration.virtualAddresses) { counters.addressListMismatches += 1 }
+        if Set(advertisement.addresses) != virtualAddressSet { counters.addressListMismatches += 1 }
 
         switch machine {
         case .initialize:
@@ -222,6 +237,7 @@ public struct VRRPRouter: Sendable {
         var next = backup
         if advertisement.priority == 0 {
             next.masterDownDeadline = now.advanced(byNanoseconds: skewTime)
+            next.masterDownSetAt = now
             next.masterDownCause = .masterResigned(source)
             next.master = nil
             next.masterPriority = nil
@@ -254,8 +270,8 @@ public struct VRRPRouter: Sendable {
         next.master = source
         next.masterPriority = advertisement.priority
         next.masterDownCause = .masterSilent
-        next.masterDownDeadline = now.advanced(byNanoseconds: Self.masterDownInterval(
-            priority: effectivePriority, masterAdverInterval: next.masterAdverInterval))
+        next.masterDownSetAt = now
+        next.masterDownDeadline = now.advanced(byNanoseconds: masterDownInterval(masterAdverInterval: next.masterAdverInterval))
         actions.append(.armTimer(.masterDown, deadline: next.masterDownDeadline))
         machine = .backup(next)
     }
@@ -286,8 +302,8 @@ public struct VRRPRouter: Sendable {
         let interval = configuration.version == .v3 ? advertisement.maxAdvertisementInterval : configuration.advertisementInterval
         let backup = BackupState(
             masterAdverInterval: interval,
-            masterDownDeadline: now.advanced(byNanoseconds: Self.masterDownInterval(priority: effectivePriority, masterAdverInterval: interval)),
-            master: source, masterPriority: advertisement.priority, preemptDelayDeadline: nil,
+            masterDownDeadline: now.advanced(byNanoseconds: masterDownInterval(masterAdverInterval: interval)),
+            masterDownSetAt: now, master: source, masterPriority: advertisement.priority, preemptDelayDeadline: nil,
             masterDownCause: .masterSilent)
         let why = advertisement.priority > effectivePriority
             ? "priority \(advertisement.priority) > ours \(effectivePriority)"
@@ -364,9 +380,87 @@ public struct VRRPRouter: Sendable {
             // Resign while the link still works, so a Backup takes over after Skew_Time.
             if isLinkUp { sendAdvertisement(priority: 0, into: &actions) }
             changeState(to: .fault(FaultState()), reason: cause, now: now, into: &actions)
-        case .backup:
-            if !mayRun { changeState(to: .fault(FaultState()), reason: cause, now: now, into: &actions) }
+        case .backup(let backup):
+            guard mayRun else {
+                changeState(to: .fault(FaultState()), reason: cause, now: now, into: &actions)
+                return
+            }
+            recomputeMasterDown(backup, into: &actions)
         }
+    }
+
+    /// Skew_Time depends on our priority (and v2's interval is ours): re-derive the deadline from
+    /// when Master_Down_Timer was set, so a raised priority shortens the wait at once.
+    private mutating func recomputeMasterDown(_ backup: BackupState, into actions: inout [Action]) {
+        var next = backup
+        let wait: UInt64
+        switch backup.masterDownCause {
+        case .masterResigned: wait = skewTime
+        case .noMasterSeen, .masterSilent: wait = masterDownInterval
+        }
+        next.masterDownDeadline = backup.masterDownSetAt.advanced(byNanoseconds: wait)
+        guard next.masterDownDeadline != backup.masterDownDeadline else { return }
+        machine = .backup(next)
+        actions.append(.armTimer(.masterDown, deadline: next.masterDownDeadline))
+    }
+
+    // MARK: Reconfiguration (SIGHUP)
+
+    /// Adopts a new configuration of the same virtual router without leaving the current state
+    /// where the RFC allows: a Master swaps only the virtual addresses that changed and
+    /// advertises the new values at once; a Backup recomputes Master_Down_Timer. The effective
+    /// priority restarts from the new configured priority (0 stays 0) for the caller's health
+    /// tracking to adjust. VRID, version and primary address identify the virtual router on the
+    /// wire and cannot change: restart the instance for those.
+    public mutating func reconfigure(_ new: Configuration, now: Instant) throws(ConfigurationError) -> [Action] {
+        try new.validate()
+        guard new.vrid == configuration.vrid else {
+            throw ConfigurationError(field: "vrid", problem: "cannot change while running (\(configuration.vrid) -> \(new.vrid)); restart the instance")
+        }
+        guard new.version == configuration.version else {
+            throw ConfigurationError(field: "version", problem: "cannot change while running; restart the instance")
+        }
+        guard new.primaryAddress == configuration.primaryAddress else {
+            throw ConfigurationError(field: "primaryAddress", problem: "cannot change while running (\(configuration.primaryAddress) -> \(new.primaryAddress)); restart the instance")
+        }
+        let old = configuration
+        configuration = new
+        virtualAddressSet = Set(new.virtualAddresses)
+        if effectivePriority != 0 { effectivePriority = new.priority }
+        var actions: [Action] = []
+        guard old != new else { return actions }
+        switch machine {
+        case .initialize:
+            break
+        case .fault:
+            if mayRun { enterRunningState(now: now, reason: "reconfigured", into: &actions) }
+        case .master:
+            let removed = old.virtualAddresses.filter { !virtualAddressSet.contains($0) }
+            let kept = Set(old.virtualAddresses)
+            let added = new.virtualAddresses.filter { !kept.contains($0) }
+            if !removed.isEmpty { actions.append(.removeVirtualAddresses(removed)) }
+            if !added.isEmpty {
+                actions.append(.addVirtualAddresses(added))
+                actions.append(.sendGratuitousARP(added))
+            }
+            sendAdvertisement(priority: effectivePriority, into: &actions)
+            let next = MasterState(adverDeadline: now.advanced(byNanoseconds: advertisementInterval))
+            actions.append(.armTimer(.adver, deadline: next.adverDeadline))
+            machine = .master(next)
+        case .backup(var backup):
+            if isOwner {
+                becomeMaster(now: now, reason: "reconfigured as address owner (priority 255)", into: &actions)
+                return actions
+            }
+            if new.version == .v2 || backup.master == nil { backup.masterAdverInterval = new.advertisementInterval }
+            if backup.preemptDelayDeadline != nil && (!new.preempt || new.preemptDelay != old.preemptDelay) {
+                backup.preemptDelayDeadline = nil
+                actions.append(.cancelTimer(.preemptDelay))
+            }
+            machine = .backup(backup)
+            recomputeMasterDown(backup, into: &actions)
+        }
+        return actions
     }
 
     // MARK: Transitions

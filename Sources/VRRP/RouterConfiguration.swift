@@ -96,6 +96,12 @@ extension VRRPRouter {
     public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
         public var field: String
         public var problem: String
+
+        public init(field: String, problem: String) {
+            self.field = field
+            self.problem = problem
+        }
+
         public var description: String { "\(field): \(problem)" }
     }
 }

@@ -6,6 +6,8 @@ struct BackupState: Sendable, Hashable {
     /// Master_Adver_Interval in centiseconds: ours on entry, then the Master's (v3).
     var masterAdverInterval: UInt16
     var masterDownDeadline: Instant
+    /// When Master_Down_Timer was last set, so a priority change can recompute its deadline.
+    var masterDownSetAt: Instant
     /// The Master we last accepted an advert from; nil until one arrives or after it resigned.
     var master: IPAddress?
     var masterPriority: UInt8?
