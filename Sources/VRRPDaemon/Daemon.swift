@@ -154,7 +154,7 @@ public final class Daemon {
             if let at = old.firstIndex(where: { $0.config.name == c.name }) {
                 let existing = old.remove(at: at)
                 if existing.canAdopt(c) {
-                    existing.adopt(c)
+                    existing.adopt(c, now: now)
                     next.append(existing)
                     kept.append(c.name)
                     continue

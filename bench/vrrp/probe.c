@@ -64,7 +64,7 @@ static int send_probe(const char *addr, int port, double seconds, int gap_us) {
         }
     }
     // Silence until the end counts too (the VIP never came back).
-    if (last_reply && end - last_reply > max_gap) max_gap = end - last_reply;
+    if (last_reply && last_reply < end && end - last_reply > max_gap) max_gap = end - last_reply;
     if (!first_reply) max_gap = end - start;
     printf("max_gap_ms=%.1f replies=%lu sent=%lu\n", (double)max_gap / 1e6, replies, sent);
     return 0;
