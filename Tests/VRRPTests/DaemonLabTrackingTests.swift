@@ -1,13 +1,9 @@
 import Foundation
 import Testing
 
-/// Health tracking, notify hooks and SIGHUP reload of the real binary in network namespaces.
-@Suite(.serialized, .enabled(if: DaemonLab.skipReason == nil, "\(DaemonLab.skipReason ?? "")"))
-struct DaemonLabTrackingTests {
-    init() {
-        if let reason = DaemonLab.skipReason { print("DaemonLabTrackingTests skipped: \(reason)") }
-    }
-
+/// Health tracking, notify hooks and SIGHUP reload of the real binary in network namespaces
+/// (part of the serialized DaemonLabTests suite: lab tests are timing-sensitive).
+extension DaemonLabTests {
     @Test func aFailingWeightZeroScriptPutsTheMasterInFaultAndTheVIPMoves() throws {
         let lab = try DaemonLab(routers: 2)
         defer { lab.tearDown() }
@@ -52,7 +48,7 @@ struct DaemonLabTrackingTests {
     @Test func aTrackedInterfaceGoingDownPutsTheMasterInFault() throws {
         let lab = try DaemonLab(routers: 2)
         defer { lab.tearDown() }
-        try DaemonLab.sh("ip -n cuvt-r1 link add trk0 type veth peer name trk1 && ip -n cuvt-r1 link set trk0 up && ip -n cuvt-r1 link set trk1 up")
+        try DaemonLab.sh("ip -n \(DaemonLab.ns("r1")) link add trk0 type veth peer name trk1 && ip -n \(DaemonLab.ns("r1")) link set trk0 up && ip -n \(DaemonLab.ns("r1")) link set trk1 up")
         try lab.startDaemon(router: 1, priority: 254, extra: """
                 track:
                   interfaces: [trk0]
@@ -60,7 +56,7 @@ struct DaemonLabTrackingTests {
         try lab.startDaemon(router: 2, priority: 253)
         #expect(lab.wait(timeout: 3) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
         // Carrier loss, as when the cable of a tracked uplink is pulled.
-        try DaemonLab.sh("ip -n cuvt-r1 link set trk1 down")
+        try DaemonLab.sh("ip -n \(DaemonLab.ns("r1")) link set trk1 down")
         #expect(lab.wait(timeout: 2) { lab.vipHolders(1...2) == [2] } != nil, "\(lab.log("r1.log"))")
         #expect(try lab.status(router: 1)["state"] as? String == "Fault")
     }
@@ -78,7 +74,7 @@ struct DaemonLabTrackingTests {
         try lab.write("r1.yaml", config)
         kill(master.processIdentifier, SIGHUP)
         let added = lab.wait(timeout: 2) {
-            ((try? DaemonLab.sh("ip -n cuvt-r1 -4 -o addr show dev eth0")) ?? "").contains(" 198.51.100.241/26")
+            ((try? DaemonLab.sh("ip -n \(DaemonLab.ns("r1")) -4 -o addr show dev eth0")) ?? "").contains(" 198.51.100.241/26")
         }
         #expect(added != nil, "\(lab.log("r1.log"))")
         let after = try lab.status(router: 1)
