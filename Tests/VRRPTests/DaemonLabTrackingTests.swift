@@ -94,3 +94,26 @@ extension DaemonLabTests {
         #expect(try lab.status(router: 1)["state"] as? String == "Master")
     }
 }
+
+extension DaemonLabTests {
+    @Test func unicastPeersElectOneMasterAndFailOverWithoutMulticast() throws {
+        let lab = try DaemonLab(routers: 2)
+        defer { lab.tearDown() }
+        for n in 1...2 {
+            try lab.startDaemon(router: n, priority: 255 - n, extra: """
+                    unicast_src: \(DaemonLab.address(n))
+                    unicast_peers: [\(DaemonLab.address(3 - n))]
+                """)
+        }
+        #expect(lab.wait(timeout: 3) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
+        let backup = try lab.status(router: 2)
+        #expect(backup["state"] as? String == "Backup")
+        #expect(backup["master_address"] as? String == DaemonLab.address(1))
+        // No membership of 224.0.0.18 in unicast mode.
+        let groups = try DaemonLab.sh("ip -n \(DaemonLab.ns("r1")) maddr show dev eth0")
+        #expect(!groups.contains("224.0.0.18"))
+
+        try lab.crash(router: 1)
+        #expect(lab.wait(timeout: 2) { lab.vipHolders(2...2) == [2] } != nil, "\(lab.log("r2.log"))")
+    }
+}
