@@ -310,15 +310,20 @@ public func readFile(_ path: String) throws(SystemError) -> String {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     if fd < 0 { throw SystemError("opening \(path)", errno: errno) }
     defer { close(fd) }
+    return try readToEnd(fd, what: path)
+}
+
+/// Reads until end of file; refuses more than 4 MiB (no configuration or status is that big).
+func readToEnd(_ fd: Int32, what: String) throws(SystemError) -> String {
     var out: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 65536)
     while true {
         let n = read(fd, &buf, buf.count)
         if n < 0, errno == EINTR { continue }
-        if n < 0 { throw SystemError("reading \(path)", errno: errno) }
+        if n < 0 { throw SystemError("reading \(what)", errno: errno) }
         if n == 0 { break }
         out += buf[0..<n]
-        if out.count > 4 << 20 { throw SystemError("reading \(path): larger than 4 MiB", errno: EFBIG) }
+        if out.count > 4 << 20 { throw SystemError("reading \(what): larger than 4 MiB", errno: EFBIG) }
     }
     return String(decoding: out, as: UTF8.self)
 }
