@@ -196,27 +196,19 @@ final class Instance {
     }
 
     func handlePacket(_ packet: [UInt8], now: UInt64) {
-        let header: IPv4Header
-        let payload: ArraySlice<UInt8>
-        do {
-            (header, payload) = try VRRPCodec.parseIPv4Header(packet[...])
-        } catch {
+        let context = PacketIntake.Context(version: config.version, checksum: config.checksum,
+                                           ownAddress: socket.source, unicastPeers: config.unicastPeers,
+                                           siblingVRIDs: siblingVRIDs)
+        switch PacketIntake.classify(packet, context) {
+        case .advertisement(let ad, let from):
+            feed(.advertisementReceived(ad, from: .v4(from)), now: now)
+        case .rejected(let error, let from):
             feed(.packetRejected(error), now: now)
-            return
-        }
-        if payload.count >= 2, siblingVRIDs.contains(payload[payload.startIndex + 1]) { return }
-        if config.isUnicast, !config.unicastPeers.contains(header.source) {
-            countLocalDrop("unknown-unicast-peer", from: header.source, now: now)
-            return
-        }
-        if header.source == socket.source { return }  // our own, looped back by a bridge
-        do {
-            let ad = try VRRPCodec.decode(payload, ip: header.facts, version: config.version,
-                                          checksum: config.checksum, requireTTL255: !config.isUnicast)
-            feed(.advertisementReceived(ad, from: .v4(header.source)), now: now)
-        } catch {
-            feed(.packetRejected(error), now: now)
-            logDrop("malformed-\(error.kind.rawValue)", from: "\(header.source)", detail: error.description, now: now)
+            logDrop("malformed-\(error.kind.rawValue)", from: from.map { "\($0)" } ?? "?", detail: error.description, now: now)
+        case .dropped(let reason, let from):
+            countLocalDrop(reason, from: from, now: now)
+        case .ignored:
+            break
         }
     }
 
