@@ -111,10 +111,11 @@ final class DaemonLab {
             contentsOfFile: Self.repository.appendingPathComponent("templates/keepalived.conf.mustache").path, encoding: .utf8))
         let context: [String: Any] = [
             "router_id": Self.ns("r\(n)"), "version": version, "checksum_as_v2": false, "scripts": [Any](),
+            "garp_interval": 0,
             "instances": [[
                 "name": "api", "interface": "eth0", "vrid": 51, "priority": priority, "advert_int": advertInt,
                 "preempt": true, "vips": [["address": Self.vip, "prefix": 26]],
-                "garp_repeat": 2, "garp_delay": 0, "garp_interval": 0, "garp_refresh": 0,
+                "garp_repeat": 2, "garp_delay": 0, "garp_refresh": 0,
                 "has_unicast_peers": false, "unicast_peers": [String](), "has_track_scripts": false,
                 "track_scripts": [String](), "has_track_interfaces": false, "track_interfaces": [String](),
                 "notify": [String](),
