@@ -38,6 +38,7 @@ public final class Daemon {
 
     /// Runs until SIGTERM or SIGINT; returns the exit code.
     public func run() -> Int32 {
+        applyRealtimePriority(config.realtimePriority)
         Log.info("start", ["config": configPath, "instances": instances.map(\.config.name).joined(separator: ","),
                            "status_socket": config.statusSocket])
         restartCheckers()
@@ -190,11 +191,24 @@ public final class Daemon {
                 Log.error("reload-status-socket", ["error": error.description, "kept": config.statusSocket])
             }
         }
+        if newConfig.realtimePriority != config.realtimePriority {
+            config.realtimePriority = newConfig.realtimePriority
+            applyRealtimePriority(newConfig.realtimePriority)  // back to 0 takes a restart
+        }
         restartCheckers()
         for i in instances where freshNames.contains(i.config.name) { i.start(now: cvrrp_monotonic_ns()) }
         reloads += 1
         Log.info("reload", ["kept": kept.joined(separator: ","), "restarted": restarted.joined(separator: ","),
                             "added": added.joined(separator: ","), "removed": removed.joined(separator: ",")])
+    }
+
+    private func applyRealtimePriority(_ priority: Int) {
+        guard priority > 0 else { return }
+        let rc = cvrrp_realtime(Int32(priority))
+        if rc < 0 {
+            Log.warning("realtime-unavailable", ["priority": String(priority),
+                                                 "error": SystemError("SCHED_RR", errno: -rc).description])
+        }
     }
 
     private func linkSiblings() {
