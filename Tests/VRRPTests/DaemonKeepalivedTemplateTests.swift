@@ -48,6 +48,13 @@ import Testing
         #expect(!(try render(context).contains("v3_checksum_as_v2")))
     }
 
+    @Test func garpIntervalIsGlobalAndOptional() throws {
+        #expect(try render(Self.everything).contains("    vrrp_garp_interval 0.001\n"))
+        var context = Self.everything
+        context["garp_interval"] = nil
+        #expect(!(try render(context).contains("vrrp_garp_interval")))
+    }
+
     @Test func noPreemptLeavesOutThePreemptDelay() throws {
         var context = Self.everything
         var instance = (context["instances"] as! [[String: Any]])[0]
