@@ -117,7 +117,7 @@ struct DeployLabTests {
             // Back to clusterup-vrrpd: keepalived is stopped and disabled, our daemon holds the VIP.
             let switched = try await clusterup(["deploy", inventory])
             #expect(switched.status == 0, "\(switched.output)")
-            #expect(switched.output.contains("stop and disable keepalived.service"))
+            #expect(switched.output.contains("disable keepalived"), "\(switched.output)")
             #expect(switched.output.contains("is held by node"))
             for node in ["node1", "node2"] {
                 let states = try await ssh(state, node, "systemctl is-active keepalived clusterup-vrrpd; true")
