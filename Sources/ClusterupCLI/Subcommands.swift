@@ -9,5 +9,6 @@ let allSubcommands: [ParsableCommand.Type] = [
     Clusterup.Certs.self,
     Clusterup.DeployCommand.self,
     Clusterup.Lab.self,
+    Clusterup.Verify.self,
     Clusterup.FanOutDemo.self,
 ]

@@ -1,0 +1,83 @@
+import ClusterupCore
+
+/// The shell commands that break the master in one mode and put it back. Pure: what runs where is
+/// decided here, and tests read it without a node.
+public struct Fault: Sendable, Equatable {
+    public var mode: FailureMode
+    /// Runs on the master as root; must return quickly.
+    public var inject: String
+    /// Undoes `inject`; safe to run when it was never injected, or twice.
+    public var restore: String
+
+    /// nft tables the network mode adds; also removed on restore.
+    public static let table = "clusterup_verify"
+    /// The transient timer unit that removes the tables even when this machine is gone.
+    public static let healUnit = "clusterup-verify-heal"
+
+    public struct Context: Sendable, Equatable {
+        public var vrrpUnit: String
+        public var vip: String
+        public var prefix: Int
+        public var interface: String
+        public var sshPort: Int
+        /// How long the network cut lasts before the node heals itself.
+        public var cut: Duration
+
+        public init(vrrpUnit: String, vip: String, prefix: Int, interface: String, sshPort: Int, cut: Duration) {
+            self.vrrpUnit = vrrpUnit
+            self.vip = vip
+            self.prefix = prefix
+            self.interface = interface
+            self.sshPort = sshPort
+            self.cut = cut
+        }
+    }
+
+    public static func make(_ mode: FailureMode, _ context: Context) -> Fault {
+        let unit = shellQuote(context.vrrpUnit)
+        switch mode {
+        case .graceful:
+            return Fault(mode: mode, inject: "systemctl stop \(unit)", restore: "systemctl start \(unit)")
+        case .crash:
+            // SIGKILL gives the daemon no chance to resign. The VIP it leaves on the interface
+            // would still answer, as a dead host would not, so it goes too. `stop` right after
+            // cancels Restart= (RestartSec=1s) so the daemon stays dead until restore.
+            return Fault(
+                mode: mode,
+                inject: "systemctl kill --signal=SIGKILL \(unit) && ip addr del \(context.vip)/\(context.prefix) dev \(shellQuote(context.interface)) 2>/dev/null; systemctl stop \(unit)",
+                restore: "systemctl start \(unit)")
+        case .network:
+            return Fault(mode: mode, inject: networkCut(context), restore: networkRestore)
+        case .service:
+            return Fault(mode: mode, inject: "systemctl stop haproxy.service", restore: "systemctl start haproxy.service")
+        }
+    }
+
+    /// The heal timer is armed BEFORE the rules go in, so a lost SSH connection cannot leave the
+    /// node cut off. SSH stays open so the round can watch and restore; everything else, VRRP
+    /// adverts and ARP for the VIP included, is dropped both ways.
+    static func networkCut(_ context: Context) -> String {
+        let seconds = max(1, Int(context.cut.components.seconds))
+        let ruleset = """
+            table inet \(table) {
+              chain input { type filter hook input priority -300; policy drop; iif lo accept; tcp dport \(context.sshPort) accept; }
+              chain output { type filter hook output priority -300; policy drop; oif lo accept; tcp sport \(context.sshPort) accept; }
+            }
+            table arp \(table) {
+              chain input { type filter hook input priority -300; policy drop; }
+              chain output { type filter hook output priority -300; policy drop; }
+            }
+            """
+        return """
+            systemctl stop \(healUnit).timer \(healUnit).service 2>/dev/null; systemctl reset-failed \(healUnit).timer \(healUnit).service 2>/dev/null
+            systemd-run --quiet --unit=\(healUnit) --on-active=\(seconds)s /bin/sh -c \(shellQuote(deleteTables)) || exit 1
+            printf '%s\\n' \(shellQuote(ruleset)) | nft -f -
+            """
+    }
+
+    static let deleteTables = "nft delete table inet \(table) 2>/dev/null; nft delete table arp \(table) 2>/dev/null; true"
+
+    static var networkRestore: String {
+        "\(deleteTables); systemctl stop \(healUnit).timer 2>/dev/null; true"
+    }
+}
