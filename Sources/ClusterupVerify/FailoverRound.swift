@@ -65,8 +65,10 @@ public struct FailoverRound: Sendable, Equatable {
     public var newMaster: String?
     /// Fault injected → new master seen holding the VIP (polled; resolution is the poll period).
     public var detection: Duration?
-    /// Longest run of failed probes through the VIP in this round.
+    /// Longest run of failed probes through the VIP from the fault until restore: the takeover.
     public var outage: Outage?
+    /// Longest run of failed probes after restore, while the VIP returns (preempt) or settles.
+    public var failbackOutage: Outage?
     public var probes: Int
     public var failedProbes: Int
     /// Holder after restore, and where the configuration says it belongs (nil: any one holder).
@@ -78,7 +80,7 @@ public struct FailoverRound: Sendable, Equatable {
     public var error: String?
 
     public init(index: Int, mode: FailureMode, oldMaster: String, newMaster: String? = nil, detection: Duration? = nil,
-                outage: Outage? = nil, probes: Int = 0, failedProbes: Int = 0, holderAfter: [String] = [],
+                outage: Outage? = nil, failbackOutage: Outage? = nil, probes: Int = 0, failedProbes: Int = 0, holderAfter: [String] = [],
                 expectedHolder: String? = nil, notRestored: [String] = [], error: String? = nil) {
         self.index = index
         self.mode = mode
@@ -86,6 +88,7 @@ public struct FailoverRound: Sendable, Equatable {
         self.newMaster = newMaster
         self.detection = detection
         self.outage = outage
+        self.failbackOutage = failbackOutage
         self.probes = probes
         self.failedProbes = failedProbes
         self.holderAfter = holderAfter
@@ -94,7 +97,20 @@ public struct FailoverRound: Sendable, Equatable {
         self.error = error
     }
 
+    /// Client downtime of the takeover.
     public var downtime: Duration { outage?.duration ?? .zero }
+    public var failbackDowntime: Duration { failbackOutage?.duration ?? .zero }
+    /// The worst a client saw in the round.
+    public var worstDowntime: Duration { max(downtime, failbackDowntime) }
+
+    /// Splits a round's probe log at the moment of restore: outages that began before it belong
+    /// to the takeover, the others to the failback.
+    public static func outages(_ log: ProbeLog, restoredAt: Duration) -> (takeover: Outage?, failback: Outage?) {
+        let all = log.outages
+        let takeover = all.filter { $0.start < restoredAt }.max { $0.duration < $1.duration }
+        let failback = all.filter { $0.start >= restoredAt }.max { $0.duration < $1.duration }
+        return (takeover, failback)
+    }
 
     /// "returned to node1 (preempt)", "stayed on node2"...
     public var failback: String {
@@ -116,7 +132,12 @@ public struct FailoverRound: Sendable, Equatable {
         if let maxDowntime, downtime > maxDowntime {
             result.append("downtime \(Self.ms(downtime)) exceeds --max-downtime \(Self.ms(maxDowntime))")
         }
-        if outage?.recovered == false { result.append("the VIP did not answer again before the round ended") }
+        if let maxDowntime, failbackDowntime > maxDowntime {
+            result.append("failback downtime \(Self.ms(failbackDowntime)) exceeds --max-downtime \(Self.ms(maxDowntime))")
+        }
+        if outage?.recovered == false || failbackOutage?.recovered == false {
+            result.append("the VIP did not answer again before the round ended")
+        }
         result += notRestored.map { "\(oldMaster) not restored: \($0)" }
         return result
     }
@@ -125,18 +146,20 @@ public struct FailoverRound: Sendable, Equatable {
         let problems = problems(maxDowntime: maxDowntime)
         return [
             String(index), mode.rawValue, oldMaster, newMaster ?? "-", detection.map(Self.ms) ?? "-",
-            Self.ms(downtime), "\(failedProbes)/\(probes)", failback, problems.isEmpty ? "ok" : problems.joined(separator: "; "),
+            Self.ms(downtime), Self.ms(failbackDowntime), "\(failedProbes)/\(probes)", failback, problems.isEmpty ? "ok" : problems.joined(separator: "; "),
         ]
     }
 
-    public static let header = ["ROUND", "MODE", "OLD MASTER", "NEW MASTER", "DETECTION", "DOWNTIME", "FAILED PROBES", "FAILBACK", "RESULT"]
+    public static let header = ["ROUND", "MODE", "OLD MASTER", "NEW MASTER", "DETECTION", "DOWNTIME", "FAILBACK DOWNTIME", "FAILED PROBES", "FAILBACK", "RESULT"]
 
     public func json(maxDowntime: Duration?) -> JSONValue {
         let problems = problems(maxDowntime: maxDowntime)
         return .object([
             ("round", .int(Int64(index))), ("mode", .string(mode.rawValue)), ("old_master", .string(oldMaster)),
             ("new_master", .optional(newMaster)), ("detection_ms", detection.map { .double($0.milliseconds.rounded3) } ?? .null),
-            ("downtime_ms", .double(downtime.milliseconds.rounded3)), ("recovered", .bool(outage?.recovered ?? true)),
+            ("downtime_ms", .double(downtime.milliseconds.rounded3)),
+            ("failback_downtime_ms", .double(failbackDowntime.milliseconds.rounded3)),
+            ("recovered", .bool((outage?.recovered ?? true) && (failbackOutage?.recovered ?? true))),
             ("probes", .int(Int64(probes))), ("failed_probes", .int(Int64(failedProbes))),
             ("failback", .string(failback)), ("holders_after", .strings(holderAfter)),
             ("expected_holder", .optional(expectedHolder)), ("not_restored", .strings(notRestored)),
@@ -158,7 +181,8 @@ public struct FailoverSummary: Sendable, Equatable {
     }
 
     public var medianDowntime: Duration? { Self.median(rounds.map(\.downtime)) }
-    public var maximumDowntime: Duration? { rounds.map(\.downtime).max() }
+    public var maximumDowntime: Duration? { rounds.map(\.worstDowntime).max() }
+    public var medianFailbackDowntime: Duration? { Self.median(rounds.map(\.failbackDowntime)) }
     public var medianDetection: Duration? { Self.median(rounds.compactMap(\.detection)) }
 
     public static func median(_ values: [Duration]) -> Duration? {

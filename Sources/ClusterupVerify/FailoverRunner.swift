@@ -177,14 +177,28 @@ public final class FailoverRunner: @unchecked Sendable {
         // lasts until its heal timer fires).
         let faultEnd = injected + (options.mode == .network ? options.cut : options.hold)
         while prober.now < faultEnd && !cancel.isRaised { Thread.sleep(forTimeInterval: 0.02) }
+        let restoredAt = prober.now
         restore(master, fault, &result, before: before)
-        // Let the probes see the failback, if any, and a quiet stretch after it.
-        Thread.sleep(forTimeInterval: 0.5)
+        waitForAnswers(since: restoredAt, deadline: prober.now + options.deadline)
         let log = prober.log.window(from: windowStart, to: prober.now)
-        result.outage = log.longestOutage
+        (result.outage, result.failbackOutage) = FailoverRound.outages(log, restoredAt: restoredAt)
         result.probes = log.samples.count
         result.failedProbes = log.failedProbes
         return result
+    }
+
+    /// Waits until the VIP has answered every probe for a quiet stretch (so a failback outage is
+    /// measured whole, not cut off by the end of the round).
+    func waitForAnswers(since start: Duration, deadline: Duration) {
+        let quiet = Duration.milliseconds(500)
+        while prober.now < deadline && !cancel.isRaised {
+            let now = prober.now
+            if now - start > quiet {
+                let recent = prober.log.window(from: now - quiet, to: now).samples
+                if recent.count > 10 && recent.allSatisfy(\.ok) { return }
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
     }
 
     /// Undoes the fault and waits until the VIP is where the configuration puts it.
@@ -256,11 +270,16 @@ public final class FailoverRunner: @unchecked Sendable {
 
     func nodeState(_ host: Host) throws -> NodeState {
         let units = ExpectedServices.units(for: host, backend: vrrp.backend)
-        let script = HostSurvey.script(units: units, haproxy: false, etcdctl: nil, vrrpd: false)
+        let lb = host.roles.contains(.lb)
+        let script = HostSurvey.script(units: units, haproxy: lb, etcdctl: nil, vrrpd: false)
         let survey = HostSurvey.parse(try connections[host.name]!.run(script, sudo: true, timeout: 10).stdoutText)
-        return NodeState(
-            services: Dictionary(uniqueKeysWithValues: units.map { ($0, survey.units[$0] == "active") }),
-            holdsVIP: survey.addresses.contains(vip.address))
+        var services = Dictionary(uniqueKeysWithValues: units.map { ($0, survey.units[$0] == "active") })
+        if lb {
+            // HAProxy must see every apiserver again, as before the fault (a cut marks them down).
+            let backends = inventory.hosts(withRole: .controlPlane).map(\.name)
+            services["haproxy backends up"] = backends.allSatisfy { survey.haproxyBackends?[$0] == "UP" }
+        }
+        return NodeState(services: services, holdsVIP: survey.addresses.contains(vip.address))
     }
 
     static func holds(_ address: String, ipOutput: String) -> Bool {

@@ -84,3 +84,23 @@ import Testing
         #expect(!FailoverSummary(rounds).passed(maxDowntime: .milliseconds(40)))
     }
 }
+
+@Suite struct RoundOutageSplitTests {
+    @Test func outagesBeforeRestoreAreTheTakeoverAndAfterItTheFailback() throws {
+        // Probes every 10 ms: takeover outage 20-60 ms, restore at 100 ms, failback outage 120-140 ms.
+        let marks = "++-----+++++++-++++"
+        let log = ProbeLog(marks.enumerated().map { ProbeSample(at: .milliseconds($0.offset * 10), ok: $0.element == "+") })
+        let (takeover, failback) = FailoverRound.outages(log, restoredAt: .milliseconds(100))
+        #expect(try #require(takeover).duration == .milliseconds(60))
+        #expect(try #require(failback).duration == .milliseconds(20))
+    }
+
+    @Test func aFailbackOverTheLimitFailsTheRound() {
+        let round = FailoverRound(
+            index: 1, mode: .network, oldMaster: "node1", newMaster: "node2",
+            failbackOutage: Outage(start: .seconds(5), end: .seconds(6), failedProbes: 500, recovered: true),
+            holderAfter: ["node1"], expectedHolder: "node1")
+        #expect(round.problems(maxDowntime: .milliseconds(500)) == ["failback downtime 1000.0 ms exceeds --max-downtime 500.0 ms"])
+        #expect(round.worstDowntime == .seconds(1))
+    }
+}

@@ -129,6 +129,7 @@ extension Clusterup {
                                        ("timeout_ms", .double(options.probeTimeout.milliseconds))])),
                     ("interrupted", .bool(cancel.isRaised)),
                     ("median_downtime_ms", summary.medianDowntime.map { .double($0.milliseconds) } ?? .null),
+                    ("median_failback_downtime_ms", summary.medianFailbackDowntime.map { .double($0.milliseconds) } ?? .null),
                     ("max_downtime_ms", summary.maximumDowntime.map { .double($0.milliseconds) } ?? .null),
                     ("median_detection_ms", summary.medianDetection.map { .double($0.milliseconds) } ?? .null),
                     ("rounds", .array(results.map { $0.json(maxDowntime: limit) })),
@@ -137,7 +138,8 @@ extension Clusterup {
                 print(TextTable.render(header: FailoverRound.header, rows: results.map { $0.row(maxDowntime: limit) }), terminator: "")
                 let median = summary.medianDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
                 let detection = summary.medianDetection.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
-                print("\(mode.rawValue), \(results.count) round(s): median downtime \(median), median detection \(detection)"
+                let failback = summary.medianFailbackDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
+                print("\(mode.rawValue), \(results.count) round(s): median downtime \(median), median failback downtime \(failback), median detection \(detection)"
                       + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
             }
             if cancel.isRaised || !summary.passed(maxDowntime: limit) || results.count < rounds { throw ExitCode(1) }
