@@ -54,18 +54,17 @@ public struct Fault: Sendable, Equatable {
     }
 
     /// The heal timer is armed BEFORE the rules go in, so a lost SSH connection cannot leave the
-    /// node cut off. SSH stays open so the round can watch and restore; everything else, VRRP
-    /// adverts and ARP for the VIP included, is dropped both ways.
+    /// node cut off. The rules sit on the VRRP interface's netdev ingress and egress hooks, which
+    /// also see what the daemon sends on packet sockets (gratuitous ARP), unlike the inet and arp
+    /// families (Linux 5.16 or later for egress). SSH stays open so the round can watch and
+    /// restore, and ARP not about the VIP passes so that SSH keeps its neighbours.
     static func networkCut(_ context: Context) -> String {
         let seconds = max(1, Int(context.cut.components.seconds))
+        let device = "\"\(context.interface)\""
         let ruleset = """
-            table inet \(table) {
-              chain input { type filter hook input priority -300; policy drop; iif lo accept; tcp dport \(context.sshPort) accept; }
-              chain output { type filter hook output priority -300; policy drop; oif lo accept; tcp sport \(context.sshPort) accept; }
-            }
-            table arp \(table) {
-              chain input { type filter hook input priority -300; policy drop; }
-              chain output { type filter hook output priority -300; policy drop; }
+            table netdev \(table) {
+              chain ingress { type filter hook ingress device \(device) priority -300; policy drop; tcp dport \(context.sshPort) accept; ether type arp arp daddr ip != \(context.vip) accept; }
+              chain egress { type filter hook egress device \(device) priority -300; policy drop; tcp sport \(context.sshPort) accept; ether type arp arp saddr ip != \(context.vip) accept; }
             }
             """
         return """
@@ -75,7 +74,7 @@ public struct Fault: Sendable, Equatable {
             """
     }
 
-    static let deleteTables = "nft delete table inet \(table) 2>/dev/null; nft delete table arp \(table) 2>/dev/null; true"
+    static let deleteTables = "nft delete table netdev \(table) 2>/dev/null; true"
 
     static var networkRestore: String {
         "\(deleteTables); systemctl stop \(healUnit).timer 2>/dev/null; true"

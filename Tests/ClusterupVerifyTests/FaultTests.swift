@@ -26,7 +26,7 @@ import Testing
         let rules = try #require(inject.range(of: "nft -f -"))
         #expect(timer.lowerBound < rules.lowerBound)
         // A failing timer must stop the cut from going in.
-        #expect(inject.contains("--on-active=4s /bin/sh -c 'nft delete table inet clusterup_verify"))
+        #expect(inject.contains("--on-active=4s /bin/sh -c 'nft delete table netdev clusterup_verify"))
         #expect(inject.contains("|| exit 1"))
     }
 
@@ -35,13 +35,16 @@ import Testing
                                                         interface: "host0", sshPort: 2222, cut: .seconds(3))).inject
         #expect(inject.contains("tcp dport 2222 accept"))
         #expect(inject.contains("tcp sport 2222 accept"))
-        #expect(inject.contains("table arp clusterup_verify"))
+        #expect(inject.contains("table netdev clusterup_verify"))
+        #expect(inject.contains("hook egress device \"host0\""))
+        // ARP about the VIP is cut both ways; other ARP passes so SSH keeps working.
+        #expect(inject.contains("arp daddr ip != 198.51.100.62 accept"))
+        #expect(inject.contains("arp saddr ip != 198.51.100.62 accept"))
     }
 
     @Test func networkRestoreRemovesBothTablesAndTheTimer() {
         let restore = Fault.make(.network, context).restore
-        #expect(restore.contains("nft delete table inet clusterup_verify"))
-        #expect(restore.contains("nft delete table arp clusterup_verify"))
+        #expect(restore.contains("nft delete table netdev clusterup_verify"))
         #expect(restore.contains("systemctl stop clusterup-verify-heal.timer"))
     }
 
