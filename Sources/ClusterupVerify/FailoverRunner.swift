@@ -146,9 +146,18 @@ public final class FailoverRunner: @unchecked Sendable {
         let fault = Fault.make(options.mode, Fault.Context(
             vrrpUnit: vrrpUnit, vip: vip.address, prefix: vip.prefix, interface: vrrp.interface ?? "eth0",
             sshPort: master.ssh.port ?? SSHSettings.defaultPort, cut: options.cut))
-        let before: NodeState
-        do { before = try nodeState(master) } catch {
-            result.error = "cannot read the state of \(master.name): \(error)"
+        // The previous round may have left HAProxy still re-checking backends: start from a
+        // healthy node, or the comparison after restore would mean nothing.
+        var before: NodeState?
+        let healthyBy = prober.now + options.deadline
+        repeat {
+            before = try? nodeState(master)
+            if let state = before, state.services.values.allSatisfy({ $0 }) { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        } while prober.now < healthyBy && !cancel.isRaised
+        guard let before, before.services.values.allSatisfy({ $0 }) else {
+            let down = before.map { $0.services.filter { !$0.value }.keys.sorted().joined(separator: ", ") } ?? "state unreadable"
+            result.error = "\(master.name) is not healthy before the round (\(down)); not failing it"
             return result
         }
         progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)")

@@ -39,12 +39,19 @@ public struct Fault: Sendable, Equatable {
         case .graceful:
             return Fault(mode: mode, inject: "systemctl stop \(unit)", restore: "systemctl start \(unit)")
         case .crash:
-            // SIGKILL gives the daemon no chance to resign. The VIP it leaves on the interface
-            // would still answer, as a dead host would not, so it goes too. `stop` right after
-            // cancels Restart= (RestartSec=1s) so the daemon stays dead until restore.
+            // SIGKILL to every process of the unit (keepalived has children) gives the daemon no
+            // chance to resign. The VIP it leaves on the interface would still answer, as a dead
+            // host would not, so it goes too. `stop` right after cancels Restart= (RestartSec=1s)
+            // so the daemon stays dead until restore. `systemctl kill` alone is not used: in a
+            // container it can fail on the cgroup while the main process dies anyway.
             return Fault(
                 mode: mode,
-                inject: "systemctl kill --signal=SIGKILL \(unit) && ip addr del \(context.vip)/\(context.prefix) dev \(shellQuote(context.interface)) 2>/dev/null; systemctl stop \(unit)",
+                inject: """
+                    cg=$(systemctl show -p ControlGroup --value \(unit))
+                    if [ -n "$cg" ] && [ -s "/sys/fs/cgroup$cg/cgroup.procs" ]; then xargs -r kill -9 < "/sys/fs/cgroup$cg/cgroup.procs"; else systemctl kill --signal=SIGKILL \(unit); fi
+                    ip addr del \(context.vip)/\(context.prefix) dev \(shellQuote(context.interface)) 2>/dev/null
+                    systemctl stop \(unit)
+                    """,
                 restore: "systemctl start \(unit)")
         case .network:
             return Fault(mode: mode, inject: networkCut(context), restore: networkRestore)

@@ -14,10 +14,12 @@ import Testing
 
     @Test func crashKillsWithoutResigningRemovesTheVIPAndPreventsTheRestart() throws {
         let inject = Fault.make(.crash, context).inject
-        let kill = try #require(inject.range(of: "--signal=SIGKILL"))
+        let kill = try #require(inject.range(of: "kill -9 < \"/sys/fs/cgroup$cg/cgroup.procs\""))
         let remove = try #require(inject.range(of: "ip addr del 198.51.100.62/26 dev host0"))
         let stop = try #require(inject.range(of: "systemctl stop"))
         #expect(kill.lowerBound < remove.lowerBound && remove.lowerBound < stop.lowerBound)
+        // A failing kill must not keep the VIP from being removed.
+        #expect(inject.split(separator: "\n").contains { $0.hasPrefix("ip addr del") })
     }
 
     @Test func networkCutArmsItsHealTimerBeforeAddingTheRules() throws {
