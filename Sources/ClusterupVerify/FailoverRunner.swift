@@ -163,19 +163,37 @@ public final class FailoverRunner: @unchecked Sendable {
         progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)")
         let windowStart = prober.now
         let injected = prober.now
-        do {
-            let answer = try connection.run(fault.inject, sudo: true, timeout: 20)
-            guard answer.succeeded else {
-                result.error = "could not inject the fault on \(master.name): \(answer.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))"
-                restore(master, fault, &result, before: before)
-                return result
+        // The fault command runs beside the watch: `systemctl stop` returns only once the daemon
+        // has exited (keepalived takes about a second), and the takeover happens meanwhile.
+        let injection = Locked<Result<CommandResult, any Error>?>(nil)
+        let injectionDone = DispatchSemaphore(value: 0)
+        let injectThread = Thread {
+            let outcome = Result { try connection.run(fault.inject, sudo: true, timeout: 20) }
+            injection.withLock { $0 = outcome }
+            injectionDone.signal()
+        }
+        injectThread.start()
+        let takeover = waitForNewMaster(excluding: master.name, deadline: injected + options.deadline) {
+            injection.withLock { outcome in
+                if case .success(let answer)? = outcome { return !answer.succeeded }
+                if case .failure? = outcome { return true }
+                return false
             }
-        } catch {
+        }
+        injectionDone.wait()
+        switch injection.withLock({ $0 }) {
+        case .success(let answer)? where !answer.succeeded:
+            result.error = "could not inject the fault on \(master.name): \(answer.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))"
+            restore(master, fault, &result, before: before)
+            return result
+        case .failure(let error)?:
             result.error = "could not inject the fault on \(master.name): \(error)"
             restore(master, fault, &result, before: before)
             return result
+        default:
+            break
         }
-        if let (holder, at) = waitForNewMaster(excluding: master.name, deadline: injected + options.deadline) {
+        if let (holder, at) = takeover {
             result.newMaster = holder
             result.detection = at - injected
             progress("round \(index): \(holder) holds the VIP after \(String(format: "%.1f", (at - injected).milliseconds)) ms")
@@ -250,13 +268,13 @@ public final class FailoverRunner: @unchecked Sendable {
     }
 
     /// Polls the other lb hosts in parallel until one holds the VIP.
-    func waitForNewMaster(excluding old: String, deadline: Duration) -> (String, Duration)? {
+    func waitForNewMaster(excluding old: String, deadline: Duration, abandon: @escaping @Sendable () -> Bool) -> (String, Duration)? {
         let found = Locked<(String, Duration)?>(nil)
         let others = lbHosts.filter { $0.name != old }
         let address = vip.address
         _ = FanOut(concurrency: max(1, others.count)).runBlocking(others, name: \.name) { [self] host, _ in
             let connection = connections[host.name]!
-            while prober.now < deadline && found.withLock({ $0 == nil }) && !cancel.isRaised {
+            while prober.now < deadline && found.withLock({ $0 == nil }) && !cancel.isRaised && !abandon() {
                 let output = try connection.run("ip -o addr show", sudo: false, timeout: 5)
                 let seen = prober.now
                 if Self.holds(address, ipOutput: output.stdoutText) {

@@ -39,7 +39,7 @@ public struct Fault: Sendable, Equatable {
         case .graceful:
             return Fault(mode: mode, inject: "systemctl stop \(unit)", restore: "systemctl start \(unit)")
         case .crash:
-            // SIGKILL to every process of the unit (keepalived has children) gives the daemon no
+            // SIGKILL to every process of the unit's cgroup (v2, or v1's name=systemd; keepalived has children) gives the daemon no
             // chance to resign. The VIP it leaves on the interface would still answer, as a dead
             // host would not, so it goes too. `stop` right after cancels Restart= (RestartSec=1s)
             // so the daemon stays dead until restore. `systemctl kill` alone is not used: in a
@@ -48,7 +48,11 @@ public struct Fault: Sendable, Equatable {
                 mode: mode,
                 inject: """
                     cg=$(systemctl show -p ControlGroup --value \(unit))
-                    if [ -n "$cg" ] && [ -s "/sys/fs/cgroup$cg/cgroup.procs" ]; then xargs -r kill -9 < "/sys/fs/cgroup$cg/cgroup.procs"; else systemctl kill --signal=SIGKILL \(unit); fi
+                    procs=""
+                    for f in "/sys/fs/cgroup$cg/cgroup.procs" "/sys/fs/cgroup/unified$cg/cgroup.procs" "/sys/fs/cgroup/systemd$cg/cgroup.procs"; do
+                      if [ -n "$cg" ] && [ -s "$f" ]; then procs=$f; break; fi
+                    done
+                    if [ -n "$procs" ]; then xargs -r kill -9 < "$procs"; else systemctl kill --signal=SIGKILL \(unit); fi
                     ip addr del \(context.vip)/\(context.prefix) dev \(shellQuote(context.interface)) 2>/dev/null
                     systemctl stop \(unit)
                     """,
