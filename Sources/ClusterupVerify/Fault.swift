@@ -39,20 +39,22 @@ public struct Fault: Sendable, Equatable {
         case .graceful:
             return Fault(mode: mode, inject: "systemctl stop \(unit)", restore: "systemctl start \(unit)")
         case .crash:
-            // SIGKILL to every process of the unit's cgroup (v2, or v1's name=systemd; keepalived has children) gives the daemon no
-            // chance to resign. The VIP it leaves on the interface would still answer, as a dead
-            // host would not, so it goes too. `stop` right after cancels Restart= (RestartSec=1s)
-            // so the daemon stays dead until restore. `systemctl kill` alone is not used: in a
-            // container it can fail on the cgroup while the main process dies anyway.
+            // SIGKILL to every process of the unit's cgroup (v2, or v1's name=systemd; keepalived
+            // has children) gives the daemon no chance to resign. `systemctl kill` is only the
+            // fallback: in a container it can fail on the cgroup. A cgroup file lists processes of
+            // other PID namespaces as 0, and `kill -9 0` would kill this very shell: only real
+            // pids pass. The VIP left on the interface would still answer, as a dead host would
+            // not, so it goes too. `stop` right after cancels Restart= (RestartSec=1s) so the
+            // daemon stays dead until restore.
             return Fault(
                 mode: mode,
                 inject: """
                     cg=$(systemctl show -p ControlGroup --value \(unit))
                     procs=""
-                    for f in "/sys/fs/cgroup$cg/cgroup.procs" "/sys/fs/cgroup/unified$cg/cgroup.procs" "/sys/fs/cgroup/systemd$cg/cgroup.procs"; do
-                      if [ -n "$cg" ] && [ -s "$f" ]; then procs=$f; break; fi
+                    for f in "/sys/fs/cgroup$cg/cgroup.procs" "/sys/fs/cgroup/systemd$cg/cgroup.procs"; do
+                      if [ -n "$cg" ] && [ -r "$f" ]; then procs=$f; break; fi
                     done
-                    if [ -n "$procs" ]; then xargs -r kill -9 < "$procs"; else systemctl kill --signal=SIGKILL \(unit); fi
+                    if [ -n "$procs" ]; then grep -x '[1-9][0-9]*' "$procs" | xargs -r kill -9; else systemctl kill --signal=SIGKILL \(unit); fi
                     ip addr del \(context.vip)/\(context.prefix) dev \(shellQuote(context.interface)) 2>/dev/null
                     systemctl stop \(unit)
                     """,

@@ -14,7 +14,7 @@ import Testing
 
     @Test func crashKillsWithoutResigningRemovesTheVIPAndPreventsTheRestart() throws {
         let inject = Fault.make(.crash, context).inject
-        let kill = try #require(inject.range(of: "xargs -r kill -9 < \"$procs\""))
+        let kill = try #require(inject.range(of: "grep -x '[1-9][0-9]*' \"$procs\" | xargs -r kill -9"))
         // Found on cgroup v2 and on v1 hybrids (where only name=systemd knows the unit's processes).
         #expect(inject.contains("\"/sys/fs/cgroup/systemd$cg/cgroup.procs\""))
         let remove = try #require(inject.range(of: "ip addr del 198.51.100.62/26 dev host0"))
