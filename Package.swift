@@ -41,9 +41,12 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
+        // verify / verify failover: non-disruptive checks and measured failover.
+        .target(name: "ClusterupVerify", dependencies: ["ClusterupCore", "ClusterupSSH", "ClusterupDeploy"]),
+
         // Commands.
         .target(name: "ClusterupCLI", dependencies: [
-            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "ClusterupDeploy", "VRRP",
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "ClusterupDeploy", "ClusterupVerify", "VRRP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Mustache", package: "swift-mustache"),
@@ -55,6 +58,7 @@ let package = Package(
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
         .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupSSH", "VRRPDaemon"]),
+        .testTarget(name: "ClusterupVerifyTests", dependencies: ["ClusterupVerify"]),
         .testTarget(name: "VRRPTests", dependencies: [
             "VRRP", "VRRPDaemon",
             // Renders templates/keepalived.conf.mustache for the interop tests.

@@ -12,5 +12,6 @@ let allSubcommands: [ParsableCommand.Type] = [
     Clusterup.ResetCommand.self,
     Clusterup.Etcd.self,
     Clusterup.Lab.self,
+    Clusterup.Verify.self,
     Clusterup.FanOutDemo.self,
 ]

@@ -1,0 +1,162 @@
+import ArgumentParser
+import ClusterupCore
+import ClusterupSSH
+import ClusterupVerify
+import Foundation
+
+extension Clusterup {
+    /// `clusterup verify failover [INVENTORY]`: break the VRRP master and measure what clients see.
+    struct VerifyFailover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "failover",
+            abstract: "Fail the VRRP master on purpose and measure detection time and client downtime through the VIP.",
+            discussion: """
+            Refuses unless `clusterup verify` passes and two or more lb hosts run the VRRP daemon. A prober on this \
+            machine opens a TCP connection to VIP:port every --probe-interval (each with --probe-timeout) for the whole \
+            run. Each round breaks the current master, waits for another node to hold the VIP (detection time, polled \
+            over SSH), keeps the fault for --hold (network: --cut), restores the node and waits until the VIP is where the \
+            configuration puts it (with preempt: the highest priority). Downtime is the longest run of failed probes, \
+            from the last success before it to the first success after it, including any failback.
+
+            Modes:
+              graceful  systemctl stop the VRRP daemon (it resigns with priority 0)
+              crash     SIGKILL the daemon and remove the VIP it leaves behind (no resignation)
+              network   drop every packet but SSH on the master with nft for --cut; a systemd timer on the node,
+                        armed before the rules go in, removes them even if this machine goes away
+              service   stop HAProxy on the master; needs vrrp.track in the inventory to move the VIP
+
+            Ctrl-C stops after the current step and restores the node. Outside a lab (inventories under
+            /var/lib/clusterup/labs/) it needs --yes. Exits 1 when a round fails: split brain, no new master, a node not
+            restored, or downtime over --max-downtime.
+
+            Examples:
+              clusterup verify failover /var/lib/clusterup/labs/demo/inventory.yml --mode graceful --rounds 5
+              clusterup verify failover prod.yml --mode network --cut 5s --max-downtime 500ms --yes --output json
+            """)
+
+        enum Probe: String, ExpressibleByArgument, CaseIterable {
+            case tcp
+        }
+
+        @OptionGroup var inventory: InventoryOptions
+        @OptionGroup var ssh: SSHOptions
+        @OptionGroup var output: OutputOptions
+
+        @Option(help: "How to fail the master: graceful, crash, network or service.")
+        var mode: FailureMode = .graceful
+
+        @Option(help: "How many rounds; each fails the master of the moment.")
+        var rounds: Int = 1
+
+        @Option(help: "Probe kind (tcp: connect to VIP:port).")
+        var probe: Probe = .tcp
+
+        @Option(help: "Port probed on the VIP (default: vip.port).")
+        var port: Int?
+
+        @Option(help: "Time between probe starts.")
+        var probeInterval = DurationArgument(.milliseconds(2))
+
+        @Option(help: "How long one probe waits for its connection.")
+        var probeTimeout = DurationArgument(.milliseconds(30))
+
+        @Option(help: "How long the network mode cuts the master off (whole seconds).")
+        var cut = DurationArgument(.seconds(3))
+
+        @Option(help: "How long the other modes keep the fault before restoring.")
+        var hold = DurationArgument(.seconds(1))
+
+        @Option(help: "Exit 1 when a round's downtime exceeds this (e.g. 500ms).")
+        var maxDowntime: DurationArgument?
+
+        @Flag(help: "Confirm that breaking the master is intended (needed outside a lab).")
+        var yes = false
+
+        static let labDirectory = "/var/lib/clusterup/labs/"
+
+        func validate() throws {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+            guard probeInterval.duration > .zero else { throw ValidationError("--probe-interval must be more than 0") }
+            guard probeTimeout.duration > .zero else { throw ValidationError("--probe-timeout must be more than 0") }
+            guard cut.duration >= .seconds(1) else { throw ValidationError("--cut must be at least 1s") }
+        }
+
+        func run() async throws {
+            let loaded = try inventory.load()
+            let path = URL(fileURLWithPath: loaded.path).standardizedFileURL.path
+            guard yes || path.hasPrefix(Self.labDirectory) else {
+                throw ClusterupError.badInput(
+                    "verify failover breaks the VRRP master of \(loaded.cluster) on purpose", at: loaded.path,
+                    hint: "run it in a maintenance window and pass --yes (lab inventories under \(Self.labDirectory) need no --yes)")
+            }
+            let vip = try loaded.requireVIP(for: "verify failover")
+            let connector = try ssh.connector(for: loaded)
+
+            // Never break a cluster that is already unwell: the figures would mean nothing.
+            let surveys = await ClusterSurvey.run(loaded.hosts, inventory: loaded, connector: connector, fanOut: FanOut())
+            let failing = VerifyEvaluator(inventory: loaded, now: Date(), expiryDays: 0).evaluate(surveys).filter { !$0.ok }
+            guard failing.isEmpty else {
+                throw ClusterupError.remote(
+                    "refusing to fail over an unhealthy cluster: " + failing.map { "\($0.host ?? "cluster") \($0.check): \($0.detail)" }.joined(separator: "; "),
+                    hint: "run `clusterup verify` and fix what it reports first")
+            }
+
+            let options = FailoverOptions(
+                mode: mode, rounds: rounds, cut: cut.duration, hold: hold.duration, probePort: port ?? vip.port,
+                probeInterval: probeInterval.duration, probeTimeout: probeTimeout.duration)
+            let cancel = CancelFlag()
+            let json = output.isJSON
+            let interrupts = Self.trapInterrupts(cancel)
+            defer { interrupts.forEach { $0.cancel() } }
+            let lbHosts = loaded.hosts(withRole: .lb)
+            let results: [FailoverRound] = try await DedicatedThread.run(name: "verify-failover") {
+                let connections = try FailoverRunner.connectAll(lbHosts, connector: connector)
+                let runner = try FailoverRunner(inventory: loaded, options: options, connections: connections, cancel: cancel) { line in
+                    if !json { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+                }
+                defer { runner.closeAll() }
+                return try runner.run()
+            }
+            let summary = FailoverSummary(results)
+            let limit = maxDowntime?.duration
+            if json {
+                print(JSONValue.object([
+                    ("ok", .bool(summary.passed(maxDowntime: limit) && !cancel.isRaised)),
+                    ("mode", .string(mode.rawValue)), ("backend", .optional(loaded.vrrp?.backend.rawValue)),
+                    ("advert_interval_ms", loaded.vrrp.map { .int($0.advertInterval.totalMilliseconds) } ?? .null),
+                    ("probe", .object([("kind", .string(probe.rawValue)), ("target", .string("\(vip.address):\(options.probePort)")),
+                                       ("interval_ms", .double(options.probeInterval.milliseconds)),
+                                       ("timeout_ms", .double(options.probeTimeout.milliseconds))])),
+                    ("interrupted", .bool(cancel.isRaised)),
+                    ("median_downtime_ms", summary.medianDowntime.map { .double($0.milliseconds) } ?? .null),
+                    ("median_failback_downtime_ms", summary.medianFailbackDowntime.map { .double($0.milliseconds) } ?? .null),
+                    ("max_downtime_ms", summary.maximumDowntime.map { .double($0.milliseconds) } ?? .null),
+                    ("median_detection_ms", summary.medianDetection.map { .double($0.milliseconds) } ?? .null),
+                    ("rounds", .array(results.map { $0.json(maxDowntime: limit) })),
+                ]).pretty)
+            } else {
+                print(TextTable.render(header: FailoverRound.header, rows: results.map { $0.row(maxDowntime: limit) }), terminator: "")
+                let median = summary.medianDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
+                let detection = summary.medianDetection.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
+                let failback = summary.medianFailbackDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
+                print("\(mode.rawValue), \(results.count) round(s): median downtime \(median), median failback downtime \(failback), median detection \(detection)"
+                      + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
+            }
+            if cancel.isRaised || !summary.passed(maxDowntime: limit) || results.count < rounds { throw ExitCode(1) }
+        }
+
+        /// Ctrl-C and SIGTERM raise the flag instead of killing us mid-fault.
+        static func trapInterrupts(_ cancel: CancelFlag) -> [DispatchSourceSignal] {
+            [SIGINT, SIGTERM].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    FileHandle.standardError.write(Data("interrupted: restoring the node, then stopping\n".utf8))
+                    cancel.raise()
+                }
+                source.resume()
+                return source
+            }
+        }
+    }
+}

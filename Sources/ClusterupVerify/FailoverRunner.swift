@@ -1,0 +1,322 @@
+import ClusterupCore
+import struct ClusterupCore.Host
+import ClusterupSSH
+import Foundation
+
+/// Set from a signal handler; the runner checks it between steps and restores before returning.
+public final class CancelFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+
+    public init() {}
+
+    public func raise() { lock.withLock { raised = true } }
+    public var isRaised: Bool { lock.withLock { raised } }
+}
+
+public struct FailoverOptions: Sendable {
+    public var mode: FailureMode
+    public var rounds: Int
+    /// How long the network mode keeps the master cut off (it heals itself after this).
+    public var cut: Duration
+    /// How long other modes keep the fault before restoring.
+    public var hold: Duration
+    /// Longest wait for a new master, and for convergence after restore.
+    public var deadline: Duration
+    public var probePort: Int
+    public var probeInterval: Duration
+    public var probeTimeout: Duration
+
+    public init(mode: FailureMode, rounds: Int = 1, cut: Duration = .seconds(3), hold: Duration = .seconds(1),
+                deadline: Duration = .seconds(15), probePort: Int, probeInterval: Duration = .milliseconds(2),
+                probeTimeout: Duration = .milliseconds(30)) {
+        self.mode = mode
+        self.rounds = rounds
+        self.cut = cut
+        self.hold = hold
+        self.deadline = deadline
+        self.probePort = probePort
+        self.probeInterval = probeInterval
+        self.probeTimeout = probeTimeout
+    }
+}
+
+/// Breaks the VRRP master round after round while probing the VIP, and puts every node back.
+/// Blocking: run it on a dedicated thread (`DedicatedThread.run`), never on the cooperative pool.
+public final class FailoverRunner: @unchecked Sendable {
+    let inventory: Inventory
+    let vip: VIPSettings
+    let vrrp: VRRPSettings
+    let options: FailoverOptions
+    let connections: [String: SSHConnection]
+    let lbHosts: [Host]
+    let cancel: CancelFlag
+    let progress: @Sendable (String) -> Void
+    let prober: TCPProber
+
+    /// Connections to every lb host must be open already (`connectAll`).
+    public init(inventory: Inventory, options: FailoverOptions, connections: [String: SSHConnection], cancel: CancelFlag,
+                progress: @escaping @Sendable (String) -> Void) throws(ClusterupError) {
+        guard let vip = inventory.vip, let vrrp = inventory.vrrp else {
+            throw .badInput("the inventory has no vip/vrrp section: there is nothing to fail over", at: inventory.path)
+        }
+        self.inventory = inventory
+        self.vip = vip
+        self.vrrp = vrrp
+        self.options = options
+        self.connections = connections
+        self.lbHosts = inventory.hosts(withRole: .lb)
+        self.cancel = cancel
+        self.progress = progress
+        self.prober = TCPProber(address: vip.address, port: options.probePort, interval: options.probeInterval,
+                                timeout: options.probeTimeout)
+    }
+
+    /// Opens one SSH connection per host, in parallel.
+    public static func connectAll(_ hosts: [Host], connector: HostConnector) throws -> [String: SSHConnection] {
+        let results = FanOut(concurrency: max(1, hosts.count)).runBlocking(hosts, name: \.name) { host, _ in
+            try connector.connect(host)
+        }
+        var connections: [String: SSHConnection] = [:]
+        var failures: [String] = []
+        for result in results {
+            if let connection = result.value { connections[result.host] = connection }
+            else { failures.append("\(result.host): \(result.error.map(String.init(describing:)) ?? "skipped")") }
+        }
+        guard failures.isEmpty else {
+            connections.values.forEach { $0.close() }
+            throw ClusterupError.remote("cannot reach every lb host: \(failures.joined(separator: "; "))")
+        }
+        return connections
+    }
+
+    var vrrpUnit: String { ExpectedServices.vrrpUnit(vrrp.backend) }
+
+    var expectedHolder: String? {
+        VIPPlacement.expectedHolder(
+            priorities: inventory.vrrpPriorities,
+            addresses: Dictionary(uniqueKeysWithValues: lbHosts.map { ($0.name, $0.privateAddress) }),
+            preempt: vrrp.preempt)
+    }
+
+    /// Refuses to start unless two or more VRRP nodes run and exactly one holds the VIP.
+    public func preflight() throws(ClusterupError) -> String {
+        let states = lbHosts.map { host in (host.name, try? nodeState(host)) }
+        let running = states.filter { $0.1?.services[vrrpUnit] == true }.map(\.0)
+        guard running.count >= 2 else {
+            throw .remote("only \(running.count) lb host(s) run \(vrrpUnit) (\(running.joined(separator: ", "))): a failover would take the VIP down",
+                          hint: "start \(vrrpUnit) on the other lb hosts, or deploy more lb hosts")
+        }
+        let holders = states.filter { $0.1?.holdsVIP == true }.map(\.0)
+        guard holders.count == 1 else {
+            throw .remote(holders.isEmpty ? "no lb host holds \(vip.address)" : "split brain before the test: \(holders.joined(separator: ", ")) hold \(vip.address)",
+                          hint: "run `clusterup verify` and fix the VIP first")
+        }
+        if options.mode == .service && vrrp.track.isEmpty {
+            throw .badInput("--mode service needs health tracking, but vrrp.track is empty: stopping HAProxy would not move the VIP",
+                            at: "\(inventory.path): vrrp.track",
+                            hint: "add e.g. `track: {tcp: 127.0.0.1:\(vip.port), interval: 100ms, fall: 2, rise: 2}` under vrrp and deploy")
+        }
+        return holders[0]
+    }
+
+    public func run() throws -> [FailoverRound] {
+        _ = try preflight()
+        try prober.start()
+        defer { _ = prober.stop() }
+        // A short baseline so the first outage has a success before it.
+        Thread.sleep(forTimeInterval: 0.2)
+        var rounds: [FailoverRound] = []
+        for index in 1...options.rounds {
+            if cancel.isRaised { break }
+            rounds.append(round(index))
+            if rounds.last?.error != nil || cancel.isRaised { break }
+        }
+        return rounds
+    }
+
+    func round(_ index: Int) -> FailoverRound {
+        let holders = vipHolders()
+        guard holders.count == 1, let master = lbHosts.first(where: { $0.name == holders[0] }) else {
+            return FailoverRound(index: index, mode: options.mode, oldMaster: holders.joined(separator: ","),
+                                 holderAfter: holders, error: "expected one VIP holder before the round, found \(holders.count)")
+        }
+        var result = FailoverRound(index: index, mode: options.mode, oldMaster: master.name, expectedHolder: expectedHolder)
+        let connection = connections[master.name]!
+        let fault = Fault.make(options.mode, Fault.Context(
+            vrrpUnit: vrrpUnit, vip: vip.address, prefix: vip.prefix, interface: vrrp.interface ?? "eth0",
+            sshPort: master.ssh.port ?? SSHSettings.defaultPort, cut: options.cut))
+        // The previous round may have left HAProxy still re-checking backends: start from a
+        // healthy node, or the comparison after restore would mean nothing.
+        var before: NodeState?
+        let healthyBy = prober.now + options.deadline
+        repeat {
+            before = try? nodeState(master)
+            if let state = before, state.services.values.allSatisfy({ $0 }) { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        } while prober.now < healthyBy && !cancel.isRaised
+        guard let before, before.services.values.allSatisfy({ $0 }) else {
+            let down = before.map { $0.services.filter { !$0.value }.keys.sorted().joined(separator: ", ") } ?? "state unreadable"
+            result.error = "\(master.name) is not healthy before the round (\(down)); not failing it"
+            return result
+        }
+        progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)")
+        let windowStart = prober.now
+        let injected = prober.now
+        // The fault command runs beside the watch: `systemctl stop` returns only once the daemon
+        // has exited (keepalived takes about a second), and the takeover happens meanwhile.
+        let injection = Locked<Result<CommandResult, any Error>?>(nil)
+        let injectionDone = DispatchSemaphore(value: 0)
+        let injectThread = Thread {
+            let outcome = Result { try connection.run(fault.inject, sudo: true, timeout: 20) }
+            injection.withLock { $0 = outcome }
+            injectionDone.signal()
+        }
+        injectThread.start()
+        let takeover = waitForNewMaster(excluding: master.name, deadline: injected + options.deadline) {
+            injection.withLock { outcome in
+                if case .success(let answer)? = outcome { return !answer.succeeded }
+                if case .failure? = outcome { return true }
+                return false
+            }
+        }
+        injectionDone.wait()
+        switch injection.withLock({ $0 }) {
+        case .success(let answer)? where !answer.succeeded:
+            result.error = "could not inject the fault on \(master.name): \(answer.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))"
+            restore(master, fault, &result, before: before)
+            return result
+        case .failure(let error)?:
+            result.error = "could not inject the fault on \(master.name): \(error)"
+            restore(master, fault, &result, before: before)
+            return result
+        default:
+            break
+        }
+        if let (holder, at) = takeover {
+            result.newMaster = holder
+            result.detection = at - injected
+            progress("round \(index): \(holder) holds the VIP after \(String(format: "%.1f", (at - injected).milliseconds)) ms")
+        } else if !cancel.isRaised {
+            result.error = "no other node took the VIP within \(options.deadline)"
+        }
+        // Keep the fault long enough for clients to settle on the new master (the network mode
+        // lasts until its heal timer fires).
+        let faultEnd = injected + (options.mode == .network ? options.cut : options.hold)
+        while prober.now < faultEnd && !cancel.isRaised { Thread.sleep(forTimeInterval: 0.02) }
+        let restoredAt = prober.now
+        restore(master, fault, &result, before: before)
+        waitForAnswers(since: restoredAt, deadline: prober.now + options.deadline)
+        let log = prober.log.window(from: windowStart, to: prober.now)
+        (result.outage, result.failbackOutage) = FailoverRound.outages(log, restoredAt: restoredAt)
+        result.probes = log.samples.count
+        result.failedProbes = log.failedProbes
+        return result
+    }
+
+    /// Waits until the VIP has answered every probe for a quiet stretch (so a failback outage is
+    /// measured whole, not cut off by the end of the round).
+    func waitForAnswers(since start: Duration, deadline: Duration) {
+        let quiet = Duration.milliseconds(500)
+        while prober.now < deadline && !cancel.isRaised {
+            let now = prober.now
+            if now - start > quiet {
+                let recent = prober.log.window(from: now - quiet, to: now).samples
+                if recent.count > 10 && recent.allSatisfy(\.ok) { return }
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// Undoes the fault and waits until the VIP is where the configuration puts it.
+    func restore(_ master: Host, _ fault: Fault, _ result: inout FailoverRound, before: NodeState) {
+        let connection = connections[master.name]!
+        var restoreError: String?
+        // The network mode may have outlived the connection; reconnecting is not ours to do here,
+        // but the heal timer removes the rules regardless.
+        for attempt in 0..<10 {
+            do {
+                let answer = try connection.run(fault.restore, sudo: true, timeout: 20)
+                restoreError = answer.succeeded ? nil : answer.stderrText
+                break
+            } catch {
+                restoreError = String(describing: error)
+                Thread.sleep(forTimeInterval: 0.3 * Double(attempt + 1))
+            }
+        }
+        if let restoreError { result.notRestored.append("restore command failed: \(restoreError)") }
+        let deadline = prober.now + options.deadline
+        var holders: [String] = []
+        var after: NodeState?
+        repeat {
+            holders = vipHolders()
+            after = try? nodeState(master)
+            let placed = holders.count == 1 && (result.expectedHolder == nil || holders == [result.expectedHolder!])
+            let servicesBack = after.map { $0.services == before.services } ?? false
+            if placed && servicesBack { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        } while prober.now < deadline
+        result.holderAfter = holders
+        guard let after else {
+            result.notRestored.append("state unreadable after restore")
+            return
+        }
+        // VIP placement is judged against the configuration (expectedHolder), not the old state.
+        var comparable = after
+        comparable.holdsVIP = before.holdsVIP
+        result.notRestored += comparable.differences(from: before)
+    }
+
+    /// Polls the other lb hosts in parallel until one holds the VIP.
+    func waitForNewMaster(excluding old: String, deadline: Duration, abandon: @escaping @Sendable () -> Bool) -> (String, Duration)? {
+        let found = Locked<(String, Duration)?>(nil)
+        let others = lbHosts.filter { $0.name != old }
+        let address = vip.address
+        _ = FanOut(concurrency: max(1, others.count)).runBlocking(others, name: \.name) { [self] host, _ in
+            let connection = connections[host.name]!
+            while prober.now < deadline && found.withLock({ $0 == nil }) && !cancel.isRaised && !abandon() {
+                let output = try connection.run("ip -o addr show", sudo: false, timeout: 5)
+                let seen = prober.now
+                if Self.holds(address, ipOutput: output.stdoutText) {
+                    found.withLock { if $0 == nil { $0 = (host.name, seen) } }
+                    return
+                }
+            }
+        }
+        return found.withLock { $0 }
+    }
+
+    func vipHolders() -> [String] {
+        let address = vip.address
+        let results = FanOut(concurrency: max(1, lbHosts.count)).runBlocking(lbHosts, name: \.name) { [self] host, _ in
+            let output = try connections[host.name]!.run("ip -o addr show", sudo: false, timeout: 5)
+            return Self.holds(address, ipOutput: output.stdoutText)
+        }
+        return results.filter { $0.value == true }.map(\.host)
+    }
+
+    func nodeState(_ host: Host) throws -> NodeState {
+        let units = ExpectedServices.units(for: host, backend: vrrp.backend)
+        let lb = host.roles.contains(.lb)
+        let script = HostSurvey.script(units: units, haproxy: lb, etcdctl: nil, vrrpd: false)
+        let survey = HostSurvey.parse(try connections[host.name]!.run(script, sudo: true, timeout: 10).stdoutText)
+        var services = Dictionary(uniqueKeysWithValues: units.map { ($0, survey.units[$0] == "active") })
+        if lb {
+            // HAProxy must see every apiserver again, as before the fault (a cut marks them down).
+            let backends = inventory.hosts(withRole: .controlPlane).map(\.name)
+            services["haproxy backends up"] = backends.allSatisfy { survey.haproxyBackends?[$0] == "UP" }
+        }
+        return NodeState(services: services, holdsVIP: survey.addresses.contains(vip.address))
+    }
+
+    static func holds(_ address: String, ipOutput: String) -> Bool {
+        ipOutput.split(separator: "\n").contains { line in
+            line.split(separator: " ").contains { $0.hasPrefix(address + "/") }
+        }
+    }
+
+    /// Restores whatever the network mode may have left (used on Ctrl-C paths and errors).
+    public func closeAll() {
+        connections.values.forEach { $0.close() }
+    }
+}

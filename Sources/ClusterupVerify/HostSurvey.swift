@@ -1,0 +1,184 @@
+import ClusterupCore
+import struct ClusterupCore.Host
+import Foundation
+
+/// What one host reports for `verify`, gathered by one script over one SSH channel so that a
+/// host costs one round trip. Parsing is pure; `HostSurvey.script` is what runs on the node.
+public struct HostSurvey: Sendable, Equatable {
+    public struct CertificateFacts: Sendable, Equatable {
+        public var path: String
+        /// nil when openssl could not read the file.
+        public var notAfter: Date?
+        public var error: String?
+
+        public init(path: String, notAfter: Date?, error: String? = nil) {
+            self.path = path
+            self.notAfter = notAfter
+            self.error = error
+        }
+    }
+
+    public struct EtcdHealth: Sendable, Equatable {
+        public var healthy: Bool
+        public var detail: String
+
+        public init(healthy: Bool, detail: String) {
+            self.healthy = healthy
+            self.detail = detail
+        }
+    }
+
+    /// Every IPv4/IPv6 address on the host, without prefix length.
+    public var addresses: Set<String> = []
+    /// Unit name → `systemctl is-active` answer.
+    public var units: [String: String] = [:]
+    public var certificates: [CertificateFacts] = []
+    /// Backend server name → HAProxy status (UP, DOWN, MAINT…); nil when stats were not asked for
+    /// or did not answer.
+    public var haproxyBackends: [String: String]?
+    public var etcd: EtcdHealth?
+    /// clusterup-vrrpd's own view (state per instance), when it runs there.
+    public var vrrpStates: [String]?
+
+    public init() {}
+
+    public static let certificateDirectory = "/etc/kubernetes/pki"
+    public static let haproxyBackend = "kube-apiservers"
+    public static let haproxyStatsPort = 8404
+
+    /// The survey script. Each section starts with a `@@name` line; nothing in it changes the host.
+    public static func script(units: [String], haproxy: Bool, etcdctl: String?, vrrpd: Bool) -> String {
+        var lines = [
+            "echo @@addr", "ip -o addr show 2>&1",
+            "echo @@units",
+        ]
+        for unit in units {
+            lines.append("printf '%s\\t%s\\n' \(shellQuote(unit)) \"$(systemctl is-active \(shellQuote(unit)) 2>/dev/null)\"")
+        }
+        lines += [
+            "echo @@certs",
+            "for f in $(find \(certificateDirectory) -name '*.crt' 2>/dev/null | sort); do printf '%s\\t%s\\n' \"$f\" \"$(openssl x509 -noout -enddate -in \"$f\" 2>&1 | head -1)\"; done",
+        ]
+        if haproxy {
+            lines += ["echo @@haproxy", "curl -s --max-time 2 'http://127.0.0.1:\(haproxyStatsPort)/stats;csv'"]
+        }
+        if let etcdctl {
+            let pki = "\(certificateDirectory)/etcd"
+            lines += [
+                "echo @@etcd",
+                "ETCDCTL_API=3 \(shellQuote(etcdctl)) --endpoints=https://127.0.0.1:2379 --cacert=\(pki)/ca.crt --cert=\(pki)/healthcheck-client.crt --key=\(pki)/healthcheck-client.key --command-timeout=5s endpoint health 2>&1; echo \"exit=$?\"",
+            ]
+        }
+        if vrrpd {
+            lines += ["echo @@vrrpd", "clusterup-vrrpd status 2>&1 | tr -d '\\n'; echo"]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Parses the script's output.
+    public static func parse(_ output: String) -> HostSurvey {
+        var survey = HostSurvey()
+        var sections: [String: [Substring]] = [:]
+        var current: String?
+        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("@@") {
+                current = String(line.dropFirst(2))
+                sections[current!, default: []] = []
+            } else if let current {
+                sections[current, default: []].append(line)
+            }
+        }
+        for line in sections["addr"] ?? [] {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let index = fields.firstIndex(where: { $0 == "inet" || $0 == "inet6" }), index + 1 < fields.count {
+                survey.addresses.insert(String(fields[index + 1].split(separator: "/").first ?? ""))
+            }
+        }
+        for line in sections["units"] ?? [] {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count == 2 else { continue }
+            survey.units[String(fields[0])] = fields[1].isEmpty ? "unknown" : String(fields[1])
+        }
+        for line in sections["certs"] ?? [] {
+            let fields = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+            guard fields.count == 2 else { continue }
+            let answer = String(fields[1])
+            if answer.hasPrefix("notAfter="), let date = parseOpenSSLDate(String(answer.dropFirst("notAfter=".count))) {
+                survey.certificates.append(CertificateFacts(path: String(fields[0]), notAfter: date))
+            } else {
+                survey.certificates.append(CertificateFacts(path: String(fields[0]), notAfter: nil, error: answer))
+            }
+        }
+        if let csv = sections["haproxy"] {
+            let status = parseHAProxyCSV(csv.joined(separator: "\n"), backend: haproxyBackend)
+            survey.haproxyBackends = status
+        }
+        if let etcd = sections["etcd"] {
+            let text = etcd.filter { !$0.isEmpty }
+            let exit = text.last.flatMap { $0.hasPrefix("exit=") ? Int($0.dropFirst(5)) : nil }
+            let body = text.filter { !$0.hasPrefix("exit=") }.joined(separator: "; ")
+            let healthy = exit == 0 && body.contains("is healthy")
+            survey.etcd = EtcdHealth(healthy: healthy, detail: body.isEmpty ? "no answer from etcdctl" : body)
+        }
+        if let vrrpd = sections["vrrpd"], let line = vrrpd.first(where: { !$0.isEmpty }) {
+            survey.vrrpStates = VRRPDStatus.parse(String(line))?.instances.map(\.state)
+        }
+        return survey
+    }
+
+    /// `Nov 22 05:51:20 2027 GMT`, as `openssl x509 -enddate` prints it.
+    public static func parseOpenSSLDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        // Days below 10 are space-padded ("Nov  2"); collapse the runs of spaces first.
+        formatter.dateFormat = "MMM d HH:mm:ss yyyy zzz"
+        let collapsed = text.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        return formatter.date(from: collapsed)
+    }
+
+    /// Server name → status (first word: UP, DOWN, MAINT, no check…) for one HAProxy backend.
+    public static func parseHAProxyCSV(_ csv: String, backend: String) -> [String: String]? {
+        var header: [Substring] = []
+        var result: [String: String] = [:]
+        for line in csv.split(separator: "\n") {
+            if line.hasPrefix("# ") {
+                header = line.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false)
+                continue
+            }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard let px = header.firstIndex(of: "pxname"), let sv = header.firstIndex(of: "svname"),
+                  let st = header.firstIndex(of: "status"), fields.count > max(px, sv, st),
+                  fields[px] == backend, fields[sv] != "BACKEND", fields[sv] != "FRONTEND"
+            else { continue }
+            result[String(fields[sv])] = fields[st].split(separator: " ").first.map(String.init) ?? ""
+        }
+        return header.isEmpty ? nil : result
+    }
+}
+
+/// The part of `clusterup-vrrpd status` JSON that verify reads.
+public struct VRRPDStatus: Sendable, Equatable {
+    public struct Instance: Sendable, Equatable {
+        public var name: String
+        public var state: String
+        public var vips: [String]
+        public var vipsInstalled: [String]
+        public var effectivePriority: Int
+    }
+
+    public var instances: [Instance]
+
+    public static func parse(_ json: String) -> VRRPDStatus? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let instances = object["instances"] as? [[String: Any]] else { return nil }
+        return VRRPDStatus(instances: instances.map { item in
+            Instance(
+                name: item["name"] as? String ?? "",
+                state: item["state"] as? String ?? "unknown",
+                vips: item["vips"] as? [String] ?? [],
+                vipsInstalled: item["vips_installed"] as? [String] ?? [],
+                effectivePriority: item["effective_priority"] as? Int ?? 0)
+        })
+    }
+}

@@ -1,0 +1,106 @@
+import ClusterupCore
+import Foundation
+import Testing
+@testable import ClusterupLab
+
+/// `clusterup verify` and `verify failover` as a user runs them, against a deployed 3-node lab:
+/// the built binary, nothing mocked. Root only.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys and fails its VRRP master"))
+struct VerifyLabTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let clusterup = repo.appendingPathComponent(".build/debug/clusterup").path
+
+    struct Run {
+        var status: Int32
+        var output: String
+    }
+
+    func clusterup(_ arguments: [String]) async throws -> Run {
+        try await Blocking.run {
+            let result = try HostCommands().run("timeout", ["--kill-after=10", "240", Self.clusterup] + arguments)
+            return Run(status: result.status, output: result.stdout + result.stderr)
+        }
+    }
+
+    func json(_ run: Run) throws -> [String: Any] {
+        let start = try #require(run.output.firstIndex(of: "{"), "no JSON in: \(run.output)")
+        let end = try #require(run.output.lastIndex(of: "}"))
+        let object = try JSONSerialization.jsonObject(with: Data(run.output[start...end].utf8))
+        return try #require(object as? [String: Any])
+    }
+
+    func nft(_ lab: String, _ node: String, _ rules: String) async throws {
+        let result = try await Lab.execute(["nft", rules], on: node, lab: lab)
+        #expect(result.status == 0, "nft on \(node): \(result.stderr)")
+    }
+
+    /// The lab's inventory, plus a periodic gratuitous ARP so that the master left after a cut
+    /// heals re-announces the VIP (clients' ARP caches still point at the backup that took over).
+    func tunedInventory(_ lab: String) throws -> String {
+        let path = try Lab.inventoryPath(name: lab)
+        let tuned = path.replacingOccurrences(of: "inventory.yml", with: "verify.yml")
+        try String(contentsOfFile: path, encoding: .utf8)
+            .replacingOccurrences(of: "  advert_interval: 100ms\n", with: "  advert_interval: 100ms\n  garp: {refresh: 1s}\n")
+            .write(toFile: tuned, atomically: true, encoding: .utf8)
+        return tuned
+    }
+
+    @Test func verifyPassesThenFailoverGivesFiguresAndSplitBrainIsReported() async throws {
+        let lab = "vtest"
+        _ = try await Lab.up(name: lab, nodes: 3, waitForAddressBlock: 300)
+        do {
+            let inventory = try tunedInventory(lab)
+            let deploy = try await clusterup(["deploy", inventory])
+            try #require(deploy.status == 0, "\(deploy.output)")
+
+            // Every non-disruptive check passes on a fresh deploy.
+            let verify = try await clusterup(["verify", inventory, "--output", "json"])
+            #expect(verify.status == 0, "\(verify.output)")
+            let checks = try json(verify)["checks"] as? [[String: Any]] ?? []
+            #expect(Set(checks.compactMap { $0["check"] as? String }) == ["ssh", "services", "certificates", "etcd", "haproxy", "vip"])
+
+            // Graceful and network failovers each give figures and leave one holder where it belongs.
+            for (mode, extra) in [("graceful", [String]()), ("network", ["--cut", "1s"])] {
+                let run = try await clusterup(["verify", "failover", inventory, "--mode", mode, "--output", "json"] + extra)
+                #expect(run.status == 0, "\(mode): \(run.output)")
+                let report = try json(run)
+                let round = try #require((report["rounds"] as? [[String: Any]])?.first, "\(mode): \(run.output)")
+                #expect(round["old_master"] as? String == "node1", "\(mode)")
+                #expect((round["new_master"] as? String).map { $0 != "node1" } == true, "\(mode): \(round)")
+                #expect((round["detection_ms"] as? Double).map { $0 > 0 } == true, "\(mode): \(round)")
+                #expect(round["downtime_ms"] is Double, "\(mode): \(round)")
+                #expect((round["probes"] as? Int).map { $0 > 100 } == true, "\(mode): \(round)")
+                #expect(round["holders_after"] as? [String] == ["node1"], "\(mode): \(round)")
+                #expect(round["not_restored"] as? [String] == [], "\(mode): \(round)")
+            }
+
+            // VRRP blocked into node2: it stops hearing node1 and takes the VIP too.
+            try await nft(lab, "node2", "add table inet vtest_block; add chain inet vtest_block in { type filter hook input priority 0; }; add rule inet vtest_block in ip protocol vrrp drop")
+            var split = Run(status: 0, output: "")
+            for _ in 0..<20 {
+                split = try await clusterup(["verify", inventory, "--output", "json"])
+                if split.status != 0, (try? json(split)["split_brain"] as? Bool) == true { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(split.status == 1, "\(split.output)")
+            #expect(try json(split)["split_brain"] as? Bool == true, "\(split.output)")
+
+            // Lifting the block: node2 hears the higher priority again and lets go.
+            try await nft(lab, "node2", "delete table inet vtest_block")
+            var healed = Run(status: 1, output: "")
+            for _ in 0..<30 {
+                healed = try await clusterup(["verify", inventory])
+                if healed.status == 0 { break }
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            #expect(healed.status == 0, "\(healed.output)")
+            #expect(healed.output.contains("held by node1"), "\(healed.output)")
+        } catch {
+            _ = try? await Lab.down(name: lab)
+            throw error
+        }
+        let report = try await Lab.down(name: lab)
+        #expect(report.remaining.isEmpty)
+    }
+}
