@@ -40,16 +40,33 @@ public struct HostObservedState: Sendable, Equatable {
         self.units = units
     }
 
-    /// A script printing one tab-separated line per path and per unit.
+    /// A script printing one tab-separated line per path and per unit. It forks a fixed number of
+    /// processes however many files there are (one `stat`, one `sha256sum`, one `systemctl
+    /// is-active`): a no-op deploy spends most of its time in this probe.
     public static func probeScript(paths: [String], units: [String]) -> String {
         var script = ""
         if !paths.isEmpty {
+            script += "set --\n"
             script += "for f in \(paths.map(shellQuote).joined(separator: " ")); do\n"
-            script += #"  if [ -f "$f" ]; then printf 'file\t%s\t%s\t%s\n' "$f" "$(stat -c '%a:%U:%G' "$f")" "$(sha256sum < "$f" | cut -d' ' -f1)"; else printf 'file\t%s\t-\n' "$f"; fi"# + "\ndone\n"
+            script += #"  if [ -f "$f" ]; then set -- "$@" "$f"; else printf 'file\t%s\t-\n' "$f"; fi"# + "\ndone\n"
+            // stat names each file after a tab; sha256sum prints 64 hex digits, two spaces, the name.
+            script += #"""
+            if [ $# -gt 0 ]; then
+              { stat --printf 'M\t%n\t%a:%U:%G\n' -- "$@"; sha256sum -- "$@"; } | awk -F'\t' '
+                $1 == "M" && NF == 3 { meta[$2] = $3; order[n++] = $2; next }
+                { sum[substr($0, 67)] = substr($0, 1, 64) }
+                END { for (i = 0; i < n; i++) printf "file\t%s\t%s\t%s\n", order[i], meta[order[i]], sum[order[i]] }'
+            fi
+
+            """#
         }
         if !units.isEmpty {
-            script += "for u in \(units.map(shellQuote).joined(separator: " ")); do\n"
-            script += #"  printf 'unit\t%s\t%s\t%s\n' "$u" "$(systemctl is-active "$u" 2>/dev/null)" "$(systemctl is-enabled "$u" 2>/dev/null)""# + "\ndone\n"
+            // is-active prints one line per unit, in order; is-enabled stops at the first unknown unit.
+            let quoted = units.map(shellQuote).joined(separator: " ")
+            script += "systemctl is-active \(quoted) 2>/dev/null | {\n"
+            script += "for u in \(quoted); do\n"
+            script += #"  read -r active || active="""# + "\n"
+            script += #"  printf 'unit\t%s\t%s\t%s\n' "$u" "$active" "$(systemctl is-enabled "$u" 2>/dev/null)""# + "\ndone\n}\n"
         }
         return script
     }
