@@ -41,8 +41,8 @@ public struct HostObservedState: Sendable, Equatable {
     }
 
     /// A script printing one tab-separated line per path and per unit. It forks a fixed number of
-    /// processes however many files there are (one `stat`, one `sha256sum`, one `systemctl
-    /// is-active`): a no-op deploy spends most of its time in this probe.
+    /// processes however many files and units there are (one `stat`, one `sha256sum`, one
+    /// `systemctl is-active`, one `is-enabled`): a no-op deploy spends most of its time in it.
     public static func probeScript(paths: [String], units: [String]) -> String {
         var script = ""
         if !paths.isEmpty {
@@ -61,12 +61,23 @@ public struct HostObservedState: Sendable, Equatable {
             """#
         }
         if !units.isEmpty {
-            // is-active prints one line per unit, in order; is-enabled stops at the first unknown unit.
+            // One is-active and one is-enabled for all units, each printing a line per unit in
+            // order; is-enabled stops at the first unknown unit, and then each unit is asked alone.
             let quoted = units.map(shellQuote).joined(separator: " ")
-            script += "systemctl is-active \(quoted) 2>/dev/null | {\n"
-            script += "for u in \(quoted); do\n"
-            script += #"  read -r active || active="""# + "\n"
-            script += #"  printf 'unit\t%s\t%s\t%s\n' "$u" "$active" "$(systemctl is-enabled "$u" 2>/dev/null)""# + "\ndone\n}\n"
+            script += #"""
+            active=$(systemctl is-active \#(quoted) 2>/dev/null)
+            enabled=$(systemctl is-enabled \#(quoted) 2>/dev/null)
+            if [ "$(printf '%s\n' "$enabled" | grep -c '')" -ne \#(units.count) ]; then
+              enabled=$(for u in \#(quoted); do printf '%s\n' "$(systemctl is-enabled "$u" 2>/dev/null)"; done)
+            fi
+            { printf '%s\n' \#(quoted) @@; printf '%s\n' "$active" @@; printf '%s\n' "$enabled"; } | awk '
+              $0 == "@@" { section++; i = 0; next }
+              section == 0 { unit[n++] = $0; next }
+              section == 1 { active[i++] = $0; next }
+              { enabled[i++] = $0 }
+              END { for (k = 0; k < n; k++) printf "unit\t%s\t%s\t%s\n", unit[k], active[k], enabled[k] }'
+
+            """#
         }
         return script
     }

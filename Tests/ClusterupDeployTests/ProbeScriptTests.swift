@@ -53,3 +53,14 @@ import Testing
         #expect(facts.members == nil)
     }
 }
+
+@Suite struct StateProbeUnitTests {
+    @Test func everyUnitGetsItsOwnLineInOrder() throws {
+        // Without systemd (as here) the states are empty, but each unit is still reported once.
+        let script = HostObservedState.probeScript(paths: [], units: ["a.service", "b.service", "c.service"])
+        let lines = try runShell(script).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).first.map(String.init) ?? "" }
+        #expect(lines == ["unit", "unit", "unit"])
+        let state = try HostObservedState.parse(try runShell(script), host: "local")
+        #expect(Set(state.units.keys) == ["a.service", "b.service", "c.service"])
+    }
+}
