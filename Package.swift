@@ -37,7 +37,7 @@ let package = Package(
 
         // Deploy: desired state per host, compared with what the hosts have, applied in phases.
         .target(name: "ClusterupDeploy", dependencies: [
-            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "COpenSSL",
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "VRRPDaemon",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "ClusterupCoreTests", dependencies: ["ClusterupCore"]),
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
-        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy"]),
+        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupSSH", "VRRPDaemon"]),
         .testTarget(name: "VRRPTests", dependencies: [
             "VRRP", "VRRPDaemon",
             // Renders templates/keepalived.conf.mustache for the interop tests.

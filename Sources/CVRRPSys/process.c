@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -24,8 +25,12 @@ pid_t cvrrp_spawn(const char *const argv[]) {
     sigfillset(&all);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
+    // Nor does the daemon's real-time scheduling belong to hooks and check scripts.
+    struct sched_param normal = { .sched_priority = 0 };
+    posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER);
+    posix_spawnattr_setschedparam(&attr, &normal);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                        POSIX_SPAWN_SETPGROUP);
+                                        POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSCHEDULER);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     pid_t pid;
@@ -85,4 +90,18 @@ int cvrrp_signalfd_read(int fd) {
     struct signalfd_siginfo si;
     ssize_t n = read(fd, &si, sizeof(si));
     return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+int cvrrp_realtime(int priority) {
+    struct sched_param sp = { .sched_priority = priority };
+    int rc = pthread_setschedparam(pthread_self(), SCHED_RR, &sp);
+    return rc ? -rc : 0;
+}
+
+int cvrrp_thread_normal_attr(pthread_attr_t *attr) {
+    struct sched_param sp = { .sched_priority = 0 };
+    int rc = pthread_attr_setinheritsched(attr, PTHREAD_EXPLICIT_SCHED);
+    if (!rc) rc = pthread_attr_setschedpolicy(attr, SCHED_OTHER);
+    if (!rc) rc = pthread_attr_setschedparam(attr, &sp);
+    return rc ? -rc : 0;
 }

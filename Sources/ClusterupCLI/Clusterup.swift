@@ -8,15 +8,15 @@ public struct Clusterup: AsyncParsableCommand {
         commandName: "clusterup",
         abstract: "Bring up a highly available Kubernetes control plane on your own Linux machines.",
         discussion: """
-        clusterup reads an inventory (YAML) and drives the nodes over SSH: a VRRP virtual IP,
-        HAProxy, a PKI, a TLS etcd cluster and the control plane. The inventory argument is optional
-        everywhere: it defaults to $CLUSTERUP_INVENTORY, then ./inventory.yml.
+        clusterup reads an inventory (YAML) and drives the nodes over SSH: a VRRP virtual IP, HAProxy, a PKI, a TLS etcd cluster and the control plane. The inventory argument is optional everywhere: it defaults to $CLUSTERUP_INVENTORY, then ./inventory.yml.
 
         Examples:
           clusterup init                      # write a starter inventory.yml
           clusterup inventory check           # validate it and print the hosts
+          clusterup check                     # are the hosts ready?
+          clusterup deploy --dry-run          # what would change
+          clusterup deploy                    # converge every host
           clusterup lab up --nodes 3          # three local nodes to try it on (root)
-          clusterup exec lab.yml -- hostname  # run a command on every host
         """,
         version: clusterupVersion,
         subcommands: allSubcommands

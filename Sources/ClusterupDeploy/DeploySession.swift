@@ -104,12 +104,24 @@ public final class DeploySession: Sendable {
         ) { [self] host, reporter in
             try operation(host, try connection(host.name), reporter)
         }
-        let failures = results.compactMap { result in result.error.map { (host: result.host, error: describe($0)) } }
+        try failIfAny(results, phase: phase)
+        try Task.checkCancellation()
+        return Dictionary(uniqueKeysWithValues: results.compactMap { r in r.value.map { (r.host, $0) } })
+    }
+
+    /// Fails the phase naming every host whose operation failed, with what to do where known.
+    func failIfAny<Value>(_ results: [HostResult<Value>], phase: String) throws {
+        let failures = results.compactMap { result in result.error.map { (host: result.host, error: Self.explain($0)) } }
         if !failures.isEmpty {
             throw DeployFailure(phase: phase, failures: failures, state: stateAfterFailure(in: phase))
         }
-        try Task.checkCancellation()
-        return Dictionary(uniqueKeysWithValues: results.compactMap { r in r.value.map { (r.host, $0) } })
+    }
+
+    static func explain(_ error: any Error) -> String {
+        if let error = error as? ClusterupError {
+            return error.hint.map { "\(error.message)\n    hint: \($0)" } ?? error.message
+        }
+        return describe(error)
     }
 
     /// Runs `operation` on one host at a time, stopping at the first failure.

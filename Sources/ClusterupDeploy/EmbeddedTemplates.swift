@@ -45,7 +45,7 @@ instances:
     checksum: {{checksum}}
 {{/checksum}}
 {{#auth_password}}
-    auth_password: "{{auth_password}}"
+    auth_password: {{auth_password_yaml}}
 {{/auth_password}}
     vips:
 {{#vips}}
@@ -77,7 +77,7 @@ instances:
       scripts:
 {{#scripts}}
         - name: {{name}}
-          command: "{{command}}"
+          command: {{command_yaml}}
           interval: {{interval_text}}
           timeout: {{timeout_text}}
           rise: {{rise}}
@@ -210,6 +210,8 @@ frontend stats
   decimals allowed for advert_int with VRRPv3):
     router_id              string
     version                2 | 3                       -> global_defs vrrp_version
+    garp_interval          optional, seconds between gratuitous ARPs (a global setting in
+                           keepalived; absent or 0 = keepalived's default, none)
     checksum_as_v2         bool (v3 message-only checksum, RFC 9568)
     scripts[]              name, command, interval, timeout, rise, fall, weight
                            (built-in http/tcp checks become scripts, e.g.
@@ -218,7 +220,7 @@ frontend stats
                            preempt_delay (string seconds, absent = none),
                            auth_password (v2, optional), unicast_src (optional),
                            unicast_peers[] (strings) + has_unicast_peers,
-                           vips[] {address, prefix}, garp_repeat, garp_delay, garp_interval,
+                           vips[] {address, prefix}, garp_repeat, garp_delay,
                            garp_refresh (0 = off), track_scripts[] (script names) +
                            has_track_scripts, track_interfaces[] + has_track_interfaces,
                            notify[] (commands; called with INSTANCE name STATE priority,
@@ -230,6 +232,9 @@ frontend stats
 global_defs {
     router_id {{router_id}}
     vrrp_version {{version}}
+{{#garp_interval}}
+    vrrp_garp_interval {{garp_interval}}
+{{/garp_interval}}
 {{#checksum_as_v2}}
     v3_checksum_as_v2
 {{/checksum_as_v2}}
@@ -258,9 +263,11 @@ vrrp_instance {{name}} {
 {{^preempt}}
     nopreempt
 {{/preempt}}
+{{#preempt}}
 {{#preempt_delay}}
     preempt_delay {{preempt_delay}}
 {{/preempt_delay}}
+{{/preempt}}
 {{#auth_password}}
     authentication {
         auth_type PASS
@@ -284,7 +291,6 @@ vrrp_instance {{name}} {
     }
     garp_master_repeat {{garp_repeat}}
     garp_master_delay {{garp_delay}}
-    garp_interval {{garp_interval}}
     garp_master_refresh {{garp_refresh}}
 {{#has_track_scripts}}
     track_script {

@@ -1,4 +1,5 @@
 import ClusterupCore
+import VRRPDaemon
 
 /// Turns the inventory's `vrrp` and `vip` sections into one lb host's VRRP configuration: the
 /// clusterup-vrrpd YAML or the equivalent keepalived.conf, from one context so both backends get
@@ -8,7 +9,19 @@ enum VRRPConfigRenderer {
         for host: ClusterupCore.Host, inventory: Inventory, vrrp: VRRPSettings, vip: VIPSettings, templates: TemplateSet
     ) throws -> String {
         let context = try self.context(for: host, inventory: inventory, vrrp: vrrp, vip: vip)
-        return try templates.render(vrrp.backend == .keepalived ? "keepalived.conf" : "clusterup-vrrpd.yaml", context)
+        let text = try templates.render(vrrp.backend == .keepalived ? "keepalived.conf" : "clusterup-vrrpd.yaml", context)
+        if vrrp.backend == .clusterupVRRPD {
+            // The daemon's own validator, before anything is uploaded: a custom template or an
+            // inventory value the daemon cannot take fails here, naming the host.
+            do {
+                _ = try DaemonConfig.parse(text, file: "\(host.name):/etc/clusterup/vrrpd.yaml")
+            } catch {
+                throw ClusterupError.badInput(
+                    "the clusterup-vrrpd configuration rendered for \(host.name) is invalid: \(error)",
+                    at: "\(inventory.path): vrrp", hint: "check the vrrp section (or your clusterup-vrrpd.yaml template)")
+            }
+        }
+        return text
     }
 
     static func context(
@@ -37,7 +50,7 @@ enum VRRPConfigRenderer {
         let tcp = track.tcp.map { [timing(["address": $0])] } ?? []
         var scripts: [[String: Any]] = track.scripts.map { script in
             [
-                "name": script.name, "command": script.command,
+                "name": script.name, "command": script.command, "command_yaml": yamlSingleQuoted(script.command),
                 "interval_text": text(script.interval), "timeout_text": text(script.timeout),
                 "interval": seconds(script.interval), "timeout": seconds(script.timeout),
                 "rise": script.rise, "fall": script.fall, "weight": script.weight,
@@ -60,6 +73,7 @@ enum VRRPConfigRenderer {
             "preempt_delay": vrrp.preemptDelay == .zero ? false : (vrrp.backend == .keepalived ? seconds(vrrp.preemptDelay) : text(vrrp.preemptDelay)) as Any,
             "checksum": vrrp.version == 3 ? vrrp.checksum.rawValue : false as Any,
             "auth_password": vrrp.authPassword ?? false as Any,
+            "auth_password_yaml": vrrp.authPassword.map(yamlSingleQuoted) ?? false as Any,
             "vips": [["address": vip.address, "prefix": vip.prefix]],
             "unicast_src": vrrp.unicast ? host.privateAddress : false as Any,
             "unicast_peers": peers, "has_unicast_peers": !peers.isEmpty,
@@ -79,6 +93,11 @@ enum VRRPConfigRenderer {
             "checksum_as_v2": vrrp.version == 3 && vrrp.checksum == .messageOnly,
             "scripts": scripts, "instances": [instance],
         ]
+    }
+
+    /// A YAML single-quoted scalar: only the quote itself needs escaping (doubled).
+    static func yamlSingleQuoted(_ text: String) -> String {
+        "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
     }
 
     /// "100ms", "1s": the daemon's duration syntax.

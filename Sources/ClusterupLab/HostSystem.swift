@@ -156,15 +156,11 @@ public struct FileIdentity: Hashable, Sendable {
 }
 
 /// Runs blocking work (Process, sockets, waits) on a dedicated thread, off the cooperative pool.
+/// The lab's blocking work (mount, ip, nspawn) off the cooperative pool, through the same
+/// mechanisms the rest of clusterup uses: a dedicated thread per call, FanOut for many items.
 public enum Blocking {
     public static func run<T: Sendable>(_ name: String = "clusterup-lab", _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(with: Result { try body() })
-            }
-            thread.name = name
-            thread.start()
-        }
+        try await DedicatedThread.run(name: name, body)
     }
 
     /// Runs `body` for every item on its own thread, at most `width` at a time; returns results in order.
@@ -172,21 +168,8 @@ public enum Blocking {
     public static func forEach<Item: Sendable, T: Sendable>(
         _ items: [Item], width: Int = 16, _ body: @escaping @Sendable (Item) throws -> T
     ) -> [Result<T, Error>] {
-        let results = LockedBox([Result<T, Error>?](repeating: nil, count: items.count))
-        let slots = DispatchSemaphore(value: max(1, width))
-        let group = DispatchGroup()
-        for (offset, item) in items.enumerated() {
-            slots.wait()
-            group.enter()
-            Thread {
-                let result = Result { try body(item) }
-                results.mutate { $0[offset] = result }
-                slots.signal()
-                group.leave()
-            }.start()
-        }
-        group.wait()
-        return results.value.map { $0! }
+        FanOut(concurrency: max(1, width)).runBlocking(items, name: { _ in "lab" }) { item, _ in try body(item) }
+            .map { $0.outcome }
     }
 }
 

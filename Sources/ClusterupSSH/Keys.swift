@@ -109,6 +109,12 @@ func hexString(_ bytes: [UInt8]) -> String {
     bytes.map { String(format: "%02x", $0) }.joined()
 }
 
+/// SHA-256 as lowercase hex, the form `sha256sum` prints: how uploads and deploy compare a local
+/// file with the one on a host.
+public func sha256Hex(_ bytes: [UInt8]) -> String {
+    hexString(sha256(bytes))
+}
+
 /// What a private key file is, read without decrypting it: enough to decide whether to ask for a
 /// passphrase, and to explain an RSA failure.
 public struct PrivateKeyInfo: Sendable, Equatable {

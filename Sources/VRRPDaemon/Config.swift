@@ -6,9 +6,12 @@ import VRRP
 public struct DaemonConfig: Sendable, Equatable {
     public var statusSocket: String
     public var prometheus: SocketAddress4?
+    /// SCHED_RR priority of the event loop (0: normal scheduling).
+    public var realtimePriority: Int = DaemonConfig.defaultRealtimePriority
     public var instances: [InstanceConfig]
 
     public static let defaultStatusSocket = "/run/clusterup-vrrpd.sock"
+    public static let defaultRealtimePriority = 10
 }
 
 /// What the v3 checksum covers: the core's `VRRPChecksumMode` (pseudo-header or message-only).
@@ -238,6 +241,8 @@ struct ConfigDecoder {
             }
             prometheus = a
         }
+        var realtime = DaemonConfig.defaultRealtimePriority
+        if let n = f.optional("realtime_priority") { realtime = try integer(n, "realtime_priority", 0...99) }
         let instancesNode = try f.required("instances")
         let items = try list(instancesNode, "instances")
         if items.isEmpty { throw fail(instancesNode, "instances", "needs at least one instance") }
@@ -258,8 +263,9 @@ struct ConfigDecoder {
             }
             instances.append(instance)
         }
-        try f.finish(allowed: ["status_socket", "prometheus", "instances"])
-        return DaemonConfig(statusSocket: statusSocket, prometheus: prometheus, instances: instances)
+        try f.finish(allowed: ["status_socket", "prometheus", "realtime_priority", "instances"])
+        return DaemonConfig(statusSocket: statusSocket, prometheus: prometheus, realtimePriority: realtime,
+                            instances: instances)
     }
 
     static let instanceKeys = ["name", "interface", "vrid", "version", "priority", "advert_interval",

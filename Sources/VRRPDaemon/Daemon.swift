@@ -38,6 +38,7 @@ public final class Daemon {
 
     /// Runs until SIGTERM or SIGINT; returns the exit code.
     public func run() -> Int32 {
+        applyRealtimePriority(config.realtimePriority)
         Log.info("start", ["config": configPath, "instances": instances.map(\.config.name).joined(separator: ","),
                            "status_socket": config.statusSocket])
         restartCheckers()
@@ -154,7 +155,7 @@ public final class Daemon {
             if let at = old.firstIndex(where: { $0.config.name == c.name }) {
                 let existing = old.remove(at: at)
                 if existing.canAdopt(c) {
-                    existing.adopt(c)
+                    existing.adopt(c, now: now)
                     next.append(existing)
                     kept.append(c.name)
                     continue
@@ -190,11 +191,24 @@ public final class Daemon {
                 Log.error("reload-status-socket", ["error": error.description, "kept": config.statusSocket])
             }
         }
+        if newConfig.realtimePriority != config.realtimePriority {
+            config.realtimePriority = newConfig.realtimePriority
+            applyRealtimePriority(newConfig.realtimePriority)  // back to 0 takes a restart
+        }
         restartCheckers()
         for i in instances where freshNames.contains(i.config.name) { i.start(now: cvrrp_monotonic_ns()) }
         reloads += 1
         Log.info("reload", ["kept": kept.joined(separator: ","), "restarted": restarted.joined(separator: ","),
                             "added": added.joined(separator: ","), "removed": removed.joined(separator: ",")])
+    }
+
+    private func applyRealtimePriority(_ priority: Int) {
+        guard priority > 0 else { return }
+        let rc = cvrrp_realtime(Int32(priority))
+        if rc < 0 {
+            Log.warning("realtime-unavailable", ["priority": String(priority),
+                                                 "error": SystemError("SCHED_RR", errno: -rc).description])
+        }
     }
 
     private func linkSiblings() {
@@ -310,15 +324,20 @@ public func readFile(_ path: String) throws(SystemError) -> String {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     if fd < 0 { throw SystemError("opening \(path)", errno: errno) }
     defer { close(fd) }
+    return try readToEnd(fd, what: path)
+}
+
+/// Reads until end of file; refuses more than 4 MiB (no configuration or status is that big).
+func readToEnd(_ fd: Int32, what: String) throws(SystemError) -> String {
     var out: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 65536)
     while true {
         let n = read(fd, &buf, buf.count)
         if n < 0, errno == EINTR { continue }
-        if n < 0 { throw SystemError("reading \(path)", errno: errno) }
+        if n < 0 { throw SystemError("reading \(what)", errno: errno) }
         if n == 0 { break }
         out += buf[0..<n]
-        if out.count > 4 << 20 { throw SystemError("reading \(path): larger than 4 MiB", errno: EFBIG) }
+        if out.count > 4 << 20 { throw SystemError("reading \(what): larger than 4 MiB", errno: EFBIG) }
     }
     return String(decoding: out, as: UTF8.self)
 }

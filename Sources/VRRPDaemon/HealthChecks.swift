@@ -109,6 +109,8 @@ final class HealthCheckers: @unchecked Sendable {
             pthread_attr_init(&attr)
             pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
             pthread_attr_setstacksize(&attr, 256 * 1024)
+            // Checks are ordinary work: they must not inherit the event loop's real-time priority.
+            _ = cvrrp_thread_normal_attr(&attr)
             let rc = pthread_create(&thread, &attr, { raw in
                 let context = Unmanaged<CheckerThread>.fromOpaque(raw!).takeRetainedValue()
                 context.loop()

@@ -31,6 +31,8 @@ final class Instance {
     private(set) var garpSent: UInt64 = 0
     private(set) var localDrops: [String: UInt64] = [:]
     private(set) var installedVIPs: Set<IPv4Address> = []
+    /// During a reload, the previous VIPs, so removed ones are deleted with their prefix.
+    private var retiredVIPs: [VirtualAddress] = []
     private(set) var lastTransition: (from: String, to: String, reason: String, at: UInt64)?
     private var lastDropLog: [String: UInt64] = [:]
     let notifier: Notifier
@@ -62,20 +64,33 @@ final class Instance {
             authentication: c.authPassword.map { .simplePassword($0) } ?? .none)
     }
 
-    /// Whether `new` can replace our configuration without restarting the router (SIGHUP).
+    /// Whether `new` can be applied to the running router (SIGHUP) instead of restarting it:
+    /// same interface, socket, VRID and version, and no VIP that changes only its prefix.
     func canAdopt(_ new: InstanceConfig) -> Bool {
-        new.interface == config.interface && new.unicastPeers == config.unicastPeers
-            && new.unicastSource == config.unicastSource && new.vips == config.vips
-            && Self.routerConfiguration(new, primary: socket.source) == router.configuration
+        guard new.interface == config.interface, new.unicastPeers == config.unicastPeers,
+              new.unicastSource == config.unicastSource, new.vrid == config.vrid,
+              new.version == config.version else { return false }
+        return new.vips.allSatisfy { vip in
+            config.vips.first { $0.address == vip.address }.map { $0.prefixLength == vip.prefixLength } ?? true
+        }
     }
 
-    /// Takes the new notify, GARP and tracking settings; check states survive when the checks
-    /// did not change.
-    func adopt(_ new: InstanceConfig) {
+    /// Applies a new configuration through the router's `reconfigure` (a Master stays Master,
+    /// VIPs are added or removed as listed); check states survive when the checks did not change.
+    func adopt(_ new: InstanceConfig, now: UInt64) {
         let sameChecks = new.track == config.track
+        retiredVIPs = config.vips
         config = new
+        do {
+            let actions = try router.reconfigure(Self.routerConfiguration(new, primary: socket.source), now: Instant(nanoseconds: now))
+            for action in actions { perform(action, now: now) }
+        } catch {
+            Log.error("reconfigure-failed", ["instance": config.name, "error": error.description])
+        }
+        retiredVIPs = []
         if !sameChecks { resetChecks() }
         refreshTrackedInterfaces()
+        updateTracking(now: now, announce: true)
     }
 
     func resetChecks() {
@@ -181,27 +196,19 @@ final class Instance {
     }
 
     func handlePacket(_ packet: [UInt8], now: UInt64) {
-        let header: IPv4Header
-        let payload: ArraySlice<UInt8>
-        do {
-            (header, payload) = try VRRPCodec.parseIPv4Header(packet[...])
-        } catch {
+        let context = PacketIntake.Context(version: config.version, checksum: config.checksum,
+                                           ownAddress: socket.source, unicastPeers: config.unicastPeers,
+                                           siblingVRIDs: siblingVRIDs)
+        switch PacketIntake.classify(packet, context) {
+        case .advertisement(let ad, let from):
+            feed(.advertisementReceived(ad, from: .v4(from)), now: now)
+        case .rejected(let error, let from):
             feed(.packetRejected(error), now: now)
-            return
-        }
-        if payload.count >= 2, siblingVRIDs.contains(payload[payload.startIndex + 1]) { return }
-        if config.isUnicast, !config.unicastPeers.contains(header.source) {
-            countLocalDrop("unknown-unicast-peer", from: header.source, now: now)
-            return
-        }
-        if header.source == socket.source { return }  // our own, looped back by a bridge
-        do {
-            let ad = try VRRPCodec.decode(payload, ip: header.facts, version: config.version,
-                                          checksum: config.checksum, requireTTL255: !config.isUnicast)
-            feed(.advertisementReceived(ad, from: .v4(header.source)), now: now)
-        } catch {
-            feed(.packetRejected(error), now: now)
-            logDrop("malformed-\(error.kind.rawValue)", from: "\(header.source)", detail: error.description, now: now)
+            logDrop("malformed-\(error.kind.rawValue)", from: from.map { "\($0)" } ?? "?", detail: error.description, now: now)
+        case .dropped(let reason, let from):
+            countLocalDrop(reason, from: from, now: now)
+        case .ignored:
+            break
         }
     }
 
@@ -299,7 +306,8 @@ final class Instance {
     private func vips(_ addresses: [IPAddress]) -> [VirtualAddress] {
         addresses.compactMap { address in
             guard case .v4(let a) = address else { return nil }
-            return config.vips.first { $0.address == a } ?? VirtualAddress(address: a, prefixLength: 32)
+            return config.vips.first { $0.address == a } ?? retiredVIPs.first { $0.address == a }
+                ?? VirtualAddress(address: a, prefixLength: 32)
         }
     }
 

@@ -83,14 +83,5 @@ final class StatusServer {
 public func readStatus(socket path: String) throws(SystemError) -> String {
     let fd = try SystemError.check(cvrrp_unix_connect(path), "connecting to \(path) (is clusterup-vrrpd running?)")
     defer { close(fd) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = read(fd, &buf, buf.count)
-        if n < 0, errno == EINTR { continue }
-        if n < 0 { throw SystemError("reading \(path)", errno: errno) }
-        if n == 0 { break }
-        out += buf[0..<n]
-    }
-    return String(decoding: out, as: UTF8.self)
+    return try readToEnd(fd, what: path)
 }

@@ -1,3 +1,4 @@
+import ClusterupSSH
 import Foundation
 import Testing
 @testable import ClusterupDeploy

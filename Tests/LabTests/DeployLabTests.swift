@@ -99,4 +99,35 @@ struct DeployLabTests {
         let report = try await Lab.down(name: name)
         #expect(report.remaining.isEmpty)
     }
+
+    @Test func keepalivedBackendDeploysAndSwitchingBackendsStopsTheOtherDaemon() async throws {
+        let name = "dkeep"
+        let state = try await Lab.up(name: name, nodes: 2, waitForAddressBlock: 180)
+        let inventory = try Lab.inventoryPath(name: name)
+        do {
+            let keepalived = inventory.replacingOccurrences(of: "inventory.yml", with: "keepalived.yml")
+            let text = try String(contentsOfFile: inventory, encoding: .utf8)
+            try text.replacingOccurrences(of: "vrrp:\n", with: "vrrp:\n  backend: keepalived\n")
+                .write(toFile: keepalived, atomically: true, encoding: .utf8)
+            let first = try await clusterup(["deploy", keepalived])
+            #expect(first.status == 0, "\(first.output)")
+            #expect(first.output.contains("is held by node1"), "\(first.output)")
+            #expect(try await ssh(state, "node1", "systemctl is-active keepalived") == "active\n")
+
+            // Back to clusterup-vrrpd: keepalived is stopped and disabled, our daemon holds the VIP.
+            let switched = try await clusterup(["deploy", inventory])
+            #expect(switched.status == 0, "\(switched.output)")
+            #expect(switched.output.contains("disable keepalived"), "\(switched.output)")
+            #expect(switched.output.contains("is held by node"))
+            for node in ["node1", "node2"] {
+                let states = try await ssh(state, node, "systemctl is-active keepalived clusterup-vrrpd; true")
+                #expect(states == "inactive\nactive\n", "\(node): \(states)")
+            }
+        } catch {
+            _ = try? await Lab.down(name: name)
+            throw error
+        }
+        let report = try await Lab.down(name: name)
+        #expect(report.remaining.isEmpty)
+    }
 }

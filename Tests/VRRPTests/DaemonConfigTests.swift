@@ -72,6 +72,7 @@ import VRRP
             """)
         #expect(config.statusSocket == "/run/test.sock")
         #expect(config.prometheus == SocketAddress4(address: IPv4Address(127, 0, 0, 1), port: 9650))
+        #expect(config.realtimePriority == 10)
         let i = try #require(config.instances.first)
         #expect(i.priority == 254)
         #expect(i.advertInterval == .milliseconds(100))
@@ -88,6 +89,12 @@ import VRRP
         #expect(i.track.http.first?.path == "/healthz")
         #expect(i.track.tcp.first?.timing.timeout == .milliseconds(200))
         #expect(i.notify == ["/usr/local/bin/vip-changed"])
+    }
+
+    @Test func realtimePriorityDefaultsTo10AndZeroTurnsItOff() throws {
+        #expect(try parse(Self.minimal).realtimePriority == 10)
+        #expect(try parse("realtime_priority: 0\n" + Self.minimal).realtimePriority == 0)
+        #expect(error("realtime_priority: 100\n" + Self.minimal)?.path == "realtime_priority")
     }
 
     @Test func unknownKeyIsNamedWithItsPathAndLine() {

@@ -2,7 +2,9 @@ import Foundation
 import Mustache
 
 /// Network-namespace lab for the daemon's integration tests: bench/vrrp/lab.sh builds a bridge
-/// `cuvt-br0` inside netns `cuvt-lan` and routers `cuvt-r1...` at 198.51.100.201... on it.
+/// `cuvt-br0` inside netns `<prefix>lan` and routers `<prefix>r1...` at 198.51.100.201... on it.
+/// The prefix is `cuvt-<pid>-`, so concurrent runs (other worktrees, the benchmark) never
+/// touch each other's namespaces.
 /// Everything started here is killed by pid, and the namespaces removed, in `tearDown()`.
 final class DaemonLab {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -22,6 +24,8 @@ final class DaemonLab {
 
     let directory: String
     private var processes: [Process] = []
+    static let prefix = "cuvt-\(String(getpid() % 100_000))-"
+    static func ns(_ name: String) -> String { prefix + name }
 
     init(routers: Int) throws {
         directory = NSTemporaryDirectory() + "cuvt-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -29,13 +33,13 @@ final class DaemonLab {
         guard FileManager.default.isExecutableFile(atPath: Self.daemonBinary) else {
             throw LabError("\(Self.daemonBinary) is missing: run `swift build --product clusterup-vrrpd` first")
         }
-        try Self.sh("\(Self.labScript) up \(routers)")
+        try Self.sh("LAB_PREFIX=\(Self.prefix) \(Self.labScript) up \(routers)")
     }
 
     func tearDown() {
         for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) }
         for p in processes { p.waitUntilExit() }
-        _ = try? Self.sh("\(Self.labScript) down")
+        _ = try? Self.sh("LAB_PREFIX=\(Self.prefix) \(Self.labScript) down")
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -62,7 +66,7 @@ final class DaemonLab {
     func start(router n: Int, _ arguments: [String], log: String) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", "cuvt-r\(n)"] + arguments
+        p.arguments = ["netns", "exec", Self.ns("r\(n)")] + arguments
         _ = FileManager.default.createFile(atPath: path(log), contents: nil)
         let handle = FileHandle(forWritingAtPath: path(log))
         p.standardOutput = handle
@@ -106,11 +110,12 @@ final class DaemonLab {
         let template = try MustacheTemplate(string: String(
             contentsOfFile: Self.repository.appendingPathComponent("templates/keepalived.conf.mustache").path, encoding: .utf8))
         let context: [String: Any] = [
-            "router_id": "cuvt-r\(n)", "version": version, "checksum_as_v2": false, "scripts": [Any](),
+            "router_id": Self.ns("r\(n)"), "version": version, "checksum_as_v2": false, "scripts": [Any](),
+            "garp_interval": 0,
             "instances": [[
                 "name": "api", "interface": "eth0", "vrid": 51, "priority": priority, "advert_int": advertInt,
                 "preempt": true, "vips": [["address": Self.vip, "prefix": 26]],
-                "garp_repeat": 2, "garp_delay": 0, "garp_interval": 0, "garp_refresh": 0,
+                "garp_repeat": 2, "garp_delay": 0, "garp_refresh": 0,
                 "has_unicast_peers": false, "unicast_peers": [String](), "has_track_scripts": false,
                 "track_scripts": [String](), "has_track_interfaces": false, "track_interfaces": [String](),
                 "notify": [String](),
@@ -125,13 +130,13 @@ final class DaemonLab {
     /// processes live in the cuvt- namespaces. Its addresses stay configured, as after a
     /// crash; tests look at the survivors.
     func crash(router n: Int) throws {
-        try Self.sh("for p in $(ip netns pids cuvt-r\(n)); do kill -9 $p; done")
+        try Self.sh("for p in $(ip netns pids \(Self.ns("r\(n)"))); do kill -9 $p; done")
     }
 
     /// Routers (1-based) whose eth0 carries the VIP.
     func vipHolders(_ routers: ClosedRange<Int>) -> [Int] {
         routers.filter { n in
-            ((try? Self.sh("ip -n cuvt-r\(n) -4 -o addr show dev eth0")) ?? "").contains(" \(Self.vip)/")
+            ((try? Self.sh("ip -n \(Self.ns("r\(n)")) -4 -o addr show dev eth0")) ?? "").contains(" \(Self.vip)/")
         }
     }
 

@@ -73,7 +73,7 @@ struct DaemonLabTests {
         let tshark = Process()
         tshark.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         // Stops by itself: processes started from the test runner inherit blocked signals.
-        tshark.arguments = ["netns", "exec", "cuvt-lan", "tshark", "-q", "-a", "duration:4", "-i", "cuvt-br0",
+        tshark.arguments = ["netns", "exec", DaemonLab.ns("lan"), "tshark", "-q", "-a", "duration:4", "-i", "cuvt-br0",
                             "-f", "ip proto 112", "-w", capture]
         tshark.standardError = FileHandle.nullDevice
         tshark.standardOutput = FileHandle.nullDevice

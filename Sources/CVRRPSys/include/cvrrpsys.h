@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <pthread.h>
 
 /// Monotonic clock in nanoseconds (CLOCK_MONOTONIC), for the daemon's timers.
 uint64_t cvrrp_monotonic_ns(void);
@@ -92,6 +93,11 @@ int cvrrp_reap(pid_t pid, int *status);
 /// Blocks SIGTERM, SIGINT, SIGHUP, SIGPIPE in the calling thread (call before starting threads)
 /// and returns a non-blocking signalfd for the first three.
 int cvrrp_signalfd(void);
+/// Puts the calling thread under SCHED_RR at `priority` (1..99): adverts every 10 ms must not
+/// wait behind busy processes, or backups see the Master as dead.
+int cvrrp_realtime(int priority);
+/// Makes threads created with `attr` run under SCHED_OTHER whatever their creator runs under.
+int cvrrp_thread_normal_attr(pthread_attr_t *attr);
 /// Reads one signal number from the signalfd, 0 when none.
 int cvrrp_signalfd_read(int fd);
 #endif

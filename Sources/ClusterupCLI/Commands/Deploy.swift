@@ -88,6 +88,8 @@ enum VRRPDaemonBinary {
         if let explicit { candidates.append(explicit) }
         if let env = ProcessInfo.processInfo.environment["CLUSTERUP_VRRPD"] { candidates.append(env) }
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // scripts/build-vrrpd's fully static build first, then the one beside this program.
+        candidates.append(exe.deletingLastPathComponent().appendingPathComponent("dist/clusterup-vrrpd").path)
         candidates.append(exe.appendingPathComponent("clusterup-vrrpd").path)
         candidates.append(exe.deletingLastPathComponent().appendingPathComponent("release/clusterup-vrrpd").path)
         var dynamic: [String] = []
@@ -99,7 +101,7 @@ enum VRRPDaemonBinary {
         throw ClusterupError.badInput(
             dynamic.isEmpty ? "no clusterup-vrrpd binary found (looked at \(candidates.joined(separator: ", ")))"
                             : "\(dynamic[0]) links the Swift runtime dynamically; lb nodes have no Swift runtime",
-            hint: "build it with `swift build -c release --product clusterup-vrrpd --static-swift-stdlib` and pass --vrrpd-binary .build/release/clusterup-vrrpd, or set vrrp.backend: keepalived")
+            hint: "build it with scripts/build-vrrpd (writes .build/dist/clusterup-vrrpd), or set vrrp.backend: keepalived")
     }
 
     /// A binary built with --static-swift-stdlib names no libswiftCore.so among its libraries.

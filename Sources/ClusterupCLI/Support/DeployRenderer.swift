@@ -9,10 +9,15 @@ final class DeployRenderer: Sendable {
         var phases: [(String, JSONValue)] = []
         var notes: [JSONValue] = []
         var failedHosts: [String: String] = [:]
+        /// On a terminal: the live board of the running phase, and notes held until it is drawn
+        /// for the last time (printing them in between would tear the board).
+        var board: ProgressWriter?
+        var heldNotes: [String] = []
     }
 
     let json: Bool
     let live: ProgressWriter.Mode
+    private let clock = TimeSource.continuous
     private let state = Locked(State())
 
     init(json: Bool, live: ProgressWriter.Mode) {
@@ -20,32 +25,52 @@ final class DeployRenderer: Sendable {
         self.live = live
     }
 
+    private var isLive: Bool {
+        if case .live = live { return !json }
+        return false
+    }
+
     @Sendable func handle(_ event: DeployEvent) {
         state.withLock { state in
             switch event {
             case .phaseStarted(let phase):
                 if !json { write("==> \(phase)\n") }
+                if isLive {
+                    // Rows appear as hosts start work: a phase may touch only some hosts (etcd, lb).
+                    let board = ProgressWriter(mode: live, hosts: [], clock: clock, write: { [self] in write($0) })
+                    board.startTicker()
+                    state.board = board
+                }
             case .phaseSkipped(let phase, let reason):
                 state.phases.append((phase, .object([("skipped", .string(reason))])))
                 if !json { write("==> \(phase): skipped (\(reason))\n") }
             case .phaseFinished(let phase, let elapsed):
                 state.phases.append((phase, .object([("seconds", .double(elapsed.totalSeconds))])))
+                endBoard(&state)
                 if !json { write("    done in \(formatElapsed(elapsed))\n") }
             case .host(let progress):
-                if progress.state == .failed {
-                    state.failedHosts[progress.host] = progress.detail ?? progress.step
-                } else if !json, case .live = live, progress.state == .running {
-                    write("    \(progress.host): \(progress.step)…\n")
-                }
+                if progress.state == .failed { state.failedHosts[progress.host] = progress.detail ?? progress.step }
+                state.board?.handle(progress)
             case .note(let host, let text):
                 state.notes.append(.object([("host", .optional(host)), ("text", .string(text))]))
-                if !json { write("    \(host.map { "\($0): " } ?? "")\(text)\n") }
+                let line = "    \(host.map { "\($0): " } ?? "")\(text)\n"
+                if state.board != nil { state.heldNotes.append(line) } else if !json { write(line) }
             }
         }
     }
 
+    /// Draws the board one last time, then the notes it held back.
+    private func endBoard(_ state: inout State) {
+        guard let board = state.board else { return }
+        board.finish()
+        state.board = nil
+        for line in state.heldNotes { write(line) }
+        state.heldNotes = []
+    }
+
     func finish(report: Deploy.Report?, dryRun: Bool, error: String?) {
         state.withLock { state in
+            endBoard(&state)
             if json {
                 var fields: [(String, JSONValue)] = [("ok", .bool(error == nil)), ("dry_run", .bool(dryRun))]
                 fields.append(("phases", .object(state.phases)))

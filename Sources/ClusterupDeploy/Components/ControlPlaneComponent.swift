@@ -13,7 +13,6 @@ enum ControlPlaneComponent {
         guard host.roles.contains(.controlPlane) else { return }
         let inventory = inputs.inventory
         let settings = inputs.settings.controlPlane
-        let pki = inputs.pki
         let dir = DeployInputs.kubernetesDirectory
         for (file, unit) in kubeconfigs {
             guard let content = inputs.pkiFiles[file] else {
@@ -23,7 +22,6 @@ enum ControlPlaneComponent {
                 path: "\(dir)/\(file)", content: content, mode: 0o600, sensitive: true,
                 restarts: unit.map { [$0] } ?? [], component: "control-plane"))
         }
-        _ = pki
         let common: [String: Any] = [
             "cluster": inventory.cluster, "name": host.name, "address": host.privateAddress,
             "pki": DeployInputs.remotePKI, "kubernetesDir": dir,

@@ -53,7 +53,7 @@ struct ApplyFilesPhase: DeployPhase {
                     break
                 case .disable(let unit):
                     reporter.step("stopping \(unit)")
-                    _ = try connection.checkedOutput("systemctl disable -q --now \(shellQuote(unit))")
+                    _ = try connection.checkedOutput(disableScript(unit))
                 case .start, .restart, .reload:
                     break
                 }
@@ -74,6 +74,15 @@ func enableScript(_ unit: String) -> String {
       mkdir -p /etc/systemd/system/multi-user.target.wants
       ln -sf "$path" /etc/systemd/system/multi-user.target.wants/\(u)
     }
+    """
+}
+
+/// Stops and disables `unit`, with the same SysV fallback as `enableScript`.
+func disableScript(_ unit: String) -> String {
+    let u = shellQuote(unit)
+    return """
+    systemctl stop \(u)
+    systemctl disable -q \(u) 2>/dev/null || rm -f /etc/systemd/system/*.wants/\(u)
     """
 }
 

@@ -1,3 +1,4 @@
+import ClusterupSSH
 import ClusterupCore
 import Foundation
 

@@ -14,9 +14,6 @@ struct ConnectPhase: DeployPhase {
         session.with { state in
             for result in results { if let connection = result.value { state.connections[result.host] = connection } }
         }
-        let failures = results.compactMap { r in r.error.map { (host: r.host, error: describe($0)) } }
-        if !failures.isEmpty {
-            throw DeployFailure(phase: title, failures: failures, state: session.stateAfterFailure(in: title))
-        }
+        try session.failIfAny(results, phase: title)
     }
 }

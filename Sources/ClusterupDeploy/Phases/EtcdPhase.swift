@@ -90,7 +90,6 @@ struct EtcdPhase: DeployPhase {
 
     /// A snapshot before touching a running cluster; kept on the anchor host.
     func snapshot(_ session: DeploySession, on host: ClusterupCore.Host, etcdctl: String) async throws {
-        if session.options.dryRun { return }
         let dir = session.settings.etcd.backupDirectory
         let paths = try await session.onHosts([host], phase: title, step: "snapshot") { _, connection, _ in
             let path = "\(dir)/pre-deploy-\(Int(Date().timeIntervalSince1970)).db"

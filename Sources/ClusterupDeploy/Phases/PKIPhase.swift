@@ -17,8 +17,17 @@ struct PKIPhase: DeployPhase {
         }
         let (plan, report, files) = try results[0].outcome.get()
         for created in report.createdAuthorities { session.note(nil, "\(dryRun ? "would create" : "created") CA \(created)") }
-        for issued in report.issued {
-            session.note(nil, "\(dryRun ? "would issue" : "issued") \(issued.name): \(issued.reasons.map { "\($0)" }.joined(separator: ", "))")
+        let verb = dryRun ? "would issue" : "issued"
+        if report.issued.count > 6 {
+            // A first run issues every leaf: say so in one line, grouped by reason.
+            var byReason: [String: Int] = [:]
+            for issued in report.issued { byReason[issued.reasons.map { "\($0)" }.joined(separator: ", "), default: 0] += 1 }
+            let reasons = byReason.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: "; ")
+            session.note(nil, "\(verb) \(report.issued.count) certificates and kubeconfigs (\(reasons))")
+        } else {
+            for issued in report.issued {
+                session.note(nil, "\(verb) \(issued.name): \(issued.reasons.map { "\($0)" }.joined(separator: ", "))")
+            }
         }
         session.with { state in
             state.pkiReport = report

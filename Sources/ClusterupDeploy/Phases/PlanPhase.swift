@@ -1,3 +1,4 @@
+import ClusterupSSH
 import ClusterupCore
 import ClusterupPKI
 
@@ -70,9 +71,9 @@ struct PlanPhase: DeployPhase {
                 paths: state.files.map(\.path), units: state.units.map(\.name) + state.disabledUnits)
             let observed = try HostObservedState.parse(try connection.checkedOutput(probe), host: host.name)
             let changes = HostChanges.plan(desired: state, observed: observed, hash: sha256Hex)
-            for line in try PlanPhase.describe(changes, dryRun: dryRun, connection: connection) {
-                session.note(host.name, line)
-            }
+            let lines = dryRun ? try PlanPhase.describe(changes, dryRun: true, connection: connection)
+                               : PlanPhase.summarize(changes)
+            for line in lines { session.note(host.name, line) }
             return changes
         }
         session.with { state in
@@ -88,12 +89,46 @@ struct PlanPhase: DeployPhase {
         }
     }
 
+    /// One line per host for a real run: how many files per component and unit actions (a dry run
+    /// lists every one, with diffs).
+    static func summarize(_ changes: HostChanges) -> [String] {
+        guard !changes.isEmpty else { return [] }
+        var parts: [String] = []
+        if !changes.files.isEmpty {
+            var byComponent: [String: Int] = [:]
+            for change in changes.files { byComponent[change.file.component, default: 0] += 1 }
+            let detail = byComponent.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            parts.append("write \(changes.files.count) file(s) (\(detail))")
+        }
+        var verbs: [String: [String]] = [:]
+        for action in changes.units {
+            switch action {
+            case .enable(let unit): verbs["enable", default: []].append(unit)
+            case .start(let unit): verbs["start", default: []].append(unit)
+            case .restart(let unit, _): verbs["restart", default: []].append(unit)
+            case .reload(let unit, _): verbs["reload", default: []].append(unit)
+            case .disable(let unit): verbs["disable", default: []].append(unit)
+            }
+        }
+        for verb in ["disable", "enable", "start", "reload", "restart"] {
+            guard let units = verbs[verb] else { continue }
+            let names = units.map { $0.replacingOccurrences(of: ".service", with: "") }
+            parts.append("\(verb) \(names.joined(separator: ", "))")
+        }
+        return [parts.joined(separator: "; ")]
+    }
+
     /// Human-readable lines for one host's changes; in a dry run with the diff of each changed
     /// configuration file (never of a secret, never of a binary).
     static func describe(_ changes: HostChanges, dryRun: Bool, connection: some RemoteShell) throws -> [String] {
         var lines: [String] = []
         let verb = dryRun ? "would " : ""
-        for change in changes.files {
+        // A first deploy installs some twenty PKI files per host: one line says it.
+        let newPKI = changes.files.filter { $0.file.component == "pki" && $0.reason == .missing }
+        if newPKI.count > 3 {
+            lines.append("\(verb)install \(newPKI.count) PKI files under \(DeployInputs.remotePKI)")
+        }
+        for change in changes.files where !(newPKI.count > 3 && change.file.component == "pki" && change.reason == .missing) {
             let file = change.file
             switch change.reason {
             case .missing:

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Bridges blocking SSH work into async code without blocking the cooperative thread pool
+/// Bridges blocking work (SSH, host tools) into async code without blocking the cooperative thread pool
 /// (which has only as many threads as cores): each call gets its own thread for its whole life.
 public enum DedicatedThread {
     /// Runs `work` on a new thread and resumes the caller with its result.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ClusterupSSH
+@testable import ClusterupCore
 
 /// Counts arrivals; `waitForAll` blocks its thread until `total` have arrived (or gives up).
 final class Barrier: @unchecked Sendable {
