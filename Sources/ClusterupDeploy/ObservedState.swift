@@ -40,16 +40,44 @@ public struct HostObservedState: Sendable, Equatable {
         self.units = units
     }
 
-    /// A script printing one tab-separated line per path and per unit.
+    /// A script printing one tab-separated line per path and per unit. It forks a fixed number of
+    /// processes however many files and units there are (one `stat`, one `sha256sum`, one
+    /// `systemctl is-active`, one `is-enabled`): a no-op deploy spends most of its time in it.
     public static func probeScript(paths: [String], units: [String]) -> String {
         var script = ""
         if !paths.isEmpty {
+            script += "set --\n"
             script += "for f in \(paths.map(shellQuote).joined(separator: " ")); do\n"
-            script += #"  if [ -f "$f" ]; then printf 'file\t%s\t%s\t%s\n' "$f" "$(stat -c '%a:%U:%G' "$f")" "$(sha256sum < "$f" | cut -d' ' -f1)"; else printf 'file\t%s\t-\n' "$f"; fi"# + "\ndone\n"
+            script += #"  if [ -f "$f" ]; then set -- "$@" "$f"; else printf 'file\t%s\t-\n' "$f"; fi"# + "\ndone\n"
+            // stat names each file after a tab; sha256sum prints 64 hex digits, two spaces, the name.
+            script += #"""
+            if [ $# -gt 0 ]; then
+              { stat --printf 'M\t%n\t%a:%U:%G\n' -- "$@"; sha256sum -- "$@"; } | awk -F'\t' '
+                $1 == "M" && NF == 3 { meta[$2] = $3; order[n++] = $2; next }
+                { sum[substr($0, 67)] = substr($0, 1, 64) }
+                END { for (i = 0; i < n; i++) printf "file\t%s\t%s\t%s\n", order[i], meta[order[i]], sum[order[i]] }'
+            fi
+
+            """#
         }
         if !units.isEmpty {
-            script += "for u in \(units.map(shellQuote).joined(separator: " ")); do\n"
-            script += #"  printf 'unit\t%s\t%s\t%s\n' "$u" "$(systemctl is-active "$u" 2>/dev/null)" "$(systemctl is-enabled "$u" 2>/dev/null)""# + "\ndone\n"
+            // One is-active and one is-enabled for all units, each printing a line per unit in
+            // order; is-enabled stops at the first unknown unit, and then each unit is asked alone.
+            let quoted = units.map(shellQuote).joined(separator: " ")
+            script += #"""
+            active=$(systemctl is-active \#(quoted) 2>/dev/null)
+            enabled=$(systemctl is-enabled \#(quoted) 2>/dev/null)
+            if [ "$(printf '%s\n' "$enabled" | grep -c '')" -ne \#(units.count) ]; then
+              enabled=$(for u in \#(quoted); do printf '%s\n' "$(systemctl is-enabled "$u" 2>/dev/null)"; done)
+            fi
+            { printf '%s\n' \#(quoted) @@; printf '%s\n' "$active" @@; printf '%s\n' "$enabled"; } | awk '
+              $0 == "@@" { section++; i = 0; next }
+              section == 0 { unit[n++] = $0; next }
+              section == 1 { active[i++] = $0; next }
+              { enabled[i++] = $0 }
+              END { for (k = 0; k < n; k++) printf "unit\t%s\t%s\t%s\n", unit[k], active[k], enabled[k] }'
+
+            """#
         }
         return script
     }

@@ -8,6 +8,8 @@ public protocol RemoteShell: Sendable {
     func run(_ command: String, sudo: Bool, timeout: Double?) throws -> CommandResult
     func put(_ bytes: [UInt8], to path: String, mode: UInt32, owner: String?, group: String?) throws -> Bool
     func get(_ path: String) throws -> [UInt8]
+    /// Writes files already known to differ, each atomically, in as few round trips as it can.
+    func putAll(_ files: [SSHConnection.UploadFile]) throws
 }
 
 extension RemoteShell {
@@ -34,6 +36,10 @@ extension SSHConnection: RemoteShell {
 
     public func put(_ bytes: [UInt8], to path: String, mode: UInt32, owner: String?, group: String?) throws -> Bool {
         try upload(bytes, to: path, mode: mode, owner: owner, group: group, sudo: true)
+    }
+
+    public func putAll(_ files: [UploadFile]) throws {
+        try uploadAll(files, sudo: true)
     }
 
     /// Small text files (what a dry run diffs): `cat` over the connection already open.

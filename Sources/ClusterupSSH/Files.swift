@@ -55,6 +55,85 @@ extension SSHConnection {
         return true
     }
 
+    /// One file for `uploadAll`.
+    public struct UploadFile: Sendable {
+        public var bytes: [UInt8]
+        public var path: String
+        public var mode: UInt32
+        public var owner: String?
+        public var group: String?
+
+        public init(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o644, owner: String? = nil, group: String? = nil) {
+            self.bytes = bytes
+            self.path = path
+            self.mode = mode
+            self.owner = owner
+            self.group = group
+        }
+    }
+
+    /// Puts several files in place, each atomically like `upload` (temp file beside it, then a
+    /// rename), without asking first whether each already has that content: for callers that
+    /// compared already (deploy's plan). The content goes over the one SFTP session; then one
+    /// script per batch sets mode and owner and renames every file, where `upload` needs two
+    /// commands per file. If writing a file's content fails, no file of its batch (64) is put in
+    /// place; if putting one in place fails, the files before it are in place, it and those after
+    /// it are untouched. Temp files are removed either way.
+    public func uploadAll(_ files: [UploadFile], sudo: Bool = false, timeout: Double? = nil) throws {
+        for file in files where !file.path.hasPrefix("/") || file.path.hasSuffix("/") {
+            throw ClusterupError.badInput("upload target '\(file.path)' is not an absolute file path", at: target.name)
+        }
+        let seconds = timeout ?? target.commandTimeout
+        let useSudo = sudo && target.effectiveSudo != .none
+        // Batches keep each script well under the kernel's limit for one argument (128 KiB).
+        for start in stride(from: 0, to: files.count, by: 64) {
+            let batch = files[start..<min(start + 64, files.count)]
+            var written: [String] = []
+            var lines: [String] = []
+            do {
+                for file in batch {
+                    let directory = (file.path as NSString).deletingLastPathComponent
+                    let base = (file.path as NSString).lastPathComponent
+                    let token = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+                    let staged = "\(directory)/.\(base).clusterup-\(token)"
+                    let modeText = String(file.mode, radix: 8)
+                    let quotedPath = Shell.quote(file.path)
+                    let failed = "|| { echo \(Shell.quote("could not put \(file.path) in place")) >&2; exit 1; }"
+                    if useSudo {
+                        let spool = "/tmp/.clusterup-\(token)"
+                        try sftpWrite(file.bytes, to: spool, mode: 0o600, seconds: seconds)
+                        written += [spool, staged]
+                        var install = ["install", "-m", modeText]
+                        if let owner = file.owner { install += ["-o", owner] }
+                        if let group = file.group { install += ["-g", group] }
+                        lines.append(Shell.quote(install + ["--", spool, staged]) + " && mv -f -- \(Shell.quote(staged)) \(quotedPath) \(failed)")
+                    } else {
+                        try sftpWrite(file.bytes, to: staged, mode: file.mode, seconds: seconds)
+                        written.append(staged)
+                        var line = "chmod \(modeText) -- \(Shell.quote(staged))"
+                        if file.owner != nil || file.group != nil {
+                            line += " && chown \(Shell.quote((file.owner ?? "") + (file.group.map { ":" + $0 } ?? ""))) -- \(Shell.quote(staged))"
+                        }
+                        lines.append(line + " && mv -f -- \(Shell.quote(staged)) \(quotedPath) \(failed)")
+                    }
+                }
+            } catch {
+                if !written.isEmpty { _ = try? run("rm -f -- " + Shell.quote(written), sudo: useSudo, timeout: seconds) }
+                throw error
+            }
+            let cleanup = "trap 'rm -f -- \(Shell.quote(written).replacingOccurrences(of: "'", with: "'\\''"))' EXIT"
+            let result = try run(([cleanup] + lines).joined(separator: "\n"), sudo: useSudo, timeout: seconds)
+            if !result.succeeded {
+                if useSudo { _ = try? run("rm -f -- " + Shell.quote(written.filter { $0.hasPrefix("/tmp/") }), timeout: seconds) }
+                let stderr = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+                throw ClusterupError.remote(
+                    stderr.isEmpty ? "putting \(batch.count) file(s) in place failed with status \(result.exitStatus)" : stderr,
+                    host: target.name,
+                    hint: "files listed before it are in place, the others untouched; check the directory exists and the permissions (or configure sudo)")
+            }
+        }
+    }
+
     private func uploadFailed(_ path: String, _ result: CommandResult) -> ClusterupError {
         ClusterupError.remote(
             "could not put \(path) in place: \(result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))",

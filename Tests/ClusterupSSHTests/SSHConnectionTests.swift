@@ -143,6 +143,37 @@ struct SSHFileTransferTests {
         }
     }
 
+    @Test func uploadAllPutsEveryFileInPlaceWithItsModeAndNoTempFiles() throws {
+        try withConnection { lab, sshd, connection in
+            let files = (1...3).map { i in
+                SSHConnection.UploadFile(Array("file \(i)\n".utf8), to: lab.dir + "/many-\(i)", mode: i == 2 ? 0o600 : 0o644,
+                                         owner: "root", group: "root")
+            }
+            try connection.uploadAll(files)
+            for file in files {
+                #expect(FileManager.default.contents(atPath: file.path) == Data(file.bytes))
+                #expect((try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int) == Int(file.mode))
+            }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: lab.dir).filter { $0.contains("clusterup-") }
+            #expect(leftovers.isEmpty)
+        }
+    }
+
+    @Test func uploadAllIntoAMissingDirectoryPutsNothingInPlace() throws {
+        try withConnection { lab, sshd, connection in
+            let error = try #require(throws: ClusterupError.self) {
+                try connection.uploadAll([
+                    SSHConnection.UploadFile([1], to: lab.dir + "/first"),
+                    SSHConnection.UploadFile([2], to: lab.dir + "/missing/second"),
+                ])
+            }
+            #expect(error.message.contains("no such file or directory"))
+            #expect(!FileManager.default.fileExists(atPath: lab.dir + "/first"))
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: lab.dir).filter { $0.contains("clusterup-") }
+            #expect(leftovers.isEmpty)
+        }
+    }
+
     @Test func downloadReturnsTheExactBytes() throws {
         try withConnection { lab, sshd, connection in
             let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 % 251) }

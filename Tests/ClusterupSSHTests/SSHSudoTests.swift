@@ -85,6 +85,21 @@ struct SSHSudoTests {
         }
     }
 
+    @Test func uploadAllWithSudoPlacesRootOwnedFilesAndRemovesTheSpool() throws {
+        try withUser(Self.operatorUser, sudo: .passwordless) { lab, connection throws in
+            let files = ["a", "b"].map { name in
+                SSHConnection.UploadFile(Array("\(name)\n".utf8), to: lab.dir + "/root-\(name).conf", mode: 0o600, owner: "root", group: "root")
+            }
+            try connection.uploadAll(files, sudo: true)
+            for file in files {
+                #expect(FileManager.default.contents(atPath: file.path) == Data(file.bytes))
+                #expect((try FileManager.default.attributesOfItem(atPath: file.path)[.ownerAccountName] as? String) == "root")
+            }
+            let spool = try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix(".clusterup-") }
+            #expect(spool.isEmpty)
+        }
+    }
+
     @Test func uploadWithoutSudoToAProtectedDirectoryFailsWithPermissionDenied() throws {
         try withUser(Self.operatorUser, sudo: .passwordless) { lab, connection throws in
             let error = try #require(throws: ClusterupError.self) {

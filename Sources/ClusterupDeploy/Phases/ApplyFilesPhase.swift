@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupSSH
 
 /// Writes every changed file (atomically, with mode and owner), reloads systemd when unit files
 /// changed, applies changed sysctl files, enables units and stops units of the other VRRP backend.
@@ -25,10 +26,14 @@ struct ApplyFilesPhase: DeployPhase {
                 }
                 _ = try connection.checkedOutput(commands.joined(separator: " && "))
             }
-            for change in hostChanges.files {
-                reporter.step("writing \(change.file.path)")
-                _ = try connection.put(change.file.content, to: change.file.path, mode: change.file.mode,
-                                       owner: change.file.owner, group: change.file.group)
+            // The plan compared every file already: write them all without asking again, and put
+            // them in place with one command rather than two per file.
+            if !hostChanges.files.isEmpty {
+                reporter.step("writing \(hostChanges.files.count) file(s)")
+                try connection.putAll(hostChanges.files.map { change in
+                    SSHConnection.UploadFile(change.file.content, to: change.file.path, mode: change.file.mode,
+                                             owner: change.file.owner, group: change.file.group)
+                })
             }
             if hostChanges.needsDaemonReload {
                 reporter.step("systemctl daemon-reload")
@@ -36,10 +41,16 @@ struct ApplyFilesPhase: DeployPhase {
             }
             let sysctl = desired[host.name]!.sysctlFiles.filter { path in hostChanges.files.contains { $0.file.path == path } }
             for path in sysctl { _ = try connection.checkedOutput("sysctl -q -p \(shellQuote(path))") }
+            // Enabling only writes symlinks: every unit in one script, stopping at the first failure.
+            let enables = hostChanges.units.compactMap { if case .enable(let unit) = $0 { unit } else { nil } }
+            if !enables.isEmpty {
+                reporter.step("enabling \(enables.joined(separator: ", "))")
+                _ = try connection.checkedOutput(enables.map { "{\n\(enableScript($0))\n} || exit $?" }.joined(separator: "\n"))
+            }
             for action in hostChanges.units {
                 switch action {
-                case .enable(let unit):
-                    _ = try connection.checkedOutput(enableScript(unit))
+                case .enable:
+                    break
                 case .disable(let unit):
                     reporter.step("stopping \(unit)")
                     _ = try connection.checkedOutput(disableScript(unit))

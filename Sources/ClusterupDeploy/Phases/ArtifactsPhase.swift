@@ -55,13 +55,16 @@ struct ArtifactsPhase: DeployPhase {
 
         let dryRun = session.options.dryRun
         try await session.onHosts(inventory.hosts, phase: title, step: "checking") { host, connection, reporter in
-            for name in Self.needed(by: host, inventory) {
-                guard let artifact = settings.artifact(name) else { continue }
+            let artifacts = Self.needed(by: host, inventory).compactMap { settings.artifact($0) }
+            // Every check of the host in one round trip; installs (rare) each get their own.
+            var found = Self.parseChecks(try connection.checkedOutput(Self.checkScript(artifacts)))
+            var installedSinceCheck = false
+            for artifact in artifacts {
+                let name = artifact.name
                 switch artifact.source {
                 case .package(let package):
-                    let installed = try connection.checkedOutput(
-                        "dpkg-query -W -f='${Status}' \(shellQuote(package)) 2>/dev/null || rpm -q \(shellQuote(package)) 2>/dev/null || true")
-                    if installed.contains("install ok installed") || installed.hasPrefix(package) { continue }
+                    let output = found[name] ?? ""
+                    if output.contains("install ok installed") || output.hasPrefix(package) { continue }
                     if dryRun {
                         session.note(host.name, "would install package \(package) (for \(name))")
                         continue
@@ -69,9 +72,15 @@ struct ArtifactsPhase: DeployPhase {
                     reporter.step("installing \(package)")
                     _ = try connection.checkedOutput(Self.installScript(package), timeout: 900)
                     session.note(host.name, "installed package \(package)")
+                    installedSinceCheck = true
                 case .present(let version):
-                    let output = try connection.checkedOutput(
-                        "test -x \(shellQuote(artifact.path)) || { echo 'missing'; exit 0; }; \(shellQuote(artifact.path)) --version 2>&1 | head -3")
+                    if installedSinceCheck {
+                        // A package just installed may have brought the program: look again.
+                        let present = artifacts.filter { if case .present = $0.source { true } else { false } }
+                        found.merge(Self.parseChecks(try connection.checkedOutput(Self.checkScript(present)))) { $1 }
+                        installedSinceCheck = false
+                    }
+                    let output = found[name] ?? ""
                     if output.hasPrefix("missing") {
                         throw ClusterupError.remote(
                             "\(name) should be present at \(artifact.path) but is not", host: host.name,
@@ -87,6 +96,43 @@ struct ArtifactsPhase: DeployPhase {
                 }
             }
         }
+    }
+
+    static let checkMarker = "@@clusterup-artifact "
+
+    /// One script that checks every package and present artifact: for each, a marker line with its
+    /// name, then what `dpkg-query`/`rpm -q` or `PROGRAM --version` printed (or "missing").
+    static func checkScript(_ artifacts: [Artifact]) -> String {
+        var script = ""
+        for artifact in artifacts {
+            let marker = "echo \(shellQuote(checkMarker + artifact.name))\n"
+            switch artifact.source {
+            case .package(let package):
+                let p = shellQuote(package)
+                script += marker + "dpkg-query -W -f='${Status}' \(p) 2>/dev/null || rpm -q \(p) 2>/dev/null || true\necho\n"
+            case .present:
+                let path = shellQuote(artifact.path)
+                script += marker + "if test -x \(path); then \(path) --version 2>&1 | head -3; else echo missing; fi\n"
+            case .url, .file:
+                continue
+            }
+        }
+        return script + "true\n"
+    }
+
+    /// Artifact name → what its check printed.
+    static func parseChecks(_ output: String) -> [String: String] {
+        var found: [String: String] = [:]
+        var current: String?
+        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix(checkMarker) {
+                current = String(line.dropFirst(checkMarker.count))
+                found[current!] = ""
+            } else if let name = current {
+                found[name]! += found[name]!.isEmpty ? String(line) : "\n" + line
+            }
+        }
+        return found.mapValues { $0.trimmingCharacters(in: .newlines) }
     }
 
     /// Installs without letting the package's own service start with its default configuration

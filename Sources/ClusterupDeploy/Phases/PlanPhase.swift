@@ -17,17 +17,8 @@ struct PlanPhase: DeployPhase {
         // 1. etcd: who holds data, and the member list from any running member.
         let dataDir = settings.etcd.dataDirectory
         let etcdFacts = try await session.onHosts(etcdHosts, phase: title, step: "reading etcd state") { host, connection, _ in
-            let output = try connection.checkedOutput(
-                "if [ -d \(shellQuote(dataDir))/member ]; then echo data; else echo empty; fi; systemctl is-active etcd.service 2>/dev/null || true")
-            let lines = output.split(separator: "\n").map(String.init)
-            let hasData = lines.first == "data"
-            let active = lines.dropFirst().first == "active"
-            var members: [EtcdMember]? = nil
-            if active {
-                let list = try connection.run(Etcdctl.command(etcdctl, "member list -w json"), sudo: true, timeout: 15)
-                if list.succeeded { members = try EtcdMember.parseList(list.stdoutText, host: host.name) }
-            }
-            return EtcdHostFacts(hasData: hasData, members: members)
+            try EtcdHostFacts.parse(try connection.checkedOutput(EtcdHostFacts.probeScript(dataDirectory: dataDir, etcdctl: etcdctl), timeout: 30),
+                                    host: host.name)
         }
         let hostsWithData = Set(etcdFacts.filter { $0.value.hasData }.map(\.key))
         let members = etcdHosts.lazy.compactMap { etcdFacts[$0.name]?.members }.first
@@ -174,6 +165,27 @@ struct PlanPhase: DeployPhase {
 struct EtcdHostFacts: Sendable {
     var hasData: Bool
     var members: [EtcdMember]?
+
+    /// One round trip: whether the data directory holds a member, whether etcd runs, and if it
+    /// does the member list (omitted when etcdctl fails: the member may be starting).
+    static func probeScript(dataDirectory: String, etcdctl: String) -> String {
+        """
+        if [ -d \(shellQuote(dataDirectory))/member ]; then echo data; else echo empty; fi
+        active=$(systemctl is-active etcd.service 2>/dev/null); echo "${active:-unknown}"
+        if [ "$active" = active ]; then
+          members=$(\(Etcdctl.command(etcdctl, "member list -w json")) 2>/dev/null) && printf '%s\\n' "$members"
+        fi
+        true
+        """
+    }
+
+    static func parse(_ output: String, host: String) throws -> EtcdHostFacts {
+        let lines = output.split(separator: "\n", maxSplits: 2).map(String.init)
+        let hasData = lines.first == "data"
+        let active = lines.dropFirst().first == "active"
+        let list = lines.count > 2 ? lines[2].trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        return EtcdHostFacts(hasData: hasData, members: active && !list.isEmpty ? try EtcdMember.parseList(list, host: host) : nil)
+    }
 }
 
 /// etcdctl on a node, talking to the local member over TLS with the health-check client.

@@ -10,39 +10,52 @@ struct PostChecksPhase: DeployPhase {
         session.options.dryRun ? "dry run" : nil
     }
 
+    /// The three checks are independent: they run at the same time, and report in this order.
     func run(_ session: DeploySession) async throws {
+        async let vip = checkVIP(session)
+        async let etcd = checkEtcd(session)
+        async let haproxy = checkHAProxy(session)
+        let findings = [try await vip, try await etcd, try await haproxy]
+        for finding in findings.compactMap({ $0 }) { session.note(nil, finding) }
+    }
+
+    func checkVIP(_ session: DeploySession) async throws -> String? {
+        guard let vip = session.inventory.vip, !session.inventory.hosts(withRole: .lb).isEmpty else { return nil }
+        let holders = try await waitForOneHolder(session, vip: vip.address)
+        return "VIP \(vip.address) is held by \(holders.joined(separator: ", "))"
+    }
+
+    func checkEtcd(_ session: DeploySession) async throws -> String? {
+        let inventory = session.inventory
+        guard let anchor = inventory.hosts(withRole: .etcd).first else { return nil }
+        let etcdctl = session.settings.artifact("etcdctl")?.path ?? "etcdctl"
+        try await session.onHosts([anchor], phase: title, step: "etcd health") { _, connection, _ in
+            _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "endpoint health --cluster"), timeout: 30)
+        }
+        return "etcd: all \(inventory.hosts(withRole: .etcd).count) member(s) healthy over TLS"
+    }
+
+    func checkHAProxy(_ session: DeploySession) async throws -> String? {
         let inventory = session.inventory
         let timeout = session.options.healthTimeout
-        if let vip = inventory.vip, !inventory.hosts(withRole: .lb).isEmpty {
-            let holders = try await waitForOneHolder(session, vip: vip.address)
-            session.note(nil, "VIP \(vip.address) is held by \(holders.joined(separator: ", "))")
-        }
-        if let anchor = inventory.hosts(withRole: .etcd).first {
-            let etcdctl = session.settings.artifact("etcdctl")?.path ?? "etcdctl"
-            try await session.onHosts([anchor], phase: title, step: "etcd health") { _, connection, _ in
-                _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "endpoint health --cluster"), timeout: 30)
-            }
-            session.note(nil, "etcd: all \(inventory.hosts(withRole: .etcd).count) member(s) healthy over TLS")
-        }
         let backends = inventory.hosts(withRole: .controlPlane).map(\.name)
-        if !backends.isEmpty {
-            try await session.onHosts(inventory.hosts(withRole: .lb), phase: title, step: "haproxy backends") { host, connection, _ in
-                let deadline = ContinuousClock.now + timeout
-                var down: [String] = backends
-                while ContinuousClock.now < deadline {
-                    let csv = try connection.run(
-                        "curl -s --max-time 2 'http://127.0.0.1:\(LoadBalancerComponent.statsPort)/stats;csv'", sudo: false, timeout: 10)
-                    let status = HAProxyStats.backendStatus(csv.stdoutText, backend: "kube-apiservers")
-                    down = backends.filter { status[$0] != "UP" }
-                    if down.isEmpty { return }
-                    Thread.sleep(forTimeInterval: 0.5)
-                }
-                throw ClusterupError.remote(
-                    "HAProxy reports kube-apiserver backends not up: \(down.joined(separator: ", "))", host: host.name,
-                    hint: "check those apiservers' /readyz and `journalctl -u haproxy`")
+        guard !backends.isEmpty else { return nil }
+        try await session.onHosts(inventory.hosts(withRole: .lb), phase: title, step: "haproxy backends") { host, connection, _ in
+            let deadline = ContinuousClock.now + timeout
+            var down: [String] = backends
+            while ContinuousClock.now < deadline {
+                let csv = try connection.run(
+                    "curl -s --max-time 2 'http://127.0.0.1:\(LoadBalancerComponent.statsPort)/stats;csv'", sudo: false, timeout: 10)
+                let status = HAProxyStats.backendStatus(csv.stdoutText, backend: "kube-apiservers")
+                down = backends.filter { status[$0] != "UP" }
+                if down.isEmpty { return }
+                Thread.sleep(forTimeInterval: 0.5)
             }
-            session.note(nil, "HAProxy: \(backends.count) apiserver backend(s) up on every lb host")
+            throw ClusterupError.remote(
+                "HAProxy reports kube-apiserver backends not up: \(down.joined(separator: ", "))", host: host.name,
+                hint: "check those apiservers' /readyz and `journalctl -u haproxy`")
         }
+        return "HAProxy: \(backends.count) apiserver backend(s) up on every lb host"
     }
 
     func waitForOneHolder(_ session: DeploySession, vip: String) async throws -> [String] {

@@ -1,0 +1,66 @@
+import ClusterupCore
+import Foundation
+import Testing
+@testable import ClusterupDeploy
+
+/// The batched probes a deploy runs once per host: real shell, run locally, parsed as deploy does.
+@Suite struct ArtifactCheckScriptTests {
+    @Test func reportsEachArtifactUnderItsOwnName() throws {
+        let dir = "/tmp/cu-artifacts-\(getpid())"
+        mkdir(dir, 0o700)
+        defer { unlink("\(dir)/tool"); rmdir(dir) }
+        let tool = "#!/bin/sh\necho 'tool version 1.2.3'\necho second line\n"
+        FileManager.default.createFile(atPath: "\(dir)/tool", contents: Data(tool.utf8), attributes: [.posixPermissions: 0o755])
+        let script = ArtifactsPhase.checkScript([
+            Artifact(name: "tool", source: .present(version: "1.2.3"), path: "\(dir)/tool"),
+            Artifact(name: "gone", source: .present(version: nil), path: "\(dir)/gone"),
+            Artifact(name: "pkg", source: .package("clusterup-no-such-package"), path: "/usr/bin/x"),
+            Artifact(name: "uploaded", source: .file("/nowhere", sha256: nil), path: "/usr/local/bin/y"),
+        ])
+        let found = ArtifactsPhase.parseChecks(try runShell(script))
+        #expect(found["tool"] == "tool version 1.2.3\nsecond line")
+        #expect(found["gone"] == "missing")
+        #expect(found["pkg"]?.contains("install ok installed") == false)
+        #expect(found["uploaded"] == nil)
+    }
+
+    @Test func installedPackageShowsItsStatus() throws {
+        let found = ArtifactsPhase.parseChecks(try runShell(ArtifactsPhase.checkScript([
+            Artifact(name: "shell", source: .package("dash"), path: "/bin/dash"),
+        ])))
+        #expect(found["shell"] == "install ok installed")
+    }
+}
+
+@Suite struct EtcdHostFactsTests {
+    @Test func runningMemberWithListGivesMembers() throws {
+        let list = #"{"members":[{"ID":1,"name":"node1","peerURLs":["https://198.51.100.2:2380"]}]}"#
+        let facts = try EtcdHostFacts.parse("data\nactive\n\(list)\n", host: "node1")
+        #expect(facts.hasData)
+        #expect(facts.members?.map(\.name) == ["node1"])
+    }
+
+    @Test func stoppedMemberHasNoMemberList() throws {
+        let facts = try EtcdHostFacts.parse("empty\ninactive\n", host: "node1")
+        #expect(!facts.hasData)
+        #expect(facts.members == nil)
+    }
+
+    @Test func probeOnAHostWithoutEtcdSaysEmptyAndNotActive() throws {
+        let script = EtcdHostFacts.probeScript(dataDirectory: "/tmp/cu-no-etcd-\(getpid())", etcdctl: "/bin/false")
+        let facts = try EtcdHostFacts.parse(try runShell(script), host: "local")
+        #expect(!facts.hasData)
+        #expect(facts.members == nil)
+    }
+}
+
+@Suite struct StateProbeUnitTests {
+    @Test func everyUnitGetsItsOwnLineInOrder() throws {
+        // Without systemd (as here) the states are empty, but each unit is still reported once.
+        let script = HostObservedState.probeScript(paths: [], units: ["a.service", "b.service", "c.service"])
+        let lines = try runShell(script).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).first.map(String.init) ?? "" }
+        #expect(lines == ["unit", "unit", "unit"])
+        let state = try HostObservedState.parse(try runShell(script), host: "local")
+        #expect(Set(state.units.keys) == ["a.service", "b.service", "c.service"])
+    }
+}
