@@ -315,7 +315,7 @@ public final class FailoverRunner: @unchecked Sendable {
         }
     }
 
-    /// Restores whatever the network mode may have left (used on Ctrl-C paths and errors).
+    /// Closes the SSH connections to the lb hosts.
     public func closeAll() {
         connections.values.forEach { $0.close() }
     }

@@ -35,8 +35,10 @@ struct VerifyLabTests {
         #expect(result.status == 0, "nft on \(node): \(result.stderr)")
     }
 
-    /// The lab's inventory, plus a periodic gratuitous ARP so that the master left after a cut
-    /// heals re-announces the VIP (clients' ARP caches still point at the backup that took over).
+    /// The lab's inventory, plus a periodic gratuitous ARP. Without it, after a network cut heals
+    /// the old master keeps the VIP without re-announcing it, and a client whose ARP entry still
+    /// points at the backup that took over cannot reach the VIP until that entry expires (seen
+    /// here: 17 s). The refresh bounds that to one period.
     func tunedInventory(_ lab: String) throws -> String {
         let path = try Lab.inventoryPath(name: lab)
         let tuned = path.replacingOccurrences(of: "inventory.yml", with: "verify.yml")
