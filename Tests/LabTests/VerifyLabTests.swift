@@ -35,17 +35,13 @@ struct VerifyLabTests {
         #expect(result.status == 0, "nft on \(node): \(result.stderr)")
     }
 
-    /// The lab's inventory, plus a periodic gratuitous ARP. Without it, after a network cut heals
-    /// the old master keeps the VIP without re-announcing it, and a client whose ARP entry still
-    /// points at the backup that took over cannot reach the VIP until that entry expires (seen
-    /// here: 17 s). The refresh bounds that to one period.
+    /// The lab's own inventory: it re-announces the VIP every second (`garp.refresh`), without which
+    /// a client whose ARP entry still names the former backup after a healed network cut could
+    /// not reach the VIP until that entry expires (seen here: 17 s).
     func tunedInventory(_ lab: String) throws -> String {
         let path = try Lab.inventoryPath(name: lab)
-        let tuned = path.replacingOccurrences(of: "inventory.yml", with: "verify.yml")
-        try String(contentsOfFile: path, encoding: .utf8)
-            .replacingOccurrences(of: "  advert_interval: 100ms\n", with: "  advert_interval: 100ms\n  garp: {refresh: 1s}\n")
-            .write(toFile: tuned, atomically: true, encoding: .utf8)
-        return tuned
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("garp: {refresh: 1s}"))
+        return path
     }
 
     @Test func verifyPassesThenFailoverGivesFiguresAndSplitBrainIsReported() async throws {
