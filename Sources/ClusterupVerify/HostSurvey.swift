@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupDeploy
 import struct ClusterupCore.Host
 import Foundation
 
@@ -137,23 +138,9 @@ public struct HostSurvey: Sendable, Equatable {
         return formatter.date(from: collapsed)
     }
 
-    /// Server name → status (first word: UP, DOWN, MAINT, no check…) for one HAProxy backend.
+    /// Server name → status for one HAProxy backend; nil when HAProxy gave no statistics.
     public static func parseHAProxyCSV(_ csv: String, backend: String) -> [String: String]? {
-        var header: [Substring] = []
-        var result: [String: String] = [:]
-        for line in csv.split(separator: "\n") {
-            if line.hasPrefix("# ") {
-                header = line.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false)
-                continue
-            }
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard let px = header.firstIndex(of: "pxname"), let sv = header.firstIndex(of: "svname"),
-                  let st = header.firstIndex(of: "status"), fields.count > max(px, sv, st),
-                  fields[px] == backend, fields[sv] != "BACKEND", fields[sv] != "FRONTEND"
-            else { continue }
-            result[String(fields[sv])] = fields[st].split(separator: " ").first.map(String.init) ?? ""
-        }
-        return header.isEmpty ? nil : result
+        HAProxyStats.parse(csv, backend: backend)
     }
 }
 

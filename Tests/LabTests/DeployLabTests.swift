@@ -7,22 +7,10 @@ import Testing
 /// inventory, nothing mocked. Root only.
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab and deploys onto it"))
 struct DeployLabTests {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let clusterup = repo.appendingPathComponent(".build/debug/clusterup").path
+    typealias Run = ClusterupBinary.Run
 
-    struct Run {
-        var status: Int32
-        var output: String
-    }
-
-    /// Runs the clusterup binary off the cooperative pool and returns its exit status and output.
     func clusterup(_ arguments: [String]) async throws -> Run {
-        try await Blocking.run {
-            // A hung deploy fails the test instead of stalling the run.
-            let result = try HostCommands().run("timeout", ["--kill-after=10", "240", Self.clusterup] + arguments)
-            return Run(status: result.status, output: result.stdout + result.stderr)
-        }
+        try await ClusterupBinary.run(arguments, limit: 240)
     }
 
     func ssh(_ state: LabState, _ node: String, _ command: String) async throws -> String {

@@ -8,20 +8,10 @@ import Testing
 /// runs the built binary, and tears the lab down even when it fails. Root only.
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots labs and deploys onto them"))
 struct DeployRobustnessLabTests {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let clusterup = repo.appendingPathComponent(".build/debug/clusterup").path
-
-    struct Run {
-        var status: Int32
-        var output: String
-    }
+    typealias Run = ClusterupBinary.Run
 
     func clusterup(_ arguments: [String]) async throws -> Run {
-        try await Blocking.run {
-            let result = try HostCommands().run("timeout", ["--kill-after=10", "180", Self.clusterup] + arguments)
-            return Run(status: result.status, output: result.stdout + result.stderr)
-        }
+        try await ClusterupBinary.run(arguments, limit: 180)
     }
 
     /// A clusterup run in the background whose output is readable while it runs.
@@ -33,7 +23,7 @@ struct DeployRobustnessLabTests {
             self.log = log
             FileManager.default.createFile(atPath: log, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            process.executableURL = URL(fileURLWithPath: DeployRobustnessLabTests.clusterup)
+            process.executableURL = URL(fileURLWithPath: ClusterupBinary.path)
             process.arguments = arguments
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = handle

@@ -7,20 +7,10 @@ import Testing
 /// the built binary, nothing mocked. Root only.
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys and fails its VRRP master"))
 struct VerifyLabTests {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let clusterup = repo.appendingPathComponent(".build/debug/clusterup").path
-
-    struct Run {
-        var status: Int32
-        var output: String
-    }
+    typealias Run = ClusterupBinary.Run
 
     func clusterup(_ arguments: [String]) async throws -> Run {
-        try await Blocking.run {
-            let result = try HostCommands().run("timeout", ["--kill-after=10", "240", Self.clusterup] + arguments)
-            return Run(status: result.status, output: result.stdout + result.stderr)
-        }
+        try await ClusterupBinary.run(arguments, limit: 240)
     }
 
     func json(_ run: Run) throws -> [String: Any] {

@@ -77,10 +77,15 @@ struct PostChecksPhase: DeployPhase {
     }
 }
 
-/// Reads HAProxy's CSV statistics.
-enum HAProxyStats {
+/// Reads HAProxy's CSV statistics (deploy's checks, status, verify).
+public enum HAProxyStats {
     /// Server name → status (UP, DOWN, MAINT…) for one backend.
-    static func backendStatus(_ csv: String, backend: String) -> [String: String] {
+    public static func backendStatus(_ csv: String, backend: String) -> [String: String] {
+        parse(csv, backend: backend) ?? [:]
+    }
+
+    /// The same, nil when the text has no CSV header (HAProxy did not answer with statistics).
+    public static func parse(_ csv: String, backend: String) -> [String: String]? {
         var header: [Substring] = []
         var result: [String: String] = [:]
         for line in csv.split(separator: "\n") {
@@ -95,6 +100,6 @@ enum HAProxyStats {
             else { continue }
             result[String(fields[sv])] = String(fields[st]).split(separator: " ").first.map(String.init) ?? ""
         }
-        return result
+        return header.isEmpty ? nil : result
     }
 }
