@@ -50,7 +50,7 @@ import Testing
           # entry still names the former backup find the master again within a second.
           garp: {refresh: 1s}
           # The VIP leaves a node whose HAProxy is dead (clusterup verify failover --mode service).
-          track: {tcp: 127.0.0.1:8404, interval: 100ms, timeout: 100ms, fall: 2, rise: 2}
+          track: {tcp: 127.0.0.1:8404, interval: 200ms, timeout: 1s, fall: 3, rise: 2}
         pki:
           algorithm: ecdsa-p256
           ca_validity: 3650d
