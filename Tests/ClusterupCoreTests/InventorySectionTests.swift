@@ -189,8 +189,8 @@ private let threeLB = """
         #expect(error.message.contains("pki.external_ca.key: cannot read CA key"))
         try scratch.write("ca.key", "key")
         let pki = try parseInventory(minimalInventory(extra: "pki: {external_ca: {cert: ca.crt, key: ca.key, passphrase_env: CA_PASS}}"), directory: scratch.path).pki
-        #expect(pki.externalCA?.passphraseEnv == "CA_PASS")
-        #expect(pki.externalCA?.cert.hasSuffix("/ca.crt") == true)
+        #expect(pki.externalCA?.passphraseEnvironmentVariable == "CA_PASS")
+        #expect(pki.externalCA?.certificatePath.hasSuffix("/ca.crt") == true)
     }
 }
 

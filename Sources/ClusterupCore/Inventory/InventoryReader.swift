@@ -531,7 +531,7 @@ struct InventoryReader {
         guard let field else { return pki }
         let mapping = try field.mapping(allowed: Self.pkiKeys)
         if let directory = mapping["directory"] { pki.directory = resolve(try directory.nonEmptyString()) }
-        if let algorithm = mapping["algorithm"] { pki.algorithm = try algorithm.oneOf(PKISettings.Algorithm.self, what: "algorithms") }
+        if let algorithm = mapping["algorithm"] { pki.algorithm = try algorithm.oneOf(KeyAlgorithm.self, what: "algorithms") }
         if let validity = mapping["ca_validity"] { pki.caValidity = try positive(validity.duration(), validity) }
         if let validity = mapping["leaf_validity"] { pki.leafValidity = try positive(validity.duration(), validity) }
         if let renew = mapping["renew_before"] { pki.renewBefore = try renew.duration() }
@@ -573,8 +573,8 @@ struct InventoryReader {
             try checkReadable(cert, certField, what: "CA certificate", hint: hint)
             try checkReadable(key, keyField, what: "CA key", hint: hint)
             pki.externalCA = .init(
-                cert: cert, key: key,
-                passphraseEnv: try ca["passphrase_env"].map { field throws(ClusterupError) in try readEnvironmentName(field) })
+                certificatePath: cert, keyPath: key,
+                passphraseEnvironmentVariable: try ca["passphrase_env"].map { field throws(ClusterupError) in try readEnvironmentName(field) })
         }
         return pki
     }
