@@ -19,13 +19,8 @@ extension SSHTargetSpec {
                 [SSHJumpSpec(host: bastion.host, port: bastion.port, user: bastion.user,
                              identityFiles: bastion.identityFiles.isEmpty ? nil : bastion.identityFiles)]
             },
-            connectTimeout: Self.seconds(ssh.connectTimeout), commandTimeout: Self.seconds(ssh.commandTimeout),
+            connectTimeout: ssh.connectTimeout.totalSeconds, commandTimeout: ssh.commandTimeout.totalSeconds,
             useSSHConfig: ssh.useSSHConfig, acceptNewHostKeys: acceptNewHostKeys)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
 
