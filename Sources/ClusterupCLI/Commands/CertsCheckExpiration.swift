@@ -66,7 +66,7 @@ extension Clusterup {
                 if certificates.isEmpty { rows.append([result.host, "(none under /etc/kubernetes/pki)", "-", "-", "-"]) }
                 for cert in certificates {
                     if cert.status != .ok { problems += 1 }
-                    rows.append([result.host, cert.path, cert.notAfter.map { InstalledCertificate.format($0) } ?? "-",
+                    rows.append([result.host, cert.path, cert.notAfter.map(PKIDate.format) ?? "-",
                                  cert.daysLeft(now: now).map { "\($0)d" } ?? "-", cert.statusText])
                 }
                 objects.append(.object([("host", .string(result.host)), ("certificates", .array(certificates.map { cert in
