@@ -181,6 +181,13 @@ private let threeLB = """
         #expect(error.message.hasPrefix("pki.service_cidr:"))
     }
 
+    @Test(arguments: ["pki: {cluster_domain: cluster.local.}", "pki: {extra_sans: [api.example.com.]}"])
+    func certificateNamesEndingInTheRootDotAreRefused(section: String) throws {
+        let error = try #require(parseError(minimalInventory(extra: section)))
+        #expect(error.message.contains("ends in a dot"))
+        #expect(error.hint?.contains("without the root dot") == true)
+    }
+
     @Test func externalCAFilesMustBeReadable() throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }

@@ -548,6 +548,9 @@ struct InventoryReader {
         if let domain = mapping["cluster_domain"] {
             let name = try domain.string()
             guard NetworkAddress.isDNSName(name) else { throw domain.error("'\(name)' is not a DNS name", hint: "e.g. cluster.local") }
+            guard !name.hasSuffix(".") else {
+                throw domain.error("'\(name)' ends in a dot", hint: "certificate names are written without the root dot: '\(name.dropLast())'")
+            }
             pki.clusterDomain = name
         }
         if let cidr = mapping["service_cidr"] {
@@ -561,6 +564,9 @@ struct InventoryReader {
                 let name = text.hasPrefix("*.") ? String(text.dropFirst(2)) : text
                 guard NetworkAddress(name) != nil else {
                     throw item.error("'\(text)' is neither an IP address nor a DNS name", hint: "e.g. api.example.com or 203.0.113.10")
+                }
+                guard !text.hasSuffix(".") else {
+                    throw item.error("'\(text)' ends in a dot", hint: "certificate names are written without the root dot: '\(text.dropLast())'")
                 }
                 pki.extraSANs.append(text)
             }
