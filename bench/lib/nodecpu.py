@@ -11,6 +11,7 @@ tell them apart.)
 
 import json
 import os
+import time
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -48,7 +49,19 @@ def snapshot(leaders):
     return totals
 
 
-def difference(before, after):
-    """CPU seconds spent between two snapshots, by command name and in total."""
-    spent = {c: after.get(c, 0) - before.get(c, 0) for c in set(before) | set(after)}
+def idle_rate(leaders, seconds):
+    """CPU seconds per second the nodes spend with nobody logged in, by command name."""
+    before = snapshot(leaders)
+    started = time.monotonic()
+    time.sleep(seconds)
+    after = snapshot(leaders)
+    elapsed = time.monotonic() - started
+    return {c: s / elapsed for c, s in difference(before, after).items()}
+
+
+def difference(before, after, idle=None, seconds=0.0):
+    """CPU seconds spent between two snapshots, by command name, less what idle nodes would have
+    spent in those `seconds` (`idle` from idle_rate)."""
+    idle = idle or {}
+    spent = {c: after.get(c, 0) - before.get(c, 0) - idle.get(c, 0) * seconds for c in set(before) | set(after)}
     return {c: s for c, s in spent.items() if s > 0}
