@@ -116,6 +116,17 @@ public enum LabFiles {
         return text
     }
 
+    /// /etc/pam.d/sshd with its pam_motd lines commented out (see `NodeImage.trimPerLoginWork`).
+    public static func sshdPAMWithoutMotd(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard words.first?.hasPrefix("#") == false, words.contains(where: { $0 == "pam_motd.so" || $0.hasSuffix("/pam_motd.so") }) else {
+                return String(line)
+            }
+            return "# Disabled by clusterup lab up (no motd scripts per login): " + line
+        }.joined(separator: "\n")
+    }
+
     /// Units the host enables that a node keeps enabled; every other host-enabled unit is disabled
     /// in the node (etcd, haproxy, keepalived, databases, timers: deploy decides what runs there).
     public static let unitsKeptEnabled: Set<String> = [

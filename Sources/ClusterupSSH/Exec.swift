@@ -10,12 +10,15 @@ public struct CommandResult: Sendable, Equatable {
     public var stderr: [UInt8]
     /// Signal name without "SIG" (e.g. "KILL") when the command was killed by one.
     public var signal: String?
+    /// Where the command's time went, from opening its channel to its exit status.
+    public var timings: CommandTimings
 
-    public init(exitStatus: Int32, stdout: [UInt8], stderr: [UInt8], signal: String?) {
+    public init(exitStatus: Int32, stdout: [UInt8], stderr: [UInt8], signal: String?, timings: CommandTimings = CommandTimings()) {
         self.exitStatus = exitStatus
         self.stdout = stdout
         self.stderr = stderr
         self.signal = signal
+        self.timings = timings
     }
 
     public var succeeded: Bool { exitStatus == 0 && signal == nil }
@@ -93,7 +96,10 @@ extension SSHConnection {
     private func execute(_ command: String, displayed: String, stdin: [UInt8], seconds: Double,
                          onOutput: ((OutputChunk) -> Void)?) throws -> CommandResult {
         let deadline = Deadline(seconds: seconds)
+        var stopwatch = Stopwatch()
+        var timings = CommandTimings()
         let channel = try openChannel(deadline, what: displayed, seconds: seconds)
+        timings.channelOpen = stopwatch.lap()
         var channelFreed = false
         defer { if !channelFreed { abandon(channel) } }
 
@@ -103,6 +109,7 @@ extension SSHConnection {
         guard started == 0 else {
             throw ClusterupError.remote("the server refused to run a command: \(core.lastError)", host: target.name)
         }
+        timings.execStart = stopwatch.lap()
 
         var stdout: [UInt8] = [], stderr: [UInt8] = []
         var pending = stdin[...]
@@ -154,8 +161,10 @@ extension SSHConnection {
             }
         }
 
+        timings.output = stopwatch.lap()
         _ = try retryOrTimeout(deadline, displayed, seconds) { libssh2_channel_close(channel) }
         _ = try retryOrTimeout(deadline, displayed, seconds) { libssh2_channel_wait_closed(channel) }
+        timings.exit = stopwatch.lap()
         let status = libssh2_channel_get_exit_status(channel)
         var signalName: UnsafeMutablePointer<CChar>? = nil
         var signalLength = 0
@@ -167,7 +176,7 @@ extension SSHConnection {
         }
         _ = try? core.retry(Deadline(seconds: 1)) { libssh2_channel_free(channel) }
         channelFreed = true
-        return CommandResult(exitStatus: status, stdout: stdout, stderr: stderr, signal: signal)
+        return CommandResult(exitStatus: status, stdout: stdout, stderr: stderr, signal: signal, timings: timings)
     }
 
     func openChannel(_ deadline: Deadline, what: String, seconds: Double) throws -> OpaquePointer {

@@ -17,6 +17,18 @@ enum LibSSH2 {
         }
     }
 
+    /// The key exchange methods this libssh2 build implements (it depends on its crypto backend).
+    static func supportedKeyExchanges() throws -> [String] {
+        try initialize()
+        guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else { return [] }
+        defer { libssh2_session_free(session) }
+        var list: UnsafeMutablePointer<UnsafePointer<CChar>?>? = nil
+        let count = libssh2_session_supported_algs(session, LIBSSH2_METHOD_KEX, &list)
+        guard count > 0, let list else { return [] }
+        defer { libssh2_free(session, list) }
+        return (0..<Int(count)).compactMap { list[$0].map { String(cString: $0) } }
+    }
+
     static func lastError(_ session: OpaquePointer) -> (code: Int32, message: String) {
         var message: UnsafeMutablePointer<CChar>? = nil
         var length: Int32 = 0

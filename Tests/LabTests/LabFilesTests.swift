@@ -120,6 +120,25 @@ import Testing
         }
         #expect(LabFiles.unitsKeptEnabled.contains("ssh.service"))
     }
+
+    @Test func sshdPAMOfANodeRunsNoMotdScriptsAndKeepsEverythingElse() {
+        let debian = """
+        # Print the message of the day upon successful login.
+        session    optional     pam_motd.so  motd=/run/motd.dynamic
+        session    optional     pam_motd.so noupdate
+        session    required     pam_limits.so
+        #session   optional     pam_motd.so
+        @include common-session
+        """
+        let trimmed = LabFiles.sshdPAMWithoutMotd(debian).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(trimmed.count == 6)
+        #expect(trimmed[0] == "# Print the message of the day upon successful login.")
+        #expect(trimmed[1].hasPrefix("# Disabled by clusterup lab up") && trimmed[1].hasSuffix("pam_motd.so  motd=/run/motd.dynamic"))
+        #expect(trimmed[2].hasPrefix("# Disabled by clusterup lab up") && trimmed[2].hasSuffix("pam_motd.so noupdate"))
+        #expect(trimmed[3] == "session    required     pam_limits.so")
+        #expect(trimmed[4] == "#session   optional     pam_motd.so")
+        #expect(trimmed[5] == "@include common-session")
+    }
 }
 
 @Suite struct LabInventoryLoadsTests {

@@ -66,6 +66,13 @@ struct LabIntegrationTests {
             let keys = Set(state.nodes.compactMap(\.hostKey))
             #expect(keys.count == 3, "each node has its own host key")
 
+            // Per-login work a lab node skips (README, "Lab"): root's user manager lingers, and the
+            // logins above ran no motd scripts (pam_motd would have written /run/motd.dynamic).
+            let linger = try await Lab.execute(["loginctl", "show-user", "root", "--property=Linger"], on: "node1", lab: "cutest")
+            #expect(linger.stdout == "Linger=yes\n", "\(linger.stdout)\(linger.stderr)")
+            let motd = try await Lab.execute(["test", "-e", "/run/motd.dynamic"], on: "node1", lab: "cutest")
+            #expect(motd.status == 1, "an SSH login ran the motd scripts")
+
             // A killed node is down, and boots again with the same disk and key.
             let node2 = state.nodes[1]
             try await Lab.stopNode("node2", lab: "cutest", mode: .kill)

@@ -16,6 +16,9 @@ extension Clusterup {
               clusterup exec lab.yml --roles etcd -- systemctl is-active etcd
               clusterup exec --hosts node1,node2 --sudo -- journalctl -u haproxy -n 20
               clusterup exec --output json -- uname -r | jq -r '.[] | "\\(.host) \\(.stdout)"'
+              clusterup exec --timings -- true     # where each host's login time goes
+
+            --timings prints, per host, how long each phase took (TCP connect, SSH handshake, known_hosts check, authentication, channel open, exec start, output, exit) and the negotiated key exchange and host key algorithms; `--output json` always carries them as `timings` and `ssh`. A slow `channel open` on a fresh connection is the host's PAM session (systemd-logind, motd scripts); a slow `handshake` is the host's sshd starting up and signing.
             """)
 
         @OptionGroup var inventory: InventoryOptions
@@ -28,6 +31,9 @@ extension Clusterup {
 
         @Option(help: "Seconds before the command is abandoned on a host.")
         var timeout: Double?
+
+        @Flag(help: "Print how long each phase of each host's login and command took.")
+        var timings = false
 
         @Argument(parsing: .postTerminator, help: "The command, after --.")
         var command: [String] = []
@@ -52,15 +58,21 @@ extension Clusterup {
                 if !json {
                     printLock.withLock { _ in print(ExecReport.block(host: host.name, result: result), terminator: "") }
                 }
-                return result
+                return ExecOutcome(result: result, timings: LoginTimings(
+                    connection: connection.timings, command: result.timings, algorithms: connection.algorithms))
             }
             var failed = 0
             for result in results {
                 if let error = result.error {
                     failed += 1
                     if !json { printError("\(result.host): \(explain(error))") }
-                } else if result.value?.succeeded == false {
+                } else if result.value?.result.succeeded == false {
                     failed += 1
+                }
+            }
+            if timings && !json {
+                for case let (host, outcome?) in results.map({ ($0.host, $0.value) }) {
+                    print(outcome.timings.line(host: host))
                 }
             }
             if json {
@@ -71,6 +83,12 @@ extension Clusterup {
             if failed > 0 { throw ExitCode(1) }
         }
     }
+}
+
+/// What `exec` keeps of one host: the command's result and where its login time went.
+struct ExecOutcome: Sendable {
+    var result: CommandResult
+    var timings: LoginTimings
 }
 
 enum ExecReport {
@@ -86,15 +104,18 @@ enum ExecReport {
         return text
     }
 
-    static func json(_ result: HostResult<CommandResult>) -> JSONValue {
+    static func json(_ result: HostResult<ExecOutcome>) -> JSONValue {
         var fields: [(String, JSONValue)] = [("host", .string(result.host))]
         fields.append(("elapsed_seconds", .double(result.elapsed.totalSeconds)))
-        if let value = result.value {
+        if let outcome = result.value {
+            let value = outcome.result
             fields.append(("exit_status", .int(Int64(value.exitStatus))))
             fields.append(("signal", .optional(value.signal)))
             fields.append(("stdout", .string(value.stdoutText)))
             fields.append(("stderr", .string(value.stderrText)))
             fields.append(("ok", .bool(value.succeeded)))
+            fields.append(("timings", outcome.timings.json))
+            fields.append(("ssh", outcome.timings.algorithmsJSON))
         } else {
             fields.append(("ok", .bool(false)))
             fields.append(("error", .string(result.error.map(explain) ?? "skipped")))
