@@ -9,8 +9,8 @@ extension Clusterup {
             commandName: "gen",
             abstract: "Create every missing or outdated certificate; a second run changes nothing.",
             discussion: """
-            Existing CAs are reused and never replaced silently. A leaf is issued only when it is missing,
-            its subject or SANs no longer match the inventory, it does not verify against its CA, or it
+            Existing CAs are reused and never replaced silently. A leaf is issued only when it is missing, \
+            its subject or SANs no longer match the inventory, it does not verify against its CA, or it \
             expires within pki.renew_before. Each issued certificate is printed with the reason.
             """
         )

@@ -9,8 +9,8 @@ extension Clusterup {
             commandName: "renew",
             abstract: "Re-issue certificates from the same CA, keeping subject, SANs and (by default) keys.",
             discussion: """
-            Names are those of `certs check-expiration`: a kind renews it on every node (apiserver,
-            etcd-peer, admin.conf...), NAME@NODE one copy, `all` every leaf. CAs are not renewed here.
+            Names are those of `certs check-expiration`: a kind renews it on every node (apiserver, \
+            etcd-peer, admin.conf...), NAME@NODE one copy, `all` every leaf. CAs are not renewed here. \
             The new files are local; `clusterup deploy` installs them on the nodes.
 
             Examples:

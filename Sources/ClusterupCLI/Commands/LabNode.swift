@@ -15,7 +15,7 @@ extension Clusterup.Lab {
               clusterup lab node stop node2               # clean poweroff
               clusterup lab node stop node2 --mode kill   # as on power loss
               clusterup lab node start node2
-              clusterup lab node exec node1 -- ip -br addr   # no SSH needed, works with the link cut
+              clusterup lab node exec node1 -- ip -br addr  # no SSH, even with link cut
             """,
             subcommands: [Stop.self, Start.self, Exec.self])
 
