@@ -71,6 +71,10 @@ public struct FailoverRound: Sendable, Equatable {
     public var failbackOutage: Outage?
     public var probes: Int
     public var failedProbes: Int
+    /// Probes that succeeded in the round before the fault, and after the restore: a round whose
+    /// probe never worked measures nothing.
+    public var succeededBeforeFault: Int = 0
+    public var succeededAfterRestore: Int = 0
     /// Holder after restore, and where the configuration says it belongs (nil: any one holder).
     public var holderAfter: [String]
     public var expectedHolder: String?
@@ -161,6 +165,7 @@ public struct FailoverRound: Sendable, Equatable {
             ("failback_downtime_ms", .double(failbackDowntime.milliseconds.rounded3)),
             ("recovered", .bool((outage?.recovered ?? true) && (failbackOutage?.recovered ?? true))),
             ("probes", .int(Int64(probes))), ("failed_probes", .int(Int64(failedProbes))),
+            ("succeeded_before_fault", .int(Int64(succeededBeforeFault))), ("succeeded_after_restore", .int(Int64(succeededAfterRestore))),
             ("failback", .string(failback)), ("holders_after", .strings(holderAfter)),
             ("expected_holder", .optional(expectedHolder)), ("not_restored", .strings(notRestored)),
             ("ok", .bool(problems.isEmpty)), ("problems", .strings(problems)),

@@ -23,19 +23,22 @@ public struct FailoverOptions: Sendable {
     public var hold: Duration
     /// Longest wait for a new master, and for convergence after restore.
     public var deadline: Duration
-    public var probePort: Int
+    /// Where the prober connects: the control-plane endpoint (VIP:vip.port) unless told otherwise.
+    public var probeTarget: ProbeTarget
+    public var probe: ProbeKind
     public var probeInterval: Duration
     public var probeTimeout: Duration
 
     public init(mode: FailureMode, rounds: Int = 1, cut: Duration = .seconds(3), hold: Duration = .seconds(1),
-                deadline: Duration = .seconds(15), probePort: Int, probeInterval: Duration = .milliseconds(2),
-                probeTimeout: Duration = .milliseconds(30)) {
+                deadline: Duration = .seconds(15), probeTarget: ProbeTarget, probe: ProbeKind = .tcp,
+                probeInterval: Duration = .milliseconds(2), probeTimeout: Duration = .milliseconds(30)) {
         self.mode = mode
         self.rounds = rounds
         self.cut = cut
         self.hold = hold
         self.deadline = deadline
-        self.probePort = probePort
+        self.probeTarget = probeTarget
+        self.probe = probe
         self.probeInterval = probeInterval
         self.probeTimeout = probeTimeout
     }
@@ -52,7 +55,7 @@ public final class FailoverRunner: @unchecked Sendable {
     let lbHosts: [Host]
     let cancel: CancelFlag
     let progress: @Sendable (String) -> Void
-    let prober: TCPProber
+    let prober: Prober
 
     /// Connections to every lb host must be open already (`connectAll`).
     public init(inventory: Inventory, options: FailoverOptions, connections: [String: SSHConnection], cancel: CancelFlag,
@@ -68,8 +71,8 @@ public final class FailoverRunner: @unchecked Sendable {
         self.lbHosts = inventory.hosts(withRole: .lb)
         self.cancel = cancel
         self.progress = progress
-        self.prober = TCPProber(address: vip.address, port: options.probePort, interval: options.probeInterval,
-                                timeout: options.probeTimeout)
+        self.prober = Prober(target: options.probeTarget, kind: options.probe, interval: options.probeInterval,
+                             timeout: options.probeTimeout)
     }
 
     /// Opens one SSH connection per host, in parallel.
@@ -124,8 +127,8 @@ public final class FailoverRunner: @unchecked Sendable {
         _ = try preflight()
         try prober.start()
         defer { _ = prober.stop() }
-        // A short baseline so the first outage has a success before it.
-        Thread.sleep(forTimeInterval: 0.2)
+        progress("probing \(prober) every \(prober.interval) (timeout \(prober.timeout) each)")
+        try awaitBaseline()
         var rounds: [FailoverRound] = []
         for index in 1...options.rounds {
             if cancel.isRaised { break }
@@ -133,6 +136,34 @@ public final class FailoverRunner: @unchecked Sendable {
             if rounds.last?.error != nil || cancel.isRaised { break }
         }
         return rounds
+    }
+
+    /// The probe must succeed steadily before any fault: otherwise every figure would be an
+    /// artefact of the probe (wrong CA, 401, wrong port), not of the failover.
+    func awaitBaseline() throws(ClusterupError) {
+        let steady = Duration.milliseconds(200)
+        let deadline = prober.now + .seconds(5)
+        while prober.now < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            let now = prober.now
+            guard now > steady else { continue }
+            let recent = prober.log.window(from: now - steady, to: now).samples
+            if recent.count >= 5 && recent.allSatisfy(\.ok) { return }
+        }
+        let log = prober.log
+        throw .remote("the probe \(prober) does not succeed steadily before any fault (\(log.failedProbes) of \(log.samples.count) probes failed"
+                      + (prober.lastFailure.map { ", last: \($0)" } ?? "") + ")",
+                      hint: Self.baselineHint(prober.lastFailure, kind: options.probe))
+    }
+
+    static func baselineHint(_ failure: String?, kind: ProbeKind) -> String {
+        if let failure, failure.hasPrefix("HTTP 401") || failure.hasPrefix("HTTP 403") {
+            return "the apiserver refuses anonymous requests for this path: pass --probe-cert and --probe-key (e.g. admin.crt and admin.key from the pki directory)"
+        }
+        if let failure, failure.contains("certificate verify failed") {
+            return "the server's certificate does not chain to --probe-ca or does not name the target: check the CA, and that the VIP is a SAN of the apiserver certificate (`clusterup certs gen`, then deploy)"
+        }
+        return "check `clusterup verify`, --target and --probe-timeout" + (kind == .tcp ? "" : ", or try --probe tcp")
     }
 
     func round(_ index: Int) -> FailoverRound {
@@ -161,8 +192,10 @@ public final class FailoverRunner: @unchecked Sendable {
             return result
         }
         progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)")
-        let windowStart = prober.now
         let injected = prober.now
+        // The round's log starts a little before the fault, so an outage that begins at once runs
+        // from the last success before it (the previous round ended with 500 ms of answers).
+        let windowStart = max(.zero, injected - .milliseconds(300))
         // The fault command runs beside the watch: `systemctl stop` returns only once the daemon
         // has exited (keepalived takes about a second), and the takeover happens meanwhile.
         let injection = Locked<Result<CommandResult, any Error>?>(nil)
@@ -211,6 +244,8 @@ public final class FailoverRunner: @unchecked Sendable {
         (result.outage, result.failbackOutage) = FailoverRound.outages(log, restoredAt: restoredAt)
         result.probes = log.samples.count
         result.failedProbes = log.failedProbes
+        result.succeededBeforeFault = log.window(from: windowStart, to: injected).samples.count(where: \.ok)
+        result.succeededAfterRestore = log.window(from: restoredAt, to: prober.now).samples.count(where: \.ok)
         return result
     }
 

@@ -12,8 +12,11 @@ extension Clusterup {
             abstract: "Fail the VRRP master on purpose and measure detection time and client downtime through the VIP.",
             discussion: """
             Refuses unless `clusterup verify` passes and two or more lb hosts run the VRRP daemon. A prober on this \
-            machine opens a TCP connection to VIP:port every --probe-interval (each with --probe-timeout) for the whole \
-            run. Each round breaks the current master, waits for another node to hold the VIP (detection time, polled \
+            machine starts a probe of the control-plane endpoint (VIP:vip.port, or --target) every --probe-interval, each \
+            with --probe-timeout, probes overlapping, for the whole run: `--probe tcp` counts a completed TCP connect, \
+            `--probe https` a TLS handshake verified against the cluster CA (the VIP must be a SAN) followed by \
+            `GET /readyz` (--probe-path) answered with HTTP 200, i.e. through HAProxy to a ready apiserver. The probe must \
+            succeed steadily before the first fault. Each round breaks the current master, waits for another node to hold the VIP (detection time, polled \
             over SSH), keeps the fault for --hold (network: --cut), restores the node and waits until the VIP is where the \
             configuration puts it (with preempt: the highest priority). Downtime is the longest run of failed probes, \
             from the last success before it to the first success after it, including any failback.
@@ -32,10 +35,12 @@ extension Clusterup {
             Examples:
               clusterup verify failover /var/lib/clusterup/labs/demo/inventory.yml --mode graceful --rounds 5
               clusterup verify failover prod.yml --mode network --cut 5s --max-downtime 500ms --yes --output json
+              clusterup verify failover prod.yml --mode graceful --probe https --rounds 3 --yes
             """)
 
         enum Probe: String, ExpressibleByArgument, CaseIterable {
             case tcp
+            case https
         }
 
         @OptionGroup var inventory: InventoryOptions
@@ -48,17 +53,32 @@ extension Clusterup {
         @Option(help: "How many rounds; each fails the master of the moment.")
         var rounds: Int = 1
 
-        @Option(help: "Probe kind (tcp: connect to VIP:port).")
+        @Option(help: "Probe kind: tcp (connect) or https (TLS verified against the cluster CA, GET --probe-path, HTTP 200).")
         var probe: Probe = .tcp
 
-        @Option(help: "Port probed on the VIP (default: vip.port).")
+        @Option(help: ArgumentHelp("What the probes connect to (default: the control-plane endpoint, vip.address:vip.port).", valueName: "host:port"))
+        var target: String?
+
+        @Option(help: ArgumentHelp("Port probed on the VIP (default: vip.port); --target replaces it.", visibility: .hidden))
         var port: Int?
 
-        @Option(help: "Time between probe starts.")
+        @Option(help: "Path the https probe requests.")
+        var probePath = "/readyz"
+
+        @Option(help: ArgumentHelp("CA bundle the https probe verifies the server against (default: ca.crt in the inventory's pki.directory).", valueName: "file"))
+        var probeCA: String?
+
+        @Option(help: ArgumentHelp("Client certificate for the https probe, for an apiserver that refuses anonymous /readyz.", valueName: "file"))
+        var probeCert: String?
+
+        @Option(help: ArgumentHelp("Key of --probe-cert.", valueName: "file"))
+        var probeKey: String?
+
+        @Option(help: "Time between probe starts (probes overlap: this is the resolution).")
         var probeInterval = DurationArgument(.milliseconds(2))
 
-        @Option(help: "How long one probe waits for its connection.")
-        var probeTimeout = DurationArgument(.milliseconds(30))
+        @Option(help: "How long one probe may take (tcp: connect; https: connect, TLS, response status line). Default 30ms for tcp, 200ms for https.")
+        var probeTimeout: DurationArgument?
 
         @Option(help: "How long the network mode cuts the master off (whole seconds).")
         var cut = DurationArgument(.seconds(3))
@@ -77,7 +97,15 @@ extension Clusterup {
         func validate() throws {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
             guard probeInterval.duration > .zero else { throw ValidationError("--probe-interval must be more than 0") }
-            guard probeTimeout.duration > .zero else { throw ValidationError("--probe-timeout must be more than 0") }
+            if let probeTimeout { guard probeTimeout.duration > .zero else { throw ValidationError("--probe-timeout must be more than 0") } }
+            guard probePath.hasPrefix("/"), !probePath.contains(where: { $0.isWhitespace }) else {
+                throw ValidationError("--probe-path must start with / and contain no spaces, e.g. /readyz")
+            }
+            guard (probeCert == nil) == (probeKey == nil) else { throw ValidationError("--probe-cert and --probe-key go together") }
+            if probe == .tcp && (probeCA != nil || probeCert != nil || probePath != "/readyz") {
+                throw ValidationError("--probe-path, --probe-ca, --probe-cert and --probe-key apply to --probe https only")
+            }
+            if target != nil && port != nil { throw ValidationError("--port and --target exclude each other: use --target HOST:PORT") }
             guard cut.duration >= .seconds(1) else { throw ValidationError("--cut must be at least 1s") }
         }
 
@@ -101,9 +129,16 @@ extension Clusterup {
                     hint: "run `clusterup verify` and fix what it reports first")
             }
 
+            let probeTarget = try target.map { try ProbeTarget.parse($0) } ?? ProbeTarget(host: vip.address, port: port ?? vip.port)
+            let probeKind: ProbeKind = switch probe {
+            case .tcp: .tcp
+            case .https: .https(HTTPSProbe(path: probePath, caFile: probeCA ?? loaded.pki.directory + "/ca.crt",
+                                           clientCertificate: probeCert, clientKey: probeKey))
+            }
             let options = FailoverOptions(
-                mode: mode, rounds: rounds, cut: cut.duration, hold: hold.duration, probePort: port ?? vip.port,
-                probeInterval: probeInterval.duration, probeTimeout: probeTimeout.duration)
+                mode: mode, rounds: rounds, cut: cut.duration, hold: hold.duration, probeTarget: probeTarget, probe: probeKind,
+                probeInterval: probeInterval.duration,
+                probeTimeout: probeTimeout?.duration ?? (probe == .tcp ? .milliseconds(30) : .milliseconds(200)))
             let cancel = CancelFlag()
             let json = output.isJSON
             let interrupts = Self.trapInterrupts(cancel)
@@ -124,7 +159,8 @@ extension Clusterup {
                     ("ok", .bool(summary.passed(maxDowntime: limit) && !cancel.isRaised)),
                     ("mode", .string(mode.rawValue)), ("backend", .optional(loaded.vrrp?.backend.rawValue)),
                     ("advert_interval_ms", loaded.vrrp.map { .int($0.advertInterval.totalMilliseconds) } ?? .null),
-                    ("probe", .object([("kind", .string(probe.rawValue)), ("target", .string("\(vip.address):\(options.probePort)")),
+                    ("probe", .object([("kind", .string(probe.rawValue)), ("target", .string(probeTarget.description)),
+                                       ("path", probe == .https ? .string(probePath) : .null),
                                        ("interval_ms", .double(options.probeInterval.milliseconds)),
                                        ("timeout_ms", .double(options.probeTimeout.milliseconds))])),
                     ("interrupted", .bool(cancel.isRaised)),
