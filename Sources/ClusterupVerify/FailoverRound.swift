@@ -75,6 +75,8 @@ public struct FailoverRound: Sendable, Equatable {
     /// probe never worked measures nothing.
     public var succeededBeforeFault: Int = 0
     public var succeededAfterRestore: Int = 0
+    /// Median and longest time between probe starts in the round: the resolution of its figures.
+    public var probeSpacing: ProbeSpacing?
     /// Holder after restore, and where the configuration says it belongs (nil: any one holder).
     public var holderAfter: [String]
     public var expectedHolder: String?
@@ -166,13 +168,15 @@ public struct FailoverRound: Sendable, Equatable {
             ("recovered", .bool((outage?.recovered ?? true) && (failbackOutage?.recovered ?? true))),
             ("probes", .int(Int64(probes))), ("failed_probes", .int(Int64(failedProbes))),
             ("succeeded_before_fault", .int(Int64(succeededBeforeFault))), ("succeeded_after_restore", .int(Int64(succeededAfterRestore))),
+            ("probe_spacing_median_ms", probeSpacing.map { .double($0.median.milliseconds.rounded3) } ?? .null),
+            ("probe_spacing_max_ms", probeSpacing.map { .double($0.maximum.milliseconds.rounded3) } ?? .null),
             ("failback", .string(failback)), ("holders_after", .strings(holderAfter)),
             ("expected_holder", .optional(expectedHolder)), ("not_restored", .strings(notRestored)),
             ("ok", .bool(problems.isEmpty)), ("problems", .strings(problems)),
         ])
     }
 
-    static func ms(_ duration: Duration) -> String {
+    public static func ms(_ duration: Duration) -> String {
         String(format: "%.1f ms", duration.milliseconds)
     }
 }

@@ -28,6 +28,9 @@ public struct FailoverOptions: Sendable {
     public var probe: ProbeKind
     public var probeInterval: Duration
     public var probeTimeout: Duration
+    /// Crash mode in a lab: stop the master's whole node (its init is killed, as on power loss)
+    /// instead of killing the VRRP daemon, and boot it again to restore.
+    public var stopNode: Bool = false
 
     public init(mode: FailureMode, rounds: Int = 1, cut: Duration = .seconds(3), hold: Duration = .seconds(1),
                 deadline: Duration = .seconds(15), probeTarget: ProbeTarget, probe: ProbeKind = .tcp,
@@ -44,6 +47,20 @@ public struct FailoverOptions: Sendable {
     }
 }
 
+/// Powers a node off and on from outside it. Only a lab can (its nodes are machines on this
+/// host): `verify failover --mode crash --stop-node`. Both block until done.
+public struct NodePower: Sendable {
+    /// Stops the node at once, as on power loss.
+    public var stop: @Sendable (_ host: String) throws -> Void
+    /// Boots it again and returns once its SSH server answers.
+    public var start: @Sendable (_ host: String) throws -> Void
+
+    public init(stop: @escaping @Sendable (String) throws -> Void, start: @escaping @Sendable (String) throws -> Void) {
+        self.stop = stop
+        self.start = start
+    }
+}
+
 /// Breaks the VRRP master round after round while probing the VIP, and puts every node back.
 /// Blocking: run it on a dedicated thread (`DedicatedThread.run`), never on the cooperative pool.
 public final class FailoverRunner: @unchecked Sendable {
@@ -51,14 +68,19 @@ public final class FailoverRunner: @unchecked Sendable {
     let vip: VIPSettings
     let vrrp: VRRPSettings
     let options: FailoverOptions
-    let connections: [String: SSHConnection]
+    private let connections: Locked<[String: SSHConnection]>
+    /// For --stop-node: the power switch, and a way to reconnect to the node once it is back.
+    let power: NodePower?
+    let connector: HostConnector?
     let lbHosts: [Host]
     let cancel: CancelFlag
     let progress: @Sendable (String) -> Void
     let prober: Prober
 
     /// Connections to every lb host must be open already (`connectAll`).
+    /// `power` and `connector` are needed for `options.stopNode` only.
     public init(inventory: Inventory, options: FailoverOptions, connections: [String: SSHConnection], cancel: CancelFlag,
+                power: NodePower? = nil, connector: HostConnector? = nil,
                 progress: @escaping @Sendable (String) -> Void) throws(ClusterupError) {
         guard let vip = inventory.vip, let vrrp = inventory.vrrp else {
             throw .badInput("the inventory has no vip/vrrp section: there is nothing to fail over", at: inventory.path)
@@ -67,7 +89,12 @@ public final class FailoverRunner: @unchecked Sendable {
         self.vip = vip
         self.vrrp = vrrp
         self.options = options
-        self.connections = connections
+        guard !options.stopNode || (power != nil && connector != nil && options.mode == .crash) else {
+            throw .badInput("--stop-node needs --mode crash and a lab to power nodes off and on", at: "--stop-node")
+        }
+        self.connections = Locked(connections)
+        self.power = power
+        self.connector = connector
         self.lbHosts = inventory.hosts(withRole: .lb)
         self.cancel = cancel
         self.progress = progress
@@ -127,7 +154,7 @@ public final class FailoverRunner: @unchecked Sendable {
         _ = try preflight()
         try prober.start()
         defer { _ = prober.stop() }
-        progress("probing \(prober) every \(prober.interval) (timeout \(prober.timeout) each)")
+        progress("probing \(prober) every \(FailoverRound.ms(prober.interval)) (timeout \(FailoverRound.ms(prober.timeout)) each)")
         try awaitBaseline()
         var rounds: [FailoverRound] = []
         for index in 1...options.rounds {
@@ -173,7 +200,7 @@ public final class FailoverRunner: @unchecked Sendable {
                                  holderAfter: holders, error: "expected one VIP holder before the round, found \(holders.count)")
         }
         var result = FailoverRound(index: index, mode: options.mode, oldMaster: master.name, expectedHolder: expectedHolder)
-        let connection = connections[master.name]!
+        let connection = connection(master.name)
         let fault = Fault.make(options.mode, Fault.Context(
             vrrpUnit: vrrpUnit, vip: vip.address, prefix: vip.prefix, interface: vrrp.interface ?? "eth0",
             sshPort: master.ssh.port ?? SSHSettings.defaultPort, cut: options.cut))
@@ -191,7 +218,7 @@ public final class FailoverRunner: @unchecked Sendable {
             result.error = "\(master.name) is not healthy before the round (\(down)); not failing it"
             return result
         }
-        progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)")
+        progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)" + (options.stopNode ? " (stopping the whole node)" : ""))
         let injected = prober.now
         // The round's log starts a little before the fault, so an outage that begins at once runs
         // from the last success before it (the previous round ended with 500 ms of answers).
@@ -200,8 +227,15 @@ public final class FailoverRunner: @unchecked Sendable {
         // has exited (keepalived takes about a second), and the takeover happens meanwhile.
         let injection = Locked<Result<CommandResult, any Error>?>(nil)
         let injectionDone = DispatchSemaphore(value: 0)
+        let stopNode = options.stopNode ? power.map { power in { @Sendable in try power.stop(master.name) } } : nil
         let injectThread = Thread {
-            let outcome = Result { try connection.run(fault.inject, sudo: true, timeout: 20) }
+            let outcome = Result {
+                if let stopNode {
+                    try stopNode()
+                    return CommandResult(exitStatus: 0, stdout: [], stderr: [], signal: nil)
+                }
+                return try connection.run(fault.inject, sudo: true, timeout: 20)
+            }
             injection.withLock { $0 = outcome }
             injectionDone.signal()
         }
@@ -246,6 +280,7 @@ public final class FailoverRunner: @unchecked Sendable {
         result.failedProbes = log.failedProbes
         result.succeededBeforeFault = log.window(from: windowStart, to: injected).samples.count(where: \.ok)
         result.succeededAfterRestore = log.window(from: restoredAt, to: prober.now).samples.count(where: \.ok)
+        result.probeSpacing = log.spacing
         return result
     }
 
@@ -265,22 +300,28 @@ public final class FailoverRunner: @unchecked Sendable {
 
     /// Undoes the fault and waits until the VIP is where the configuration puts it.
     func restore(_ master: Host, _ fault: Fault, _ result: inout FailoverRound, before: NodeState) {
-        let connection = connections[master.name]!
         var restoreError: String?
-        // The network mode may have outlived the connection; reconnecting is not ours to do here,
-        // but the heal timer removes the rules regardless.
-        for attempt in 0..<10 {
-            do {
-                let answer = try connection.run(fault.restore, sudo: true, timeout: 20)
-                restoreError = answer.succeeded ? nil : answer.stderrText
-                break
-            } catch {
-                restoreError = String(describing: error)
-                Thread.sleep(forTimeInterval: 0.3 * Double(attempt + 1))
+        if options.stopNode {
+            restoreError = bootAgain(master)
+        } else {
+            let connection = connection(master.name)
+            // The network mode may have outlived the connection; reconnecting is not ours to do here,
+            // but the heal timer removes the rules regardless.
+            for attempt in 0..<10 {
+                do {
+                    let answer = try connection.run(fault.restore, sudo: true, timeout: 20)
+                    restoreError = answer.succeeded ? nil : answer.stderrText
+                    break
+                } catch {
+                    restoreError = String(describing: error)
+                    Thread.sleep(forTimeInterval: 0.3 * Double(attempt + 1))
+                }
             }
         }
-        if let restoreError { result.notRestored.append("restore command failed: \(restoreError)") }
-        let deadline = prober.now + options.deadline
+        if let restoreError { result.notRestored.append("restore failed: \(restoreError)") }
+        // A booting node needs etcd to rejoin and the apiserver to turn ready before HAProxy
+        // sees it up: more than a daemon restart.
+        let deadline = prober.now + (options.stopNode ? max(options.deadline, .seconds(120)) : options.deadline)
         var holders: [String] = []
         var after: NodeState?
         repeat {
@@ -302,13 +343,43 @@ public final class FailoverRunner: @unchecked Sendable {
         result.notRestored += comparable.differences(from: before)
     }
 
+    /// Boots a stopped node and reconnects to it; the error in words, or nil.
+    func bootAgain(_ master: Host) -> String? {
+        guard let power, let connector else { return "no way to start \(master.name) again" }
+        do {
+            try power.start(master.name)
+        } catch {
+            return "could not start \(master.name) again: \(error)"
+        }
+        var lastError = ""
+        for attempt in 0..<10 {
+            do {
+                let fresh = try connector.connect(master)
+                let stale = connections.withLock { connections in
+                    defer { connections[master.name] = fresh }
+                    return connections[master.name]
+                }
+                stale?.close()
+                return nil
+            } catch {
+                lastError = String(describing: error)
+                Thread.sleep(forTimeInterval: 0.5 * Double(attempt + 1))
+            }
+        }
+        return "\(master.name) booted but does not answer SSH: \(lastError)"
+    }
+
+    func connection(_ host: String) -> SSHConnection {
+        connections.withLock { $0[host]! }
+    }
+
     /// Polls the other lb hosts in parallel until one holds the VIP.
     func waitForNewMaster(excluding old: String, deadline: Duration, abandon: @escaping @Sendable () -> Bool) -> (String, Duration)? {
         let found = Locked<(String, Duration)?>(nil)
         let others = lbHosts.filter { $0.name != old }
         let address = vip.address
         _ = FanOut(concurrency: max(1, others.count)).runBlocking(others, name: \.name) { [self] host, _ in
-            let connection = connections[host.name]!
+            let connection = connection(host.name)
             while prober.now < deadline && found.withLock({ $0 == nil }) && !cancel.isRaised && !abandon() {
                 let output = try connection.run("ip -o addr show", sudo: false, timeout: 5)
                 let seen = prober.now
@@ -324,7 +395,7 @@ public final class FailoverRunner: @unchecked Sendable {
     func vipHolders() -> [String] {
         let address = vip.address
         let results = FanOut(concurrency: max(1, lbHosts.count)).runBlocking(lbHosts, name: \.name) { [self] host, _ in
-            let output = try connections[host.name]!.run("ip -o addr show", sudo: false, timeout: 5)
+            let output = try connection(host.name).run("ip -o addr show", sudo: false, timeout: 5)
             return Self.holds(address, ipOutput: output.stdoutText)
         }
         return results.filter { $0.value == true }.map(\.host)
@@ -334,7 +405,7 @@ public final class FailoverRunner: @unchecked Sendable {
         let units = ExpectedServices.units(for: host, backend: vrrp.backend)
         let lb = host.roles.contains(.lb)
         let script = HostSurvey.script(units: units, haproxy: lb, etcdctl: nil, vrrpd: false)
-        let survey = HostSurvey.parse(try connections[host.name]!.run(script, sudo: true, timeout: 10).stdoutText)
+        let survey = HostSurvey.parse(try connection(host.name).run(script, sudo: true, timeout: 10).stdoutText)
         var services = Dictionary(uniqueKeysWithValues: units.map { ($0, survey.units[$0] == "active") })
         if lb {
             // HAProxy must see every apiserver again, as before the fault (a cut marks them down).
@@ -352,6 +423,6 @@ public final class FailoverRunner: @unchecked Sendable {
 
     /// Closes the SSH connections to the lb hosts.
     public func closeAll() {
-        connections.values.forEach { $0.close() }
+        connections.withLock { $0.values.forEach { $0.close() } }
     }
 }

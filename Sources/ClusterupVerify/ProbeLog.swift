@@ -31,6 +31,11 @@ public struct Outage: Sendable, Equatable {
     public var duration: Duration { end - start }
 }
 
+public struct ProbeSpacing: Sendable, Equatable {
+    public var median: Duration
+    public var maximum: Duration
+}
+
 /// What a probe log says about client-visible downtime.
 public struct ProbeLog: Sendable, Equatable {
     public var samples: [ProbeSample]
@@ -74,6 +79,14 @@ public struct ProbeLog: Sendable, Equatable {
     /// Downtime in milliseconds: 0 when nothing failed.
     public var downtimeMilliseconds: Double {
         longestOutage.map { $0.duration.milliseconds } ?? 0
+    }
+
+    /// Time between consecutive probe starts: the log's real resolution, which CPU starvation
+    /// (a TLS handshake costs about a millisecond of CPU) can make coarser than the interval.
+    public var spacing: ProbeSpacing? {
+        guard samples.count >= 2 else { return nil }
+        let gaps = zip(samples.dropFirst(), samples).map { $0.at - $1.at }.sorted()
+        return ProbeSpacing(median: gaps[gaps.count / 2], maximum: gaps[gaps.count - 1])
     }
 
     /// Only the samples in a window (the part of the log that belongs to one round).

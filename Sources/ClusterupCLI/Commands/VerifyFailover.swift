@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterupCore
+import ClusterupLab
 import ClusterupSSH
 import ClusterupVerify
 import Foundation
@@ -74,8 +75,8 @@ extension Clusterup {
         @Option(help: ArgumentHelp("Key of --probe-cert.", valueName: "file"))
         var probeKey: String?
 
-        @Option(help: "Time between probe starts (probes overlap: this is the resolution).")
-        var probeInterval = DurationArgument(.milliseconds(2))
+        @Option(help: "Time between probe starts; probes overlap, so this is the resolution. Default 2ms for tcp, 5ms for https (a TLS handshake costs about 1-2 ms of CPU here).")
+        var probeInterval: DurationArgument?
 
         @Option(help: "How long one probe may take (tcp: connect; https: connect, TLS, response status line). Default 30ms for tcp, 200ms for https.")
         var probeTimeout: DurationArgument?
@@ -89,6 +90,9 @@ extension Clusterup {
         @Option(help: "Exit 1 when a round's downtime exceeds this (e.g. 500ms).")
         var maxDowntime: DurationArgument?
 
+        @Flag(help: "With --mode crash in a lab: stop the master's whole node (its init is killed) and boot it again to restore.")
+        var stopNode = false
+
         @Flag(help: "Confirm that breaking the master is intended (needed outside a lab).")
         var yes = false
 
@@ -96,7 +100,7 @@ extension Clusterup {
 
         func validate() throws {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-            guard probeInterval.duration > .zero else { throw ValidationError("--probe-interval must be more than 0") }
+            if let probeInterval { guard probeInterval.duration > .zero else { throw ValidationError("--probe-interval must be more than 0") } }
             if let probeTimeout { guard probeTimeout.duration > .zero else { throw ValidationError("--probe-timeout must be more than 0") } }
             guard probePath.hasPrefix("/"), !probePath.contains(where: { $0.isWhitespace }) else {
                 throw ValidationError("--probe-path must start with / and contain no spaces, e.g. /readyz")
@@ -112,6 +116,7 @@ extension Clusterup {
         func run() async throws {
             let loaded = try inventory.load()
             let path = URL(fileURLWithPath: loaded.path).standardizedFileURL.path
+            let power = try stopNode ? Self.labPower(inventoryPath: path, mode: mode, hosts: loaded.hosts(withRole: .lb).map(\.name)) : nil
             guard yes || path.hasPrefix(Self.labDirectory) else {
                 throw ClusterupError.badInput(
                     "verify failover breaks the VRRP master of \(loaded.cluster) on purpose", at: loaded.path,
@@ -135,10 +140,12 @@ extension Clusterup {
             case .https: .https(HTTPSProbe(path: probePath, caFile: probeCA ?? loaded.pki.directory + "/ca.crt",
                                            clientCertificate: probeCert, clientKey: probeKey))
             }
-            let options = FailoverOptions(
+            var options = FailoverOptions(
                 mode: mode, rounds: rounds, cut: cut.duration, hold: hold.duration, probeTarget: probeTarget, probe: probeKind,
-                probeInterval: probeInterval.duration,
+                probeInterval: probeInterval?.duration ?? (probe == .tcp ? .milliseconds(2) : .milliseconds(5)),
                 probeTimeout: probeTimeout?.duration ?? (probe == .tcp ? .milliseconds(30) : .milliseconds(200)))
+            options.stopNode = stopNode
+            let settings = options
             let cancel = CancelFlag()
             let json = output.isJSON
             let interrupts = Self.trapInterrupts(cancel)
@@ -146,7 +153,8 @@ extension Clusterup {
             let lbHosts = loaded.hosts(withRole: .lb)
             let results: [FailoverRound] = try await DedicatedThread.run(name: "verify-failover") {
                 let connections = try FailoverRunner.connectAll(lbHosts, connector: connector)
-                let runner = try FailoverRunner(inventory: loaded, options: options, connections: connections, cancel: cancel) { line in
+                let runner = try FailoverRunner(inventory: loaded, options: settings, connections: connections, cancel: cancel,
+                                                power: power, connector: connector) { line in
                     if !json { FileHandle.standardError.write(Data((line + "\n").utf8)) }
                 }
                 defer { runner.closeAll() }
@@ -175,10 +183,51 @@ extension Clusterup {
                 let median = summary.medianDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
                 let detection = summary.medianDetection.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
                 let failback = summary.medianFailbackDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
+                let spacing = FailoverSummary.median(results.compactMap { $0.probeSpacing?.median })
+                    .map { String(format: "; probes %@ apart (median)", FailoverRound.ms($0)) } ?? ""
                 print("\(mode.rawValue), \(results.count) round(s): median downtime \(median), median failback downtime \(failback), median detection \(detection)"
-                      + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
+                      + spacing + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
             }
             if cancel.isRaised || !summary.passed(maxDowntime: limit) || results.count < rounds { throw ExitCode(1) }
+        }
+
+        /// The lab behind a lab inventory (`<labs>/<name>/inventory.yml`) as a power switch for its
+        /// nodes. Anything else is refused: only a lab's nodes can be powered off from here.
+        static func labPower(inventoryPath: String, mode: FailureMode, hosts: [String]) throws -> NodePower {
+            guard mode == .crash else {
+                throw ClusterupError.badInput("--stop-node goes with --mode crash (it is the whole-node form of a crash), not --mode \(mode.rawValue)",
+                                              at: "--stop-node", hint: "add --mode crash, or drop --stop-node")
+            }
+            let notALab = ClusterupError.badInput(
+                "--stop-node stops a node of a clusterup lab, but \(inventoryPath) is not a lab's inventory",
+                at: inventoryPath,
+                hint: "outside a lab, use --mode crash without --stop-node (kills the VRRP daemon), or power the node off by hand")
+            let url = URL(fileURLWithPath: inventoryPath)
+            guard inventoryPath.hasPrefix(labDirectory), url.lastPathComponent == "inventory.yml",
+                  let lab = Optional(url.deletingLastPathComponent().lastPathComponent),
+                  (try? ClusterupLab.Lab.inventoryPath(name: lab)) == inventoryPath,
+                  let status = try? ClusterupLab.Lab.status(name: lab) else { throw notALab }
+            let nodes = Set(status.nodes.map(\.name))
+            let missing = hosts.filter { !nodes.contains($0) }
+            guard missing.isEmpty else {
+                throw ClusterupError.badInput("--stop-node: lab \(lab) has no node named \(missing.joined(separator: ", ")) (it has \(nodes.sorted().joined(separator: ", ")))",
+                                              at: inventoryPath, hint: "use the inventory `clusterup lab up` wrote, unedited host names")
+            }
+            return NodePower(
+                stop: { node in try waitFor { try await ClusterupLab.Lab.stopNode(node, lab: lab, mode: .kill) } },
+                start: { node in try waitFor { try await ClusterupLab.Lab.startNode(node, lab: lab) } })
+        }
+
+        /// Runs async lab work from the runner's dedicated thread (never from the cooperative pool).
+        static func waitFor(_ work: @escaping @Sendable () async throws -> Void) throws {
+            let outcome = Locked<Result<Void, any Error>>(.success(()))
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                do { try await work() } catch { outcome.withLock { $0 = .failure(error) } }
+                done.signal()
+            }
+            done.wait()
+            try outcome.withLock { $0 }.get()
         }
 
         /// Ctrl-C and SIGTERM raise the flag instead of killing us mid-fault.
