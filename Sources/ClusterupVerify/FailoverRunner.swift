@@ -131,7 +131,8 @@ public final class FailoverRunner: @unchecked Sendable {
 
     /// Refuses to start unless two or more VRRP nodes run and exactly one holds the VIP.
     public func preflight() throws(ClusterupError) -> String {
-        let states = lbHosts.map { host in (host.name, try? nodeState(host)) }
+        let surveyed = FanOut(concurrency: max(1, lbHosts.count)).runBlocking(lbHosts, name: \.name) { [self] host, _ in try nodeState(host) }
+        let states = surveyed.map { ($0.host, $0.value) }
         let running = states.filter { $0.1?.services[vrrpUnit] == true }.map(\.0)
         guard running.count >= 2 else {
             throw .remote("only \(running.count) lb host(s) run \(vrrpUnit) (\(running.joined(separator: ", "))): a failover would take the VIP down",
