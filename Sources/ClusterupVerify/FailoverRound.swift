@@ -77,6 +77,8 @@ public struct FailoverRound: Sendable, Equatable {
     public var succeededAfterRestore: Int = 0
     /// Median and longest time between probe starts in the round: the resolution of its figures.
     public var probeSpacing: ProbeSpacing?
+    /// Failed probes of the round by reason, most frequent first.
+    public var failureReasons: [FailureCount] = []
     /// Holder after restore, and where the configuration says it belongs (nil: any one holder).
     public var holderAfter: [String]
     public var expectedHolder: String?
@@ -170,6 +172,7 @@ public struct FailoverRound: Sendable, Equatable {
             ("succeeded_before_fault", .int(Int64(succeededBeforeFault))), ("succeeded_after_restore", .int(Int64(succeededAfterRestore))),
             ("probe_spacing_median_ms", probeSpacing.map { .double($0.median.milliseconds.rounded3) } ?? .null),
             ("probe_spacing_max_ms", probeSpacing.map { .double($0.maximum.milliseconds.rounded3) } ?? .null),
+            ("failures", .array(failureReasons.map { .object([("reason", .string($0.reason)), ("count", .int(Int64($0.count)))]) })),
             ("failback", .string(failback)), ("holders_after", .strings(holderAfter)),
             ("expected_holder", .optional(expectedHolder)), ("not_restored", .strings(notRestored)),
             ("ok", .bool(problems.isEmpty)), ("problems", .strings(problems)),
@@ -178,6 +181,16 @@ public struct FailoverRound: Sendable, Equatable {
 
     public static func ms(_ duration: Duration) -> String {
         String(format: "%.1f ms", duration.milliseconds)
+    }
+}
+
+public struct FailureCount: Sendable, Equatable {
+    public var reason: String
+    public var count: Int
+
+    public init(reason: String, count: Int) {
+        self.reason = reason
+        self.count = count
     }
 }
 

@@ -75,7 +75,7 @@ public final class FailoverRunner: @unchecked Sendable {
     let lbHosts: [Host]
     let cancel: CancelFlag
     let progress: @Sendable (String) -> Void
-    let prober: Prober
+    public let prober: Prober
 
     /// Connections to every lb host must be open already (`connectAll`).
     /// `power` and `connector` are needed for `options.stopNode` only.
@@ -135,7 +135,9 @@ public final class FailoverRunner: @unchecked Sendable {
         let states = surveyed.map { ($0.host, $0.value) }
         let running = states.filter { $0.1?.services[vrrpUnit] == true }.map(\.0)
         guard running.count >= 2 else {
-            throw .remote("only \(running.count) lb host(s) run \(vrrpUnit) (\(running.joined(separator: ", "))): a failover would take the VIP down",
+            let unreadable = surveyed.compactMap { result in result.error.map { "\(result.host): \($0)" } }
+            throw .remote("only \(running.count) lb host(s) run \(vrrpUnit) (\(running.joined(separator: ", "))): a failover would take the VIP down"
+                          + (unreadable.isEmpty ? "" : "; could not read \(unreadable.joined(separator: "; "))"),
                           hint: "start \(vrrpUnit) on the other lb hosts, or deploy more lb hosts")
         }
         let holders = states.filter { $0.1?.holdsVIP == true }.map(\.0)
@@ -155,7 +157,8 @@ public final class FailoverRunner: @unchecked Sendable {
         _ = try preflight()
         try prober.start()
         defer { _ = prober.stop() }
-        progress("probing \(prober) every \(FailoverRound.ms(prober.interval)) (timeout \(FailoverRound.ms(prober.timeout)) each)")
+        progress("probing \(prober) every \(FailoverRound.ms(prober.interval)) (timeout \(FailoverRound.ms(prober.timeout)) each"
+                 + (prober.realtime ? ", realtime scheduling)" : "; no realtime scheduling: figures are coarser on a busy machine)"))
         try awaitBaseline()
         var rounds: [FailoverRound] = []
         for index in 1...options.rounds {
@@ -208,14 +211,15 @@ public final class FailoverRunner: @unchecked Sendable {
         // The previous round may have left HAProxy still re-checking backends: start from a
         // healthy node, or the comparison after restore would mean nothing.
         var before: NodeState?
+        var unreadable = ""
         let healthyBy = prober.now + options.deadline
         repeat {
-            before = try? nodeState(master)
+            do { before = try nodeState(master) } catch { unreadable = "state unreadable: \(error)" }
             if let state = before, state.services.values.allSatisfy({ $0 }) { break }
             Thread.sleep(forTimeInterval: 0.2)
         } while prober.now < healthyBy && !cancel.isRaised
         guard let before, before.services.values.allSatisfy({ $0 }) else {
-            let down = before.map { $0.services.filter { !$0.value }.keys.sorted().joined(separator: ", ") } ?? "state unreadable"
+            let down = before.map { $0.services.filter { !$0.value }.keys.sorted().joined(separator: ", ") } ?? unreadable
             result.error = "\(master.name) is not healthy before the round (\(down)); not failing it"
             return result
         }
@@ -282,6 +286,7 @@ public final class FailoverRunner: @unchecked Sendable {
         result.succeededBeforeFault = log.window(from: windowStart, to: injected).samples.count(where: \.ok)
         result.succeededAfterRestore = log.window(from: restoredAt, to: prober.now).samples.count(where: \.ok)
         result.probeSpacing = log.spacing
+        result.failureReasons = log.failureReasons.map { FailureCount(reason: $0.reason, count: $0.count) }
         return result
     }
 
@@ -325,9 +330,10 @@ public final class FailoverRunner: @unchecked Sendable {
         let deadline = prober.now + (options.stopNode ? max(options.deadline, .seconds(120)) : options.deadline)
         var holders: [String] = []
         var after: NodeState?
+        var unreadable = ""
         repeat {
             holders = vipHolders()
-            after = try? nodeState(master)
+            do { after = try nodeState(master) } catch { after = nil; unreadable = String(describing: error) }
             let placed = holders.count == 1 && (result.expectedHolder == nil || holders == [result.expectedHolder!])
             let servicesBack = after.map { $0.services == before.services } ?? false
             if placed && servicesBack { break }
@@ -335,7 +341,7 @@ public final class FailoverRunner: @unchecked Sendable {
         } while prober.now < deadline
         result.holderAfter = holders
         guard let after else {
-            result.notRestored.append("state unreadable after restore")
+            result.notRestored.append("state unreadable after restore: \(unreadable)")
             return
         }
         // VIP placement is judged against the configuration (expectedHolder), not the old state.
@@ -406,7 +412,7 @@ public final class FailoverRunner: @unchecked Sendable {
         let units = ExpectedServices.units(for: host, backend: vrrp.backend)
         let lb = host.roles.contains(.lb)
         let script = HostSurvey.script(units: units, haproxy: lb, etcdctl: nil, vrrpd: false)
-        let survey = HostSurvey.parse(try connection(host.name).run(script, sudo: true, timeout: 10).stdoutText)
+        let survey = HostSurvey.parse(try connection(host.name).run(script, sudo: true, timeout: 30).stdoutText)
         var services = Dictionary(uniqueKeysWithValues: units.map { ($0, survey.units[$0] == "active") })
         if lb {
             // HAProxy must see every apiserver again, as before the fault (a cut marks them down).

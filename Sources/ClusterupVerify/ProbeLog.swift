@@ -3,10 +3,13 @@
 public struct ProbeSample: Sendable, Equatable {
     public var at: Duration
     public var ok: Bool
+    /// Why it failed ("HTTP 500", "connect: Connection refused", "no answer within 30 ms").
+    public var failure: String?
 
-    public init(at: Duration, ok: Bool) {
+    public init(at: Duration, ok: Bool, failure: String? = nil) {
         self.at = at
         self.ok = ok
+        self.failure = ok ? nil : failure
     }
 }
 
@@ -45,6 +48,13 @@ public struct ProbeLog: Sendable, Equatable {
     }
 
     public var failedProbes: Int { samples.count { !$0.ok } }
+
+    /// How many probes failed for each reason, most frequent first.
+    public var failureReasons: [(reason: String, count: Int)] {
+        var counts: [String: Int] = [:]
+        for sample in samples where !sample.ok { counts[sample.failure ?? "unknown", default: 0] += 1 }
+        return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
 
     /// Every run of consecutive failures, in order.
     public var outages: [Outage] {

@@ -34,7 +34,11 @@ public struct ProbeTimeline: Sendable {
     public mutating func settle(_ id: Int, _ outcome: ProbeOutcome) {
         guard let started = inFlight.removeValue(forKey: id) else { return }
         if case .failure(let reason) = outcome { lastFailure = reason }
-        insert(ProbeSample(at: started, ok: outcome == .success))
+        if case .failure(let reason) = outcome {
+            insert(ProbeSample(at: started, ok: false, failure: reason))
+        } else {
+            insert(ProbeSample(at: started, ok: true))
+        }
     }
 
     /// Probes in flight for `timeout` or longer at `now`: they count as failed; the caller closes them.

@@ -19,6 +19,8 @@ public final class Prober: @unchecked Sendable, CustomStringConvertible {
     private var stopRequested = false
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    private let started = DispatchSemaphore(value: 0)
+    private var runsRealtime = false
     private let origin = ContinuousClock.now
     private var address = sockaddr_in()
     private var tls: TLSClient?
@@ -55,6 +57,9 @@ public final class Prober: @unchecked Sendable, CustomStringConvertible {
         signal(SIGPIPE, SIG_IGN)
         timeline = ProbeTimeline(interval: interval, timeout: timeout, start: now)
         let thread = Thread { [self] in
+            let realtime = Self.preferRealtime()
+            lock.withLock { runsRealtime = realtime }
+            started.signal()
             run()
             finished.signal()
         }
@@ -62,6 +67,18 @@ public final class Prober: @unchecked Sendable, CustomStringConvertible {
         thread.qualityOfService = .userInteractive
         self.thread = thread
         thread.start()
+        started.wait()
+    }
+
+    /// Whether the probing thread got realtime scheduling (SCHED_RR): on a busy machine a
+    /// normal thread waits for a core, and its probes start late and are timestamped late.
+    public var realtime: Bool { lock.withLock { runsRealtime } }
+
+    /// SCHED_RR at the lowest realtime priority, when allowed (root or CAP_SYS_NICE). The thread
+    /// sleeps in poll between probes; a TLS handshake is its longest busy stretch.
+    private static func preferRealtime() -> Bool {
+        var parameters = sched_param(sched_priority: 1)
+        return pthread_setschedparam(pthread_self(), Int32(SCHED_RR), &parameters) == 0
     }
 
     /// Stops probing and returns every sample so far.

@@ -37,7 +37,7 @@ import Testing
         let id = try #require(idStarted)
         #expect(probes.expire(now: .milliseconds(33)).isEmpty)
         #expect(probes.expire(now: .milliseconds(34)) == [id])
-        #expect(probes.samples == [ProbeSample(at: .milliseconds(4), ok: false)])
+        #expect(probes.samples == [ProbeSample(at: .milliseconds(4), ok: false, failure: "no answer within 30 ms")])
         #expect(probes.lastFailure == "no answer within 30 ms")
     }
 
@@ -74,5 +74,26 @@ import Testing
         _ = probes.expire(now: .milliseconds(5))
         #expect(probes.wait(now: .milliseconds(5)) == .milliseconds(5))
         #expect(probes.wait(now: .milliseconds(12)) == .zero)
+    }
+}
+
+/// Why probes failed, counted.
+@Suite struct ProbeFailureReasonTests {
+    @Test func failedProbesAreCountedByReasonMostFrequentFirst() {
+        let log = ProbeLog([
+            ProbeSample(at: .zero, ok: false, failure: "HTTP 500"),
+            ProbeSample(at: .milliseconds(2), ok: false, failure: "no answer within 30 ms"),
+            ProbeSample(at: .milliseconds(4), ok: true),
+            ProbeSample(at: .milliseconds(6), ok: false, failure: "no answer within 30 ms"),
+        ])
+        #expect(log.failureReasons.map(\.reason) == ["no answer within 30 ms", "HTTP 500"])
+        #expect(log.failureReasons.map(\.count) == [2, 1])
+    }
+
+    @Test func aTimelineKeepsTheReasonWithTheSample() throws {
+        var probes = ProbeTimeline(interval: .milliseconds(2), timeout: .milliseconds(30))
+        let started = probes.startIfDue(now: .zero)
+        probes.settle(try #require(started), .failure("connect: Connection refused"))
+        #expect(probes.samples == [ProbeSample(at: .zero, ok: false, failure: "connect: Connection refused")])
     }
 }

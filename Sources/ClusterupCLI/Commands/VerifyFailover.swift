@@ -151,14 +151,14 @@ extension Clusterup {
             let interrupts = Self.trapInterrupts(cancel)
             defer { interrupts.forEach { $0.cancel() } }
             let lbHosts = loaded.hosts(withRole: .lb)
-            let results: [FailoverRound] = try await DedicatedThread.run(name: "verify-failover") {
+            let (results, realtime): ([FailoverRound], Bool) = try await DedicatedThread.run(name: "verify-failover") {
                 let connections = try FailoverRunner.connectAll(lbHosts, connector: connector)
                 let runner = try FailoverRunner(inventory: loaded, options: settings, connections: connections, cancel: cancel,
                                                 power: power, connector: connector) { line in
                     if !json { FileHandle.standardError.write(Data((line + "\n").utf8)) }
                 }
                 defer { runner.closeAll() }
-                return try runner.run()
+                return (try runner.run(), runner.prober.realtime)
             }
             let summary = FailoverSummary(results)
             let limit = maxDowntime?.duration
@@ -170,7 +170,8 @@ extension Clusterup {
                     ("probe", .object([("kind", .string(probe.rawValue)), ("target", .string(probeTarget.description)),
                                        ("path", probe == .https ? .string(probePath) : .null),
                                        ("interval_ms", .double(options.probeInterval.milliseconds)),
-                                       ("timeout_ms", .double(options.probeTimeout.milliseconds))])),
+                                       ("timeout_ms", .double(options.probeTimeout.milliseconds)),
+                                       ("realtime", .bool(realtime))])),
                     ("interrupted", .bool(cancel.isRaised)),
                     ("median_downtime_ms", summary.medianDowntime.map { .double($0.milliseconds) } ?? .null),
                     ("median_failback_downtime_ms", summary.medianFailbackDowntime.map { .double($0.milliseconds) } ?? .null),
