@@ -18,7 +18,7 @@ public struct ProbeTarget: Sendable, Equatable, CustomStringConvertible {
             throw .badInput("\(field) '\(text)' has no port", at: field, hint: hint)
         }
         let host = String(text[..<colon])
-        guard !host.isEmpty, !host.contains(":"), !host.contains(where: \.isWhitespace) else {
+        guard let address = NetworkAddress(host), !address.isIPv6 else {
             throw .badInput("\(field) '\(text)' needs an IPv4 address or a DNS name before the port (IPv6 is not probed)",
                             at: field, hint: hint)
         }
@@ -30,10 +30,8 @@ public struct ProbeTarget: Sendable, Equatable, CustomStringConvertible {
 
     /// An IPv4 literal is verified against the certificate's IP SANs, anything else as a DNS name.
     public var isIPv4Literal: Bool {
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { part in
-            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && Int(part)! <= 255
-        }
+        if case .ipv4? = NetworkAddress(host) { return true }
+        return false
     }
 
     public var description: String { "\(host):\(port)" }

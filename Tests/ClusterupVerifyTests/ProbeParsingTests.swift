@@ -54,7 +54,7 @@ import Testing
         #expect(try ProbeTarget.parse("api.example.com:443") == ProbeTarget(host: "api.example.com", port: 443))
     }
 
-    @Test(arguments: ["198.51.100.62", "198.51.100.62:", ":8443", "198.51.100.62:99999", "[2001:db8::1]:443", "a b:1"])
+    @Test(arguments: ["198.51.100.62", "198.51.100.62:", ":8443", "198.51.100.62:99999", "[2001:db8::1]:443", "a b:1", "198.51.100.620:443"])
     func aTargetWithoutHostOrValidPortIsRefusedNamingTheOption(_ text: String) {
         #expect {
             _ = try ProbeTarget.parse(text)
