@@ -162,6 +162,7 @@ extension Clusterup {
             }
             let summary = FailoverSummary(results)
             let limit = maxDowntime?.duration
+            let spacing = FailoverSummary.median(results.compactMap { $0.probeSpacing?.median })
             if json {
                 print(JSONValue.object([
                     ("ok", .bool(summary.passed(maxDowntime: limit) && !cancel.isRaised)),
@@ -171,7 +172,8 @@ extension Clusterup {
                                        ("path", probe == .https ? .string(probePath) : .null),
                                        ("interval_ms", .double(options.probeInterval.milliseconds)),
                                        ("timeout_ms", .double(options.probeTimeout.milliseconds)),
-                                       ("realtime", .bool(realtime))])),
+                                       ("realtime", .bool(realtime)),
+                                       ("median_spacing_ms", spacing.map { .double($0.milliseconds) } ?? .null)])),
                     ("interrupted", .bool(cancel.isRaised)),
                     ("median_downtime_ms", summary.medianDowntime.map { .double($0.milliseconds) } ?? .null),
                     ("median_failback_downtime_ms", summary.medianFailbackDowntime.map { .double($0.milliseconds) } ?? .null),
@@ -184,10 +186,9 @@ extension Clusterup {
                 let median = summary.medianDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
                 let detection = summary.medianDetection.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
                 let failback = summary.medianFailbackDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
-                let spacing = FailoverSummary.median(results.compactMap { $0.probeSpacing?.median })
-                    .map { String(format: "; probes %@ apart (median)", FailoverRound.ms($0)) } ?? ""
+                let apart = spacing.map { "; probes \(FailoverRound.ms($0)) apart (median)" } ?? ""
                 print("\(mode.rawValue), \(results.count) round(s): median downtime \(median), median failback downtime \(failback), median detection \(detection)"
-                      + spacing + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
+                      + apart + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
             }
             if cancel.isRaised || !summary.passed(maxDowntime: limit) || results.count < rounds { throw ExitCode(1) }
         }
