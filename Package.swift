@@ -42,7 +42,7 @@ let package = Package(
         ]),
 
         // verify / verify failover: non-disruptive checks and measured failover.
-        .target(name: "ClusterupVerify", dependencies: ["ClusterupCore", "ClusterupSSH", "ClusterupDeploy"]),
+        .target(name: "ClusterupVerify", dependencies: ["COpenSSL", "ClusterupCore", "ClusterupSSH", "ClusterupDeploy"]),
 
         // Commands.
         .target(name: "ClusterupCLI", dependencies: [

@@ -8,3 +8,4 @@
 #include <openssl/rsa.h>
 #include <openssl/ec.h>
 #include <openssl/core_names.h>
+#include <openssl/ssl.h>

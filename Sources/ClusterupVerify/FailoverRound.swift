@@ -71,6 +71,14 @@ public struct FailoverRound: Sendable, Equatable {
     public var failbackOutage: Outage?
     public var probes: Int
     public var failedProbes: Int
+    /// Probes that succeeded in the round before the fault, and after the restore: a round whose
+    /// probe never worked measures nothing.
+    public var succeededBeforeFault: Int = 0
+    public var succeededAfterRestore: Int = 0
+    /// Median and longest time between probe starts in the round: the resolution of its figures.
+    public var probeSpacing: ProbeSpacing?
+    /// Failed probes of the round by reason, most frequent first.
+    public var failureReasons: [FailureCount] = []
     /// Holder after restore, and where the configuration says it belongs (nil: any one holder).
     public var holderAfter: [String]
     public var expectedHolder: String?
@@ -161,14 +169,28 @@ public struct FailoverRound: Sendable, Equatable {
             ("failback_downtime_ms", .double(failbackDowntime.milliseconds.rounded3)),
             ("recovered", .bool((outage?.recovered ?? true) && (failbackOutage?.recovered ?? true))),
             ("probes", .int(Int64(probes))), ("failed_probes", .int(Int64(failedProbes))),
+            ("succeeded_before_fault", .int(Int64(succeededBeforeFault))), ("succeeded_after_restore", .int(Int64(succeededAfterRestore))),
+            ("probe_spacing_median_ms", probeSpacing.map { .double($0.median.milliseconds.rounded3) } ?? .null),
+            ("probe_spacing_max_ms", probeSpacing.map { .double($0.maximum.milliseconds.rounded3) } ?? .null),
+            ("failures", .array(failureReasons.map { .object([("reason", .string($0.reason)), ("count", .int(Int64($0.count)))]) })),
             ("failback", .string(failback)), ("holders_after", .strings(holderAfter)),
             ("expected_holder", .optional(expectedHolder)), ("not_restored", .strings(notRestored)),
             ("ok", .bool(problems.isEmpty)), ("problems", .strings(problems)),
         ])
     }
 
-    static func ms(_ duration: Duration) -> String {
+    public static func ms(_ duration: Duration) -> String {
         String(format: "%.1f ms", duration.milliseconds)
+    }
+}
+
+public struct FailureCount: Sendable, Equatable {
+    public var reason: String
+    public var count: Int
+
+    public init(reason: String, count: Int) {
+        self.reason = reason
+        self.count = count
     }
 }
 

@@ -23,21 +23,41 @@ public struct FailoverOptions: Sendable {
     public var hold: Duration
     /// Longest wait for a new master, and for convergence after restore.
     public var deadline: Duration
-    public var probePort: Int
+    /// Where the prober connects: the control-plane endpoint (VIP:vip.port) unless told otherwise.
+    public var probeTarget: ProbeTarget
+    public var probe: ProbeKind
     public var probeInterval: Duration
     public var probeTimeout: Duration
+    /// Crash mode in a lab: stop the master's whole node (its init is killed, as on power loss)
+    /// instead of killing the VRRP daemon, and boot it again to restore.
+    public var stopNode: Bool = false
 
     public init(mode: FailureMode, rounds: Int = 1, cut: Duration = .seconds(3), hold: Duration = .seconds(1),
-                deadline: Duration = .seconds(15), probePort: Int, probeInterval: Duration = .milliseconds(2),
-                probeTimeout: Duration = .milliseconds(30)) {
+                deadline: Duration = .seconds(15), probeTarget: ProbeTarget, probe: ProbeKind = .tcp,
+                probeInterval: Duration = .milliseconds(2), probeTimeout: Duration = .milliseconds(30)) {
         self.mode = mode
         self.rounds = rounds
         self.cut = cut
         self.hold = hold
         self.deadline = deadline
-        self.probePort = probePort
+        self.probeTarget = probeTarget
+        self.probe = probe
         self.probeInterval = probeInterval
         self.probeTimeout = probeTimeout
+    }
+}
+
+/// Powers a node off and on from outside it. Only a lab can (its nodes are machines on this
+/// host): `verify failover --mode crash --stop-node`. Both block until done.
+public struct NodePower: Sendable {
+    /// Stops the node at once, as on power loss.
+    public var stop: @Sendable (_ host: String) throws -> Void
+    /// Boots it again and returns once its SSH server answers.
+    public var start: @Sendable (_ host: String) throws -> Void
+
+    public init(stop: @escaping @Sendable (String) throws -> Void, start: @escaping @Sendable (String) throws -> Void) {
+        self.stop = stop
+        self.start = start
     }
 }
 
@@ -48,14 +68,19 @@ public final class FailoverRunner: @unchecked Sendable {
     let vip: VIPSettings
     let vrrp: VRRPSettings
     let options: FailoverOptions
-    let connections: [String: SSHConnection]
+    private let connections: Locked<[String: SSHConnection]>
+    /// For --stop-node: the power switch, and a way to reconnect to the node once it is back.
+    let power: NodePower?
+    let connector: HostConnector?
     let lbHosts: [Host]
     let cancel: CancelFlag
     let progress: @Sendable (String) -> Void
-    let prober: TCPProber
+    public let prober: Prober
 
     /// Connections to every lb host must be open already (`connectAll`).
+    /// `power` and `connector` are needed for `options.stopNode` only.
     public init(inventory: Inventory, options: FailoverOptions, connections: [String: SSHConnection], cancel: CancelFlag,
+                power: NodePower? = nil, connector: HostConnector? = nil,
                 progress: @escaping @Sendable (String) -> Void) throws(ClusterupError) {
         guard let vip = inventory.vip, let vrrp = inventory.vrrp else {
             throw .badInput("the inventory has no vip/vrrp section: there is nothing to fail over", at: inventory.path)
@@ -64,12 +89,17 @@ public final class FailoverRunner: @unchecked Sendable {
         self.vip = vip
         self.vrrp = vrrp
         self.options = options
-        self.connections = connections
+        guard !options.stopNode || (power != nil && connector != nil && options.mode == .crash) else {
+            throw .badInput("--stop-node needs --mode crash and a lab to power nodes off and on", at: "--stop-node")
+        }
+        self.connections = Locked(connections)
+        self.power = power
+        self.connector = connector
         self.lbHosts = inventory.hosts(withRole: .lb)
         self.cancel = cancel
         self.progress = progress
-        self.prober = TCPProber(address: vip.address, port: options.probePort, interval: options.probeInterval,
-                                timeout: options.probeTimeout)
+        self.prober = Prober(target: options.probeTarget, kind: options.probe, interval: options.probeInterval,
+                             timeout: options.probeTimeout)
     }
 
     /// Opens one SSH connection per host, in parallel.
@@ -101,10 +131,13 @@ public final class FailoverRunner: @unchecked Sendable {
 
     /// Refuses to start unless two or more VRRP nodes run and exactly one holds the VIP.
     public func preflight() throws(ClusterupError) -> String {
-        let states = lbHosts.map { host in (host.name, try? nodeState(host)) }
+        let surveyed = FanOut(concurrency: max(1, lbHosts.count)).runBlocking(lbHosts, name: \.name) { [self] host, _ in try nodeState(host) }
+        let states = surveyed.map { ($0.host, $0.value) }
         let running = states.filter { $0.1?.services[vrrpUnit] == true }.map(\.0)
         guard running.count >= 2 else {
-            throw .remote("only \(running.count) lb host(s) run \(vrrpUnit) (\(running.joined(separator: ", "))): a failover would take the VIP down",
+            let unreadable = surveyed.compactMap { result in result.error.map { "\(result.host): \($0)" } }
+            throw .remote("only \(running.count) lb host(s) run \(vrrpUnit) (\(running.joined(separator: ", "))): a failover would take the VIP down"
+                          + (unreadable.isEmpty ? "" : "; could not read \(unreadable.joined(separator: "; "))"),
                           hint: "start \(vrrpUnit) on the other lb hosts, or deploy more lb hosts")
         }
         let holders = states.filter { $0.1?.holdsVIP == true }.map(\.0)
@@ -124,8 +157,9 @@ public final class FailoverRunner: @unchecked Sendable {
         _ = try preflight()
         try prober.start()
         defer { _ = prober.stop() }
-        // A short baseline so the first outage has a success before it.
-        Thread.sleep(forTimeInterval: 0.2)
+        progress("probing \(prober) every \(FailoverRound.ms(prober.interval)) (timeout \(FailoverRound.ms(prober.timeout)) each"
+                 + (prober.realtime ? ", realtime scheduling)" : "; no realtime scheduling: figures are coarser on a busy machine)"))
+        try awaitBaseline()
         var rounds: [FailoverRound] = []
         for index in 1...options.rounds {
             if cancel.isRaised { break }
@@ -135,6 +169,34 @@ public final class FailoverRunner: @unchecked Sendable {
         return rounds
     }
 
+    /// The probe must succeed steadily before any fault: otherwise every figure would be an
+    /// artefact of the probe (wrong CA, 401, wrong port), not of the failover.
+    func awaitBaseline() throws(ClusterupError) {
+        let steady = Duration.milliseconds(200)
+        let deadline = prober.now + .seconds(5)
+        while prober.now < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            let now = prober.now
+            guard now > steady else { continue }
+            let recent = prober.log.window(from: now - steady, to: now).samples
+            if recent.count >= 5 && recent.allSatisfy(\.ok) { return }
+        }
+        let log = prober.log
+        throw .remote("the probe \(prober) does not succeed steadily before any fault (\(log.failedProbes) of \(log.samples.count) probes failed"
+                      + (prober.lastFailure.map { ", last: \($0)" } ?? "") + ")",
+                      hint: Self.baselineHint(prober.lastFailure, kind: options.probe))
+    }
+
+    static func baselineHint(_ failure: String?, kind: ProbeKind) -> String {
+        if let failure, failure.hasPrefix("HTTP 401") || failure.hasPrefix("HTTP 403") {
+            return "the apiserver refuses anonymous requests for this path: pass --probe-cert and --probe-key (e.g. admin.crt and admin.key from the pki directory)"
+        }
+        if let failure, failure.contains("certificate verify failed") {
+            return "the server's certificate does not chain to --probe-ca or does not name the target: check the CA, and that the VIP is a SAN of the apiserver certificate (`clusterup certs gen`, then deploy)"
+        }
+        return "check `clusterup verify`, --target and --probe-timeout" + (kind == .tcp ? "" : ", or try --probe tcp")
+    }
+
     func round(_ index: Int) -> FailoverRound {
         let holders = vipHolders()
         guard holders.count == 1, let master = lbHosts.first(where: { $0.name == holders[0] }) else {
@@ -142,33 +204,43 @@ public final class FailoverRunner: @unchecked Sendable {
                                  holderAfter: holders, error: "expected one VIP holder before the round, found \(holders.count)")
         }
         var result = FailoverRound(index: index, mode: options.mode, oldMaster: master.name, expectedHolder: expectedHolder)
-        let connection = connections[master.name]!
+        let connection = connection(master.name)
         let fault = Fault.make(options.mode, Fault.Context(
             vrrpUnit: vrrpUnit, vip: vip.address, prefix: vip.prefix, interface: vrrp.interface ?? "eth0",
             sshPort: master.ssh.port ?? SSHSettings.defaultPort, cut: options.cut))
         // The previous round may have left HAProxy still re-checking backends: start from a
         // healthy node, or the comparison after restore would mean nothing.
         var before: NodeState?
+        var unreadable = ""
         let healthyBy = prober.now + options.deadline
         repeat {
-            before = try? nodeState(master)
+            do { before = try nodeState(master) } catch { unreadable = "state unreadable: \(error)" }
             if let state = before, state.services.values.allSatisfy({ $0 }) { break }
             Thread.sleep(forTimeInterval: 0.2)
         } while prober.now < healthyBy && !cancel.isRaised
         guard let before, before.services.values.allSatisfy({ $0 }) else {
-            let down = before.map { $0.services.filter { !$0.value }.keys.sorted().joined(separator: ", ") } ?? "state unreadable"
+            let down = before.map { $0.services.filter { !$0.value }.keys.sorted().joined(separator: ", ") } ?? unreadable
             result.error = "\(master.name) is not healthy before the round (\(down)); not failing it"
             return result
         }
-        progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)")
-        let windowStart = prober.now
+        progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)" + (options.stopNode ? " (stopping the whole node)" : ""))
         let injected = prober.now
+        // The round's log starts a little before the fault, so an outage that begins at once runs
+        // from the last success before it (the previous round ended with 500 ms of answers).
+        let windowStart = max(.zero, injected - .milliseconds(300))
         // The fault command runs beside the watch: `systemctl stop` returns only once the daemon
         // has exited (keepalived takes about a second), and the takeover happens meanwhile.
         let injection = Locked<Result<CommandResult, any Error>?>(nil)
         let injectionDone = DispatchSemaphore(value: 0)
+        let stopNode = options.stopNode ? power.map { power in { @Sendable in try power.stop(master.name) } } : nil
         let injectThread = Thread {
-            let outcome = Result { try connection.run(fault.inject, sudo: true, timeout: 20) }
+            let outcome = Result {
+                if let stopNode {
+                    try stopNode()
+                    return CommandResult(exitStatus: 0, stdout: [], stderr: [], signal: nil)
+                }
+                return try connection.run(fault.inject, sudo: true, timeout: 20)
+            }
             injection.withLock { $0 = outcome }
             injectionDone.signal()
         }
@@ -211,6 +283,10 @@ public final class FailoverRunner: @unchecked Sendable {
         (result.outage, result.failbackOutage) = FailoverRound.outages(log, restoredAt: restoredAt)
         result.probes = log.samples.count
         result.failedProbes = log.failedProbes
+        result.succeededBeforeFault = log.window(from: windowStart, to: injected).samples.count(where: \.ok)
+        result.succeededAfterRestore = log.window(from: restoredAt, to: prober.now).samples.count(where: \.ok)
+        result.probeSpacing = log.spacing
+        result.failureReasons = log.failureReasons.map { FailureCount(reason: $0.reason, count: $0.count) }
         return result
     }
 
@@ -230,27 +306,34 @@ public final class FailoverRunner: @unchecked Sendable {
 
     /// Undoes the fault and waits until the VIP is where the configuration puts it.
     func restore(_ master: Host, _ fault: Fault, _ result: inout FailoverRound, before: NodeState) {
-        let connection = connections[master.name]!
         var restoreError: String?
-        // The network mode may have outlived the connection; reconnecting is not ours to do here,
-        // but the heal timer removes the rules regardless.
-        for attempt in 0..<10 {
-            do {
-                let answer = try connection.run(fault.restore, sudo: true, timeout: 20)
-                restoreError = answer.succeeded ? nil : answer.stderrText
-                break
-            } catch {
-                restoreError = String(describing: error)
-                Thread.sleep(forTimeInterval: 0.3 * Double(attempt + 1))
+        if options.stopNode {
+            restoreError = bootAgain(master)
+        } else {
+            let connection = connection(master.name)
+            // The network mode may have outlived the connection; reconnecting is not ours to do here,
+            // but the heal timer removes the rules regardless.
+            for attempt in 0..<10 {
+                do {
+                    let answer = try connection.run(fault.restore, sudo: true, timeout: 20)
+                    restoreError = answer.succeeded ? nil : answer.stderrText
+                    break
+                } catch {
+                    restoreError = String(describing: error)
+                    Thread.sleep(forTimeInterval: 0.3 * Double(attempt + 1))
+                }
             }
         }
-        if let restoreError { result.notRestored.append("restore command failed: \(restoreError)") }
-        let deadline = prober.now + options.deadline
+        if let restoreError { result.notRestored.append("restore failed: \(restoreError)") }
+        // A booting node needs etcd to rejoin and the apiserver to turn ready before HAProxy
+        // sees it up: more than a daemon restart.
+        let deadline = prober.now + (options.stopNode ? max(options.deadline, .seconds(120)) : options.deadline)
         var holders: [String] = []
         var after: NodeState?
+        var unreadable = ""
         repeat {
             holders = vipHolders()
-            after = try? nodeState(master)
+            do { after = try nodeState(master) } catch { after = nil; unreadable = String(describing: error) }
             let placed = holders.count == 1 && (result.expectedHolder == nil || holders == [result.expectedHolder!])
             let servicesBack = after.map { $0.services == before.services } ?? false
             if placed && servicesBack { break }
@@ -258,7 +341,7 @@ public final class FailoverRunner: @unchecked Sendable {
         } while prober.now < deadline
         result.holderAfter = holders
         guard let after else {
-            result.notRestored.append("state unreadable after restore")
+            result.notRestored.append("state unreadable after restore: \(unreadable)")
             return
         }
         // VIP placement is judged against the configuration (expectedHolder), not the old state.
@@ -267,13 +350,43 @@ public final class FailoverRunner: @unchecked Sendable {
         result.notRestored += comparable.differences(from: before)
     }
 
+    /// Boots a stopped node and reconnects to it; the error in words, or nil.
+    func bootAgain(_ master: Host) -> String? {
+        guard let power, let connector else { return "no way to start \(master.name) again" }
+        do {
+            try power.start(master.name)
+        } catch {
+            return "could not start \(master.name) again: \(error)"
+        }
+        var lastError = ""
+        for attempt in 0..<10 {
+            do {
+                let fresh = try connector.connect(master)
+                let stale = connections.withLock { connections in
+                    defer { connections[master.name] = fresh }
+                    return connections[master.name]
+                }
+                stale?.close()
+                return nil
+            } catch {
+                lastError = String(describing: error)
+                Thread.sleep(forTimeInterval: 0.5 * Double(attempt + 1))
+            }
+        }
+        return "\(master.name) booted but does not answer SSH: \(lastError)"
+    }
+
+    func connection(_ host: String) -> SSHConnection {
+        connections.withLock { $0[host]! }
+    }
+
     /// Polls the other lb hosts in parallel until one holds the VIP.
     func waitForNewMaster(excluding old: String, deadline: Duration, abandon: @escaping @Sendable () -> Bool) -> (String, Duration)? {
         let found = Locked<(String, Duration)?>(nil)
         let others = lbHosts.filter { $0.name != old }
         let address = vip.address
         _ = FanOut(concurrency: max(1, others.count)).runBlocking(others, name: \.name) { [self] host, _ in
-            let connection = connections[host.name]!
+            let connection = connection(host.name)
             while prober.now < deadline && found.withLock({ $0 == nil }) && !cancel.isRaised && !abandon() {
                 let output = try connection.run("ip -o addr show", sudo: false, timeout: 5)
                 let seen = prober.now
@@ -289,7 +402,7 @@ public final class FailoverRunner: @unchecked Sendable {
     func vipHolders() -> [String] {
         let address = vip.address
         let results = FanOut(concurrency: max(1, lbHosts.count)).runBlocking(lbHosts, name: \.name) { [self] host, _ in
-            let output = try connections[host.name]!.run("ip -o addr show", sudo: false, timeout: 5)
+            let output = try connection(host.name).run("ip -o addr show", sudo: false, timeout: 5)
             return Self.holds(address, ipOutput: output.stdoutText)
         }
         return results.filter { $0.value == true }.map(\.host)
@@ -299,7 +412,7 @@ public final class FailoverRunner: @unchecked Sendable {
         let units = ExpectedServices.units(for: host, backend: vrrp.backend)
         let lb = host.roles.contains(.lb)
         let script = HostSurvey.script(units: units, haproxy: lb, etcdctl: nil, vrrpd: false)
-        let survey = HostSurvey.parse(try connections[host.name]!.run(script, sudo: true, timeout: 10).stdoutText)
+        let survey = HostSurvey.parse(try connection(host.name).run(script, sudo: true, timeout: 30).stdoutText)
         var services = Dictionary(uniqueKeysWithValues: units.map { ($0, survey.units[$0] == "active") })
         if lb {
             // HAProxy must see every apiserver again, as before the fault (a cut marks them down).
@@ -317,6 +430,6 @@ public final class FailoverRunner: @unchecked Sendable {
 
     /// Closes the SSH connections to the lb hosts.
     public func closeAll() {
-        connections.values.forEach { $0.close() }
+        connections.withLock { $0.values.forEach { $0.close() } }
     }
 }

@@ -3,10 +3,13 @@
 public struct ProbeSample: Sendable, Equatable {
     public var at: Duration
     public var ok: Bool
+    /// Why it failed ("HTTP 500", "connect: Connection refused", "no answer within 30 ms").
+    public var failure: String?
 
-    public init(at: Duration, ok: Bool) {
+    public init(at: Duration, ok: Bool, failure: String? = nil) {
         self.at = at
         self.ok = ok
+        self.failure = ok ? nil : failure
     }
 }
 
@@ -31,6 +34,11 @@ public struct Outage: Sendable, Equatable {
     public var duration: Duration { end - start }
 }
 
+public struct ProbeSpacing: Sendable, Equatable {
+    public var median: Duration
+    public var maximum: Duration
+}
+
 /// What a probe log says about client-visible downtime.
 public struct ProbeLog: Sendable, Equatable {
     public var samples: [ProbeSample]
@@ -40,6 +48,13 @@ public struct ProbeLog: Sendable, Equatable {
     }
 
     public var failedProbes: Int { samples.count { !$0.ok } }
+
+    /// How many probes failed for each reason, most frequent first.
+    public var failureReasons: [(reason: String, count: Int)] {
+        var counts: [String: Int] = [:]
+        for sample in samples where !sample.ok { counts[sample.failure ?? "unknown", default: 0] += 1 }
+        return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
 
     /// Every run of consecutive failures, in order.
     public var outages: [Outage] {
@@ -74,6 +89,14 @@ public struct ProbeLog: Sendable, Equatable {
     /// Downtime in milliseconds: 0 when nothing failed.
     public var downtimeMilliseconds: Double {
         longestOutage.map { $0.duration.milliseconds } ?? 0
+    }
+
+    /// Time between consecutive probe starts: the log's real resolution, which CPU starvation
+    /// (a TLS handshake costs about a millisecond of CPU) can make coarser than the interval.
+    public var spacing: ProbeSpacing? {
+        guard samples.count >= 2 else { return nil }
+        let gaps = zip(samples.dropFirst(), samples).map { $0.at - $1.at }.sorted()
+        return ProbeSpacing(median: gaps[gaps.count / 2], maximum: gaps[gaps.count - 1])
     }
 
     /// Only the samples in a window (the part of the log that belongs to one round).

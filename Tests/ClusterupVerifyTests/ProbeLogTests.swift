@@ -67,3 +67,17 @@ import Testing
         #expect(abs(probes.downtimeMilliseconds - 40.25) < 0.0001)
     }
 }
+
+/// The real resolution of a probe log.
+@Suite struct ProbeSpacingTests {
+    @Test func spacingIsTheMedianAndLongestGapBetweenProbeStarts() throws {
+        let starts = [0, 2, 4, 6, 20, 22]
+        let spacing = try #require(ProbeLog(starts.map { ProbeSample(at: .milliseconds($0), ok: true) }).spacing)
+        #expect(spacing.median == .milliseconds(2))
+        #expect(spacing.maximum == .milliseconds(14))
+    }
+
+    @Test func aSingleProbeHasNoSpacing() {
+        #expect(ProbeLog([ProbeSample(at: .zero, ok: true)]).spacing == nil)
+    }
+}

@@ -34,7 +34,7 @@ struct VerifyLabTests {
         return path
     }
 
-    @Test func verifyPassesThenFailoverGivesFiguresAndSplitBrainIsReported() async throws {
+    @Test func verifyPassesThenFailoverGivesFiguresInEveryFormAndSplitBrainIsReported() async throws {
         let lab = "vtest"
         _ = try await Lab.up(name: lab, nodes: 3, waitForAddressBlock: 300)
         do {
@@ -62,6 +62,38 @@ struct VerifyLabTests {
                 #expect(round["holders_after"] as? [String] == ["node1"], "\(mode): \(round)")
                 #expect(round["not_restored"] as? [String] == [], "\(mode): \(round)")
             }
+
+            // The https probe: TLS verified against the cluster CA (the VIP is an apiserver SAN),
+            // GET /readyz through HAProxy, HTTP 200 before the fault and again after the restore.
+            let https = try await clusterup(["verify", "failover", inventory, "--mode", "graceful", "--probe", "https", "--output", "json"])
+            #expect(https.status == 0, "https: \(https.output)")
+            let httpsReport = try json(https)
+            #expect((httpsReport["probe"] as? [String: Any])?["kind"] as? String == "https", "\(httpsReport)")
+            #expect((httpsReport["probe"] as? [String: Any])?["path"] as? String == "/readyz", "\(httpsReport)")
+            let httpsRound = try #require((httpsReport["rounds"] as? [[String: Any]])?.first, "\(https.output)")
+            #expect((httpsRound["succeeded_before_fault"] as? Int).map { $0 > 0 } == true, "\(httpsRound)")
+            #expect((httpsRound["succeeded_after_restore"] as? Int).map { $0 > 0 } == true, "\(httpsRound)")
+            #expect((httpsRound["downtime_ms"] as? Double).map { $0 >= 0 } == true, "\(httpsRound)")
+            #expect((httpsRound["probe_spacing_median_ms"] as? Double).map { $0 > 0 } == true, "\(httpsRound)")
+            #expect(httpsRound["holders_after"] as? [String] == ["node1"], "\(httpsRound)")
+
+            // A whole node stopped (its init killed) and booted again: another node takes over,
+            // and node1 comes back with the same units active and the VIP.
+            let stopped = try await clusterup(["verify", "failover", inventory, "--mode", "crash", "--stop-node", "--output", "json"])
+            #expect(stopped.status == 0, "stop-node: \(stopped.output)")
+            let stoppedRound = try #require((try json(stopped)["rounds"] as? [[String: Any]])?.first, "\(stopped.output)")
+            #expect(stoppedRound["old_master"] as? String == "node1", "\(stoppedRound)")
+            #expect((stoppedRound["new_master"] as? String).map { $0 != "node1" } == true, "\(stoppedRound)")
+            #expect((stoppedRound["downtime_ms"] as? Double).map { $0 > 0 } == true, "\(stoppedRound)")
+            #expect(stoppedRound["holders_after"] as? [String] == ["node1"], "\(stoppedRound)")
+            #expect(stoppedRound["not_restored"] as? [String] == [], "\(stoppedRound)")
+            let nodes = try Lab.status(name: lab).nodes
+            #expect(nodes.allSatisfy { $0.running }, "\(nodes.map { ($0.name, $0.running) })")
+
+            // --stop-node outside crash mode is bad input.
+            let misuse = try await clusterup(["verify", "failover", inventory, "--mode", "graceful", "--stop-node"])
+            #expect(misuse.status == 2, "\(misuse.output)")
+            #expect(misuse.output.contains("--stop-node goes with --mode crash"), "\(misuse.output)")
 
             // VRRP blocked into node2: it stops hearing node1 and takes the VIP too.
             try await nft(lab, "node2", "add table inet vtest_block; add chain inet vtest_block in { type filter hook input priority 0; }; add rule inet vtest_block in ip protocol vrrp drop")

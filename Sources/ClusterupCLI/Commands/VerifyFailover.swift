@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterupCore
+import ClusterupLab
 import ClusterupSSH
 import ClusterupVerify
 import Foundation
@@ -12,8 +13,11 @@ extension Clusterup {
             abstract: "Fail the VRRP master on purpose and measure detection time and client downtime through the VIP.",
             discussion: """
             Refuses unless `clusterup verify` passes and two or more lb hosts run the VRRP daemon. A prober on this \
-            machine opens a TCP connection to VIP:port every --probe-interval (each with --probe-timeout) for the whole \
-            run. Each round breaks the current master, waits for another node to hold the VIP (detection time, polled \
+            machine starts a probe of the control-plane endpoint (VIP:vip.port, or --target) every --probe-interval, each \
+            with --probe-timeout, probes overlapping, for the whole run: `--probe tcp` counts a completed TCP connect, \
+            `--probe https` a TLS handshake verified against the cluster CA (the VIP must be a SAN) followed by \
+            `GET /readyz` (--probe-path) answered with HTTP 200, i.e. through HAProxy to a ready apiserver. The probe must \
+            succeed steadily before the first fault. Each round breaks the current master, waits for another node to hold the VIP (detection time, polled \
             over SSH), keeps the fault for --hold (network: --cut), restores the node and waits until the VIP is where the \
             configuration puts it (with preempt: the highest priority). Downtime is the longest run of failed probes, \
             from the last success before it to the first success after it, including any failback.
@@ -32,10 +36,12 @@ extension Clusterup {
             Examples:
               clusterup verify failover /var/lib/clusterup/labs/demo/inventory.yml --mode graceful --rounds 5
               clusterup verify failover prod.yml --mode network --cut 5s --max-downtime 500ms --yes --output json
+              clusterup verify failover prod.yml --mode graceful --probe https --rounds 3 --yes
             """)
 
         enum Probe: String, ExpressibleByArgument, CaseIterable {
             case tcp
+            case https
         }
 
         @OptionGroup var inventory: InventoryOptions
@@ -48,17 +54,32 @@ extension Clusterup {
         @Option(help: "How many rounds; each fails the master of the moment.")
         var rounds: Int = 1
 
-        @Option(help: "Probe kind (tcp: connect to VIP:port).")
+        @Option(help: "Probe kind: tcp (connect) or https (TLS verified against the cluster CA, GET --probe-path, HTTP 200).")
         var probe: Probe = .tcp
 
-        @Option(help: "Port probed on the VIP (default: vip.port).")
+        @Option(help: ArgumentHelp("What the probes connect to (default: the control-plane endpoint, vip.address:vip.port).", valueName: "host:port"))
+        var target: String?
+
+        @Option(help: ArgumentHelp("Port probed on the VIP (default: vip.port); --target replaces it.", visibility: .hidden))
         var port: Int?
 
-        @Option(help: "Time between probe starts.")
-        var probeInterval = DurationArgument(.milliseconds(2))
+        @Option(help: "Path the https probe requests.")
+        var probePath = "/readyz"
 
-        @Option(help: "How long one probe waits for its connection.")
-        var probeTimeout = DurationArgument(.milliseconds(30))
+        @Option(help: ArgumentHelp("CA bundle the https probe verifies the server against (default: ca.crt in the inventory's pki.directory).", valueName: "file"))
+        var probeCA: String?
+
+        @Option(help: ArgumentHelp("Client certificate for the https probe, for an apiserver that refuses anonymous /readyz.", valueName: "file"))
+        var probeCert: String?
+
+        @Option(help: ArgumentHelp("Key of --probe-cert.", valueName: "file"))
+        var probeKey: String?
+
+        @Option(help: "Time between probe starts; probes overlap, so this is the resolution. Default 2ms for tcp, 5ms for https (a TLS handshake costs about 1-2 ms of CPU here).")
+        var probeInterval: DurationArgument?
+
+        @Option(help: "How long one probe may take (tcp: connect; https: connect, TLS, response status line). Default 30ms for tcp, 200ms for https.")
+        var probeTimeout: DurationArgument?
 
         @Option(help: "How long the network mode cuts the master off (whole seconds).")
         var cut = DurationArgument(.seconds(3))
@@ -69,6 +90,9 @@ extension Clusterup {
         @Option(help: "Exit 1 when a round's downtime exceeds this (e.g. 500ms).")
         var maxDowntime: DurationArgument?
 
+        @Flag(help: "With --mode crash in a lab: stop the master's whole node (its init is killed) and boot it again to restore.")
+        var stopNode = false
+
         @Flag(help: "Confirm that breaking the master is intended (needed outside a lab).")
         var yes = false
 
@@ -76,14 +100,23 @@ extension Clusterup {
 
         func validate() throws {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-            guard probeInterval.duration > .zero else { throw ValidationError("--probe-interval must be more than 0") }
-            guard probeTimeout.duration > .zero else { throw ValidationError("--probe-timeout must be more than 0") }
+            if let probeInterval { guard probeInterval.duration > .zero else { throw ValidationError("--probe-interval must be more than 0") } }
+            if let probeTimeout { guard probeTimeout.duration > .zero else { throw ValidationError("--probe-timeout must be more than 0") } }
+            guard probePath.hasPrefix("/"), !probePath.contains(where: { $0.isWhitespace }) else {
+                throw ValidationError("--probe-path must start with / and contain no spaces, e.g. /readyz")
+            }
+            guard (probeCert == nil) == (probeKey == nil) else { throw ValidationError("--probe-cert and --probe-key go together") }
+            if probe == .tcp && (probeCA != nil || probeCert != nil || probePath != "/readyz") {
+                throw ValidationError("--probe-path, --probe-ca, --probe-cert and --probe-key apply to --probe https only")
+            }
+            if target != nil && port != nil { throw ValidationError("--port and --target exclude each other: use --target HOST:PORT") }
             guard cut.duration >= .seconds(1) else { throw ValidationError("--cut must be at least 1s") }
         }
 
         func run() async throws {
             let loaded = try inventory.load()
             let path = URL(fileURLWithPath: loaded.path).standardizedFileURL.path
+            let power = try stopNode ? Self.labPower(inventoryPath: path, mode: mode, hosts: loaded.hosts(withRole: .lb).map(\.name)) : nil
             guard yes || path.hasPrefix(Self.labDirectory) else {
                 throw ClusterupError.badInput(
                     "verify failover breaks the VRRP master of \(loaded.cluster) on purpose", at: loaded.path,
@@ -101,32 +134,46 @@ extension Clusterup {
                     hint: "run `clusterup verify` and fix what it reports first")
             }
 
-            let options = FailoverOptions(
-                mode: mode, rounds: rounds, cut: cut.duration, hold: hold.duration, probePort: port ?? vip.port,
-                probeInterval: probeInterval.duration, probeTimeout: probeTimeout.duration)
+            let probeTarget = try target.map { try ProbeTarget.parse($0) } ?? ProbeTarget(host: vip.address, port: port ?? vip.port)
+            let probeKind: ProbeKind = switch probe {
+            case .tcp: .tcp
+            case .https: .https(HTTPSProbe(path: probePath, caFile: probeCA ?? loaded.pki.directory + "/ca.crt",
+                                           clientCertificate: probeCert, clientKey: probeKey))
+            }
+            var options = FailoverOptions(
+                mode: mode, rounds: rounds, cut: cut.duration, hold: hold.duration, probeTarget: probeTarget, probe: probeKind,
+                probeInterval: probeInterval?.duration ?? (probe == .tcp ? .milliseconds(2) : .milliseconds(5)),
+                probeTimeout: probeTimeout?.duration ?? (probe == .tcp ? .milliseconds(30) : .milliseconds(200)))
+            options.stopNode = stopNode
+            let settings = options
             let cancel = CancelFlag()
             let json = output.isJSON
             let interrupts = Self.trapInterrupts(cancel)
             defer { interrupts.forEach { $0.cancel() } }
             let lbHosts = loaded.hosts(withRole: .lb)
-            let results: [FailoverRound] = try await DedicatedThread.run(name: "verify-failover") {
+            let (results, realtime): ([FailoverRound], Bool) = try await DedicatedThread.run(name: "verify-failover") {
                 let connections = try FailoverRunner.connectAll(lbHosts, connector: connector)
-                let runner = try FailoverRunner(inventory: loaded, options: options, connections: connections, cancel: cancel) { line in
+                let runner = try FailoverRunner(inventory: loaded, options: settings, connections: connections, cancel: cancel,
+                                                power: power, connector: connector) { line in
                     if !json { FileHandle.standardError.write(Data((line + "\n").utf8)) }
                 }
                 defer { runner.closeAll() }
-                return try runner.run()
+                return (try runner.run(), runner.prober.realtime)
             }
             let summary = FailoverSummary(results)
             let limit = maxDowntime?.duration
+            let spacing = FailoverSummary.median(results.compactMap { $0.probeSpacing?.median })
             if json {
                 print(JSONValue.object([
                     ("ok", .bool(summary.passed(maxDowntime: limit) && !cancel.isRaised)),
                     ("mode", .string(mode.rawValue)), ("backend", .optional(loaded.vrrp?.backend.rawValue)),
                     ("advert_interval_ms", loaded.vrrp.map { .int($0.advertInterval.totalMilliseconds) } ?? .null),
-                    ("probe", .object([("kind", .string(probe.rawValue)), ("target", .string("\(vip.address):\(options.probePort)")),
+                    ("probe", .object([("kind", .string(probe.rawValue)), ("target", .string(probeTarget.description)),
+                                       ("path", probe == .https ? .string(probePath) : .null),
                                        ("interval_ms", .double(options.probeInterval.milliseconds)),
-                                       ("timeout_ms", .double(options.probeTimeout.milliseconds))])),
+                                       ("timeout_ms", .double(options.probeTimeout.milliseconds)),
+                                       ("realtime", .bool(realtime)),
+                                       ("median_spacing_ms", spacing.map { .double($0.milliseconds) } ?? .null)])),
                     ("interrupted", .bool(cancel.isRaised)),
                     ("median_downtime_ms", summary.medianDowntime.map { .double($0.milliseconds) } ?? .null),
                     ("median_failback_downtime_ms", summary.medianFailbackDowntime.map { .double($0.milliseconds) } ?? .null),
@@ -139,10 +186,50 @@ extension Clusterup {
                 let median = summary.medianDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
                 let detection = summary.medianDetection.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
                 let failback = summary.medianFailbackDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
+                let apart = spacing.map { "; probes \(FailoverRound.ms($0)) apart (median)" } ?? ""
                 print("\(mode.rawValue), \(results.count) round(s): median downtime \(median), median failback downtime \(failback), median detection \(detection)"
-                      + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
+                      + apart + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
             }
             if cancel.isRaised || !summary.passed(maxDowntime: limit) || results.count < rounds { throw ExitCode(1) }
+        }
+
+        /// The lab behind a lab inventory (`<labs>/<name>/inventory.yml`) as a power switch for its
+        /// nodes. Anything else is refused: only a lab's nodes can be powered off from here.
+        static func labPower(inventoryPath: String, mode: FailureMode, hosts: [String]) throws -> NodePower {
+            guard mode == .crash else {
+                throw ClusterupError.badInput("--stop-node goes with --mode crash (it is the whole-node form of a crash), not --mode \(mode.rawValue)",
+                                              at: "--stop-node", hint: "add --mode crash, or drop --stop-node")
+            }
+            let notALab = ClusterupError.badInput(
+                "--stop-node stops a node of a clusterup lab, but \(inventoryPath) is not a lab's inventory",
+                at: inventoryPath,
+                hint: "outside a lab, use --mode crash without --stop-node (kills the VRRP daemon), or power the node off by hand")
+            let url = URL(fileURLWithPath: inventoryPath)
+            guard inventoryPath.hasPrefix(labDirectory), url.lastPathComponent == "inventory.yml",
+                  let lab = Optional(url.deletingLastPathComponent().lastPathComponent),
+                  (try? ClusterupLab.Lab.inventoryPath(name: lab)) == inventoryPath,
+                  let status = try? ClusterupLab.Lab.status(name: lab) else { throw notALab }
+            let nodes = Set(status.nodes.map(\.name))
+            let missing = hosts.filter { !nodes.contains($0) }
+            guard missing.isEmpty else {
+                throw ClusterupError.badInput("--stop-node: lab \(lab) has no node named \(missing.joined(separator: ", ")) (it has \(nodes.sorted().joined(separator: ", ")))",
+                                              at: inventoryPath, hint: "use the inventory `clusterup lab up` wrote, unedited host names")
+            }
+            return NodePower(
+                stop: { node in try waitFor { try await ClusterupLab.Lab.stopNode(node, lab: lab, mode: .kill) } },
+                start: { node in try waitFor { try await ClusterupLab.Lab.startNode(node, lab: lab) } })
+        }
+
+        /// Runs async lab work from the runner's dedicated thread (never from the cooperative pool).
+        static func waitFor(_ work: @escaping @Sendable () async throws -> Void) throws {
+            let outcome = Locked<Result<Void, any Error>>(.success(()))
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                do { try await work() } catch { outcome.withLock { $0 = .failure(error) } }
+                done.signal()
+            }
+            done.wait()
+            try outcome.withLock { $0 }.get()
         }
 
         /// Ctrl-C and SIGTERM raise the flag instead of killing us mid-fault.
