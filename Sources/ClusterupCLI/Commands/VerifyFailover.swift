@@ -23,20 +23,24 @@ extension Clusterup {
             from the last success before it to the first success after it, including any failback.
 
             Modes:
-              graceful  systemctl stop the VRRP daemon (it resigns with priority 0)
-              crash     SIGKILL the daemon and remove the VIP it leaves behind (no resignation)
-              network   drop every packet but SSH on the master with nft for --cut; a systemd timer on the node,
-                        armed before the rules go in, removes them even if this machine goes away
-              service   stop HAProxy on the master; needs vrrp.track in the inventory to move the VIP
+              graceful  stop the VRRP daemon (it resigns with priority 0)
+              crash     SIGKILL the daemon, remove the VIP it leaves (no resignation);
+                        with --stop-node (lab only): kill the node's init, boot it again
+              network   drop all but SSH on the master with nft for --cut; a timer
+                        on the node removes the rules even if this machine goes away
+              service   stop HAProxy on the master (needs vrrp.track to move the VIP)
 
-            Ctrl-C stops after the current step and restores the node. Outside a lab (inventories under
-            /var/lib/clusterup/labs/) it needs --yes. Exits 1 when a round fails: split brain, no new master, a node not
-            restored, or downtime over --max-downtime.
+            Ctrl-C stops after the current step and restores the node. Outside a lab \
+            (inventories under /var/lib/clusterup/labs/) it needs --yes. Exits 1 when a round \
+            fails: split brain, no new master, a node not restored, or downtime over \
+            --max-downtime.
 
             Examples:
-              clusterup verify failover /var/lib/clusterup/labs/demo/inventory.yml --mode graceful --rounds 5
-              clusterup verify failover prod.yml --mode network --cut 5s --max-downtime 500ms --yes --output json
-              clusterup verify failover prod.yml --mode graceful --probe https --rounds 3 --yes
+              clusterup verify failover /var/lib/clusterup/labs/demo/inventory.yml \\
+                  --mode graceful --rounds 5
+              clusterup verify failover prod.yml --mode network --cut 5s \\
+                  --max-downtime 500ms --yes --output json
+              clusterup verify failover prod.yml --probe https --rounds 3 --yes
             """)
 
         enum Probe: String, ExpressibleByArgument, CaseIterable {
