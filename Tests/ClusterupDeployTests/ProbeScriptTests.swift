@@ -64,3 +64,51 @@ import Testing
         #expect(Set(state.units.keys) == ["a.service", "b.service", "c.service"])
     }
 }
+
+/// Enabling units on a node: what a real shell does with the script, in a scratch root, with a
+/// `systemctl` that only records how it was called.
+@Suite struct EnableUnitsScriptTests {
+    let root = "/tmp/cu-enable-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+
+    func write(_ path: String, _ text: String, mode: Int = 0o644) throws {
+        try FileManager.default.createDirectory(atPath: (root + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: root + path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]))
+    }
+
+    /// Runs the script with the recording systemctl first on PATH; returns what it recorded.
+    func run(_ units: [String]) throws -> String {
+        try write("/bin/systemctl", "#!/bin/sh\necho \"$*\" >> \(root)/systemctl.log\n", mode: 0o755)
+        _ = try runShell("PATH=\(root)/bin:$PATH\n" + enableUnitsScript(units, root: root))
+        return (try? String(contentsOfFile: root + "/systemctl.log", encoding: .utf8)) ?? ""
+    }
+
+    @Test func unitsWithoutASysVScriptAreEnabledByOneSystemctlCallThatDoesNotReload() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let log = try run(["kube-apiserver.service", "kube-scheduler.service"])
+        #expect(log == "enable --no-reload -q kube-apiserver.service kube-scheduler.service\n")
+    }
+
+    @Test func aUnitWithASysVScriptIsLinkedIntoItsWantedByTargetsWithoutSystemctl() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try write("/etc/init.d/etcd", "#!/bin/sh\n", mode: 0o755)
+        try write("/etc/init.d/haproxy", "#!/bin/sh\n", mode: 0o755)
+        try write("/lib/systemd/system/etcd.service", "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n")
+        // Ours in /etc wins over the package's; a unit may name several targets.
+        try write("/etc/systemd/system/etcd.service", "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target graphical.target\n")
+        try write("/lib/systemd/system/haproxy.service", "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n")
+        let log = try run(["etcd.service", "haproxy.service", "clusterup-vrrpd.service"])
+        #expect(log == "enable --no-reload -q clusterup-vrrpd.service\n")
+        let fm = FileManager.default
+        let wants = root + "/etc/systemd/system/multi-user.target.wants"
+        #expect(try fm.destinationOfSymbolicLink(atPath: wants + "/etcd.service") == root + "/etc/systemd/system/etcd.service")
+        #expect(try fm.destinationOfSymbolicLink(atPath: root + "/etc/systemd/system/graphical.target.wants/etcd.service")
+            == root + "/etc/systemd/system/etcd.service")
+        #expect(try fm.destinationOfSymbolicLink(atPath: wants + "/haproxy.service") == root + "/lib/systemd/system/haproxy.service")
+    }
+
+    @Test func aSysVUnitWithoutAUnitFileFailsNamingIt() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try write("/etc/init.d/etcd", "#!/bin/sh\n", mode: 0o755)
+        #expect(throws: (any Error).self) { try run(["etcd.service"]) }
+    }
+}
