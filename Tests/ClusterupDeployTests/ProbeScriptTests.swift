@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupSSH
 import Foundation
 import Testing
 @testable import ClusterupDeploy
@@ -110,5 +111,54 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         try write("/etc/init.d/etcd", "#!/bin/sh\n", mode: 0o755)
         #expect(throws: (any Error).self) { try run(["etcd.service"]) }
+    }
+}
+
+/// The plan's single probe per host: etcd's section first (etcd hosts only), then the files and units.
+@Suite struct HostProbeTests {
+    @Test func anEtcdHostReportsItsMemberAndItsFilesInOneRun() throws {
+        let file = "/tmp/cu-probe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(file) }
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("x\n".utf8)))
+        let script = HostProbe.script(
+            etcd: EtcdHostFacts.probeScript(dataDirectory: "/tmp/cu-no-etcd-\(getpid())", etcdctl: "/bin/false"),
+            observed: HostObservedState.probeScript(paths: [file, file + ".absent"], units: []))
+        let (etcd, observed) = try HostProbe.parse(try runShell(script), host: "node1")
+        let facts = try #require(etcd)
+        #expect(!facts.hasData)
+        #expect(!facts.active)
+        #expect(observed.files[file]??.sha256 == sha256Hex(Array("x\n".utf8)))
+        #expect(observed.files[file + ".absent"] == .some(nil))
+    }
+
+    @Test func aNodeWithoutOpensslHashesWithSha256sumToTheSameDigests() throws {
+        let dir = "/tmp/cu-noopenssl-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/bin", withIntermediateDirectories: true)
+        for tool in ["stat", "sha256sum", "awk"] {
+            let path = try #require(["/usr/bin/", "/bin/"].map { $0 + tool }.first { FileManager.default.isExecutableFile(atPath: $0) })
+            try FileManager.default.createSymbolicLink(atPath: "\(dir)/bin/\(tool)", withDestinationPath: path)
+        }
+        #expect(FileManager.default.createFile(atPath: dir + "/a file", contents: Data("content\n".utf8)))
+        let probe = HostObservedState.probeScript(paths: [dir + "/a file"], units: [])
+        let withOpenssl = try HostObservedState.parse(try runShell(probe), host: "h")
+        let without = try HostObservedState.parse(try runShell("PATH=\(dir)/bin\n" + probe), host: "h")
+        #expect(without == withOpenssl)
+        #expect(without.files[dir + "/a file"]??.sha256 == sha256Hex(Array("content\n".utf8)))
+    }
+
+    @Test func aHostWithoutEtcdHasNoEtcdSection() throws {
+        let (etcd, observed) = try HostProbe.parse(try runShell(HostProbe.script(etcd: nil, observed: "")), host: "node4")
+        #expect(etcd == nil)
+        #expect(observed == HostObservedState())
+    }
+
+    @Test func outputWithoutTheSeparatorIsAnErrorNamingTheHost() {
+        #expect(throws: ClusterupError.self) { try HostProbe.parse("data\nactive\n", host: "node2") }
+    }
+
+    @Test func onlyTheMemberAskedListsTheMembers() {
+        #expect(EtcdHostFacts.probeScript(dataDirectory: "/d", etcdctl: "etcdctl", listMembers: true).contains("member list"))
+        #expect(!EtcdHostFacts.probeScript(dataDirectory: "/d", etcdctl: "etcdctl", listMembers: false).contains("member list"))
     }
 }
