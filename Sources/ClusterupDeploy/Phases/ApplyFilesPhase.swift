@@ -105,22 +105,30 @@ func parent(of path: String) -> String {
 
 /// Starts, restarts or reloads `unit` on one host as its changes say; returns what it did.
 func applyUnitChange(_ unit: ManagedUnit, changes: HostChanges, on connection: some RemoteShell) throws -> String? {
-    for action in changes.units {
-        switch action {
-        case .start(let name) where name == unit.name:
-            _ = try connection.checkedOutput("systemctl start \(shellQuote(name))", timeout: 120)
-            return "started \(name)"
-        case .restart(let name, _) where name == unit.name:
-            _ = try connection.checkedOutput("systemctl restart \(shellQuote(name))", timeout: 120)
-            return "restarted \(name)"
-        case .reload(let name, _) where name == unit.name:
-            _ = try connection.checkedOutput("systemctl reload \(shellQuote(name))", timeout: 120)
-            return "reloaded \(name)"
-        default:
-            continue
+    try applyUnitChanges([unit], changes: changes, on: connection).first
+}
+
+/// Starts, restarts or reloads each of `units` that the host's changes name, in the order given,
+/// with one command (one round trip), stopping at the first that fails; returns what it did.
+func applyUnitChanges(_ units: [ManagedUnit], changes: HostChanges, on connection: some RemoteShell) throws -> [String] {
+    var lines: [String] = []
+    var done: [String] = []
+    for unit in units {
+        for action in changes.units {
+            let verb: String
+            switch action {
+            case .start(let name) where name == unit.name: verb = "start"
+            case .restart(let name, _) where name == unit.name: verb = "restart"
+            case .reload(let name, _) where name == unit.name: verb = "reload"
+            default: continue
+            }
+            lines.append("systemctl \(verb) \(shellQuote(unit.name)) || exit $?")
+            done.append("\(verb)ed \(unit.name)")  // started, restarted, reloaded
+            break
         }
     }
-    return nil
+    if !lines.isEmpty { _ = try connection.checkedOutput(lines.joined(separator: "\n"), timeout: 120) }
+    return done
 }
 
 extension HostChanges {

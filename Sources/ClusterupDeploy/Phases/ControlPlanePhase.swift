@@ -30,12 +30,10 @@ struct ControlPlanePhase: DeployPhase {
         }
         let running = hosts.filter { host in !fresh.contains(host) }
         let operation: @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Void = { host, connection, reporter in
-            for name in Self.units {
-                let unit = ManagedUnit(name: name, component: "control-plane")
-                if let what = try applyUnitChange(unit, changes: changes[host.name]!, on: connection) {
-                    reporter.step(what)
-                    session.note(host.name, what)
-                }
+            reporter.step("starting or restarting")
+            let units = Self.units.map { ManagedUnit(name: $0, component: "control-plane") }
+            for what in try applyUnitChanges(units, changes: changes[host.name]!, on: connection) {
+                session.note(host.name, what)
             }
             reporter.step("waiting for /readyz")
             try Self.waitReady(host, connection: connection, timeout: timeout)
