@@ -102,13 +102,13 @@ enum VRRPConfigRenderer {
 
     /// "100ms", "1s": the daemon's duration syntax.
     static func text(_ duration: Duration) -> String {
-        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let ms = duration.totalMilliseconds
         return ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms)ms"
     }
 
     /// keepalived's unit: seconds, with decimals.
     static func seconds(_ duration: Duration) -> String {
-        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let ms = duration.totalMilliseconds
         if ms % 1000 == 0 { return "\(ms / 1000)" }
         let fraction = String(ms % 1000)
         return "\(ms / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction

@@ -99,7 +99,7 @@ public struct PKIGenerator: Sendable {
         return loaded
     }
 
-    func passphrase(for external: PKIRequest.ExternalCA) throws(ClusterupError) -> String? {
+    func passphrase(for external: PKISettings.ExternalCA) throws(ClusterupError) -> String? {
         guard let variable = external.passphraseEnvironmentVariable else { return nil }
         guard let value = environment[variable] else {
             throw .badInput("environment variable \(variable) (pki.external_ca.passphrase_env) is not set",

@@ -26,7 +26,7 @@ public struct PKIPlan: Sendable, Equatable {
     public var kubeconfigs: [KubeconfigSpec]
     public var algorithm: KeyAlgorithm
     public var renewBefore: TimeInterval
-    public var externalCA: PKIRequest.ExternalCA?
+    public var externalCA: PKISettings.ExternalCA?
 
     public var certificates: [CertificateSpec] { authorities + leaves }
 
@@ -38,7 +38,7 @@ public struct PKIPlan: Sendable, Equatable {
     public init(request: PKIRequest) throws(ClusterupError) {
         let settings = request.settings
         algorithm = settings.algorithm
-        renewBefore = settings.renewBefore
+        renewBefore = settings.renewBefore.totalSeconds
         externalCA = settings.externalCA
         try Self.validate(request)
 
@@ -54,7 +54,7 @@ public struct PKIPlan: Sendable, Equatable {
                 subject: DistinguishedName(commonName: ca.commonName),
                 subjectAlternativeNames: [],
                 keyUsage: [.digitalSignature, .keyCertSign, .cRLSign], extendedKeyUsage: [],
-                validity: settings.caValidity)
+                validity: settings.caValidity.totalSeconds)
         }
 
         func leaf(
@@ -67,7 +67,7 @@ public struct PKIPlan: Sendable, Equatable {
                 certificatePath: path + ".crt", keyPath: path + ".key",
                 signer: .authority(ca), subject: DistinguishedName(commonName: cn, organizations: o),
                 subjectAlternativeNames: Array(Set(sans)).sorted(),
-                keyUsage: leafUsage, extendedKeyUsage: usages, validity: settings.leafValidity)
+                keyUsage: leafUsage, extendedKeyUsage: usages, validity: settings.leafValidity.totalSeconds)
         }
 
         let vip = try Self.san(request.vipAddress, at: "vip.address")
@@ -166,12 +166,12 @@ public struct PKIPlan: Sendable, Equatable {
         guard (1...65535).contains(request.vipPort) else {
             throw .badInput("VIP port \(request.vipPort) is out of range", at: "vip.port", hint: "use 1-65535")
         }
-        guard settings.caValidity > 0, settings.leafValidity > 0, settings.renewBefore >= 0 else {
+        guard settings.caValidity > .zero, settings.leafValidity > .zero, settings.renewBefore >= .zero else {
             throw .badInput("validity periods must be positive", at: "pki",
                             hint: "set ca_validity and leaf_validity to durations like 3650d and 365d")
         }
         guard settings.renewBefore < settings.leafValidity else {
-            throw .badInput("renew_before (\(Int(settings.renewBefore / 86_400))d) is not shorter than leaf_validity",
+            throw .badInput("renew_before (\(Int(settings.renewBefore.totalSeconds / 86_400))d) is not shorter than leaf_validity",
                             at: "pki.renew_before",
                             hint: "otherwise every run would re-issue every certificate; e.g. leaf_validity 365d, renew_before 30d")
         }

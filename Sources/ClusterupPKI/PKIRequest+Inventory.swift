@@ -6,7 +6,6 @@ extension PKIRequest {
     /// certificates), the VIP, and the `pki` section.
     public init(inventory: Inventory) throws(ClusterupError) {
         let vip = try inventory.requireVIP(for: "the PKI (apiserver SANs, kubeconfig server URL)")
-        let pki = inventory.pki
         var nodes: [Node] = []
         for host in inventory.hosts {
             var roles: Set<Role> = []
@@ -25,21 +24,6 @@ extension PKIRequest {
         self.init(
             clusterName: inventory.cluster, nodes: nodes, vipAddress: vip.address, vipPort: vip.port,
             loadBalancerDNSName: vip.dnsName,
-            settings: Settings(
-                directory: pki.directory,
-                algorithm: KeyAlgorithm(rawValue: pki.algorithm.rawValue) ?? .ecdsaP256,
-                caValidity: pki.caValidity.timeInterval, leafValidity: pki.leafValidity.timeInterval,
-                renewBefore: pki.renewBefore.timeInterval, clusterDomain: pki.clusterDomain,
-                serviceCIDR: pki.serviceCIDR, extraSANs: pki.extraSANs,
-                externalCA: pki.externalCA.map {
-                    ExternalCA(certificatePath: $0.cert, keyPath: $0.key, passphraseEnvironmentVariable: $0.passphraseEnv)
-                }))
-    }
-}
-
-extension Duration {
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+            settings: inventory.pki)
     }
 }

@@ -24,59 +24,6 @@ public struct PKIRequest: Sendable, Equatable {
         }
     }
 
-    /// An existing CA to sign with instead of creating the Kubernetes `ca`.
-    public struct ExternalCA: Sendable, Equatable {
-        public var certificatePath: String
-        public var keyPath: String
-        /// Environment variable holding the key's passphrase, if the key is encrypted.
-        public var passphraseEnvironmentVariable: String?
-
-        public init(certificatePath: String, keyPath: String, passphraseEnvironmentVariable: String? = nil) {
-            self.certificatePath = certificatePath
-            self.keyPath = keyPath
-            self.passphraseEnvironmentVariable = passphraseEnvironmentVariable
-        }
-    }
-
-    public struct Settings: Sendable, Equatable {
-        /// Directory holding the PKI (kubeadm layout, see `PKIPlan`).
-        public var directory: String
-        public var algorithm: KeyAlgorithm
-        public var caValidity: TimeInterval
-        public var leafValidity: TimeInterval
-        /// A leaf expiring within this is re-issued by `certs gen`.
-        public var renewBefore: TimeInterval
-        public var clusterDomain: String
-        public var serviceCIDR: String
-        /// Extra apiserver SANs: IP literals or DNS names.
-        public var extraSANs: [String]
-        public var externalCA: ExternalCA?
-
-        public static let day: TimeInterval = 86_400
-
-        public init(
-            directory: String,
-            algorithm: KeyAlgorithm = .ecdsaP256,
-            caValidity: TimeInterval = 3650 * day,
-            leafValidity: TimeInterval = 365 * day,
-            renewBefore: TimeInterval = 30 * day,
-            clusterDomain: String = "cluster.local",
-            serviceCIDR: String = "10.96.0.0/12",
-            extraSANs: [String] = [],
-            externalCA: ExternalCA? = nil
-        ) {
-            self.directory = directory
-            self.algorithm = algorithm
-            self.caValidity = caValidity
-            self.leafValidity = leafValidity
-            self.renewBefore = renewBefore
-            self.clusterDomain = clusterDomain
-            self.serviceCIDR = serviceCIDR
-            self.extraSANs = extraSANs
-            self.externalCA = externalCA
-        }
-    }
-
     public var clusterName: String
     public var nodes: [Node]
     /// The virtual IP clients use; a SAN of every apiserver and the host of every kubeconfig URL.
@@ -84,11 +31,12 @@ public struct PKIRequest: Sendable, Equatable {
     /// HAProxy's frontend port on the VIP.
     public var vipPort: Int
     public var loadBalancerDNSName: String?
-    public var settings: Settings
+    /// The inventory's `pki` section as it is: one type for both, so nothing is mapped across.
+    public var settings: PKISettings
 
     public init(
         clusterName: String, nodes: [Node], vipAddress: String, vipPort: Int = 8443,
-        loadBalancerDNSName: String? = nil, settings: Settings
+        loadBalancerDNSName: String? = nil, settings: PKISettings
     ) {
         self.clusterName = clusterName
         self.nodes = nodes
@@ -96,23 +44,5 @@ public struct PKIRequest: Sendable, Equatable {
         self.vipPort = vipPort
         self.loadBalancerDNSName = loadBalancerDNSName
         self.settings = settings
-    }
-}
-
-/// The key algorithm of every key the PKI creates.
-public enum KeyAlgorithm: String, Sendable, Hashable, CaseIterable, Codable {
-    case ecdsaP256 = "ecdsa-p256"
-    case rsa2048 = "rsa-2048"
-    case rsa3072 = "rsa-3072"
-    case rsa4096 = "rsa-4096"
-
-    /// RSA modulus size, nil for EC keys.
-    public var rsaBits: Int32? {
-        switch self {
-        case .ecdsaP256: nil
-        case .rsa2048: 2048
-        case .rsa3072: 3072
-        case .rsa4096: 4096
-        }
     }
 }

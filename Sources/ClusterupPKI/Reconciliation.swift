@@ -312,9 +312,10 @@ extension PKIPlan {
     }
 }
 
-enum PKIDate {
+/// How every PKI report and message writes a date, locally or of certificates read from nodes.
+public enum PKIDate {
     /// `2026-11-22 04:38 UTC`: unambiguous in tables and messages.
-    static func format(_ date: Date) -> String {
+    public static func format(_ date: Date) -> String {
         var time = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&time, &parts)

@@ -14,19 +14,12 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible, Comparable
         self.bytes = bytes
     }
 
-    /// Parses a literal; no zone index, no surrounding brackets.
+    /// Parses a literal as the inventory does; no zone index, no surrounding brackets.
     public init?(_ text: String) {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            bytes = withUnsafeBytes(of: &v4) { Array($0) }
-            return
+        switch NetworkAddress(ipLiteral: text) {
+        case .ipv4(let bytes), .ipv6(let bytes): self.bytes = bytes
+        case .dnsName, nil: return nil
         }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 {
-            bytes = withUnsafeBytes(of: &v6) { Array($0) }
-            return
-        }
-        return nil
     }
 
     public var isIPv6: Bool { bytes.count == 16 }

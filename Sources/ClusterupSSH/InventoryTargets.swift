@@ -5,27 +5,17 @@ extension SSHTargetSpec {
     /// what it leaves to ~/.ssh/config and OpenSSH's defaults.
     public init(host: Host, acceptNewHostKeys: Bool) {
         let ssh = host.ssh
-        let sudo: SSHTarget.Sudo = switch ssh.sudo {
-        case .none: .none
-        case .passwordless: .passwordless
-        case .password(let env): .password(env: env)
-        }
         self.init(
             name: host.name, address: host.address, user: ssh.user, port: ssh.port,
             identityFiles: ssh.identityFiles.isEmpty ? nil : ssh.identityFiles,
             useAgent: ssh.agent, knownHostsFile: ssh.knownHosts,
-            passphraseEnv: ssh.passphraseEnv, passwordEnv: ssh.passwordEnv, sudo: sudo,
+            passphraseEnv: ssh.passphraseEnv, passwordEnv: ssh.passwordEnv, sudo: ssh.sudo,
             bastion: ssh.bastion.map { bastion in
                 [SSHJumpSpec(host: bastion.host, port: bastion.port, user: bastion.user,
                              identityFiles: bastion.identityFiles.isEmpty ? nil : bastion.identityFiles)]
             },
-            connectTimeout: Self.seconds(ssh.connectTimeout), commandTimeout: Self.seconds(ssh.commandTimeout),
+            connectTimeout: ssh.connectTimeout.totalSeconds, commandTimeout: ssh.commandTimeout.totalSeconds,
             useSSHConfig: ssh.useSSHConfig, acceptNewHostKeys: acceptNewHostKeys)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
 

@@ -1,15 +1,10 @@
+import ClusterupCore
+
 /// Everything needed to open one SSH connection, fully resolved: no optionals left to guess,
 /// no ssh config left to read. Built by `SSHConfig.resolve` from what the inventory asks for.
 public struct SSHTarget: Sendable, Equatable {
-    /// How commands get root on the host.
-    public enum Sudo: Sendable, Equatable {
-        /// Run commands as the login user.
-        case none
-        /// `sudo -n`: the user may sudo without a password.
-        case passwordless
-        /// `sudo -S`: the password is read from this environment variable on this machine.
-        case password(env: String)
-    }
+    /// How commands get root on the host: the inventory's `ssh.sudo` as it is.
+    public typealias Sudo = ClusterupCore.Sudo
 
     /// Name used in messages and errors (the inventory host name).
     public var name: String

@@ -181,6 +181,13 @@ private let threeLB = """
         #expect(error.message.hasPrefix("pki.service_cidr:"))
     }
 
+    @Test(arguments: ["pki: {cluster_domain: cluster.local.}", "pki: {extra_sans: [api.example.com.]}"])
+    func certificateNamesEndingInTheRootDotAreRefused(section: String) throws {
+        let error = try #require(parseError(minimalInventory(extra: section)))
+        #expect(error.message.contains("ends in a dot"))
+        #expect(error.hint?.contains("without the root dot") == true)
+    }
+
     @Test func externalCAFilesMustBeReadable() throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
@@ -189,8 +196,8 @@ private let threeLB = """
         #expect(error.message.contains("pki.external_ca.key: cannot read CA key"))
         try scratch.write("ca.key", "key")
         let pki = try parseInventory(minimalInventory(extra: "pki: {external_ca: {cert: ca.crt, key: ca.key, passphrase_env: CA_PASS}}"), directory: scratch.path).pki
-        #expect(pki.externalCA?.passphraseEnv == "CA_PASS")
-        #expect(pki.externalCA?.cert.hasSuffix("/ca.crt") == true)
+        #expect(pki.externalCA?.passphraseEnvironmentVariable == "CA_PASS")
+        #expect(pki.externalCA?.certificatePath.hasSuffix("/ca.crt") == true)
     }
 }
 

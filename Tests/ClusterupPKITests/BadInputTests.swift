@@ -62,7 +62,7 @@ import Testing
         defer { dir.remove() }
         let longAgo = Date().addingTimeInterval(-400 * 86_400)
         var request = makeRequest(nodes: 1, directory: dir.pki)
-        request.settings.caValidity = 100 * 86_400
+        request.settings.caValidity = .days(100)
         _ = try PKIGenerator(request: request).run(now: longAgo)
         let before = snapshot(dir.pki)
         let failure = error { try PKIGenerator(request: makeRequest(nodes: 1, directory: dir.pki)).run(now: Date()) }

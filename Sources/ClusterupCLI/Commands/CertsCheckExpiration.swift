@@ -66,14 +66,11 @@ extension Clusterup {
                 if certificates.isEmpty { rows.append([result.host, "(none under /etc/kubernetes/pki)", "-", "-", "-"]) }
                 for cert in certificates {
                     if cert.status != .ok { problems += 1 }
-                    rows.append([result.host, cert.path, cert.notAfter.map { InstalledCertificate.format($0) } ?? "-",
+                    rows.append([result.host, cert.path, cert.notAfter.map(PKIDate.format) ?? "-",
                                  cert.daysLeft(now: now).map { "\($0)d" } ?? "-", cert.statusText])
                 }
-                objects.append(.object([("host", .string(result.host)), ("certificates", .array(certificates.map { cert in
-                    .object([("path", .string(cert.path)), ("subject", .optional(cert.subject)),
-                             ("not_after", .optional(cert.notAfter.map { ISO8601DateFormatter().string(from: $0) })),
-                             ("days_left", .optional(cert.daysLeft(now: now))), ("status", .string(cert.status.rawValue))])
-                }))]))
+                objects.append(.object([("host", .string(result.host)),
+                                        ("certificates", .array(certificates.map { $0.json(now: now) }))]))
             }
             if output.isJSON {
                 print(JSONValue.array(objects).pretty)

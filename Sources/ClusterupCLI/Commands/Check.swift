@@ -38,9 +38,9 @@ extension Clusterup {
             for result in results {
                 guard let check = result.value else {
                     bad += 1
-                    rows.append([result.host, "unreachable", "", "", "", "", "", "", explain(result.error ?? CancellationError())])
-                    objects.append(.object([("host", .string(result.host)), ("ok", .bool(false)),
-                                            ("error", .string(explain(result.error ?? CancellationError())))]))
+                    let error = explain(result.error ?? CancellationError())
+                    rows.append([result.host, "unreachable", "", "", "", "", "", "", error])
+                    objects.append(.object([("host", .string(result.host)), ("ok", .bool(false)), ("error", .string(error))]))
                     continue
                 }
                 if check.worst == .error { bad += 1 }

@@ -88,7 +88,7 @@ enum ExecReport {
 
     static func json(_ result: HostResult<CommandResult>) -> JSONValue {
         var fields: [(String, JSONValue)] = [("host", .string(result.host))]
-        fields.append(("elapsed_seconds", .double(Double(result.elapsed.components.seconds) + Double(result.elapsed.components.attoseconds) / 1e18)))
+        fields.append(("elapsed_seconds", .double(result.elapsed.totalSeconds)))
         if let value = result.value {
             fields.append(("exit_status", .int(Int64(value.exitStatus))))
             fields.append(("signal", .optional(value.signal)))

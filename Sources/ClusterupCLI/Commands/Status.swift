@@ -129,11 +129,7 @@ enum StatusReport {
             fields.append(("services", .object(host.units.sorted { $0.key < $1.key }.map {
                 ($0.key, .object([("active", .string($0.value.active)), ("enabled", .string($0.value.enabled))]))
             })))
-            fields.append(("certificates", .array(host.certificates.map { cert in
-                .object([("path", .string(cert.path)), ("subject", .optional(cert.subject)),
-                         ("not_after", .optional(cert.notAfter.map { ISO8601DateFormatter().string(from: $0) })),
-                         ("days_left", .optional(cert.daysLeft(now: now))), ("status", .string(cert.status.rawValue))])
-            })))
+            fields.append(("certificates", .array(host.certificates.map { $0.json(now: now) })))
             fields.append(("versions", .object(host.versions.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
             return .object(fields)
         }

@@ -142,13 +142,13 @@ public struct SSHSettings: Sendable, Equatable, Hashable {
     }
 }
 
-/// How commands that need root are run for a non-root SSH user.
+/// How commands that need root are run for a non-root SSH user (also ClusterupSSH's `SSHTarget.Sudo`).
 public enum Sudo: Sendable, Equatable, Hashable {
     /// Commands run as the SSH user (who should be root).
     case none
     /// `sudo -n`: the user may sudo without a password.
     case passwordless
-    /// `sudo -S` fed from this environment variable.
+    /// `sudo -S`: the password is read from this environment variable on this machine.
     case password(env: String)
 }
 

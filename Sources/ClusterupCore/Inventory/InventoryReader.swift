@@ -531,7 +531,7 @@ struct InventoryReader {
         guard let field else { return pki }
         let mapping = try field.mapping(allowed: Self.pkiKeys)
         if let directory = mapping["directory"] { pki.directory = resolve(try directory.nonEmptyString()) }
-        if let algorithm = mapping["algorithm"] { pki.algorithm = try algorithm.oneOf(PKISettings.Algorithm.self, what: "algorithms") }
+        if let algorithm = mapping["algorithm"] { pki.algorithm = try algorithm.oneOf(KeyAlgorithm.self, what: "algorithms") }
         if let validity = mapping["ca_validity"] { pki.caValidity = try positive(validity.duration(), validity) }
         if let validity = mapping["leaf_validity"] { pki.leafValidity = try positive(validity.duration(), validity) }
         if let renew = mapping["renew_before"] { pki.renewBefore = try renew.duration() }
@@ -548,6 +548,9 @@ struct InventoryReader {
         if let domain = mapping["cluster_domain"] {
             let name = try domain.string()
             guard NetworkAddress.isDNSName(name) else { throw domain.error("'\(name)' is not a DNS name", hint: "e.g. cluster.local") }
+            guard !name.hasSuffix(".") else {
+                throw domain.error("'\(name)' ends in a dot", hint: "certificate names are written without the root dot: '\(name.dropLast())'")
+            }
             pki.clusterDomain = name
         }
         if let cidr = mapping["service_cidr"] {
@@ -562,6 +565,9 @@ struct InventoryReader {
                 guard NetworkAddress(name) != nil else {
                     throw item.error("'\(text)' is neither an IP address nor a DNS name", hint: "e.g. api.example.com or 203.0.113.10")
                 }
+                guard !text.hasSuffix(".") else {
+                    throw item.error("'\(text)' ends in a dot", hint: "certificate names are written without the root dot: '\(text.dropLast())'")
+                }
                 pki.extraSANs.append(text)
             }
         }
@@ -573,8 +579,8 @@ struct InventoryReader {
             try checkReadable(cert, certField, what: "CA certificate", hint: hint)
             try checkReadable(key, keyField, what: "CA key", hint: hint)
             pki.externalCA = .init(
-                cert: cert, key: key,
-                passphraseEnv: try ca["passphrase_env"].map { field throws(ClusterupError) in try readEnvironmentName(field) })
+                certificatePath: cert, keyPath: key,
+                passphraseEnvironmentVariable: try ca["passphrase_env"].map { field throws(ClusterupError) in try readEnvironmentName(field) })
         }
         return pki
     }

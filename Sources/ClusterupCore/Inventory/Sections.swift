@@ -149,32 +149,27 @@ public struct VRRPSettings: Sendable, Equatable {
     }
 }
 
-/// Where and how `certs gen` makes the cluster's PKI.
+/// Where and how `certs gen` makes the cluster's PKI: the inventory's `pki` section, and what
+/// ClusterupPKI's `PKIRequest` carries, so the two cannot drift apart.
 public struct PKISettings: Sendable, Equatable {
-    public enum Algorithm: String, Sendable, CaseIterable {
-        case ecdsaP256 = "ecdsa-p256"
-        case rsa2048 = "rsa-2048"
-        case rsa3072 = "rsa-3072"
-        case rsa4096 = "rsa-4096"
-    }
-
-    /// Bring-your-own CA instead of generating one.
+    /// Bring-your-own CA: signs instead of a generated Kubernetes `ca`.
     public struct ExternalCA: Sendable, Equatable {
         /// Absolute paths.
-        public var cert: String
-        public var key: String
-        public var passphraseEnv: String?
+        public var certificatePath: String
+        public var keyPath: String
+        /// Environment variable holding the key's passphrase, if the key is encrypted.
+        public var passphraseEnvironmentVariable: String?
 
-        public init(cert: String, key: String, passphraseEnv: String? = nil) {
-            self.cert = cert
-            self.key = key
-            self.passphraseEnv = passphraseEnv
+        public init(certificatePath: String, keyPath: String, passphraseEnvironmentVariable: String? = nil) {
+            self.certificatePath = certificatePath
+            self.keyPath = keyPath
+            self.passphraseEnvironmentVariable = passphraseEnvironmentVariable
         }
     }
 
-    /// Absolute path.
+    /// Absolute path of the directory holding the PKI (kubeadm layout).
     public var directory: String
-    public var algorithm: Algorithm
+    public var algorithm: KeyAlgorithm
     public var caValidity: Duration
     public var leafValidity: Duration
     /// `certs gen` re-issues a leaf that expires within this.
@@ -191,7 +186,7 @@ public struct PKISettings: Sendable, Equatable {
     public static let defaultRenewBefore = Duration.days(30)
 
     public init(
-        directory: String, algorithm: Algorithm = .ecdsaP256, caValidity: Duration = defaultCAValidity,
+        directory: String, algorithm: KeyAlgorithm = .ecdsaP256, caValidity: Duration = defaultCAValidity,
         leafValidity: Duration = defaultLeafValidity, renewBefore: Duration = defaultRenewBefore,
         clusterDomain: String = "cluster.local", serviceCIDR: String = "10.96.0.0/12", extraSANs: [String] = [],
         externalCA: ExternalCA? = nil
@@ -205,6 +200,24 @@ public struct PKISettings: Sendable, Equatable {
         self.serviceCIDR = serviceCIDR
         self.extraSANs = extraSANs
         self.externalCA = externalCA
+    }
+}
+
+/// The key algorithm of every key the PKI creates.
+public enum KeyAlgorithm: String, Sendable, Hashable, CaseIterable, Codable {
+    case ecdsaP256 = "ecdsa-p256"
+    case rsa2048 = "rsa-2048"
+    case rsa3072 = "rsa-3072"
+    case rsa4096 = "rsa-4096"
+
+    /// RSA modulus size, nil for EC keys.
+    public var rsaBits: Int32? {
+        switch self {
+        case .ecdsaP256: nil
+        case .rsa2048: 2048
+        case .rsa3072: 3072
+        case .rsa4096: 4096
+        }
     }
 }
 

@@ -127,7 +127,7 @@ public enum InventoryReport {
             ("cluster_domain", .string(pki.clusterDomain)),
             ("service_cidr", .string(pki.serviceCIDR)),
             ("extra_sans", .strings(pki.extraSANs)),
-            ("external_ca", pki.externalCA.map { .object([("cert", .string($0.cert)), ("key", .string($0.key))]) } ?? .null),
+            ("external_ca", pki.externalCA.map { .object([("cert", .string($0.certificatePath)), ("key", .string($0.keyPath))]) } ?? .null),
         ])
     }
 }

@@ -131,8 +131,8 @@ public struct InstalledCertificate: Sendable, Equatable {
     public var statusText: String {
         switch status {
         case .ok: "ok"
-        case .expiringSoon: "expires \(notAfter.map(Self.format) ?? "soon")"
-        case .expired: "EXPIRED \(notAfter.map(Self.format) ?? "")"
+        case .expiringSoon: "expires \(notAfter.map(PKIDate.format) ?? "soon")"
+        case .expired: "EXPIRED \(notAfter.map(PKIDate.format) ?? "")"
         case .unreadable: "unreadable: \(detail ?? "")"
         case .missing: "MISSING (deploy installs it)"
         case .outdated: "OUTDATED: differs from the local PKI (run `clusterup deploy`)"
@@ -142,15 +142,6 @@ public struct InstalledCertificate: Sendable, Equatable {
     init(missing path: String) {
         self.path = path
         status = .missing
-    }
-
-    /// `2026-11-22 04:38 UTC`, as the local PKI report writes dates.
-    public static func format(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-        return formatter.string(from: date)
     }
 
     /// Residual validity in whole days (negative once expired).

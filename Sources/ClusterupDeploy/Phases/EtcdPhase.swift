@@ -71,7 +71,7 @@ struct EtcdPhase: DeployPhase {
                     }
                 }
                 try await session.onHosts([host], phase: title, step: "starting etcd") { host, connection, _ in
-                    _ = try connection.checkedOutput("systemctl start etcd.service", timeout: timeout.seconds)
+                    _ = try connection.checkedOutput("systemctl start etcd.service", timeout: timeout.totalSeconds)
                     try EtcdPhase.waitHealthy(host, connection: connection, etcdctl: etcdctl, timeout: timeout)
                 }
                 session.note(peer.name, "etcd: member \(peer.name) joined")
@@ -153,8 +153,4 @@ struct EtcdPhase: DeployPhase {
                                   hint: "see `journalctl -u etcd` on \(host.name)")
         }
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
