@@ -1,4 +1,5 @@
 import ClusterupCore
+import Foundation
 
 /// The deploy: one literal list of phases, run in order. Locks are released and connections
 /// closed whatever happens (failure, Ctrl-C).
@@ -22,10 +23,16 @@ public enum Deploy {
         public var changes: [String: HostChanges]
         public var etcd: EtcdMembershipPlan?
         public var changeCount: Int { changes.values.reduce(0) { $0 + $1.files.count + $1.units.count } }
+        /// The phases that ran, in order, with their timings.
+        public var timings: [(phase: String, timing: PhaseTiming)]
+        /// The whole run, from the first phase to the lock released and connections closed.
+        public var total: PhaseTiming
     }
 
     public static func run(_ session: DeploySession) async throws -> Report {
         let clock = ContinuousClock()
+        var timings: [(phase: String, timing: PhaseTiming)] = []
+        let runStarted = clock.now, runCPU = processCPUTime()
         do {
             for phase in phases {
                 try Task.checkCancellation()
@@ -38,9 +45,11 @@ public enum Deploy {
                     continue
                 }
                 session.emit(.phaseStarted(phase.title))
-                let started = clock.now
+                let started = clock.now, cpuBefore = processCPUTime()
                 try await phase.run(session)
-                session.emit(.phaseFinished(phase.title, elapsed: clock.now - started))
+                let timing = PhaseTiming(elapsed: clock.now - started, cpu: processCPUTime() - cpuBefore)
+                timings.append((phase.title, timing))
+                session.emit(.phaseFinished(phase.title, timing: timing))
             }
         } catch {
             await LockPhase.release(session)
@@ -49,6 +58,15 @@ public enum Deploy {
         }
         await LockPhase.release(session)
         session.closeAll()
-        return session.with { Report(changes: $0.changes, etcd: $0.etcdPlan) }
+        let total = PhaseTiming(elapsed: clock.now - runStarted, cpu: processCPUTime() - runCPU)
+        return session.with { Report(changes: $0.changes, etcd: $0.etcdPlan, timings: timings, total: total) }
+    }
+
+    /// User plus system CPU time of this process, every thread.
+    static func processCPUTime() -> Duration {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return .zero }
+        func duration(_ t: timeval) -> Duration { .seconds(Int64(t.tv_sec)) + .microseconds(Int64(t.tv_usec)) }
+        return duration(usage.ru_utime) + duration(usage.ru_stime)
     }
 }

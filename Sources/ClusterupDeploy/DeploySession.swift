@@ -25,11 +25,23 @@ public struct DeployOptions: Sendable {
 public enum DeployEvent: Sendable {
     case phaseStarted(String)
     case phaseSkipped(String, reason: String)
-    case phaseFinished(String, elapsed: Duration)
+    case phaseFinished(String, timing: PhaseTiming)
     /// One host's progress inside a phase.
     case host(ProgressEvent)
     /// A line of the plan or report, for one host or (nil) the cluster.
     case note(host: String?, String)
+}
+
+/// How long a phase took, and how much of that was clusterup's own work: the CPU time this
+/// process used (all threads). The rest is waiting for the hosts and the network.
+public struct PhaseTiming: Sendable, Equatable {
+    public var elapsed: Duration
+    public var cpu: Duration
+
+    public init(elapsed: Duration, cpu: Duration) {
+        self.elapsed = elapsed
+        self.cpu = cpu
+    }
 }
 
 /// A failure with where it happened: which phase, which host. What the operator reads.

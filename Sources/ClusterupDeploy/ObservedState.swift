@@ -49,10 +49,14 @@ public struct HostObservedState: Sendable, Equatable {
             script += "set --\n"
             script += "for f in \(paths.map(shellQuote).joined(separator: " ")); do\n"
             script += #"  if [ -f "$f" ]; then set -- "$@" "$f"; else printf 'file\t%s\t-\n' "$f"; fi"# + "\ndone\n"
-            // stat names each file after a tab; sha256sum prints 64 hex digits, two spaces, the name.
+            // stat names each file after a tab; sha256sum prints 64 hex digits, two spaces, the name,
+            // and `openssl dgst -r` a space and a star: the name starts at the same column. openssl
+            // first where there is one: it hashes the 8 MB clusterup-vrrpd in a fifth of the time.
             script += #"""
             if [ $# -gt 0 ]; then
-              { stat --printf 'M\t%n\t%a:%U:%G\n' -- "$@"; sha256sum -- "$@"; } | awk -F'\t' '
+              { stat --printf 'M\t%n\t%a:%U:%G\n' -- "$@"
+                if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r "$@"; else sha256sum -- "$@"; fi
+              } | awk -F'\t' '
                 $1 == "M" && NF == 3 { meta[$2] = $3; order[n++] = $2; next }
                 { sum[substr($0, 67)] = substr($0, 1, 64) }
                 END { for (i = 0; i < n; i++) printf "file\t%s\t%s\t%s\n", order[i], meta[order[i]], sum[order[i]] }'

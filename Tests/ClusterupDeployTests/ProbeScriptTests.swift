@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupSSH
 import Foundation
 import Testing
 @testable import ClusterupDeploy
@@ -62,5 +63,102 @@ import Testing
         #expect(lines == ["unit", "unit", "unit"])
         let state = try HostObservedState.parse(try runShell(script), host: "local")
         #expect(Set(state.units.keys) == ["a.service", "b.service", "c.service"])
+    }
+}
+
+/// Enabling units on a node: what a real shell does with the script, in a scratch root, with a
+/// `systemctl` that only records how it was called.
+@Suite struct EnableUnitsScriptTests {
+    let root = "/tmp/cu-enable-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+
+    func write(_ path: String, _ text: String, mode: Int = 0o644) throws {
+        try FileManager.default.createDirectory(atPath: (root + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: root + path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]))
+    }
+
+    /// Runs the script with the recording systemctl first on PATH; returns what it recorded.
+    func run(_ units: [String]) throws -> String {
+        try write("/bin/systemctl", "#!/bin/sh\necho \"$*\" >> \(root)/systemctl.log\n", mode: 0o755)
+        _ = try runShell("PATH=\(root)/bin:$PATH\n" + enableUnitsScript(units, root: root))
+        return (try? String(contentsOfFile: root + "/systemctl.log", encoding: .utf8)) ?? ""
+    }
+
+    @Test func unitsWithoutASysVScriptAreEnabledByOneSystemctlCallThatDoesNotReload() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let log = try run(["kube-apiserver.service", "kube-scheduler.service"])
+        #expect(log == "enable --no-reload -q kube-apiserver.service kube-scheduler.service\n")
+    }
+
+    @Test func aUnitWithASysVScriptIsLinkedIntoItsWantedByTargetsWithoutSystemctl() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try write("/etc/init.d/etcd", "#!/bin/sh\n", mode: 0o755)
+        try write("/etc/init.d/haproxy", "#!/bin/sh\n", mode: 0o755)
+        try write("/lib/systemd/system/etcd.service", "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n")
+        // Ours in /etc wins over the package's; a unit may name several targets.
+        try write("/etc/systemd/system/etcd.service", "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target graphical.target\n")
+        try write("/lib/systemd/system/haproxy.service", "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n")
+        let log = try run(["etcd.service", "haproxy.service", "clusterup-vrrpd.service"])
+        #expect(log == "enable --no-reload -q clusterup-vrrpd.service\n")
+        let fm = FileManager.default
+        let wants = root + "/etc/systemd/system/multi-user.target.wants"
+        #expect(try fm.destinationOfSymbolicLink(atPath: wants + "/etcd.service") == root + "/etc/systemd/system/etcd.service")
+        #expect(try fm.destinationOfSymbolicLink(atPath: root + "/etc/systemd/system/graphical.target.wants/etcd.service")
+            == root + "/etc/systemd/system/etcd.service")
+        #expect(try fm.destinationOfSymbolicLink(atPath: wants + "/haproxy.service") == root + "/lib/systemd/system/haproxy.service")
+    }
+
+    @Test func aSysVUnitWithoutAUnitFileFailsNamingIt() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try write("/etc/init.d/etcd", "#!/bin/sh\n", mode: 0o755)
+        #expect(throws: (any Error).self) { try run(["etcd.service"]) }
+    }
+}
+
+/// The plan's single probe per host: etcd's section first (etcd hosts only), then the files and units.
+@Suite struct HostProbeTests {
+    @Test func anEtcdHostReportsItsMemberAndItsFilesInOneRun() throws {
+        let file = "/tmp/cu-probe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(file) }
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("x\n".utf8)))
+        let script = HostProbe.script(
+            etcd: EtcdHostFacts.probeScript(dataDirectory: "/tmp/cu-no-etcd-\(getpid())", etcdctl: "/bin/false"),
+            observed: HostObservedState.probeScript(paths: [file, file + ".absent"], units: []))
+        let (etcd, observed) = try HostProbe.parse(try runShell(script), host: "node1")
+        let facts = try #require(etcd)
+        #expect(!facts.hasData)
+        #expect(!facts.active)
+        #expect(observed.files[file]??.sha256 == sha256Hex(Array("x\n".utf8)))
+        #expect(observed.files[file + ".absent"] == .some(nil))
+    }
+
+    @Test func aNodeWithoutOpensslHashesWithSha256sumToTheSameDigests() throws {
+        let dir = "/tmp/cu-noopenssl-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/bin", withIntermediateDirectories: true)
+        for tool in ["stat", "sha256sum", "awk"] {
+            let path = try #require(["/usr/bin/", "/bin/"].map { $0 + tool }.first { FileManager.default.isExecutableFile(atPath: $0) })
+            try FileManager.default.createSymbolicLink(atPath: "\(dir)/bin/\(tool)", withDestinationPath: path)
+        }
+        #expect(FileManager.default.createFile(atPath: dir + "/a file", contents: Data("content\n".utf8)))
+        let probe = HostObservedState.probeScript(paths: [dir + "/a file"], units: [])
+        let withOpenssl = try HostObservedState.parse(try runShell(probe), host: "h")
+        let without = try HostObservedState.parse(try runShell("PATH=\(dir)/bin\n" + probe), host: "h")
+        #expect(without == withOpenssl)
+        #expect(without.files[dir + "/a file"]??.sha256 == sha256Hex(Array("content\n".utf8)))
+    }
+
+    @Test func aHostWithoutEtcdHasNoEtcdSection() throws {
+        let (etcd, observed) = try HostProbe.parse(try runShell(HostProbe.script(etcd: nil, observed: "")), host: "node4")
+        #expect(etcd == nil)
+        #expect(observed == HostObservedState())
+    }
+
+    @Test func outputWithoutTheSeparatorIsAnErrorNamingTheHost() {
+        #expect(throws: ClusterupError.self) { try HostProbe.parse("data\nactive\n", host: "node2") }
+    }
+
+    @Test func onlyTheMemberAskedListsTheMembers() {
+        #expect(EtcdHostFacts.probeScript(dataDirectory: "/d", etcdctl: "etcdctl", listMembers: true).contains("member list"))
+        #expect(!EtcdHostFacts.probeScript(dataDirectory: "/d", etcdctl: "etcdctl", listMembers: false).contains("member list"))
     }
 }

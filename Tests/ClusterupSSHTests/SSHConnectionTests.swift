@@ -159,6 +159,26 @@ struct SSHFileTransferTests {
         }
     }
 
+    @Test func uploadAllStopsAtADirectoryInTheWayLeavingEarlierFilesInPlaceAndLaterOnesUntouched() throws {
+        try withConnection { lab, sshd, connection in
+            try FileManager.default.createDirectory(atPath: lab.dir + "/in-the-way", withIntermediateDirectories: true)
+            let error = try #require(throws: ClusterupError.self) {
+                try connection.uploadAll([
+                    SSHConnection.UploadFile(Array("1\n".utf8), to: lab.dir + "/before", mode: 0o600, owner: "root", group: "root"),
+                    SSHConnection.UploadFile(Array("2\n".utf8), to: lab.dir + "/in-the-way"),
+                    SSHConnection.UploadFile(Array("3\n".utf8), to: lab.dir + "/after"),
+                ])
+            }
+            #expect(error.message.contains("could not put \(lab.dir)/in-the-way in place"), "\(error.message)")
+            #expect(FileManager.default.contents(atPath: lab.dir + "/before") == Data("1\n".utf8))
+            #expect((try FileManager.default.attributesOfItem(atPath: lab.dir + "/before")[.posixPermissions] as? Int) == 0o600)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: lab.dir + "/in-the-way").isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: lab.dir + "/after"))
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: lab.dir).filter { $0.contains("clusterup-") }
+            #expect(leftovers.isEmpty)
+        }
+    }
+
     @Test func uploadAllIntoAMissingDirectoryPutsNothingInPlace() throws {
         try withConnection { lab, sshd, connection in
             let error = try #require(throws: ClusterupError.self) {

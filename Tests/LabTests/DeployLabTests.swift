@@ -25,7 +25,7 @@ struct DeployLabTests {
     }
 
     @Test func deployFromBareNodesThenConvergeWithoutChanges() async throws {
-        let name = "dtest"
+        let name = "dpbare"
         let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
         let inventory = try Lab.inventoryPath(name: name)
         do {
@@ -36,6 +36,10 @@ struct DeployLabTests {
             #expect(first.output.contains("etcd: all 3 member(s) healthy over TLS"))
             #expect(first.output.contains("HAProxy: 3 apiserver backend(s) up on every lb host"))
             #expect(first.output.contains("is held by node"))
+            // The closing summary says where the time went, phase by phase.
+            for phase in ["write files", "etcd", "control plane", "total"] {
+                #expect(first.output.split(separator: "\n").contains { $0.hasPrefix(phase + " ") && $0.contains(" s ") }, "\(phase)")
+            }
 
             // The VIP answers: HAProxy on it reaches a ready apiserver (stand-in) over TLS.
             let vip = try state.plan.vipAddress
@@ -59,10 +63,20 @@ struct DeployLabTests {
             }
             #expect(holders == 1)
 
-            // A re-run changes nothing.
-            let second = try await clusterup(["deploy", inventory])
+            // A re-run changes nothing; JSON gives each phase's wall and CPU time.
+            let second = try await clusterup(["deploy", inventory, "--output", "json"])
             #expect(second.status == 0, "\(second.output)")
-            #expect(second.output.contains("deploy: no changes"), "\(second.output)")
+            // The pretty-printed document: from its "{" line to its closing "}" line (stderr follows it).
+            let lines = second.output.split(separator: "\n", omittingEmptySubsequences: false)
+            let start = try #require(lines.firstIndex(of: "{")), end = try #require(lines.firstIndex(of: "}"))
+            let document = lines[start...end].joined(separator: "\n")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any], "\(second.output)")
+            #expect(report["changes"] as? Int == 0, "\(second.output)")
+            let plan = try #require((report["phases"] as? [String: Any])?["plan"] as? [String: Any])
+            #expect((plan["seconds"] as? Double ?? -1) > 0)
+            #expect((plan["cpu_seconds"] as? Double ?? -1) >= 0)
+            #expect(((report["phases"] as? [String: Any])?["write files"] as? [String: Any])?["skipped"] != nil)
+            #expect((report["seconds"] as? Double ?? 0) >= (plan["seconds"] as? Double ?? 1))
 
             // A dry run after editing one setting shows exactly that change, and changes nothing.
             let edited = inventory.replacingOccurrences(of: "inventory.yml", with: "edited.yml")
@@ -89,7 +103,7 @@ struct DeployLabTests {
     }
 
     @Test func keepalivedBackendDeploysAndSwitchingBackendsStopsTheOtherDaemon() async throws {
-        let name = "dkeep"
+        let name = "dpkeep"
         let state = try await Lab.up(name: name, nodes: 2, waitForAddressBlock: 180)
         let inventory = try Lab.inventoryPath(name: name)
         do {

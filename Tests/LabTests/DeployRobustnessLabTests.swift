@@ -76,7 +76,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func growingTheClusterJoinsTheNewEtcdMemberWithoutRestartingTheOthersAtOnce() async throws {
-        let lab = "opsgrow"
+        let lab = "dpgrow"
         try await withLab(lab) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")
@@ -111,7 +111,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func aSecondConcurrentDeployIsRefusedNamingTheLockHolder() async throws {
-        let lab = "opslock"
+        let lab = "dplock"
         try await withLab(lab) { inventory in
             let first = try Background(["deploy", inventory], log: "/tmp/clusterup-\(lab)-first.log")
             #expect(await first.waitFor("==> artifacts", seconds: 60), "\(first.output)")
@@ -130,7 +130,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func aStoppedNodeIsNamedWithThePhaseAndARerunConvergesOnceItIsBack() async throws {
-        let lab = "opsstop"
+        let lab = "dpstop"
         try await withLab(lab) { inventory in
             // Down before deploy: refused at connect, nothing changed.
             try await Lab.stopNode("node3", lab: lab, mode: .kill)
@@ -165,7 +165,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func resetRemovesTheDeploymentKeepsBackupsAndDeployStartsFromScratch() async throws {
-        let lab = "opsreset"
+        let lab = "dpreset"
         try await withLab(lab) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")
@@ -203,7 +203,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func restoreBringsEveryMemberBackToTheSnapshot() async throws {
-        let lab = "opsrestore"
+        let lab = "dprestore"
         try await withLab(lab) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")

@@ -44,10 +44,12 @@ final class DeployRenderer: Sendable {
             case .phaseSkipped(let phase, let reason):
                 state.phases.append((phase, .object([("skipped", .string(reason))])))
                 if !json { write("==> \(phase): skipped (\(reason))\n") }
-            case .phaseFinished(let phase, let elapsed):
-                state.phases.append((phase, .object([("seconds", .double(elapsed.totalSeconds))])))
+            case .phaseFinished(let phase, let timing):
+                state.phases.append((phase, .object([
+                    ("seconds", .double(timing.elapsed.totalSeconds)), ("cpu_seconds", .double(timing.cpu.totalSeconds)),
+                ])))
                 endBoard(&state)
-                if !json { write("    done in \(formatElapsed(elapsed))\n") }
+                if !json { write("    done in \(Self.seconds(timing.elapsed)) (clusterup CPU \(Self.seconds(timing.cpu)))\n") }
             case .host(let progress):
                 if progress.state == .failed { state.failedHosts[progress.host] = progress.detail ?? progress.step }
                 state.board?.handle(progress)
@@ -76,6 +78,8 @@ final class DeployRenderer: Sendable {
                 fields.append(("phases", .object(state.phases)))
                 fields.append(("notes", .array(state.notes)))
                 if let report {
+                    fields.append(("seconds", .double(report.total.elapsed.totalSeconds)))
+                    fields.append(("cpu_seconds", .double(report.total.cpu.totalSeconds)))
                     fields.append(("changes", .int(Int64(report.changeCount))))
                     fields.append(("hosts_changed", .array(report.changes.filter { !$0.value.isEmpty }.keys.sorted().map(JSONValue.string))))
                 }
@@ -92,8 +96,28 @@ final class DeployRenderer: Sendable {
                 } else {
                     write(count == 0 ? "\ndeploy: no changes, everything already matched the inventory\n" : "\ndeploy: done, \(count) change(s) made\n")
                 }
+                write(Self.timingSummary(report))
             }
         }
+    }
+
+    /// Where the time went, phase by phase: wall time, and the CPU clusterup itself used (the
+    /// rest is the hosts working and the network).
+    static func timingSummary(_ report: Deploy.Report) -> String {
+        let rows = report.timings.map { ($0.phase, $0.timing) } + [("total", report.total)]
+        let width = rows.map(\.0.count).max() ?? 0
+        var text = "\n\("phase".padding(toLength: width, withPad: " ", startingAt: 0))      time  clusterup CPU\n"
+        for (phase, timing) in rows {
+            let time = seconds(timing.elapsed), cpu = seconds(timing.cpu)
+            text += phase.padding(toLength: width, withPad: " ", startingAt: 0)
+                + String(repeating: " ", count: max(1, 10 - time.count)) + time
+                + String(repeating: " ", count: max(1, 15 - cpu.count)) + cpu + "\n"
+        }
+        return text
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(format: "%.2f s", duration.totalSeconds)
     }
 
     private func write(_ text: String) {

@@ -27,10 +27,19 @@ enum LoadBalancerComponent {
                 "backends": backends, "apiserverPort": 6443, "statsPort": statsPort, "checkInterval": "1s",
             ]),
             restarts: ["haproxy.service"], component: "haproxy"))
-        // Debian's unit leaves the descriptor limit at systemd's default; maxconn needs more.
+        // Debian's unit leaves the descriptor limit at systemd's default; maxconn needs more. The
+        // stats socket lives in /run/haproxy, which the package's tmpfiles.d rule makes at boot:
+        // apply the rule again before each start, so a boot where systemd-tmpfiles-setup failed
+        // (seen on loaded lab nodes) does not leave HAProxy unable to start.
         state.add(ManagedFile(
             path: "/etc/systemd/system/haproxy.service.d/clusterup.conf",
-            text: "# Managed by clusterup: room for HAProxy's maxconn.\n[Service]\nLimitNOFILE=65536\n",
+            text: """
+                # Managed by clusterup: room for HAProxy's maxconn; /run/haproxy for the stats socket.
+                [Service]
+                LimitNOFILE=65536
+                ExecStartPre=-systemd-tmpfiles --create haproxy.conf
+
+                """,
             restarts: ["haproxy.service"], component: "haproxy"))
         state.add(ManagedUnit(name: "haproxy.service", component: "haproxy", reload: true))
 

@@ -35,17 +35,16 @@ struct ApplyFilesPhase: DeployPhase {
                                              owner: change.file.owner, group: change.file.group)
                 })
             }
-            if hostChanges.needsDaemonReload {
-                reporter.step("systemctl daemon-reload")
-                _ = try connection.checkedOutput("systemctl daemon-reload")
-            }
+            // Applying sysctl files, enabling units and reloading systemd: one command, and at most
+            // one daemon-reload (each `systemctl enable` would reload the manager again).
             let sysctl = desired[host.name]!.sysctlFiles.filter { path in hostChanges.files.contains { $0.file.path == path } }
-            for path in sysctl { _ = try connection.checkedOutput("sysctl -q -p \(shellQuote(path))") }
-            // Enabling only writes symlinks: every unit in one script, stopping at the first failure.
             let enables = hostChanges.units.compactMap { if case .enable(let unit) = $0 { unit } else { nil } }
-            if !enables.isEmpty {
-                reporter.step("enabling \(enables.joined(separator: ", "))")
-                _ = try connection.checkedOutput(enables.map { "{\n\(enableScript($0))\n} || exit $?" }.joined(separator: "\n"))
+            var activation = sysctl.map { "sysctl -q -p \(shellQuote($0)) || exit $?" }
+            if !enables.isEmpty { activation.append(enableUnitsScript(enables)) }
+            if hostChanges.needsDaemonReload || !enables.isEmpty { activation.append("systemctl daemon-reload") }
+            if !activation.isEmpty {
+                reporter.step(enables.isEmpty ? "systemctl daemon-reload" : "enabling \(enables.joined(separator: ", "))")
+                _ = try connection.checkedOutput(activation.joined(separator: "\n"))
             }
             for action in hostChanges.units {
                 switch action {
@@ -62,22 +61,35 @@ struct ApplyFilesPhase: DeployPhase {
     }
 }
 
-/// `systemctl enable`, except that when the distribution also ships a SysV script of the same name
-/// whose runlevel links were removed, systemd's update-rc.d call fails: then the unit is wanted by
-/// multi-user.target directly, which is all enabling does for our units.
-func enableScript(_ unit: String) -> String {
-    let u = shellQuote(unit)
+/// Enables `units` as `systemctl enable` does, without what makes it slow on a node: every
+/// `systemctl enable` reloads the manager (a few tenths of a second of the node's CPU), and for a
+/// unit whose package also ships a SysV script of the same name (Debian's etcd and haproxy) it
+/// starts update-rc.d (perl), which fails when the package's runlevel links were removed. Units
+/// without such a script go to one `systemctl enable --no-reload`; the others are linked into the
+/// targets their [Install] section names, which is all enabling does for them under systemd. The
+/// caller reloads the manager once afterwards. `root` prefixes every path (tests).
+func enableUnitsScript(_ units: [String], root: String = "") -> String {
+    let etc = shellQuote(root + "/etc/systemd/system")
+    let searched = ["/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"]
+        .map { shellQuote(root + $0) }.joined(separator: " ")
     return """
-    systemctl enable -q \(u) 2>/dev/null || {
-      path=$(systemctl show -p FragmentPath --value \(u))
-      [ -n "$path" ] || { echo "no unit file for \(unit)" >&2; exit 1; }
-      mkdir -p /etc/systemd/system/multi-user.target.wants
-      ln -sf "$path" /etc/systemd/system/multi-user.target.wants/\(u)
-    }
+    native=
+    for u in \(units.map(shellQuote).joined(separator: " ")); do
+      if [ ! -e \(shellQuote(root + "/etc/init.d"))/"${u%.service}" ]; then native="$native $u"; continue; fi
+      path=
+      for d in \(searched); do if [ -f "$d/$u" ]; then path="$d/$u"; break; fi; done
+      [ -n "$path" ] || { echo "no unit file for $u" >&2; exit 1; }
+      targets=$(sed -n 's/^WantedBy=//p' "$path")
+      for t in ${targets:-multi-user.target}; do
+        mkdir -p \(etc)/"$t.wants" && ln -sf "$path" \(etc)/"$t.wants/$u" || exit 1
+      done
+    done
+    if [ -n "$native" ]; then systemctl enable --no-reload -q $native || exit $?; fi
     """
 }
 
-/// Stops and disables `unit`, with the same SysV fallback as `enableScript`.
+/// Stops and disables `unit`; for a unit with a SysV script whose runlevel links were removed,
+/// systemctl's update-rc.d call fails, and removing the unit's links is all disabling does.
 func disableScript(_ unit: String) -> String {
     let u = shellQuote(unit)
     return """
@@ -93,22 +105,30 @@ func parent(of path: String) -> String {
 
 /// Starts, restarts or reloads `unit` on one host as its changes say; returns what it did.
 func applyUnitChange(_ unit: ManagedUnit, changes: HostChanges, on connection: some RemoteShell) throws -> String? {
-    for action in changes.units {
-        switch action {
-        case .start(let name) where name == unit.name:
-            _ = try connection.checkedOutput("systemctl start \(shellQuote(name))", timeout: 120)
-            return "started \(name)"
-        case .restart(let name, _) where name == unit.name:
-            _ = try connection.checkedOutput("systemctl restart \(shellQuote(name))", timeout: 120)
-            return "restarted \(name)"
-        case .reload(let name, _) where name == unit.name:
-            _ = try connection.checkedOutput("systemctl reload \(shellQuote(name))", timeout: 120)
-            return "reloaded \(name)"
-        default:
-            continue
+    try applyUnitChanges([unit], changes: changes, on: connection).first
+}
+
+/// Starts, restarts or reloads each of `units` that the host's changes name, in the order given,
+/// with one command (one round trip), stopping at the first that fails; returns what it did.
+func applyUnitChanges(_ units: [ManagedUnit], changes: HostChanges, on connection: some RemoteShell) throws -> [String] {
+    var lines: [String] = []
+    var done: [String] = []
+    for unit in units {
+        for action in changes.units {
+            let verb: String
+            switch action {
+            case .start(let name) where name == unit.name: verb = "start"
+            case .restart(let name, _) where name == unit.name: verb = "restart"
+            case .reload(let name, _) where name == unit.name: verb = "reload"
+            default: continue
+            }
+            lines.append("systemctl \(verb) \(shellQuote(unit.name)) || exit $?")
+            done.append("\(verb)ed \(unit.name)")  // started, restarted, reloaded
+            break
         }
     }
-    return nil
+    if !lines.isEmpty { _ = try connection.checkedOutput(lines.joined(separator: "\n"), timeout: 120) }
+    return done
 }
 
 extension HostChanges {

@@ -30,12 +30,10 @@ struct ControlPlanePhase: DeployPhase {
         }
         let running = hosts.filter { host in !fresh.contains(host) }
         let operation: @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Void = { host, connection, reporter in
-            for name in Self.units {
-                let unit = ManagedUnit(name: name, component: "control-plane")
-                if let what = try applyUnitChange(unit, changes: changes[host.name]!, on: connection) {
-                    reporter.step(what)
-                    session.note(host.name, what)
-                }
+            reporter.step("starting or restarting")
+            let units = Self.units.map { ManagedUnit(name: $0, component: "control-plane") }
+            for what in try applyUnitChanges(units, changes: changes[host.name]!, on: connection) {
+                session.note(host.name, what)
             }
             reporter.step("waiting for /readyz")
             try Self.waitReady(host, connection: connection, timeout: timeout)
@@ -44,20 +42,17 @@ struct ControlPlanePhase: DeployPhase {
         try await session.oneHostAtATime(running, phase: title, step: "restarting") { try operation($0, $1, $2) }
     }
 
-    /// Polls the host's own apiserver until /readyz answers 200.
+    /// Waits on the node until its own apiserver answers /readyz with 200.
     static func waitReady(_ host: ClusterupCore.Host, connection: some RemoteShell, timeout: Duration) throws {
         let address = host.privateAddress.contains(":") ? "[\(host.privateAddress)]" : host.privateAddress
-        let deadline = ContinuousClock.now + timeout
-        var last = ""
-        while ContinuousClock.now < deadline {
-            let result = try connection.run(
-                "curl -sk --max-time 2 -o /dev/null -w '%{http_code}' https://\(address):6443/readyz", sudo: false, timeout: 10)
-            if result.stdoutText == "200" { return }
-            last = result.stdoutText.isEmpty ? result.stderrText : "HTTP \(result.stdoutText)"
-            Thread.sleep(forTimeInterval: 0.5)
+        let url = "https://\(address):6443/readyz"
+        try RemoteWait.run(
+            until: "[ \"$(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' \(url))\" = 200 ]",
+            explain: "echo \"last answer: $(curl -sk --max-time 2 -o /dev/null -w 'HTTP %{http_code}' \(url) 2>&1)\"",
+            timeout: timeout, on: connection
+        ) { detail in
+            ClusterupError.remote("kube-apiserver was not ready within \(timeout) (\(detail))", host: host.name,
+                                  hint: "see `journalctl -u kube-apiserver` on \(host.name)")
         }
-        throw ClusterupError.remote(
-            "kube-apiserver was not ready within \(timeout) (last answer: \(last.trimmingCharacters(in: .whitespacesAndNewlines)))",
-            host: host.name, hint: "see `journalctl -u kube-apiserver` on \(host.name)")
     }
 }

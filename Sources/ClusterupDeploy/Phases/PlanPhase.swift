@@ -13,13 +13,50 @@ struct PlanPhase: DeployPhase {
         let settings = session.settings
         let etcdHosts = inventory.hosts(withRole: .etcd)
         let etcdctl = settings.artifact("etcdctl")?.path ?? "etcdctl"
-
-        // 1. etcd: who holds data, and the member list from any running member.
         let dataDir = settings.etcd.dataDirectory
-        let etcdFacts = try await session.onHosts(etcdHosts, phase: title, step: "reading etcd state") { host, connection, _ in
-            try EtcdHostFacts.parse(try connection.checkedOutput(EtcdHostFacts.probeScript(dataDirectory: dataDir, etcdctl: etcdctl), timeout: 30),
-                                    host: host.name)
+
+        // What every host should have, but for etcd's bootstrap file, which depends on the
+        // membership read below: enough to know which files and units to read.
+        let (pkiPlan, pkiFiles, uploads) = session.with { ($0.pkiPlan!, $0.pkiFiles, $0.uploads) }
+        let templates = try TemplateSet(overrides: settings.templates)
+        var vrrpConfigs: [String: String] = [:]
+        if let vrrp = inventory.vrrp, let vip = inventory.vip {
+            for host in inventory.hosts(withRole: .lb) {
+                vrrpConfigs[host.name] = try VRRPConfigRenderer.render(for: host, inventory: inventory, vrrp: vrrp, vip: vip, templates: templates)
+            }
         }
+        var inputs = DeployInputs(
+            inventory: inventory, settings: settings, templates: templates, pki: pkiPlan, pkiFiles: pkiFiles,
+            uploads: uploads, vrrpConfigs: vrrpConfigs, etcdBootstrap: [:])
+        var probes: [String: String] = [:]
+        for host in inventory.hosts {
+            let state = try DeployPlanner.desiredState(for: host, inputs)
+            var paths = state.files.map(\.path)
+            if host.roles.contains(.etcd) { paths.append(EtcdComponent.bootstrapPath) }
+            // etcd's member list (a Go program and a TLS handshake) from one member is enough.
+            let etcd = host.roles.contains(.etcd)
+                ? EtcdHostFacts.probeScript(dataDirectory: dataDir, etcdctl: etcdctl, listMembers: host == etcdHosts.first) : nil
+            probes[host.name] = HostProbe.script(
+                etcd: etcd, observed: HostObservedState.probeScript(paths: paths, units: state.units.map(\.name) + state.disabledUnits))
+        }
+
+        // 1. One probe per host: its etcd member's state, and its files and units.
+        let scripts = probes
+        let readings = try await session.onHosts(inventory.hosts, phase: title, step: "reading state") { host, connection, _ in
+            try HostProbe.parse(try connection.checkedOutput(scripts[host.name]!, timeout: 30), host: host.name)
+        }
+        var etcdFacts = readings.compactMapValues(\.etcd)
+        if etcdHosts.first.map({ etcdFacts[$0.name]?.members == nil }) ?? false,
+           let active = etcdHosts.first(where: { etcdFacts[$0.name]?.active == true }) {
+            // The first member is down: ask one that runs.
+            let listed = try await session.onHosts([active], phase: title, step: "reading etcd members") { host, connection, _ in
+                try EtcdHostFacts.parse(try connection.checkedOutput(
+                    EtcdHostFacts.probeScript(dataDirectory: dataDir, etcdctl: etcdctl, listMembers: true), timeout: 30), host: host.name)
+            }
+            if let facts = listed[active.name] { etcdFacts[active.name] = facts }
+        }
+
+        // 2. etcd: who holds data, and the member list from a running member.
         let hostsWithData = Set(etcdFacts.filter { $0.value.hasData }.map(\.key))
         let members = etcdHosts.lazy.compactMap { etcdFacts[$0.name]?.members }.first
         let peers = etcdHosts.map { EtcdPeer(name: $0.name, address: $0.privateAddress) }
@@ -47,34 +84,25 @@ struct PlanPhase: DeployPhase {
             state.etcdMembers = members
         }
 
-        // 2. What every host should have.
-        let (plan, pkiFiles, uploads) = session.with { ($0.pkiPlan!, $0.pkiFiles, $0.uploads) }
-        let templates = try TemplateSet(overrides: settings.templates)
-        var vrrpConfigs: [String: String] = [:]
-        if let vrrp = inventory.vrrp, let vip = inventory.vip {
-            for host in inventory.hosts(withRole: .lb) {
-                vrrpConfigs[host.name] = try VRRPConfigRenderer.render(for: host, inventory: inventory, vrrp: vrrp, vip: vip, templates: templates)
-            }
-        }
-        let inputs = DeployInputs(
-            inventory: inventory, settings: settings, templates: templates, pki: plan, pkiFiles: pkiFiles,
-            uploads: uploads, vrrpConfigs: vrrpConfigs, etcdBootstrap: bootstrap)
+        // 3. What every host should have, and the difference with what it has.
+        inputs.etcdBootstrap = bootstrap
         var desired: [String: HostDesiredState] = [:]
-        for host in inventory.hosts { desired[host.name] = try DeployPlanner.desiredState(for: host, inputs) }
-        let desiredStates = desired
-
-        // 3. What they have, and the difference.
+        var changes: [String: HostChanges] = [:]
+        for host in inventory.hosts {
+            let state = try DeployPlanner.desiredState(for: host, inputs)
+            desired[host.name] = state
+            changes[host.name] = HostChanges.plan(desired: state, observed: readings[host.name]!.observed, hash: sha256Hex)
+        }
         let dryRun = session.options.dryRun
-        let changes = try await session.onHosts(inventory.hosts, phase: title, step: "comparing") { host, connection, _ in
-            let state = desiredStates[host.name]!
-            let probe = HostObservedState.probeScript(
-                paths: state.files.map(\.path), units: state.units.map(\.name) + state.disabledUnits)
-            let observed = try HostObservedState.parse(try connection.checkedOutput(probe), host: host.name)
-            let changes = HostChanges.plan(desired: state, observed: observed, hash: sha256Hex)
-            let lines = dryRun ? try PlanPhase.describe(changes, dryRun: true, connection: connection)
-                               : PlanPhase.summarize(changes)
-            for line in lines { session.note(host.name, line) }
-            return changes
+        if dryRun {
+            // Diffs need the hosts' current files: only for files that changed.
+            let planned = changes
+            let described = try await session.onHosts(inventory.hosts, phase: title, step: "comparing") { host, connection, _ in
+                try PlanPhase.describe(planned[host.name]!, dryRun: true, connection: connection)
+            }
+            for host in inventory.hosts { for line in described[host.name] ?? [] { session.note(host.name, line) } }
+        } else {
+            for host in inventory.hosts { for line in PlanPhase.summarize(changes[host.name]!) { session.note(host.name, line) } }
         }
         session.with { state in
             state.desired = desired
@@ -164,19 +192,28 @@ struct PlanPhase: DeployPhase {
 
 struct EtcdHostFacts: Sendable {
     var hasData: Bool
+    /// systemd says the member runs.
+    var active: Bool
     var members: [EtcdMember]?
 
     /// One round trip: whether the data directory holds a member, whether etcd runs, and if it
-    /// does the member list (omitted when etcdctl fails: the member may be starting).
-    static func probeScript(dataDirectory: String, etcdctl: String) -> String {
-        """
+    /// does and `listMembers`, the member list (omitted when etcdctl fails: the member may be
+    /// starting).
+    static func probeScript(dataDirectory: String, etcdctl: String, listMembers: Bool = true) -> String {
+        var script = """
         if [ -d \(shellQuote(dataDirectory))/member ]; then echo data; else echo empty; fi
         active=$(systemctl is-active etcd.service 2>/dev/null); echo "${active:-unknown}"
-        if [ "$active" = active ]; then
-          members=$(\(Etcdctl.command(etcdctl, "member list -w json")) 2>/dev/null) && printf '%s\\n' "$members"
-        fi
-        true
+
         """
+        if listMembers {
+            script += """
+            if [ "$active" = active ]; then
+              members=$(\(Etcdctl.command(etcdctl, "member list -w json")) 2>/dev/null) && printf '%s\\n' "$members"
+            fi
+
+            """
+        }
+        return script + "true\n"
     }
 
     static func parse(_ output: String, host: String) throws -> EtcdHostFacts {
@@ -184,7 +221,27 @@ struct EtcdHostFacts: Sendable {
         let hasData = lines.first == "data"
         let active = lines.dropFirst().first == "active"
         let list = lines.count > 2 ? lines[2].trimmingCharacters(in: .whitespacesAndNewlines) : ""
-        return EtcdHostFacts(hasData: hasData, members: active && !list.isEmpty ? try EtcdMember.parseList(list, host: host) : nil)
+        return EtcdHostFacts(hasData: hasData, active: active,
+                             members: active && !list.isEmpty ? try EtcdMember.parseList(list, host: host) : nil)
+    }
+}
+
+/// The plan's one probe per host: the etcd member's state (etcd hosts) and the state of every
+/// file and unit deploy manages there, in two sections.
+enum HostProbe {
+    static let separator = "@@clusterup-observed-state"
+
+    static func script(etcd: String?, observed: String) -> String {
+        (etcd.map { "{\n\($0)}\n" } ?? "") + "echo \(separator)\n" + observed
+    }
+
+    static func parse(_ output: String, host: String) throws -> (etcd: EtcdHostFacts?, observed: HostObservedState) {
+        guard let range = output.range(of: separator + "\n") ?? output.range(of: separator) else {
+            throw ClusterupError.remote("the state probe stopped early: '\(output.suffix(200))'", host: host)
+        }
+        let before = output[..<range.lowerBound]
+        let etcd = before.isEmpty ? nil : try EtcdHostFacts.parse(String(before), host: host)
+        return (etcd, try HostObservedState.parse(String(output[range.upperBound...]), host: host))
     }
 }
 
