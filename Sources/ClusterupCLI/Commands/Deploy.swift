@@ -87,9 +87,15 @@ enum VRRPDaemonBinary {
         var candidates: [String] = []
         if let explicit { candidates.append(explicit) }
         if let env = ProcessInfo.processInfo.environment["CLUSTERUP_VRRPD"] { candidates.append(env) }
+        let invoked = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        // scripts/build-vrrpd's fully static build first, then the one beside this program.
-        candidates.append(exe.deletingLastPathComponent().appendingPathComponent("dist/clusterup-vrrpd").path)
+        // scripts/build-vrrpd's stripped static build (.build/dist) first, whether this program runs as
+        // .build/debug/clusterup (a symlink) or .build/<triple>/debug/clusterup; then the one beside it.
+        for dir in [invoked.deletingLastPathComponent(), exe.deletingLastPathComponent(),
+                    exe.deletingLastPathComponent().deletingLastPathComponent()] {
+            let path = dir.appendingPathComponent("dist/clusterup-vrrpd").standardizedFileURL.path
+            if !candidates.contains(path) { candidates.append(path) }
+        }
         candidates.append(exe.appendingPathComponent("clusterup-vrrpd").path)
         candidates.append(exe.deletingLastPathComponent().appendingPathComponent("release/clusterup-vrrpd").path)
         var dynamic: [String] = []
