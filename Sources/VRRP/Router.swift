@@ -284,7 +284,8 @@ public struct VRRPRouter: Sendable {
         if advertisement.priority == 0 {
             // Another router resigned: assert ourselves at once so Backups do not take over.
             sendAdvertisement(priority: effectivePriority, into: &actions)
-            let next = MasterState(adverDeadline: now.advanced(byNanoseconds: advertisementInterval))
+            var next = master
+            next.adverDeadline = now.advanced(byNanoseconds: advertisementInterval)
             actions.append(.armTimer(.adver, deadline: next.adverDeadline))
             machine = .master(next)
             return
@@ -292,13 +293,15 @@ public struct VRRPRouter: Sendable {
         let higher = advertisement.priority > effectivePriority
             || (advertisement.priority == effectivePriority && source > configuration.primaryAddress)
         guard higher else {
-            // Two Masters (a healed partition): answer at once, as keepalived does, so the other
-            // steps down within the link delay instead of an interval.
             count(.lowerPriority)
             actions.append(.advertisementDiscarded(.lowerPriority, from: source))
-            sendAdvertisement(priority: effectivePriority, into: &actions)
+            forceNewElection(against: advertisement, from: source, master: master, now: now, into: &actions)
             return
         }
+        // The parting advert (keepalived's vrrp_higher_prio_send_advert): when a healed partition
+        // left two Masters and ours reached the other first, the other has heard nothing that
+        // tells it clients may still send to us; this lower-priority advert makes it re-announce.
+        sendAdvertisement(priority: effectivePriority, into: &actions)
         let interval = configuration.version == .v3 ? advertisement.maxAdvertisementInterval : configuration.advertisementInterval
         let backup = BackupState(
             masterAdverInterval: interval,
@@ -310,6 +313,34 @@ public struct VRRPRouter: Sendable {
             : "equal priority \(advertisement.priority) and higher address than ours \(configuration.primaryAddress)"
         changeState(to: .backup(backup), reason: "advertisement from \(source) with \(why)", now: now, into: &actions)
     }
+
+    /// Two Masters, and we win: a healed partition, during which the other router announced the
+    /// virtual addresses at its MAC. RFC 5798 §6.4.3 only discards the advert, which leaves
+    /// clients (and the other router) sending to the ex-Master until their ARP entries expire.
+    /// Like keepalived ("forcing new election"), answer with our advert, so the other steps down
+    /// within a link delay, and re-announce the addresses. At most once per
+    /// Advertisement_Interval per source (and `forcedElectionsPerInterval` in all), so a stream
+    /// of such adverts cannot make a gratuitous-ARP storm; our regular adverts continue between.
+    private mutating func forceNewElection(
+        against advertisement: VRRPAdvertisement, from source: IPAddress, master: MasterState, now: Instant,
+        into actions: inout [Action]
+    ) {
+        var next = master
+        next.forcedElections = master.forcedElections.filter { now < $0.value.advanced(byNanoseconds: advertisementInterval) }
+        guard next.forcedElections[source] == nil, next.forcedElections.count < Self.forcedElectionsPerInterval else {
+            machine = .master(next)
+            return
+        }
+        next.forcedElections[source] = now
+        machine = .master(next)
+        counters.forcedElections += 1
+        sendAdvertisement(priority: effectivePriority, into: &actions)
+        actions.append(.reannounceVirtualAddresses(configuration.virtualAddresses,
+            reason: "advertisement from \(source) with lower priority \(advertisement.priority) (ours \(effectivePriority)) while Master: forcing a new election"))
+    }
+
+    /// Bounds the re-announcements per Advertisement_Interval even with many (or forged) sources.
+    public static let forcedElectionsPerInterval = 8
 
     // MARK: Timers
 
@@ -336,9 +367,10 @@ public struct VRRPRouter: Sendable {
                 next.preemptDelayDeadline = nil
                 machine = .backup(next)
             }
-        case (.master, .adver):
+        case (.master(let master), .adver):
             sendAdvertisement(priority: effectivePriority, into: &actions)
-            let next = MasterState(adverDeadline: now.advanced(byNanoseconds: advertisementInterval))
+            var next = master
+            next.adverDeadline = now.advanced(byNanoseconds: advertisementInterval)
             actions.append(.armTimer(.adver, deadline: next.adverDeadline))
             machine = .master(next)
         case (.backup, .adver), (.master, .masterDown), (.master, .preemptDelay),
@@ -434,7 +466,7 @@ public struct VRRPRouter: Sendable {
             break
         case .fault:
             if mayRun { enterRunningState(now: now, reason: "reconfigured", into: &actions) }
-        case .master:
+        case .master(let master):
             let removed = old.virtualAddresses.filter { !virtualAddressSet.contains($0) }
             let kept = Set(old.virtualAddresses)
             let added = new.virtualAddresses.filter { !kept.contains($0) }
@@ -444,7 +476,8 @@ public struct VRRPRouter: Sendable {
                 actions.append(.sendGratuitousARP(added))
             }
             sendAdvertisement(priority: effectivePriority, into: &actions)
-            let next = MasterState(adverDeadline: now.advanced(byNanoseconds: advertisementInterval))
+            var next = master
+            next.adverDeadline = now.advanced(byNanoseconds: advertisementInterval)
             actions.append(.armTimer(.adver, deadline: next.adverDeadline))
             machine = .master(next)
         case .backup(var backup):

@@ -284,6 +284,7 @@ public final class Daemon {
                 ("address_list_mismatches", .int(Int(c.addressListMismatches))),
                 ("transitions", .int(Int(c.transitions))),
                 ("became_master", .int(Int(c.becameMaster))),
+                ("forced_elections", .int(Int(c.forcedElections))),
                 ("send_errors", .int(Int(i.sendErrors))),
                 ("vip_errors", .int(Int(i.vipErrors))),
                 ("garp_sent", .int(Int(i.garpSent))),

@@ -281,6 +281,9 @@ final class Instance {
             }
         case .sendGratuitousARP:
             scheduleGARP(now: now)
+        case .reannounceVirtualAddresses(_, let reason):
+            Log.info("reannounce", ["instance": config.name, "reason": reason])
+            scheduleGARPBurst(now: now)
         case .armTimer(let kind, let deadline):
             timers[kind] = deadline.nanoseconds
         case .cancelTimer(let kind):
@@ -344,6 +347,19 @@ final class Instance {
         for _ in 0..<immediate { announceVIPs() }
         garpDue = due.filter { $0 > now }.sorted()
         garpRefreshDue = g.refresh > .zero ? now + UInt64(g.refresh.nanoseconds) : nil
+    }
+
+    /// One burst (`repeat` rounds `interval` apart) merged into the pending rounds; the second
+    /// burst and the refresh schedule stay as they were.
+    private func scheduleGARPBurst(now: UInt64) {
+        let g = config.garp
+        let gap = UInt64(g.interval.nanoseconds)
+        announceVIPs()
+        var due = garpDue
+        for k in 1..<max(1, g.repeatCount) {
+            if gap == 0 { announceVIPs() } else { due.append(now + UInt64(k) * gap) }
+        }
+        garpDue = due.sorted()
     }
 
     private func announceVIPs() {
