@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include "cvrrpsys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +97,10 @@ int cvrrp_realtime(int priority) {
     struct sched_param sp = { .sched_priority = priority };
     int rc = pthread_setschedparam(pthread_self(), SCHED_RR, &sp);
     return rc ? -rc : 0;
+}
+
+void cvrrp_single_malloc_arena(void) {
+    mallopt(M_ARENA_MAX, 1);
 }
 
 int cvrrp_thread_normal_attr(pthread_attr_t *attr) {

@@ -115,6 +115,13 @@ public struct VRRPRouter: Sendable {
 
     public mutating func handle(_ event: Event, now: Instant) -> [Action] {
         var actions: [Action] = []
+        handle(event, now: now, into: &actions)
+        return actions
+    }
+
+    /// As `handle(_:now:)`, appending to `actions`: the daemon passes one buffer it empties and
+    /// reuses, so an advert sent or received allocates no array.
+    public mutating func handle(_ event: Event, now: Instant, into actions: inout [Action]) {
         switch event {
         case .startup: startup(now: now, into: &actions)
         case .shutdown: shutdown(now: now, into: &actions)
@@ -126,7 +133,6 @@ public struct VRRPRouter: Sendable {
         case .interfaceUp: linkChanged(up: true, now: now, into: &actions)
         case .interfaceDown: linkChanged(up: false, now: now, into: &actions)
         }
-        return actions
     }
 
     // RFC 5798 §6.4.1.
@@ -188,7 +194,7 @@ public struct VRRPRouter: Sendable {
         }
         counters.advertisementsReceived += 1
         if advertisement.priority == 0 { counters.priorityZeroReceived += 1 }
-        if Set(advertisement.addresses) != virtualAddressSet { counters.addressListMismatches += 1 }
+        if !listsOurVirtualAddresses(advertisement.addresses) { counters.addressListMismatches += 1 }
 
         switch machine {
         case .initialize:
@@ -225,6 +231,12 @@ public struct VRRPRouter: Sendable {
             guard advertisement.maxAdvertisementInterval > 0 else { return .advertisementIntervalZero }
         }
         return nil
+    }
+
+    /// Whether `addresses` names exactly our virtual addresses, in any order, without building a
+    /// set per advert.
+    private func listsOurVirtualAddresses(_ addresses: [IPAddress]) -> Bool {
+        addresses.allSatisfy { virtualAddressSet.contains($0) } && virtualAddressSet.allSatisfy { addresses.contains($0) }
     }
 
     private var preemptMode: Bool { configuration.preempt || isOwner }

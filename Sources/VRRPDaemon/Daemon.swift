@@ -22,6 +22,7 @@ public final class Daemon {
     public init(configPath: String, config: DaemonConfig) throws(SystemError) {
         self.configPath = configPath
         self.config = config
+        cvrrp_single_malloc_arena()
         // Before any thread exists, so every thread inherits the blocked signals.
         signals = try SystemError.check(cvrrp_signalfd(), "setting up signal handling")
         mailbox = try Mailbox()
@@ -44,21 +45,26 @@ public final class Daemon {
         restartCheckers()
         let now = cvrrp_monotonic_ns()
         for i in instances { i.start(now: now) }
+        // One iteration per advert sent or received: no allocation, one clock read per wake-up
+        // (plus one to compute the timeout), the poll set rebuilt only when it changes.
         while true {
-            var fds = pollSet()
-            let timeout: Int64 = instances.compactMap(\.nextDeadline).min().map { deadline in
+            if pollSetIsStale { rebuildPollSet() }
+            var next: UInt64? = nil
+            for i in instances { next = earliest(next, i.nextDeadline) }
+            let timeout: Int64 = next.map { deadline in
                 let now = cvrrp_monotonic_ns()
-                return deadline > now ? Int64(deadline - now) : 0
+                return deadline > now ? min(Int64(deadline - now), 1_000_000_000) : 0
             } ?? 1_000_000_000
-            let rc = fds.withUnsafeMutableBufferPointer { cvrrp_poll_ns($0.baseAddress, UInt($0.count), min(timeout, 1_000_000_000)) }
+            for k in fds.indices { fds[k].revents = 0 }
+            let rc = fds.withUnsafeMutableBufferPointer { cvrrp_poll_ns($0.baseAddress, UInt($0.count), timeout) }
             if rc < 0, rc != -EINTR {
                 Log.error("poll-failed", ["error": SystemError("poll", errno: -rc).description])
                 return 1
             }
             let now = cvrrp_monotonic_ns()
-            if let code = dispatch(fds, now: now) { return code }
-            for i in instances { i.fireTimers(now: cvrrp_monotonic_ns()) }
-            notifier.reap()
+            if rc > 0, let code = dispatch(now: now) { return code }
+            for i in instances { i.fireTimers(now: now) }
+            if !notifier.isIdle { notifier.reap() }
         }
     }
 
@@ -66,10 +72,14 @@ public final class Daemon {
         case signal, mailbox, links, status, prometheus, prometheusClient(Int32), instance(Int)
     }
     private var sources: [Source] = []
+    private var fds: [pollfd] = []
+    /// Set when instances, the status server or its HTTP clients change.
+    private var pollSetIsStale = true
 
-    private func pollSet() -> [pollfd] {
-        var fds: [pollfd] = []
-        sources = []
+    private func rebuildPollSet() {
+        pollSetIsStale = false
+        fds.removeAll(keepingCapacity: true)
+        sources.removeAll(keepingCapacity: true)
         func add(_ fd: Int32, _ s: Source) {
             fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
             sources.append(s)
@@ -82,10 +92,9 @@ public final class Daemon {
         add(status.unixFD, .status)
         if let p = status.prometheusFD { add(p, .prometheus) }
         for c in status.httpClients { add(c, .prometheusClient(c)) }
-        return fds
     }
 
-    private func dispatch(_ fds: [pollfd], now: UInt64) -> Int32? {
+    private func dispatch(now: UInt64) -> Int32? {
         for (fd, source) in zip(fds, sources) where fd.revents != 0 {
             switch source {
             case .instance(let n):
@@ -112,8 +121,10 @@ public final class Daemon {
                 status.acceptStatus { statusJSON(now: cvrrp_monotonic_ns()).render() }
             case .prometheus:
                 status.acceptPrometheus()
+                pollSetIsStale = true
             case .prometheusClient(let c):
                 status.answerPrometheus(c) { prometheusText() }
+                pollSetIsStale = true
             }
         }
         return nil
@@ -178,6 +189,7 @@ public final class Daemon {
         }
         let freshNames = Set(restarted + added)
         instances = next
+        pollSetIsStale = true
         config.instances = newConfig.instances
         linkSiblings()
         if newConfig.statusSocket != config.statusSocket || newConfig.prometheus != config.prometheus {
@@ -185,6 +197,7 @@ public final class Daemon {
                 let replacement = try StatusServer(path: newConfig.statusSocket, prometheus: newConfig.prometheus)
                 status.shutdown()
                 status = replacement
+                pollSetIsStale = true
                 config.statusSocket = newConfig.statusSocket
                 config.prometheus = newConfig.prometheus
             } catch {

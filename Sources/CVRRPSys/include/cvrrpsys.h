@@ -96,6 +96,9 @@ int cvrrp_signalfd(void);
 /// Puts the calling thread under SCHED_RR at `priority` (1..99): adverts every 10 ms must not
 /// wait behind busy processes, or backups see the Master as dead.
 int cvrrp_realtime(int priority);
+/// One malloc arena for the whole process (M_ARENA_MAX 1): check threads allocate little and
+/// rarely, and each extra arena would keep its own heap resident.
+void cvrrp_single_malloc_arena(void);
 /// Makes threads created with `attr` run under SCHED_OTHER whatever their creator runs under.
 int cvrrp_thread_normal_attr(pthread_attr_t *attr);
 /// Reads one signal number from the signalfd, 0 when none.
