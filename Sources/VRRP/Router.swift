@@ -74,6 +74,16 @@ public struct VRRPRouter: Sendable {
         }
     }
 
+    /// The deadline of one live timer; `armedTimers` without building a dictionary per advert.
+    private func armedDeadline(_ kind: TimerKind) -> Instant? {
+        switch (machine, kind) {
+        case (.master(let master), .adver): master.adverDeadline
+        case (.backup(let backup), .masterDown): backup.masterDownDeadline
+        case (.backup(let backup), .preemptDelay): backup.preemptDelayDeadline
+        case (.master, .masterDown), (.master, .preemptDelay), (.backup, .adver), (.initialize, _), (.fault, _): nil
+        }
+    }
+
     /// Skew_Time in nanoseconds (finer than the RFC's centiseconds so that 10 ms intervals still
     /// separate priorities). VRRPv3 (RFC 5798 §6.1): ((256 − Priority) × Master_Adver_Interval) / 256.
     /// VRRPv2 (RFC 3768 §6.1): (256 − Priority) / 256 seconds, whatever the interval.
@@ -357,7 +367,7 @@ public struct VRRPRouter: Sendable {
     // MARK: Timers
 
     private mutating func timerFired(_ kind: TimerKind, now: Instant, into actions: inout [Action]) {
-        guard let deadline = armedTimers[kind] else { return }  // Cancelled, or fired twice: stale.
+        guard let deadline = armedDeadline(kind) else { return }  // Cancelled, or fired twice: stale.
         guard now >= deadline else {
             actions.append(.armTimer(kind, deadline: deadline))  // Woke early: wait again.
             return

@@ -45,24 +45,29 @@ public final class Daemon {
         restartCheckers()
         let now = cvrrp_monotonic_ns()
         for i in instances { i.start(now: now) }
+        _ = cvrrp_page_out_executable()
         // One iteration per advert sent or received: no allocation, one clock read per wake-up
-        // (plus one to compute the timeout), the poll set rebuilt only when it changes.
+        // (plus one to compute the timeout), the epoll set rebuilt only when it changes.
         while true {
-            if pollSetIsStale { rebuildPollSet() }
+            if pollSetIsStale {
+                if let problem = rebuildPollSet() {
+                    Log.error("poll-failed", ["error": problem.description])
+                    return 1
+                }
+            }
             var next: UInt64? = nil
             for i in instances { next = earliest(next, i.nextDeadline) }
             let timeout: Int64 = next.map { deadline in
                 let now = cvrrp_monotonic_ns()
                 return deadline > now ? min(Int64(deadline - now), 1_000_000_000) : 0
             } ?? 1_000_000_000
-            for k in fds.indices { fds[k].revents = 0 }
-            let rc = fds.withUnsafeMutableBufferPointer { cvrrp_poll_ns($0.baseAddress, UInt($0.count), timeout) }
+            let rc = ready.withUnsafeMutableBufferPointer { cvrrp_epoll_wait_ns(epoll, $0.baseAddress, Int32($0.count), timeout) }
             if rc < 0, rc != -EINTR {
-                Log.error("poll-failed", ["error": SystemError("poll", errno: -rc).description])
+                Log.error("poll-failed", ["error": SystemError("epoll_wait", errno: -rc).description])
                 return 1
             }
             let now = cvrrp_monotonic_ns()
-            if rc > 0, let code = dispatch(now: now) { return code }
+            if rc > 0, let code = dispatch(ready: Int(rc), now: now) { return code }
             for i in instances { i.fireTimers(now: now) }
             if !notifier.isIdle { notifier.reap() }
         }
@@ -71,17 +76,25 @@ public final class Daemon {
     private enum Source {
         case signal, mailbox, links, status, prometheus, prometheusClient(Int32), instance(Int)
     }
+    /// What each descriptor of the epoll set is; its tag is the index here.
     private var sources: [Source] = []
-    private var fds: [pollfd] = []
+    private var epoll: Int32 = -1
+    /// Tags of the ready descriptors of one wait.
+    private var ready = [UInt32](repeating: 0, count: 32)
     /// Set when instances, the status server or its HTTP clients change.
     private var pollSetIsStale = true
 
-    private func rebuildPollSet() {
+    /// A fresh epoll set (descriptors change rarely: reloads, Prometheus clients).
+    private func rebuildPollSet() -> SystemError? {
         pollSetIsStale = false
-        fds.removeAll(keepingCapacity: true)
+        if epoll >= 0 { close(epoll) }
+        epoll = cvrrp_epoll_create()
+        if epoll < 0 { return SystemError("epoll_create", errno: -epoll) }
         sources.removeAll(keepingCapacity: true)
+        var failure: SystemError?
         func add(_ fd: Int32, _ s: Source) {
-            fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+            let rc = cvrrp_epoll_add(epoll, fd, UInt32(sources.count))
+            if rc < 0 { failure = SystemError("epoll_ctl", errno: -rc) }
             sources.append(s)
         }
         // Adverts first: when a packet and a timer are both due, the packet wins.
@@ -92,11 +105,14 @@ public final class Daemon {
         add(status.unixFD, .status)
         if let p = status.prometheusFD { add(p, .prometheus) }
         for c in status.httpClients { add(c, .prometheusClient(c)) }
+        return failure
     }
 
-    private func dispatch(now: UInt64) -> Int32? {
-        for (fd, source) in zip(fds, sources) where fd.revents != 0 {
-            switch source {
+    private func dispatch(ready count: Int, now: UInt64) -> Int32? {
+        // In tag order: adverts first, so when a packet and a timer are both due, the packet wins.
+        ready[0..<count].sort()
+        for k in 0..<count {
+            switch sources[Int(ready[k])] {
             case .instance(let n):
                 instances[n].receive(now: now)
             case .signal:
@@ -210,6 +226,7 @@ public final class Daemon {
         }
         restartCheckers()
         for i in instances where freshNames.contains(i.config.name) { i.start(now: cvrrp_monotonic_ns()) }
+        _ = cvrrp_page_out_executable()  // the configuration parser is not needed until the next reload
         reloads += 1
         Log.info("reload", ["kept": kept.joined(separator: ","), "restarted": restarted.joined(separator: ","),
                             "added": added.joined(separator: ","), "removed": removed.joined(separator: ",")])

@@ -201,19 +201,19 @@ final class Instance {
         if effective != router.effectivePriority { feed(.priorityChanged(effective: effective), now: now) }
     }
 
-    /// Drains the socket and hands every datagram to the router.
+    /// Hands one pending datagram to the router. One per wake-up: poll is level-triggered, so
+    /// more pending ones wake it again, and the usual single advert costs no extra recv that
+    /// would only say EAGAIN.
     func receive(now: UInt64) {
-        while true {
-            let length: Int
-            do {
-                length = try socket.receive()
-            } catch {
-                Log.error("receive-failed", ["instance": config.name, "error": error.description])
-                return
-            }
-            guard length > 0 else { return }
-            handlePacket(socket.received(length), now: now)
+        let length: Int
+        do {
+            length = try socket.receive()
+        } catch {
+            Log.error("receive-failed", ["instance": config.name, "error": error.description])
+            return
         }
+        guard length > 0 else { return }
+        handlePacket(socket.received(length), now: now)
     }
 
     func handlePacket(_ packet: ArraySlice<UInt8>, now: UInt64) {
@@ -257,10 +257,11 @@ final class Instance {
     }
 
     /// One log line per drop reason per 10 s: a misconfigured peer must not flood the journal.
-    private func logDrop(_ reason: String, from: String, detail: String, now: UInt64) {
+    /// The address and detail are formatted only when the line is written.
+    private func logDrop(_ reason: String, from: @autoclosure () -> String, detail: @autoclosure () -> String, now: UInt64) {
         if let last = lastDropLog[reason], now - last < 10_000_000_000 { return }
         lastDropLog[reason] = now
-        Log.warning("advert-dropped", ["instance": config.name, "reason": reason, "from": from, "detail": detail])
+        Log.warning("advert-dropped", ["instance": config.name, "reason": reason, "from": from(), "detail": detail()])
     }
 
     /// Fires due router timers and GARP rounds.

@@ -67,6 +67,13 @@ int cvrrp_pipe(int fds[2], int nonblock);
 struct pollfd;
 /// poll() with a nanosecond timeout (ppoll); negative timeout waits forever.
 int cvrrp_poll_ns(struct pollfd *fds, unsigned long n, int64_t timeout_ns);
+/// The event loop's epoll set: create it, add a descriptor (readable) with a tag.
+int cvrrp_epoll_create(void);
+int cvrrp_epoll_add(int ep, int fd, uint32_t tag);
+/// Waits up to timeout_ns (negative: forever) with nanosecond precision (epoll_pwait2; before
+/// Linux 5.11, milliseconds rounded up). Writes the tags of ready descriptors (at most cap, up
+/// to 32) and returns how many, 0 on timeout, -errno on error.
+int cvrrp_epoll_wait_ns(int ep, uint32_t *tags, int cap, int64_t timeout_ns);
 /// Sets O_NONBLOCK and FD_CLOEXEC.
 int cvrrp_set_nonblock(int fd);
 
@@ -99,6 +106,11 @@ int cvrrp_realtime(int priority);
 /// One malloc arena for the whole process (M_ARENA_MAX 1): check threads allocate little and
 /// rarely, and each extra arena would keep its own heap resident.
 void cvrrp_single_malloc_arena(void);
+/// Asks the kernel to reclaim the read-only pages of our own executable (MADV_PAGEOUT, Linux 5.4+;
+/// pages other processes map stay): start-up touched most of the static binary (configuration
+/// parsing, the Swift runtime's set-up), and the event loop faults back only what it uses.
+/// Returns how many mappings were advised, or -errno.
+int cvrrp_page_out_executable(void);
 /// Makes threads created with `attr` run under SCHED_OTHER whatever their creator runs under.
 int cvrrp_thread_normal_attr(pthread_attr_t *attr);
 /// Reads one signal number from the signalfd, 0 when none.
