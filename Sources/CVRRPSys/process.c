@@ -101,11 +101,7 @@ int cvrrp_realtime(int priority) {
     return rc ? -rc : 0;
 }
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-
-int cvrrp_page_out_executable(void) {
+int cvrrp_unmap_unused_text(void) {
     char exe[4096];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (len <= 0) return -errno;
@@ -121,9 +117,10 @@ int cvrrp_page_out_executable(void) {
         if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &lo, &hi, perms, &path_at) < 3 || path_at == 0) continue;
         char *path = line + path_at;
         path[strcspn(path, "\n")] = 0;
-        // Read-only pages of our own file only: text, constants, unwind tables. Never data.
-        if (strcmp(path, exe) != 0 || perms[1] == 'w' || perms[3] != 'p') continue;
-        if (madvise((void *)lo, hi - lo, MADV_PAGEOUT) == 0) count++;
+        // Our own executable code only. Never a read-only data mapping: after RELRO those hold
+        // relocated copies that MADV_DONTNEED would replace with the file's unrelocated bytes.
+        if (strcmp(path, exe) != 0 || perms[1] == 'w' || perms[2] != 'x' || perms[3] != 'p') continue;
+        if (madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) count++;
     }
     fclose(maps);
     return count;

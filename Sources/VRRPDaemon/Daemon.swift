@@ -45,7 +45,7 @@ public final class Daemon {
         restartCheckers()
         let now = cvrrp_monotonic_ns()
         for i in instances { i.start(now: now) }
-        _ = cvrrp_page_out_executable()
+        _ = cvrrp_unmap_unused_text()
         // One iteration per advert sent or received: no allocation, one clock read per wake-up
         // (plus one to compute the timeout), the epoll set rebuilt only when it changes.
         while true {
@@ -226,7 +226,7 @@ public final class Daemon {
         }
         restartCheckers()
         for i in instances where freshNames.contains(i.config.name) { i.start(now: cvrrp_monotonic_ns()) }
-        _ = cvrrp_page_out_executable()  // the configuration parser is not needed until the next reload
+        _ = cvrrp_unmap_unused_text()  // the configuration parser is not needed until the next reload
         reloads += 1
         Log.info("reload", ["kept": kept.joined(separator: ","), "restarted": restarted.joined(separator: ","),
                             "added": added.joined(separator: ","), "removed": removed.joined(separator: ",")])

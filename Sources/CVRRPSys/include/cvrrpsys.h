@@ -106,11 +106,11 @@ int cvrrp_realtime(int priority);
 /// One malloc arena for the whole process (M_ARENA_MAX 1): check threads allocate little and
 /// rarely, and each extra arena would keep its own heap resident.
 void cvrrp_single_malloc_arena(void);
-/// Asks the kernel to reclaim the read-only pages of our own executable (MADV_PAGEOUT, Linux 5.4+;
-/// pages other processes map stay): start-up touched most of the static binary (configuration
-/// parsing, the Swift runtime's set-up), and the event loop faults back only what it uses.
-/// Returns how many mappings were advised, or -errno.
-int cvrrp_page_out_executable(void);
+/// Drops our executable's code pages from our page tables (MADV_DONTNEED on its r-x mapping;
+/// the pages stay in the page cache): start-up touched most of the static binary (configuration
+/// parsing, the Swift runtime's set-up), and the event loop maps back, from the cache, only
+/// what it runs. Returns how many mappings were advised, or -errno.
+int cvrrp_unmap_unused_text(void);
 /// Makes threads created with `attr` run under SCHED_OTHER whatever their creator runs under.
 int cvrrp_thread_normal_attr(pthread_attr_t *attr);
 /// Reads one signal number from the signalfd, 0 when none.
