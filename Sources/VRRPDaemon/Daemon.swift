@@ -110,7 +110,16 @@ public final class Daemon {
 
     private func dispatch(ready count: Int, now: UInt64) -> Int32? {
         // In tag order: adverts first, so when a packet and a timer are both due, the packet wins.
-        ready[0..<count].sort()
+        // Insertion sort in place: a slice's sort() would copy the buffer on every wake-up.
+        ready.withUnsafeMutableBufferPointer { tags in
+            for i in 1..<max(1, count) {
+                var j = i
+                while j > 0, tags[j - 1] > tags[j] {
+                    tags.swapAt(j - 1, j)
+                    j -= 1
+                }
+            }
+        }
         for k in 0..<count {
             switch sources[Int(ready[k])] {
             case .instance(let n):

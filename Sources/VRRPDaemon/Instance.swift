@@ -11,7 +11,7 @@ final class Instance {
     let arp: GratuitousARP
     /// Other local instances' VRIDs on this interface: their adverts are not ours to count.
     var siblingVRIDs: Set<UInt8> = [] {
-        didSet { lastReceived = nil }
+        didSet { lastReceivedFacts = nil }
     }
 
     /// Live deadlines of the router's timers (monotonic ns).
@@ -24,7 +24,9 @@ final class Instance {
     private var lastSent: (advert: VRRPAdvertisement, messages: [[UInt8]])?
     /// The last datagram accepted as an advert (VRRP message and IP facts) and what it decoded
     /// to: a Backup receives the same bytes every interval and need not decode them again.
-    private var lastReceived: (message: [UInt8], facts: IPLayerFacts, intake: PacketIntake)?
+    private var lastReceivedMessage: [UInt8] = []
+    private var lastReceivedFacts: IPLayerFacts?
+    private var lastReceivedIntake: PacketIntake = .ignored
     /// Advert destinations: the unicast peers, or the VRRP multicast group.
     private var destinations: [IPv4Address]
     /// Pending gratuitous-ARP rounds (monotonic ns), and the next periodic refresh.
@@ -101,7 +103,7 @@ final class Instance {
         config = new
         destinations = Self.destinations(new)
         lastSent = nil
-        lastReceived = nil
+        lastReceivedFacts = nil
         do {
             let actions = try router.reconfigure(Self.routerConfiguration(new, primary: socket.source), now: Instant(nanoseconds: now))
             for action in actions { perform(action, now: now) }
@@ -223,16 +225,18 @@ final class Instance {
     /// Classifies a datagram; the same advert as last time (same VRRP bytes, same IP facts) is
     /// not decoded again.
     private func intake(_ packet: ArraySlice<UInt8>) -> PacketIntake {
-        if let last = lastReceived, let (header, payload) = try? VRRPCodec.parseIPv4Header(packet),
-           header.facts == last.facts, payload.elementsEqual(last.message) {
-            return last.intake
+        if lastReceivedFacts != nil, let (header, payload) = try? VRRPCodec.parseIPv4Header(packet),
+           header.facts == lastReceivedFacts, payload.elementsEqual(lastReceivedMessage) {
+            return lastReceivedIntake
         }
         let context = PacketIntake.Context(version: config.version, checksum: config.checksum,
                                            ownAddress: socket.source, unicastPeers: config.unicastPeers,
                                            siblingVRIDs: siblingVRIDs)
         let result = PacketIntake.classify(packet, context)
         if case .advertisement = result, let (header, payload) = try? VRRPCodec.parseIPv4Header(packet) {
-            lastReceived = (Array(payload), header.facts, result)
+            lastReceivedMessage = Array(payload)
+            lastReceivedFacts = header.facts
+            lastReceivedIntake = result
         }
         return result
     }
