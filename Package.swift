@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// clusterup-vrrpd's modules do not import _StringProcessing (Regex), which every module gets by
+// default: the static daemon then links neither it nor _RegexParser (about 1 MB of binary).
+let vrrpdSize: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-implicit-string-processing-module-import"])]
+
 let package = Package(
     name: "clusterup",
     platforms: [.macOS(.v13)],
@@ -27,13 +31,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // VRRP protocol: codec and state machine. No Foundation, so the daemon links small.
-        .target(name: "VRRP"),
+        .target(name: "VRRP", swiftSettings: vrrpdSize),
 
         // Adapters.
         .target(name: "ClusterupSSH", dependencies: ["CLibSSH2", "COpenSSL", "ClusterupCore"]),
         .target(name: "ClusterupPKI", dependencies: ["COpenSSL", "ClusterupCore"]),
         .target(name: "ClusterupLab", dependencies: ["ClusterupCore"]),
-        .target(name: "VRRPDaemon", dependencies: ["VRRP", "CVRRPSys"]),
+        .target(name: "VRRPDaemon", dependencies: ["VRRP", "CVRRPSys"], swiftSettings: vrrpdSize),
 
         // Deploy: desired state per host, compared with what the hosts have, applied in phases.
         .target(name: "ClusterupDeploy", dependencies: [
@@ -52,7 +56,7 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
         .executableTarget(name: "clusterup", dependencies: ["ClusterupCLI"]),
-        .executableTarget(name: "clusterup-vrrpd", dependencies: ["VRRPDaemon"]),
+        .executableTarget(name: "clusterup-vrrpd", dependencies: ["VRRPDaemon"], swiftSettings: vrrpdSize),
 
         .testTarget(name: "ClusterupCoreTests", dependencies: ["ClusterupCore"]),
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),

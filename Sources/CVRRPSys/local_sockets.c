@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 int cvrrp_set_nonblock(int fd) {
@@ -91,4 +93,39 @@ int cvrrp_poll_ns(struct pollfd *fds, unsigned long n, int64_t timeout_ns) {
     }
     int rc = ppoll(fds, n, tp, NULL);
     return rc < 0 ? -errno : rc;
+}
+
+int cvrrp_epoll_create(void) {
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    return ep < 0 ? -errno : ep;
+}
+
+int cvrrp_epoll_add(int ep, int fd, uint32_t tag) {
+    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int cvrrp_epoll_wait_ns(int ep, uint32_t *tags, int cap, int64_t timeout_ns) {
+    // Only the event loop's thread calls this, so a plain static remembers an old kernel.
+    static int no_pwait2;
+    struct epoll_event events[32];
+    if (cap > 32) cap = 32;
+    int n = -1;
+    if (!no_pwait2) {
+        struct timespec ts = { 0, 0 };
+        if (timeout_ns >= 0) {
+            ts.tv_sec = timeout_ns / 1000000000;
+            ts.tv_nsec = timeout_ns % 1000000000;
+        }
+        n = (int)syscall(SYS_epoll_pwait2, ep, events, cap, timeout_ns >= 0 ? &ts : NULL, NULL, 0);
+        if (n < 0 && errno == ENOSYS) no_pwait2 = 1;
+    }
+    if (no_pwait2) {
+        // Before Linux 5.11: millisecond timeouts, rounded up so a deadline is never missed early.
+        int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+        n = epoll_wait(ep, events, cap, ms);
+    }
+    if (n < 0) return -errno;
+    for (int i = 0; i < n; i++) tags[i] = events[i].data.u32;
+    return n;
 }

@@ -1,4 +1,7 @@
 #define _GNU_SOURCE
+#include <malloc.h>
+#include <sys/mman.h>
+#include <stdio.h>
 #include "cvrrpsys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +99,35 @@ int cvrrp_realtime(int priority) {
     struct sched_param sp = { .sched_priority = priority };
     int rc = pthread_setschedparam(pthread_self(), SCHED_RR, &sp);
     return rc ? -rc : 0;
+}
+
+int cvrrp_unmap_unused_text(void) {
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) return -errno;
+    exe[len] = 0;
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (!maps) return -errno;
+    char line[4096 + 128];
+    int count = 0;
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long lo, hi;
+        char perms[5];
+        int path_at = 0;
+        if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &lo, &hi, perms, &path_at) < 3 || path_at == 0) continue;
+        char *path = line + path_at;
+        path[strcspn(path, "\n")] = 0;
+        // Our own executable code only. Never a read-only data mapping: after RELRO those hold
+        // relocated copies that MADV_DONTNEED would replace with the file's unrelocated bytes.
+        if (strcmp(path, exe) != 0 || perms[1] == 'w' || perms[2] != 'x' || perms[3] != 'p') continue;
+        if (madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) count++;
+    }
+    fclose(maps);
+    return count;
+}
+
+void cvrrp_single_malloc_arena(void) {
+    mallopt(M_ARENA_MAX, 1);
 }
 
 int cvrrp_thread_normal_attr(pthread_attr_t *attr) {

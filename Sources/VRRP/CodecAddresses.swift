@@ -58,9 +58,13 @@ public struct IPv6Address: Sendable, Hashable, Comparable, CustomStringConvertib
 
     /// RFC 4291 text form, with or without "::".
     public init?(_ text: String) {
-        let halves = text.split(separator: "::", maxSplits: 1, omittingEmptySubsequences: false)
-            .map(String.init)
-        guard halves.count <= 2, !text.contains(":::") else { return nil }
+        // Split at the first "::" by hand: String's substring search lives in _StringProcessing,
+        // which the daemon does not link.
+        let octets = Array(text.utf8)
+        let colon = UInt8(ascii: ":")
+        let gap = octets.indices.dropLast().first { octets[$0] == colon && octets[$0 + 1] == colon }
+        if let gap, gap + 2 < octets.count, octets[gap + 2] == colon { return nil }
+        let halves = gap.map { [String(decoding: octets[..<$0], as: UTF8.self), String(decoding: octets[($0 + 2)...], as: UTF8.self)] } ?? [text]
         func groups(_ part: String) -> [UInt16]? {
             if part.isEmpty { return [] }
             var result: [UInt16] = []

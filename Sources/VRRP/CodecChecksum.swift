@@ -18,6 +18,31 @@ public struct InternetChecksum: Sendable {
         }
     }
 
+    /// Adds one 16-bit word at an even offset (pseudo-header fields), with no byte array.
+    mutating func add(word: UInt16) {
+        precondition(pendingHighByte == nil, "a word at an odd offset")
+        sum += UInt64(word)
+    }
+
+    /// Adds an address's octets in network order.
+    mutating func add(_ address: IPAddress) {
+        switch address {
+        case .v4(let a):
+            add(word: UInt16(truncatingIfNeeded: a.value >> 16))
+            add(word: UInt16(truncatingIfNeeded: a.value))
+        case .v6(let a):
+            add(words: a.high)
+            add(words: a.low)
+        }
+    }
+
+    private mutating func add(words value: UInt64) {
+        add(word: UInt16(truncatingIfNeeded: value >> 48))
+        add(word: UInt16(truncatingIfNeeded: value >> 32))
+        add(word: UInt16(truncatingIfNeeded: value >> 16))
+        add(word: UInt16(truncatingIfNeeded: value))
+    }
+
     public var value: UInt16 {
         var total = sum
         if let high = pendingHighByte { total += UInt64(high) << 8 }
@@ -55,17 +80,19 @@ extension VRRPCodec {
         case (.v2, _, _), (.v3, .ipv4, .messageOnly):
             break
         case (.v3, .ipv4, .pseudoHeader):
-            checksum.add(source.bytes)
-            checksum.add(destination.bytes)
-            checksum.add([0, ipProtocolVRRP, UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)])
+            // Source, destination, zero + protocol, VRRP length (RFC 768-style pseudo-header).
+            checksum.add(source)
+            checksum.add(destination)
+            checksum.add(word: UInt16(ipProtocolVRRP))
+            checksum.add(word: UInt16(truncatingIfNeeded: length))
         case (.v3, .ipv6, _):
-            checksum.add(source.bytes)
-            checksum.add(destination.bytes)
-            checksum.add([
-                UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
-                UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length),
-                0, 0, 0, ipProtocolVRRP,
-            ])
+            // Source, destination, 32-bit length, three zero octets + next header (RFC 8200 §8.1).
+            checksum.add(source)
+            checksum.add(destination)
+            checksum.add(word: UInt16(truncatingIfNeeded: length >> 16))
+            checksum.add(word: UInt16(truncatingIfNeeded: length))
+            checksum.add(word: 0)
+            checksum.add(word: UInt16(ipProtocolVRRP))
         }
         checksum.add(message)
         return checksum.value

@@ -74,6 +74,16 @@ public struct VRRPRouter: Sendable {
         }
     }
 
+    /// The deadline of one live timer; `armedTimers` without building a dictionary per advert.
+    private func armedDeadline(_ kind: TimerKind) -> Instant? {
+        switch (machine, kind) {
+        case (.master(let master), .adver): master.adverDeadline
+        case (.backup(let backup), .masterDown): backup.masterDownDeadline
+        case (.backup(let backup), .preemptDelay): backup.preemptDelayDeadline
+        case (.master, .masterDown), (.master, .preemptDelay), (.backup, .adver), (.initialize, _), (.fault, _): nil
+        }
+    }
+
     /// Skew_Time in nanoseconds (finer than the RFC's centiseconds so that 10 ms intervals still
     /// separate priorities). VRRPv3 (RFC 5798 §6.1): ((256 − Priority) × Master_Adver_Interval) / 256.
     /// VRRPv2 (RFC 3768 §6.1): (256 − Priority) / 256 seconds, whatever the interval.
@@ -115,6 +125,13 @@ public struct VRRPRouter: Sendable {
 
     public mutating func handle(_ event: Event, now: Instant) -> [Action] {
         var actions: [Action] = []
+        handle(event, now: now, into: &actions)
+        return actions
+    }
+
+    /// As `handle(_:now:)`, appending to `actions`: the daemon passes one buffer it empties and
+    /// reuses, so an advert sent or received allocates no array.
+    public mutating func handle(_ event: Event, now: Instant, into actions: inout [Action]) {
         switch event {
         case .startup: startup(now: now, into: &actions)
         case .shutdown: shutdown(now: now, into: &actions)
@@ -126,7 +143,6 @@ public struct VRRPRouter: Sendable {
         case .interfaceUp: linkChanged(up: true, now: now, into: &actions)
         case .interfaceDown: linkChanged(up: false, now: now, into: &actions)
         }
-        return actions
     }
 
     // RFC 5798 §6.4.1.
@@ -188,7 +204,7 @@ public struct VRRPRouter: Sendable {
         }
         counters.advertisementsReceived += 1
         if advertisement.priority == 0 { counters.priorityZeroReceived += 1 }
-        if Set(advertisement.addresses) != virtualAddressSet { counters.addressListMismatches += 1 }
+        if !listsOurVirtualAddresses(advertisement.addresses) { counters.addressListMismatches += 1 }
 
         switch machine {
         case .initialize:
@@ -225,6 +241,12 @@ public struct VRRPRouter: Sendable {
             guard advertisement.maxAdvertisementInterval > 0 else { return .advertisementIntervalZero }
         }
         return nil
+    }
+
+    /// Whether `addresses` names exactly our virtual addresses, in any order, without building a
+    /// set per advert.
+    private func listsOurVirtualAddresses(_ addresses: [IPAddress]) -> Bool {
+        addresses.allSatisfy { virtualAddressSet.contains($0) } && virtualAddressSet.allSatisfy { addresses.contains($0) }
     }
 
     private var preemptMode: Bool { configuration.preempt || isOwner }
@@ -284,7 +306,8 @@ public struct VRRPRouter: Sendable {
         if advertisement.priority == 0 {
             // Another router resigned: assert ourselves at once so Backups do not take over.
             sendAdvertisement(priority: effectivePriority, into: &actions)
-            let next = MasterState(adverDeadline: now.advanced(byNanoseconds: advertisementInterval))
+            var next = master
+            next.adverDeadline = now.advanced(byNanoseconds: advertisementInterval)
             actions.append(.armTimer(.adver, deadline: next.adverDeadline))
             machine = .master(next)
             return
@@ -292,13 +315,15 @@ public struct VRRPRouter: Sendable {
         let higher = advertisement.priority > effectivePriority
             || (advertisement.priority == effectivePriority && source > configuration.primaryAddress)
         guard higher else {
-            // Two Masters (a healed partition): answer at once, as keepalived does, so the other
-            // steps down within the link delay instead of an interval.
             count(.lowerPriority)
             actions.append(.advertisementDiscarded(.lowerPriority, from: source))
-            sendAdvertisement(priority: effectivePriority, into: &actions)
+            forceNewElection(against: advertisement, from: source, master: master, now: now, into: &actions)
             return
         }
+        // The parting advert (keepalived's vrrp_higher_prio_send_advert): when a healed partition
+        // left two Masters and ours reached the other first, the other has heard nothing that
+        // tells it clients may still send to us; this lower-priority advert makes it re-announce.
+        sendAdvertisement(priority: effectivePriority, into: &actions)
         let interval = configuration.version == .v3 ? advertisement.maxAdvertisementInterval : configuration.advertisementInterval
         let backup = BackupState(
             masterAdverInterval: interval,
@@ -311,10 +336,38 @@ public struct VRRPRouter: Sendable {
         changeState(to: .backup(backup), reason: "advertisement from \(source) with \(why)", now: now, into: &actions)
     }
 
+    /// Two Masters, and we win: a healed partition, during which the other router announced the
+    /// virtual addresses at its MAC. RFC 5798 §6.4.3 only discards the advert, which leaves
+    /// clients (and the other router) sending to the ex-Master until their ARP entries expire.
+    /// Like keepalived ("forcing new election"), answer with our advert, so the other steps down
+    /// within a link delay, and re-announce the addresses. At most once per
+    /// Advertisement_Interval per source (and `forcedElectionsPerInterval` in all), so a stream
+    /// of such adverts cannot make a gratuitous-ARP storm; our regular adverts continue between.
+    private mutating func forceNewElection(
+        against advertisement: VRRPAdvertisement, from source: IPAddress, master: MasterState, now: Instant,
+        into actions: inout [Action]
+    ) {
+        var next = master
+        next.forcedElections = master.forcedElections.filter { now < $0.value.advanced(byNanoseconds: advertisementInterval) }
+        guard next.forcedElections[source] == nil, next.forcedElections.count < Self.forcedElectionsPerInterval else {
+            machine = .master(next)
+            return
+        }
+        next.forcedElections[source] = now
+        machine = .master(next)
+        counters.forcedElections += 1
+        sendAdvertisement(priority: effectivePriority, into: &actions)
+        actions.append(.reannounceVirtualAddresses(configuration.virtualAddresses,
+            reason: "advertisement from \(source) with lower priority \(advertisement.priority) (ours \(effectivePriority)) while Master: forcing a new election"))
+    }
+
+    /// Bounds the re-announcements per Advertisement_Interval even with many (or forged) sources.
+    public static let forcedElectionsPerInterval = 8
+
     // MARK: Timers
 
     private mutating func timerFired(_ kind: TimerKind, now: Instant, into actions: inout [Action]) {
-        guard let deadline = armedTimers[kind] else { return }  // Cancelled, or fired twice: stale.
+        guard let deadline = armedDeadline(kind) else { return }  // Cancelled, or fired twice: stale.
         guard now >= deadline else {
             actions.append(.armTimer(kind, deadline: deadline))  // Woke early: wait again.
             return
@@ -336,9 +389,10 @@ public struct VRRPRouter: Sendable {
                 next.preemptDelayDeadline = nil
                 machine = .backup(next)
             }
-        case (.master, .adver):
+        case (.master(let master), .adver):
             sendAdvertisement(priority: effectivePriority, into: &actions)
-            let next = MasterState(adverDeadline: now.advanced(byNanoseconds: advertisementInterval))
+            var next = master
+            next.adverDeadline = now.advanced(byNanoseconds: advertisementInterval)
             actions.append(.armTimer(.adver, deadline: next.adverDeadline))
             machine = .master(next)
         case (.backup, .adver), (.master, .masterDown), (.master, .preemptDelay),
@@ -434,7 +488,7 @@ public struct VRRPRouter: Sendable {
             break
         case .fault:
             if mayRun { enterRunningState(now: now, reason: "reconfigured", into: &actions) }
-        case .master:
+        case .master(let master):
             let removed = old.virtualAddresses.filter { !virtualAddressSet.contains($0) }
             let kept = Set(old.virtualAddresses)
             let added = new.virtualAddresses.filter { !kept.contains($0) }
@@ -444,7 +498,8 @@ public struct VRRPRouter: Sendable {
                 actions.append(.sendGratuitousARP(added))
             }
             sendAdvertisement(priority: effectivePriority, into: &actions)
-            let next = MasterState(adverDeadline: now.advanced(byNanoseconds: advertisementInterval))
+            var next = master
+            next.adverDeadline = now.advanced(byNanoseconds: advertisementInterval)
             actions.append(.armTimer(.adver, deadline: next.adverDeadline))
             machine = .master(next)
         case .backup(var backup):

@@ -25,6 +25,11 @@ enum MasterDownCause: Sendable, Hashable {
 
 struct MasterState: Sendable, Hashable {
     var adverDeadline: Instant
+    /// When we last forced a new election against each lower-priority Master, within the last
+    /// Advertisement_Interval (older entries are pruned). Per source, not overall: when several
+    /// routers took over together, each may re-announce after our last forced election and then
+    /// step down with a parting advert, which must still be answered.
+    var forcedElections: [IPAddress: Instant] = [:]
 }
 
 struct FaultState: Sendable, Hashable {}

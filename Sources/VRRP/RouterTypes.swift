@@ -45,6 +45,10 @@ extension VRRPRouter {
         /// Gratuitous ARP (IPv4) or unsolicited Neighbor Advertisement (IPv6) for these addresses;
         /// repeats, delay and periodic refresh are the daemon's.
         case sendGratuitousARP([IPAddress])
+        /// One burst of gratuitous ARP (or unsolicited NA) for these addresses, with no second
+        /// burst and no change to the periodic refresh: another router acted as Master while we
+        /// were (a healed partition) and caches may still name it. `reason` is for the log.
+        case reannounceVirtualAddresses([IPAddress], reason: String)
         /// (Re)arm: at most one deadline per kind is live; a new one replaces the old.
         case armTimer(TimerKind, deadline: Instant)
         case cancelTimer(TimerKind)
@@ -105,6 +109,9 @@ extension VRRPRouter {
         public var addressListMismatches: UInt64 = 0
         public var transitions: UInt64 = 0
         public var becameMaster: UInt64 = 0
+        /// Lower-priority adverts heard while Master that we answered with an advert and a
+        /// re-announcement of the virtual addresses (keepalived's "forcing new election").
+        public var forcedElections: UInt64 = 0
         public var dropped: [DropReason: UInt64] = [:]
 
         public var droppedTotal: UInt64 { dropped.values.reduce(0, +) }

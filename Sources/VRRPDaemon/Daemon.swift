@@ -22,6 +22,7 @@ public final class Daemon {
     public init(configPath: String, config: DaemonConfig) throws(SystemError) {
         self.configPath = configPath
         self.config = config
+        cvrrp_single_malloc_arena()
         // Before any thread exists, so every thread inherits the blocked signals.
         signals = try SystemError.check(cvrrp_signalfd(), "setting up signal handling")
         mailbox = try Mailbox()
@@ -44,34 +45,56 @@ public final class Daemon {
         restartCheckers()
         let now = cvrrp_monotonic_ns()
         for i in instances { i.start(now: now) }
+        _ = cvrrp_unmap_unused_text()
+        // One iteration per advert sent or received: no allocation, one clock read per wake-up
+        // (plus one to compute the timeout), the epoll set rebuilt only when it changes.
         while true {
-            var fds = pollSet()
-            let timeout: Int64 = instances.compactMap(\.nextDeadline).min().map { deadline in
+            if pollSetIsStale {
+                if let problem = rebuildPollSet() {
+                    Log.error("poll-failed", ["error": problem.description])
+                    return 1
+                }
+            }
+            var next: UInt64? = nil
+            for i in instances { next = earliest(next, i.nextDeadline) }
+            let timeout: Int64 = next.map { deadline in
                 let now = cvrrp_monotonic_ns()
-                return deadline > now ? Int64(deadline - now) : 0
+                return deadline > now ? min(Int64(deadline - now), 1_000_000_000) : 0
             } ?? 1_000_000_000
-            let rc = fds.withUnsafeMutableBufferPointer { cvrrp_poll_ns($0.baseAddress, UInt($0.count), min(timeout, 1_000_000_000)) }
+            let rc = ready.withUnsafeMutableBufferPointer { cvrrp_epoll_wait_ns(epoll, $0.baseAddress, Int32($0.count), timeout) }
             if rc < 0, rc != -EINTR {
-                Log.error("poll-failed", ["error": SystemError("poll", errno: -rc).description])
+                Log.error("poll-failed", ["error": SystemError("epoll_wait", errno: -rc).description])
                 return 1
             }
             let now = cvrrp_monotonic_ns()
-            if let code = dispatch(fds, now: now) { return code }
-            for i in instances { i.fireTimers(now: cvrrp_monotonic_ns()) }
-            notifier.reap()
+            if rc > 0, let code = dispatch(ready: Int(rc), now: now) { return code }
+            for i in instances { i.fireTimers(now: now) }
+            if !notifier.isIdle { notifier.reap() }
         }
     }
 
     private enum Source {
         case signal, mailbox, links, status, prometheus, prometheusClient(Int32), instance(Int)
     }
+    /// What each descriptor of the epoll set is; its tag is the index here.
     private var sources: [Source] = []
+    private var epoll: Int32 = -1
+    /// Tags of the ready descriptors of one wait.
+    private var ready = [UInt32](repeating: 0, count: 32)
+    /// Set when instances, the status server or its HTTP clients change.
+    private var pollSetIsStale = true
 
-    private func pollSet() -> [pollfd] {
-        var fds: [pollfd] = []
-        sources = []
+    /// A fresh epoll set (descriptors change rarely: reloads, Prometheus clients).
+    private func rebuildPollSet() -> SystemError? {
+        pollSetIsStale = false
+        if epoll >= 0 { close(epoll) }
+        epoll = cvrrp_epoll_create()
+        if epoll < 0 { return SystemError("epoll_create", errno: -epoll) }
+        sources.removeAll(keepingCapacity: true)
+        var failure: SystemError?
         func add(_ fd: Int32, _ s: Source) {
-            fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+            let rc = cvrrp_epoll_add(epoll, fd, UInt32(sources.count))
+            if rc < 0 { failure = SystemError("epoll_ctl", errno: -rc) }
             sources.append(s)
         }
         // Adverts first: when a packet and a timer are both due, the packet wins.
@@ -82,12 +105,23 @@ public final class Daemon {
         add(status.unixFD, .status)
         if let p = status.prometheusFD { add(p, .prometheus) }
         for c in status.httpClients { add(c, .prometheusClient(c)) }
-        return fds
+        return failure
     }
 
-    private func dispatch(_ fds: [pollfd], now: UInt64) -> Int32? {
-        for (fd, source) in zip(fds, sources) where fd.revents != 0 {
-            switch source {
+    private func dispatch(ready count: Int, now: UInt64) -> Int32? {
+        // In tag order: adverts first, so when a packet and a timer are both due, the packet wins.
+        // Insertion sort in place: a slice's sort() would copy the buffer on every wake-up.
+        ready.withUnsafeMutableBufferPointer { tags in
+            for i in 1..<max(1, count) {
+                var j = i
+                while j > 0, tags[j - 1] > tags[j] {
+                    tags.swapAt(j - 1, j)
+                    j -= 1
+                }
+            }
+        }
+        for k in 0..<count {
+            switch sources[Int(ready[k])] {
             case .instance(let n):
                 instances[n].receive(now: now)
             case .signal:
@@ -112,8 +146,10 @@ public final class Daemon {
                 status.acceptStatus { statusJSON(now: cvrrp_monotonic_ns()).render() }
             case .prometheus:
                 status.acceptPrometheus()
+                pollSetIsStale = true
             case .prometheusClient(let c):
                 status.answerPrometheus(c) { prometheusText() }
+                pollSetIsStale = true
             }
         }
         return nil
@@ -178,6 +214,7 @@ public final class Daemon {
         }
         let freshNames = Set(restarted + added)
         instances = next
+        pollSetIsStale = true
         config.instances = newConfig.instances
         linkSiblings()
         if newConfig.statusSocket != config.statusSocket || newConfig.prometheus != config.prometheus {
@@ -185,6 +222,7 @@ public final class Daemon {
                 let replacement = try StatusServer(path: newConfig.statusSocket, prometheus: newConfig.prometheus)
                 status.shutdown()
                 status = replacement
+                pollSetIsStale = true
                 config.statusSocket = newConfig.statusSocket
                 config.prometheus = newConfig.prometheus
             } catch {
@@ -197,6 +235,7 @@ public final class Daemon {
         }
         restartCheckers()
         for i in instances where freshNames.contains(i.config.name) { i.start(now: cvrrp_monotonic_ns()) }
+        _ = cvrrp_unmap_unused_text()  // the configuration parser is not needed until the next reload
         reloads += 1
         Log.info("reload", ["kept": kept.joined(separator: ","), "restarted": restarted.joined(separator: ","),
                             "added": added.joined(separator: ","), "removed": removed.joined(separator: ",")])
@@ -284,6 +323,7 @@ public final class Daemon {
                 ("address_list_mismatches", .int(Int(c.addressListMismatches))),
                 ("transitions", .int(Int(c.transitions))),
                 ("became_master", .int(Int(c.becameMaster))),
+                ("forced_elections", .int(Int(c.forcedElections))),
                 ("send_errors", .int(Int(i.sendErrors))),
                 ("vip_errors", .int(Int(i.vipErrors))),
                 ("garp_sent", .int(Int(i.garpSent))),

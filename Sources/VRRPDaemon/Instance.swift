@@ -10,10 +10,25 @@ final class Instance {
     let socket: VRRPSocket
     let arp: GratuitousARP
     /// Other local instances' VRIDs on this interface: their adverts are not ours to count.
-    var siblingVRIDs: Set<UInt8> = []
+    var siblingVRIDs: Set<UInt8> = [] {
+        didSet { lastReceivedFacts = nil }
+    }
 
     /// Live deadlines of the router's timers (monotonic ns).
-    private(set) var timers: [VRRPRouter.TimerKind: UInt64] = [:]
+    private(set) var timers = TimerTable()
+    /// The router's actions for one event: one buffer, emptied and reused, so the advert path
+    /// allocates nothing.
+    private var actions: [VRRPRouter.Action] = []
+    /// The last advert sent, encoded once per destination: a Master sends the same bytes every
+    /// interval until its priority or configuration changes.
+    private var lastSent: (advert: VRRPAdvertisement, messages: [[UInt8]])?
+    /// The last datagram accepted as an advert (VRRP message and IP facts) and what it decoded
+    /// to: a Backup receives the same bytes every interval and need not decode them again.
+    private var lastReceivedMessage: [UInt8] = []
+    private var lastReceivedFacts: IPLayerFacts?
+    private var lastReceivedIntake: PacketIntake = .ignored
+    /// Advert destinations: the unicast peers, or the VRRP multicast group.
+    private var destinations: [IPv4Address]
     /// Pending gratuitous-ARP rounds (monotonic ns), and the next periodic refresh.
     private(set) var garpDue: [UInt64] = []
     private(set) var garpRefreshDue: UInt64?
@@ -40,6 +55,7 @@ final class Instance {
     init(config: InstanceConfig, notifier: Notifier) throws(SystemError) {
         self.config = config
         self.notifier = notifier
+        destinations = Self.destinations(config)
         interface = try InterfaceInfo.read(config.interface)
         let source = config.unicastSource ?? interface.primaryAddress
         do {
@@ -52,6 +68,10 @@ final class Instance {
         arp = try GratuitousARP(ifindex: interface.index, mac: interface.mac, interface: config.interface)
         resetChecks()
         refreshTrackedInterfaces()
+    }
+
+    static func destinations(_ c: InstanceConfig) -> [IPv4Address] {
+        c.isUnicast ? c.unicastPeers : [IPv4Address.vrrpMulticast]
     }
 
     static func routerConfiguration(_ c: InstanceConfig, primary: IPv4Address) -> VRRPRouter.Configuration {
@@ -81,6 +101,9 @@ final class Instance {
         let sameChecks = new.track == config.track
         retiredVIPs = config.vips
         config = new
+        destinations = Self.destinations(new)
+        lastSent = nil
+        lastReceivedFacts = nil
         do {
             let actions = try router.reconfigure(Self.routerConfiguration(new, primary: socket.source), now: Instant(nanoseconds: now))
             for action in actions { perform(action, now: now) }
@@ -180,26 +203,46 @@ final class Instance {
         if effective != router.effectivePriority { feed(.priorityChanged(effective: effective), now: now) }
     }
 
-    /// Drains the socket and hands every datagram to the router.
+    /// Hands one pending datagram to the router. One per wake-up: poll is level-triggered, so
+    /// more pending ones wake it again, and the usual single advert costs no extra recv that
+    /// would only say EAGAIN.
     func receive(now: UInt64) {
-        while true {
-            let packet: [UInt8]?
-            do {
-                packet = try socket.receive()
-            } catch {
-                Log.error("receive-failed", ["instance": config.name, "error": error.description])
-                return
-            }
-            guard let packet else { return }
-            handlePacket(packet, now: now)
+        let length: Int
+        do {
+            length = try socket.receive()
+        } catch {
+            Log.error("receive-failed", ["instance": config.name, "error": error.description])
+            return
         }
+        guard length > 0 else { return }
+        handlePacket(socket.received(length), now: now)
     }
 
-    func handlePacket(_ packet: [UInt8], now: UInt64) {
+    func handlePacket(_ packet: ArraySlice<UInt8>, now: UInt64) {
+        handle(intake(packet), now: now)
+    }
+
+    /// Classifies a datagram; the same advert as last time (same VRRP bytes, same IP facts) is
+    /// not decoded again.
+    private func intake(_ packet: ArraySlice<UInt8>) -> PacketIntake {
+        if lastReceivedFacts != nil, let (header, payload) = try? VRRPCodec.parseIPv4Header(packet),
+           header.facts == lastReceivedFacts, payload.elementsEqual(lastReceivedMessage) {
+            return lastReceivedIntake
+        }
         let context = PacketIntake.Context(version: config.version, checksum: config.checksum,
                                            ownAddress: socket.source, unicastPeers: config.unicastPeers,
                                            siblingVRIDs: siblingVRIDs)
-        switch PacketIntake.classify(packet, context) {
+        let result = PacketIntake.classify(packet, context)
+        if case .advertisement = result, let (header, payload) = try? VRRPCodec.parseIPv4Header(packet) {
+            lastReceivedMessage = Array(payload)
+            lastReceivedFacts = header.facts
+            lastReceivedIntake = result
+        }
+        return result
+    }
+
+    private func handle(_ intake: PacketIntake, now: UInt64) {
+        switch intake {
         case .advertisement(let ad, let from):
             feed(.advertisementReceived(ad, from: .v4(from)), now: now)
         case .rejected(let error, let from):
@@ -218,17 +261,19 @@ final class Instance {
     }
 
     /// One log line per drop reason per 10 s: a misconfigured peer must not flood the journal.
-    private func logDrop(_ reason: String, from: String, detail: String, now: UInt64) {
+    /// The address and detail are formatted only when the line is written.
+    private func logDrop(_ reason: String, from: @autoclosure () -> String, detail: @autoclosure () -> String, now: UInt64) {
         if let last = lastDropLog[reason], now - last < 10_000_000_000 { return }
         lastDropLog[reason] = now
-        Log.warning("advert-dropped", ["instance": config.name, "reason": reason, "from": from, "detail": detail])
+        Log.warning("advert-dropped", ["instance": config.name, "reason": reason, "from": from(), "detail": detail()])
     }
 
     /// Fires due router timers and GARP rounds.
     func fireTimers(now: UInt64) {
-        for (kind, deadline) in timers where deadline <= now {
+        for kind in TimerTable.kinds {
+            guard let deadline = timers[kind], deadline <= now else { continue }
             // The router re-arms or cancels; drop ours first so a re-arm wins.
-            if timers[kind] == deadline { timers[kind] = nil }
+            timers[kind] = nil
             feed(.timerFired(kind), now: now)
         }
         if let first = garpDue.first, first <= now {
@@ -242,17 +287,20 @@ final class Instance {
     }
 
     var nextDeadline: UInt64? {
-        var all = Array(timers.values)
-        if let g = garpDue.first { all.append(g) }
-        if let r = garpRefreshDue { all.append(r) }
-        return all.min()
+        earliest(earliest(timers.earliest, garpDue.first), garpRefreshDue)
     }
 
     // MARK: Actions out
 
     func feed(_ event: VRRPRouter.Event, now: UInt64) {
-        let actions = router.handle(event, now: Instant(nanoseconds: now))
-        for action in actions { perform(action, now: now) }
+        // Take the buffer while performing: an action may feed the router again (re-entrancy).
+        var pending = actions
+        actions = []
+        pending.removeAll(keepingCapacity: true)
+        router.handle(event, now: Instant(nanoseconds: now), into: &pending)
+        for action in pending { perform(action, now: now) }
+        pending.removeAll(keepingCapacity: true)
+        actions = pending
     }
 
     private func perform(_ action: VRRPRouter.Action, now: UInt64) {
@@ -281,6 +329,9 @@ final class Instance {
             }
         case .sendGratuitousARP:
             scheduleGARP(now: now)
+        case .reannounceVirtualAddresses(_, let reason):
+            Log.info("reannounce", ["instance": config.name, "reason": reason])
+            scheduleGARPBurst(now: now)
         case .armTimer(let kind, let deadline):
             timers[kind] = deadline.nanoseconds
         case .cancelTimer(let kind):
@@ -312,10 +363,13 @@ final class Instance {
     }
 
     private func send(_ ad: VRRPAdvertisement) {
-        let destinations = config.isUnicast ? config.unicastPeers : [IPv4Address.vrrpMulticast]
-        for destination in destinations {
-            let message = VRRPCodec.encode(ad, source: .v4(socket.source), destination: .v4(destination),
-                                           checksum: config.checksum)
+        if lastSent?.advert != ad {
+            lastSent = (ad, destinations.map { destination in
+                VRRPCodec.encode(ad, source: .v4(socket.source), destination: .v4(destination), checksum: config.checksum)
+            })
+        }
+        guard let messages = lastSent?.messages else { return }
+        for (destination, message) in zip(destinations, messages) {
             do {
                 try socket.send(message, to: destination)
             } catch {
@@ -346,6 +400,19 @@ final class Instance {
         garpRefreshDue = g.refresh > .zero ? now + UInt64(g.refresh.nanoseconds) : nil
     }
 
+    /// One burst (`repeat` rounds `interval` apart) merged into the pending rounds; the second
+    /// burst and the refresh schedule stay as they were.
+    private func scheduleGARPBurst(now: UInt64) {
+        let g = config.garp
+        let gap = UInt64(g.interval.nanoseconds)
+        announceVIPs()
+        var due = garpDue
+        for k in 1..<max(1, g.repeatCount) {
+            if gap == 0 { announceVIPs() } else { due.append(now + UInt64(k) * gap) }
+        }
+        garpDue = due.sorted()
+    }
+
     private func announceVIPs() {
         for vip in config.vips {
             do {
@@ -359,3 +426,37 @@ final class Instance {
 }
 
 private let EINVAL: Int32 = 22
+
+/// The earlier of two optional deadlines.
+func earliest(_ a: UInt64?, _ b: UInt64?) -> UInt64? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return min(a, b)
+}
+
+/// The router's timer deadlines (monotonic ns), one slot per kind: no hashing per advert.
+struct TimerTable {
+    static let kinds: [VRRPRouter.TimerKind] = VRRPRouter.TimerKind.allCases
+    private var adver: UInt64?
+    private var masterDown: UInt64?
+    private var preemptDelay: UInt64?
+
+    subscript(kind: VRRPRouter.TimerKind) -> UInt64? {
+        get {
+            switch kind {
+            case .adver: adver
+            case .masterDown: masterDown
+            case .preemptDelay: preemptDelay
+            }
+        }
+        set {
+            switch kind {
+            case .adver: adver = newValue
+            case .masterDown: masterDown = newValue
+            case .preemptDelay: preemptDelay = newValue
+            }
+        }
+    }
+
+    var earliest: UInt64? { VRRPDaemon.earliest(VRRPDaemon.earliest(adver, masterDown), preemptDelay) }
+}

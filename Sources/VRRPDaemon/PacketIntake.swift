@@ -21,11 +21,13 @@ enum PacketIntake: Equatable {
         var siblingVRIDs: Set<UInt8>
     }
 
-    static func classify(_ packet: [UInt8], _ c: Context) -> PacketIntake {
+    static func classify(_ packet: [UInt8], _ c: Context) -> PacketIntake { classify(packet[...], c) }
+
+    static func classify(_ packet: ArraySlice<UInt8>, _ c: Context) -> PacketIntake {
         let header: IPv4Header
         let payload: ArraySlice<UInt8>
         do {
-            (header, payload) = try VRRPCodec.parseIPv4Header(packet[...])
+            (header, payload) = try VRRPCodec.parseIPv4Header(packet)
         } catch {
             return .rejected(error, from: nil)
         }

@@ -7,7 +7,9 @@ import Glibc
 final class VRRPSocket {
     let fd: Int32
     let source: IPv4Address
-    private var buffer = [UInt8](repeating: 0, count: 65536)
+    /// Room for the largest advert with its IPv4 header (60 + 8 + 255 × 4 octets) and more; a
+    /// longer datagram is truncated, and the codec then rejects its length.
+    private var buffer = [UInt8](repeating: 0, count: 4096)
 
     init(interface: String, ifindex: Int32, source: IPv4Address, multicast: Bool) throws(SystemError) {
         fd = try SystemError.check(
@@ -23,10 +25,13 @@ final class VRRPSocket {
         _ = try SystemError.check(rc, "sending an advertisement to \(destination)")
     }
 
-    /// The next pending datagram with its IPv4 header, or nil when none is pending.
-    func receive() throws(SystemError) -> [UInt8]? {
+    /// Receives the next pending datagram (with its IPv4 header) into the socket's buffer and
+    /// returns its length, 0 when none is pending. Read it with `received(_:)` before the next call.
+    func receive() throws(SystemError) -> Int {
         let n = buffer.withUnsafeMutableBytes { cvrrp_vrrp_recv(fd, $0.baseAddress, $0.count) }
-        _ = try SystemError.check(n, "receiving on the VRRP socket")
-        return n == 0 ? nil : Array(buffer[0..<Int(n)])
+        return Int(try SystemError.check(n, "receiving on the VRRP socket"))
     }
+
+    /// The datagram `receive()` just stored, without copying it.
+    func received(_ length: Int) -> ArraySlice<UInt8> { buffer[0..<length] }
 }

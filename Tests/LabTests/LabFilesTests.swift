@@ -46,9 +46,6 @@ import Testing
           vrid: 52
           version: 3
           advert_interval: 100ms
-          # Re-announce the VIP every second: after a healed network cut, clients whose ARP
-          # entry still names the former backup find the master again within a second.
-          garp: {refresh: 1s}
           # The VIP leaves a node whose HAProxy is dead (clusterup verify failover --mode service).
           track: {tcp: 127.0.0.1:8404, interval: 200ms, timeout: 1s, fall: 3, rise: 2}
         pki:

@@ -25,13 +25,12 @@ struct VerifyLabTests {
         #expect(result.status == 0, "nft on \(node): \(result.stderr)")
     }
 
-    /// The lab's own inventory: it re-announces the VIP every second (`garp.refresh`), without which
-    /// a client whose ARP entry still names the former backup after a healed network cut could
-    /// not reach the VIP until that entry expires (seen here: 17 s).
+    /// The lab's own inventory. It needs no periodic gratuitous ARP (`garp.refresh`) for the
+    /// network cut: after the heal clusterup-vrrpd's master re-announces the VIP when it hears the
+    /// other master (or its parting advert), so clients whose ARP entry names the former backup
+    /// find the master again at once instead of after the entry expires (17 s seen before).
     func tunedInventory(_ lab: String) throws -> String {
-        let path = try Lab.inventoryPath(name: lab)
-        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("garp: {refresh: 1s}"))
-        return path
+        try Lab.inventoryPath(name: lab)
     }
 
     @Test func verifyPassesThenFailoverGivesFiguresInEveryFormAndSplitBrainIsReported() async throws {

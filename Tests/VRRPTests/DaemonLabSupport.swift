@@ -24,7 +24,8 @@ final class DaemonLab {
 
     let directory: String
     private var processes: [Process] = []
-    static let prefix = "cuvt-\(String(getpid() % 100_000))-"
+    /// VRRP_LAB_PREFIX_BASE (cuvt- or va-, as bench/vrrp/lab.sh accepts) names the family.
+    static let prefix = (ProcessInfo.processInfo.environment["VRRP_LAB_PREFIX_BASE"] ?? "cuvt-") + "\(String(getpid() % 100_000))-"
     static func ns(_ name: String) -> String { prefix + name }
 
     init(routers: Int) throws {
@@ -154,6 +155,40 @@ final class DaemonLab {
         let text = try Self.sh("\(Self.daemonBinary) status --socket \(path("r\(n).sock"))")
         let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
         return ((json?["instances"] as? [[String: Any]])?.first) ?? [:]
+    }
+}
+
+extension DaemonLab {
+    /// Router n's eth0 MAC address.
+    func mac(router n: Int) throws -> String {
+        try Self.sh("cat /sys/class/net/eth0/address", inNamespace: Self.ns("r\(n)")).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// One UDP datagram from the client to the VIP (discard port), so the client resolves it
+    /// and has an ARP entry for it.
+    func sendToVIPFromClient() {
+        _ = try? Self.sh("ip netns exec \(Self.ns("c")) bash -c 'echo x >/dev/udp/\(Self.vip)/9'")
+    }
+
+    /// The MAC the client's ARP entry for the VIP names, if any.
+    func clientARPEntry() -> String? {
+        let line = (try? Self.sh("ip -n \(Self.ns("c")) neigh show \(Self.vip) dev eth0")) ?? ""
+        let words = line.split(separator: " ")
+        guard let at = words.firstIndex(of: "lladdr"), at + 1 < words.count else { return nil }
+        return String(words[at + 1])
+    }
+
+    /// Cuts router n off the LAN with its link up: the bridge drops its frames both ways.
+    func partition(router n: Int) throws {
+        try Self.sh("ip netns exec \(Self.ns("lan")) nft 'add table bridge vacut; add chain bridge vacut cut { type filter hook forward priority 0; policy accept; }; add rule bridge vacut cut iifname \"p-r\(n)\" drop; add rule bridge vacut cut oifname \"p-r\(n)\" drop'")
+    }
+
+    func heal() throws {
+        try Self.sh("ip netns exec \(Self.ns("lan")) nft delete table bridge vacut")
+    }
+
+    static func sh(_ command: String, inNamespace namespace: String) throws -> String {
+        try sh("ip netns exec \(namespace) \(command)")
     }
 }
 

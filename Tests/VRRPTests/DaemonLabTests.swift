@@ -105,4 +105,32 @@ struct DaemonLabTests {
         #expect(!dissected.contains("[Checksum Status: Bad]"))
         #expect(dissected.contains("VRRP protocol version: 3"))
     }
+
+    /// The master is cut off with its link up (the bridge drops its frames), so it stays Master
+    /// while the backup takes over and the client follows the backup's gratuitous ARP. After the
+    /// heal the master must re-announce: the client's ARP entry names it again at once, instead
+    /// of naming the ex-master until the entry goes stale and fails (seconds).
+    @Test func afterAHealedPartitionTheClientsARPEntryNamesTheMasterAgain() throws {
+        let lab = try DaemonLab(routers: 2)
+        defer { lab.tearDown() }
+        try lab.startDaemon(router: 1, priority: 254)
+        try lab.startDaemon(router: 2, priority: 253)
+        #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
+        let r1 = try lab.mac(router: 1), r2 = try lab.mac(router: 2)
+        lab.sendToVIPFromClient()
+        #expect(lab.wait(timeout: 3) { lab.clientARPEntry() == r1 } != nil, "client entry: \(lab.clientARPEntry() ?? "none")")
+
+        try lab.partition(router: 1)
+        #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1, 2] } != nil, "both should be Master while cut off")
+        lab.sendToVIPFromClient()
+        #expect(lab.wait(timeout: 3) { lab.clientARPEntry() == r2 } != nil, "client entry: \(lab.clientARPEntry() ?? "none")")
+
+        try lab.heal()
+        // Generous against load, well under the ~5 s before Linux re-probes a stale entry.
+        let back = lab.wait(timeout: 3) { lab.vipHolders(1...2) == [1] && lab.clientARPEntry() == r1 }
+        #expect(back != nil, "holders \(lab.vipHolders(1...2)), client entry \(lab.clientARPEntry() ?? "none")\n\(lab.log("r1.log"))")
+        let counters = try lab.status(router: 1)["counters"] as? [String: Any]
+        #expect((counters?["forced_elections"] as? Int ?? 0) >= 1, "\(counters ?? [:])")
+        #expect(lab.log("r1.log").contains("event=reannounce"))
+    }
 }

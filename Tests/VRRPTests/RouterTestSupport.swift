@@ -52,6 +52,11 @@ extension VRRPRouter.Action {
         return false
     }
 
+    var isReannouncement: Bool {
+        if case .reannounceVirtualAddresses = self { return true }
+        return false
+    }
+
     var sentPriority: UInt8? {
         if case .sendAdvertisement(let advert) = self { return advert.priority }
         return nil

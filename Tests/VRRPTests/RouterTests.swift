@@ -208,6 +208,7 @@ struct RouterMasterTests {
         let actions = r.handle(.advertisementReceived(advert(priority: 150, interval: 50), from: routerB), now: now)
         let down = 3 * 500 * millisecond + VRRPRouter.skewTime(priority: 100, masterAdverInterval: 50)
         #expect(actions == [
+            .sendAdvertisement(advert(priority: 100)),
             .cancelTimer(.adver),
             .removeVirtualAddresses([testVIP]),
             .stateChanged(from: .master, to: .backup, reason: "advertisement from 198.51.100.2 with priority 150 > ours 100"),
@@ -223,18 +224,86 @@ struct RouterMasterTests {
             reason: "advertisement from 198.51.100.2 with equal priority 100 and higher address than ours 198.51.100.1")))
     }
 
-    @Test func equalPriorityFromALowerAddressLosesAndIsAnswered() throws {
+    @Test func masterSteppingDownSendsAPartingAdvertAtItsOwnPriority() throws {
+        // So that the other Master of a healed partition hears a lower priority and re-announces.
+        var (r, since) = try startedMaster(configuration(priority: 200))
+        let actions = r.handle(.advertisementReceived(advert(priority: 250), from: routerB), now: since)
+        #expect(actions.first == .sendAdvertisement(advert(priority: 200)))
+        #expect(actions.filter { $0.sentPriority != nil }.count == 1)
+        #expect(r.state == .backup)
+    }
+
+    @Test func equalPriorityFromALowerAddressLosesAndForcesANewElection() throws {
         var (r, since) = try startedMaster(configuration(primary: routerC))
-        let actions = r.handle(.advertisementReceived(advert(priority: 100), from: routerB), now: since)
-        #expect(actions == [.advertisementDiscarded(.lowerPriority, from: routerB), .sendAdvertisement(advert(priority: 100))])
+        let actions = r.handle(.advertisementReceived(advert(priority: 100), from: routerB), now: since.advanced(byNanoseconds: second))
+        #expect(actions == [
+            .advertisementDiscarded(.lowerPriority, from: routerB),
+            .sendAdvertisement(advert(priority: 100)),
+            .reannounceVirtualAddresses([testVIP], reason: "advertisement from 198.51.100.2 with lower priority 100 (ours 100) while Master: forcing a new election"),
+        ])
         #expect(r.state == .master)
     }
 
-    @Test func lowerPriorityAdvertIsDiscardedAndAnsweredAtOnce() throws {
+    @Test func lowerPriorityAdvertIsAnsweredWithAnAdvertAndAReannouncement() throws {
         var (r, since) = try startedMaster(configuration(priority: 200))
-        let actions = r.handle(.advertisementReceived(advert(priority: 100), from: routerB), now: since)
-        #expect(actions == [.advertisementDiscarded(.lowerPriority, from: routerB), .sendAdvertisement(advert(priority: 200))])
+        let now = since.advanced(byNanoseconds: 1500 * millisecond)
+        let actions = r.handle(.advertisementReceived(advert(priority: 100), from: routerB), now: now)
+        #expect(actions == [
+            .advertisementDiscarded(.lowerPriority, from: routerB),
+            .sendAdvertisement(advert(priority: 200)),
+            .reannounceVirtualAddresses([testVIP], reason: "advertisement from 198.51.100.2 with lower priority 100 (ours 200) while Master: forcing a new election"),
+        ])
+        #expect(r.counters.forcedElections == 1)
+        #expect(r.counters.dropped[.lowerPriority] == 1)
+        #expect(r.state == .master)
+    }
+
+    @Test func forcingANewElectionLeavesTheAdverTimerAlone() throws {
+        var (r, since) = try startedMaster(configuration(priority: 200))
+        _ = r.handle(.advertisementReceived(advert(priority: 100), from: routerB), now: since.advanced(byNanoseconds: 1500 * millisecond))
         #expect(r.armedTimers[.adver] == since.advanced(byNanoseconds: second))
+    }
+
+    @Test func forcedElectionsAreLimitedToOnePerAdvertisementInterval() throws {
+        var (r, since) = try startedMaster(configuration(priority: 200))
+        var reannouncedAt: [UInt64] = []
+        // A lower-priority Master that cannot hear us, advertising every 100 ms for 3 s.
+        for step in UInt64(10)...40 {
+            let offset = step * 100 * millisecond
+            let actions = r.handle(.advertisementReceived(advert(priority: 100, interval: 10), from: routerB),
+                                   now: since.advanced(byNanoseconds: offset))
+            if actions.contains(where: { $0.isReannouncement }) { reannouncedAt.append(offset) }
+        }
+        #expect(reannouncedAt == [1, 2, 3, 4].map { $0 * second })
+        #expect(r.counters.forcedElections == 4)
+        #expect(r.counters.dropped[.lowerPriority] == 31)
+    }
+
+    @Test func anotherLowerMasterWithinTheIntervalIsAnsweredToo() throws {
+        // Three took over together; each loser may re-announce after our first answer.
+        var (r, since) = try startedMaster(configuration(priority: 200))
+        _ = r.handle(.advertisementReceived(advert(priority: 100), from: routerB), now: since.advanced(byNanoseconds: second))
+        let actions = r.handle(.advertisementReceived(advert(priority: 150), from: routerC), now: since.advanced(byNanoseconds: second + 1))
+        #expect(actions.contains { $0.isReannouncement })
+        #expect(r.counters.forcedElections == 2)
+    }
+
+    @Test func forcedElectionsPerIntervalAreCappedWhateverTheSources() throws {
+        var (r, since) = try startedMaster(configuration(priority: 200))
+        for host in UInt8(10)..<30 {
+            _ = r.handle(.advertisementReceived(advert(priority: 100), from: .v4(IPv4Address(198, 51, 100, host))),
+                         now: since.advanced(byNanoseconds: second + UInt64(host)))
+        }
+        #expect(r.counters.forcedElections == UInt64(VRRPRouter.forcedElectionsPerInterval))
+    }
+
+    @Test func lowerPriorityMasterHeardRightAfterOurTakeoverIsAnswered() throws {
+        // Both Backups' timers fired together: the loser's gratuitous ARP may have reached the
+        // clients after ours, so its parting advert must still make us re-announce.
+        var (r, since) = try startedMaster(configuration(priority: 200))
+        let actions = r.handle(.advertisementReceived(advert(priority: 100), from: routerB), now: since.advanced(byNanoseconds: 200_000))
+        #expect(actions.contains { $0.isReannouncement })
+        #expect(r.counters.forcedElections == 1)
     }
 
     @Test func gracefulShutdownSendsPriorityZeroThenRemovesAddresses() throws {

@@ -31,6 +31,12 @@ struct SimulatedLAN {
         let reason: String
     }
 
+    /// A gratuitous-ARP burst (takeover or re-announcement) sent by `node`.
+    struct Announcement {
+        let time: UInt64
+        let node: Int
+    }
+
     private enum Happening {
         case deliver(to: Int, incarnation: Int, bytes: [UInt8], from: IPAddress)
         case timer(node: Int, incarnation: Int, kind: VRRPRouter.TimerKind, token: Int)
@@ -46,6 +52,11 @@ struct SimulatedLAN {
     private(set) var now: UInt64 = 0
     private(set) var nodes: [Node]
     private(set) var transitions: [Transition] = []
+    private(set) var announcements: [Announcement] = []
+    /// A client on the LAN: the segment it sits on and the router its ARP entry for the virtual
+    /// address names (the last one whose gratuitous ARP reached it).
+    var clientSegment = 0
+    private(set) var clientARPEntry: Int?
     private(set) var advertsSent = 0
     private(set) var packetsCorrupted = 0
     var conditions: Conditions
@@ -103,7 +114,17 @@ struct SimulatedLAN {
         for (segment, group) in groups.enumerated() { for node in group { nodes[node].segment = segment } }
     }
 
-    mutating func heal() { for node in nodes.indices { nodes[node].segment = 0 } }
+    mutating func heal() {
+        for node in nodes.indices { nodes[node].segment = 0 }
+        clientSegment = 0
+    }
+
+    /// Whether the client reaches the virtual address: its ARP entry names a router that holds it.
+    var clientReachesVirtualAddress: Bool {
+        guard let entry = clientARPEntry else { return false }
+        return nodes[entry].isRunning && nodes[entry].linkUp && !nodes[entry].virtualAddresses.isEmpty
+            && nodes[entry].segment == clientSegment
+    }
 
     // MARK: Running
 
@@ -177,7 +198,10 @@ struct SimulatedLAN {
             nodes[node].virtualAddresses.formUnion(addresses)
         case .removeVirtualAddresses(let addresses):
             nodes[node].virtualAddresses.subtract(addresses)
-        case .sendGratuitousARP, .advertisementDiscarded:
+        case .sendGratuitousARP, .reannounceVirtualAddresses:
+            announcements.append(Announcement(time: now, node: node))
+            if nodes[node].linkUp && nodes[node].segment == clientSegment { clientARPEntry = node }
+        case .advertisementDiscarded:
             break
         case .armTimer(let kind, let deadline):
             nextToken += 1

@@ -149,4 +149,37 @@ struct SimulationElectionTests {
         lan.run(until: healedAt + 10_000_000 + 2 * SimulatedLAN.Conditions().maximumDelay)
         #expect(lan.masters == [0])
     }
+
+    /// A is cut off with its addresses; the client, on B's side, follows B's gratuitous ARP. After
+    /// the heal, whichever Master's advert crosses first, A must re-announce so the client's ARP
+    /// entry names the Master again (RFC 5798 alone would leave it naming B, which dropped the VIP).
+    @Test(arguments: [UInt16(100), 10, 1])
+    func afterAHealedPartitionTheMasterReannouncesAndTheClientReachesIt(interval: UInt16) throws {
+        let cycle = intervalNanoseconds(interval)
+        let bound = VRRPRouter.masterDownInterval(priority: 253, masterAdverInterval: interval)
+        for trial in 0..<Self.healTrials {
+            var lan = SimulatedLAN(trio(interval: interval), seed: 500 + UInt64(trial))
+            lan.startAll()
+            lan.run(until: 10 * cycle)
+            try #require(lan.masters == [0])
+            lan.partition([[0], [1, 2]])
+            lan.clientSegment = 1
+            lan.run(until: lan.now + 2 * bound)
+            try #require(lan.masters == [0, 1])
+            try #require(lan.clientARPEntry == 1)
+            // Heal at a random phase of both advert cycles, so either advert may cross first.
+            lan.run(until: lan.now + UInt64.random(in: 0..<cycle, using: &lan.random))
+            let forcedBefore = lan.nodes[0].router?.counters.forcedElections ?? 0
+            lan.heal()
+            let healedAt = lan.now
+            lan.run(until: healedAt + cycle + 4 * SimulatedLAN.Conditions().maximumDelay)
+            #expect(lan.masters == [0], "trial \(trial)")
+            #expect(lan.announcements.contains { $0.node == 0 && $0.time >= healedAt }, "trial \(trial): A did not re-announce")
+            #expect(lan.clientARPEntry == 0, "trial \(trial): the client's ARP entry names router \(lan.clientARPEntry ?? -1)")
+            #expect(lan.clientReachesVirtualAddress, "trial \(trial)")
+            #expect((lan.nodes[0].router?.counters.forcedElections ?? 0) > forcedBefore, "trial \(trial)")
+        }
+    }
+
+    static let healTrials = 20
 }

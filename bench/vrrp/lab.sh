@@ -1,7 +1,7 @@
 #!/bin/sh
 # Lab for clusterup-vrrpd: a LAN (bridge cuvt-br0 inside netns ${LAB_PREFIX}lan) with router
 # netns ${LAB_PREFIX}r1..rN and a client netns ${LAB_PREFIX}c, addresses from
-# 198.51.100.192/26 only. LAB_PREFIX (default cuvt-) must start with cuvt-; give each
+# 198.51.100.192/26 only. LAB_PREFIX (default cuvt-) must start with cuvt- or va-; give each
 # concurrent run its own (e.g. cuvt-1a2b-) so runs never tear down each other's namespaces.
 #   lab.sh up N     create (N routers, default 3)
 #   lab.sh down     kill every process in this lab's namespaces and delete them
@@ -9,7 +9,7 @@ set -eu
 cmd=${1:-up}
 n=${2:-3}
 p=${LAB_PREFIX:-cuvt-}
-case $p in cuvt-*) ;; *) echo "LAB_PREFIX must start with cuvt-" >&2; exit 2 ;; esac
+case $p in cuvt-*|va-*) ;; *) echo "LAB_PREFIX must start with cuvt- or va-" >&2; exit 2 ;; esac
 down() {
     for ns in $(ip netns list | awk '{print $1}' | grep -E "^${p}(lan|c|r[0-9]+)\$" || true); do
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done

@@ -67,6 +67,13 @@ int cvrrp_pipe(int fds[2], int nonblock);
 struct pollfd;
 /// poll() with a nanosecond timeout (ppoll); negative timeout waits forever.
 int cvrrp_poll_ns(struct pollfd *fds, unsigned long n, int64_t timeout_ns);
+/// The event loop's epoll set: create it, add a descriptor (readable) with a tag.
+int cvrrp_epoll_create(void);
+int cvrrp_epoll_add(int ep, int fd, uint32_t tag);
+/// Waits up to timeout_ns (negative: forever) with nanosecond precision (epoll_pwait2; before
+/// Linux 5.11, milliseconds rounded up). Writes the tags of ready descriptors (at most cap, up
+/// to 32) and returns how many, 0 on timeout, -errno on error.
+int cvrrp_epoll_wait_ns(int ep, uint32_t *tags, int cap, int64_t timeout_ns);
 /// Sets O_NONBLOCK and FD_CLOEXEC.
 int cvrrp_set_nonblock(int fd);
 
@@ -96,6 +103,14 @@ int cvrrp_signalfd(void);
 /// Puts the calling thread under SCHED_RR at `priority` (1..99): adverts every 10 ms must not
 /// wait behind busy processes, or backups see the Master as dead.
 int cvrrp_realtime(int priority);
+/// One malloc arena for the whole process (M_ARENA_MAX 1): check threads allocate little and
+/// rarely, and each extra arena would keep its own heap resident.
+void cvrrp_single_malloc_arena(void);
+/// Drops our executable's code pages from our page tables (MADV_DONTNEED on its r-x mapping;
+/// the pages stay in the page cache): start-up touched most of the static binary (configuration
+/// parsing, the Swift runtime's set-up), and the event loop maps back, from the cache, only
+/// what it runs. Returns how many mappings were advised, or -errno.
+int cvrrp_unmap_unused_text(void);
 /// Makes threads created with `attr` run under SCHED_OTHER whatever their creator runs under.
 int cvrrp_thread_normal_attr(pthread_attr_t *attr);
 /// Reads one signal number from the signalfd, 0 when none.
