@@ -240,6 +240,9 @@ global_defs {
 {{/checksum_as_v2}}
     script_user root
     enable_script_security
+    # A master stepping down for a higher priority first advertises once, so the winner re-announces
+    # the VIPs after a healed partition (clusterup-vrrpd does the same; bench/vrrp/RESULTS.md).
+    vrrp_higher_prio_send_advert true
 }
 {{#scripts}}
 

@@ -34,11 +34,14 @@ struct DaemonLabTests {
         #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1] } != nil)
 
         master.terminate()  // SIGTERM
-        let moved = lab.wait(timeout: 3, every: 0.005) { lab.vipHolders(1...2) == [2] }
+        let moved = lab.wait(timeout: 5, every: 0.005) { lab.vipHolders(1...2) == [2] }
         master.waitUntilExit()
         #expect(master.terminationStatus == 0)
-        // Without the priority-0 advert this would take 3 s; Skew_Time at 253 is 12 ms.
-        #expect((moved ?? 9) < 0.3, "\(lab.log("r2.log"))")
+        #expect(moved != nil, "\(lab.log("r2.log"))")
+        // The backup took over on the priority-0 advert after Skew_Time (12 ms at 253), not after
+        // Master_Down_Interval (3 s): its own transition reason says which timer fired. (A wall-clock
+        // bound here measured the test's polling of `ip` on a loaded machine, not the daemon.)
+        #expect(lab.log("r2.log").contains("resigned (priority 0); Skew_Time elapsed"), "\(lab.log("r2.log"))")
         #expect(lab.log("r1.log").contains("event=transition instance=api vrid=51 from=Master to=Initialize"))
         let sent = try lab.status(router: 2)["counters"] as? [String: Any]
         #expect(sent?["priority_zero_received"] as? Int == 1)
