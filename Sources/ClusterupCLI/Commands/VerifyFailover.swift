@@ -120,7 +120,7 @@ extension Clusterup {
         func run() async throws {
             let loaded = try inventory.load()
             let path = URL(fileURLWithPath: loaded.path).standardizedFileURL.path
-            let power = try stopNode ? Self.labPower(inventoryPath: path, mode: mode, hosts: loaded.hosts(withRole: .lb).map(\.name)) : nil
+            let power = try stopNode ? Self.labPower(inventoryPath: path, mode: mode, hosts: loaded.hosts(withRole: .lb).map { ($0.name, $0.address) }) : nil
             guard yes || path.hasPrefix(Self.labDirectory) else {
                 throw ClusterupError.badInput(
                     "verify failover breaks the VRRP master of \(loaded.cluster) on purpose", at: loaded.path,
@@ -197,31 +197,52 @@ extension Clusterup {
             if cancel.isRaised || !summary.passed(maxDowntime: limit) || results.count < rounds { throw ExitCode(1) }
         }
 
-        /// The lab behind a lab inventory (`<labs>/<name>/inventory.yml`) as a power switch for its
-        /// nodes. Anything else is refused: only a lab's nodes can be powered off from here.
-        static func labPower(inventoryPath: String, mode: FailureMode, hosts: [String]) throws -> NodePower {
+        /// The lab behind an inventory kept in a lab's directory (`<labs>/<name>/inventory.yml`, or a
+        /// copy beside it, e.g. with another VRRP backend) as a power switch for its nodes. Refused
+        /// unless every lb host is a node of that lab by name AND address: only a lab's nodes can be
+        /// powered off from here, and never one an edited inventory merely names.
+        static func labPower(inventoryPath: String, mode: FailureMode, hosts: [(name: String, address: String)]) throws -> NodePower {
             guard mode == .crash else {
                 throw ClusterupError.badInput("--stop-node goes with --mode crash (it is the whole-node form of a crash), not --mode \(mode.rawValue)",
                                               at: "--stop-node", hint: "add --mode crash, or drop --stop-node")
             }
             let notALab = ClusterupError.badInput(
-                "--stop-node stops a node of a clusterup lab, but \(inventoryPath) is not a lab's inventory",
+                "--stop-node stops a node of a clusterup lab, but \(inventoryPath) is not in a lab's directory (\(labDirectory)NAME/)",
                 at: inventoryPath,
                 hint: "outside a lab, use --mode crash without --stop-node (kills the VRRP daemon), or power the node off by hand")
-            let url = URL(fileURLWithPath: inventoryPath)
-            guard inventoryPath.hasPrefix(labDirectory), url.lastPathComponent == "inventory.yml",
-                  let lab = Optional(url.deletingLastPathComponent().lastPathComponent),
-                  (try? ClusterupLab.Lab.inventoryPath(name: lab)) == inventoryPath,
+            guard let lab = labName(inventoryPath: inventoryPath),
                   let status = try? ClusterupLab.Lab.status(name: lab) else { throw notALab }
-            let nodes = Set(status.nodes.map(\.name))
-            let missing = hosts.filter { !nodes.contains($0) }
-            guard missing.isEmpty else {
-                throw ClusterupError.badInput("--stop-node: lab \(lab) has no node named \(missing.joined(separator: ", ")) (it has \(nodes.sorted().joined(separator: ", ")))",
-                                              at: inventoryPath, hint: "use the inventory `clusterup lab up` wrote, unedited host names")
+            if let problem = labMismatch(hosts: hosts, nodes: status.nodes.map { ($0.name, $0.address) }, lab: lab) {
+                throw ClusterupError.badInput("--stop-node: \(problem)", at: inventoryPath,
+                                              hint: "use the inventory `clusterup lab up` wrote (or a copy with the same hosts and addresses)")
             }
             return NodePower(
                 stop: { node in try waitFor { try await ClusterupLab.Lab.stopNode(node, lab: lab, mode: .kill) } },
                 start: { node in try waitFor { try await ClusterupLab.Lab.startNode(node, lab: lab) } })
+        }
+
+        /// `<labs>/<name>/<file>.yml` → name; anything else (another directory, a nested path) → nil.
+        static func labName(inventoryPath: String) -> String? {
+            guard inventoryPath.hasPrefix(labDirectory) else { return nil }
+            let parts = inventoryPath.dropFirst(labDirectory.count).split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, parts[0] != ".", parts[0] != "..",
+                  parts[1].hasSuffix(".yml") || parts[1].hasSuffix(".yaml") else { return nil }
+            return String(parts[0])
+        }
+
+        /// Why the inventory's hosts are not the lab's nodes (a host the lab lacks, or at another
+        /// address), or nil when each host is a node of the lab at the same address.
+        static func labMismatch(hosts: [(name: String, address: String)], nodes: [(name: String, address: String)], lab: String) -> String? {
+            let byName = Dictionary(nodes.map { ($0.name, $0.address) }, uniquingKeysWith: { first, _ in first })
+            let missing = hosts.filter { byName[$0.name] == nil }.map(\.name)
+            if !missing.isEmpty {
+                return "lab \(lab) has no node named \(missing.joined(separator: ", ")) (it has \(byName.keys.sorted().joined(separator: ", ")))"
+            }
+            let moved = hosts.filter { byName[$0.name] != $0.address }
+            if !moved.isEmpty {
+                return moved.map { "\($0.name) is \($0.address) in the inventory but \(byName[$0.name]!) in lab \(lab)" }.joined(separator: "; ")
+            }
+            return nil
         }
 
         /// Runs async lab work from the runner's dedicated thread (never from the cooperative pool).
