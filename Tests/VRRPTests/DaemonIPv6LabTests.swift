@@ -3,15 +3,12 @@ import Testing
 
 /// clusterup-vrrpd with IPv6 VIPs in the network-namespace lab (bench/vrrp/lab.sh): election,
 /// takeover, unsolicited neighbour advertisements, checksums as tshark sees them, keepalived.
-@Suite(.serialized, .enabled(if: DaemonIPv6Lab.skipReason == nil, "\(DaemonIPv6Lab.skipReason ?? "")"))
-struct DaemonIPv6LabTests {
-    init() {
-        if let reason = DaemonIPv6Lab.skipReason { print("DaemonIPv6LabTests skipped: \(reason)") }
-    }
-
+/// Part of the serialized DaemonLabTests suite: every lab of one test process shares its prefix.
+extension DaemonLabTests {
     /// Each daemon runs an IPv6 and an IPv4 instance. The IPv6 master's SIGTERM hands both VIPs
     /// to the next priority, whose neighbour advertisement moves the client's neighbour entry.
-    @Test func oneIPv6MasterHoldsTheVIPAndAStoppedMasterHandsItToTheBackupWithAnNA() throws {
+    @Test(.enabled(if: DaemonIPv6Lab.hasTShark, "needs tshark (apt install tshark)"))
+    func oneIPv6MasterHoldsTheVIPAndAStoppedMasterHandsItToTheBackupWithAnNA() throws {
         let lab = try DaemonLab(routers: 3)
         defer { lab.tearDown() }
         for n in 1...3 { try lab.waitForLinkLocal(router: n) }
@@ -106,11 +103,7 @@ struct DaemonIPv6LabTests {
 }
 
 enum DaemonIPv6Lab {
-    static var skipReason: String? {
-        if let reason = DaemonLab.skipReason { return reason }
-        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") { return "needs tshark (apt install tshark)" }
-        return nil
-    }
+    static var hasTShark: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") }
     static let vip6 = "2001:db8::62"
     static let client6 = "2001:db8::250"
 }
