@@ -71,6 +71,27 @@ extension DaemonLabTests {
         #expect(adverts.components(separatedBy: "Hop Limit: 255").count - 1 == 10)
     }
 
+    /// Unicast mode between link-local peers: adverts go to the peer (scope = the interface), the
+    /// backup names the master's link-local address, and SIGTERM hands the VIP over.
+    @Test func ipv6UnicastPeersOnLinkLocalAddressesElectAndHandOver() throws {
+        let lab = try DaemonLab(routers: 2)
+        defer { lab.tearDown() }
+        for n in 1...2 { try lab.waitForLinkLocal(router: n) }
+        let ll1 = try lab.linkLocal(router: 1), ll2 = try lab.linkLocal(router: 2)
+        let master = try lab.startIPv6Daemon(router: 1, priority: 254, extra: "    unicast_peers: [\(ll2)]")
+        try lab.startIPv6Daemon(router: 2, priority: 253, extra: "    unicast_peers: [\(ll1)]")
+        #expect(lab.wait(timeout: 10) { lab.vip6Holders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
+        #expect(lab.wait(timeout: 5) { (try? lab.status(router: 2)["master_address"] as? String) == ll1 } != nil)
+        let backup = try lab.status(router: 2)
+        #expect(backup["state"] as? String == "Backup")
+        #expect(backup["unicast_peers"] as? [String] == [ll1])
+        #expect(((backup["counters"] as? [String: Any])?["dropped_total"] as? Int) == 0, "\(backup)")
+
+        master.terminate()
+        #expect(lab.wait(timeout: 10) { lab.vip6Holders(1...2) == [2] } != nil, "\(lab.log("r2.log"))")
+        #expect(lab.log("r2.log").contains("\(ll1) resigned (priority 0)"), "\(lab.log("r2.log"))")
+    }
+
     /// keepalived (with an IPv6 virtual_ipaddress, so it speaks VRRPv3 over IPv6) and
     /// clusterup-vrrpd in one VRID: each accepts the other's adverts and the priority decides.
     @Test func keepalivedAndVrrpdElectByPriorityOverIPv6() throws {
@@ -143,7 +164,7 @@ extension DaemonLab {
     }
 
     @discardableResult
-    func startIPv6Daemon(router n: Int, priority: Int) throws -> Process {
+    func startIPv6Daemon(router n: Int, priority: Int, extra: String = "") throws -> Process {
         try write("r\(n).yaml", """
             status_socket: \(path("r\(n).sock"))
             instances:
@@ -154,6 +175,7 @@ extension DaemonLab {
                 advert_interval: 100ms
                 vips: [\(DaemonIPv6Lab.vip6)/64]
                 garp: {repeat: 2, delay: 0s}
+            \(extra)
             """)
         return try start(router: n, [Self.daemonBinary, "--config", path("r\(n).yaml")], log: "r\(n).log")
     }
