@@ -121,7 +121,9 @@ int cvrrp_nl_has_addr(int ifindex, int family, const uint8_t *addr) {
     return found;
 }
 
-int cvrrp_nl_link_open(void) { return nl_open(RTMGRP_LINK, 1); }
+// IPv6 address events too: an IPv6 instance's source (its link-local address) is unusable while
+// tentative, e.g. for a second after the link comes back.
+int cvrrp_nl_link_open(void) { return nl_open(RTMGRP_LINK | RTMGRP_IPV6_IFADDR, 1); }
 
 int cvrrp_nl_link_read(int fd, cvrrp_link_event *events, int cap) {
     char buf[16384];
@@ -136,11 +138,21 @@ int cvrrp_nl_link_read(int fd, cvrrp_link_event *events, int cap) {
         }
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n) && count < cap;
              h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
+                struct ifaddrmsg *ifa = NLMSG_DATA(h);
+                if (ifa->ifa_family != AF_INET6) continue;
+                events[count].ifindex = (int)ifa->ifa_index;
+                events[count].up = 0;
+                events[count].ipv6_address = 1;
+                count++;
+                continue;
+            }
             if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) continue;
             struct ifinfomsg *ifi = NLMSG_DATA(h);
             events[count].ifindex = ifi->ifi_index;
             events[count].up = h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) &&
                                (ifi->ifi_flags & IFF_RUNNING);
+            events[count].ipv6_address = 0;
             count++;
         }
     }

@@ -138,7 +138,12 @@ public final class Daemon {
                 }
             case .links:
                 if let events = links.read() {
-                    for e in events { instances.forEach { $0.linkChanged(ifindex: e.ifindex, up: e.up, now: now) } }
+                    for e in events {
+                        switch e {
+                        case .link(let ifindex, let up): instances.forEach { $0.linkChanged(ifindex: ifindex, up: up, now: now) }
+                        case .ipv6Addresses(let ifindex): instances.forEach { $0.ipv6AddressesChanged(ifindex: ifindex, now: now) }
+                        }
+                    }
                 } else {
                     instances.forEach { $0.resyncLinks(now: now) }
                 }

@@ -151,7 +151,7 @@ final class Instance {
     func start(now: UInt64) {
         // A previous run that died as Master may have left the VIPs behind.
         for vip in config.vips { try? VirtualAddresses.remove(vip, ifindex: interface.index, interface: config.interface) }
-        if !InterfaceInfo.isUp(config.interface) { feed(.interfaceDown, now: now) }
+        if !linkUsable() { feed(.interfaceDown, now: now) }
         updateTracking(now: now, announce: false)
         feed(.startup, now: now)
     }
@@ -178,7 +178,11 @@ final class Instance {
     func linkChanged(ifindex: Int32, up: Bool, now: UInt64) {
         if ifindex == interface.index {
             Log.info("link", ["instance": config.name, "interface": config.interface, "up": String(up)])
-            feed(up ? .interfaceUp : .interfaceDown, now: now)
+            let source = up ? sourceState() : .usable
+            if source != .usable {
+                Log.info("source-address", ["instance": config.name, "address": "\(socket.source)", "state": source.rawValue])
+            }
+            feed(up && source == .usable ? .interfaceUp : .interfaceDown, now: now)
         }
         var changed = false
         for i in trackedInterfaces.indices where trackedInterfaces[i].index == ifindex && trackedInterfaces[i].up != up {
@@ -188,9 +192,37 @@ final class Instance {
         if changed { updateTracking(now: now, announce: true) }
     }
 
+    /// An IPv6 address of `ifindex` changed: our link-local source may have become usable (DAD
+    /// done) or unusable (tentative again after the link came back, or gone).
+    func ipv6AddressesChanged(ifindex: Int32, now: UInt64) {
+        guard ifindex == interface.index, config.family == .ipv6 else { return }
+        let state = sourceState()
+        let usable = state == .usable && InterfaceInfo.isUp(config.interface)
+        guard usable != router.isLinkUp else { return }
+        Log.info("source-address", ["instance": config.name, "address": "\(socket.source)", "state": state.rawValue])
+        feed(usable ? .interfaceUp : .interfaceDown, now: now)
+    }
+
+    /// The link is up and, for IPv6, our source address can be sent from.
+    private func linkUsable() -> Bool {
+        InterfaceInfo.isUp(config.interface) && sourceState() == .usable
+    }
+
+    /// Whether the socket's source address is on the interface and past duplicate address
+    /// detection. Sending from a tentative IPv6 address fails: an instance that took over then
+    /// would be a silent Master beside the real one until DAD ends (about a second after every
+    /// link up), so until then it counts as a link down.
+    private func sourceState() -> SourceAddressState {
+        guard case .v6(let source) = socket.source else { return .usable }
+        guard let addresses = try? InterfaceInfo.ipv6Addresses(interface.index, interface: config.interface) else {
+            return .usable  // cannot tell: let the send path report
+        }
+        return SourceAddressState(source, among: addresses)
+    }
+
     /// After missed link events: re-read every link.
     func resyncLinks(now: UInt64) {
-        let up = InterfaceInfo.isUp(config.interface)
+        let up = linkUsable()
         if up != router.isLinkUp { feed(up ? .interfaceUp : .interfaceDown, now: now) }
         refreshTrackedInterfaces()
         updateTracking(now: now, announce: true)

@@ -90,3 +90,27 @@ enum LinkLocalChoice: Equatable {
         }
     }
 }
+
+/// Whether an IPv6 source address can be sent from, given the interface's addresses and flags.
+enum SourceAddressState: String, Equatable {
+    case usable
+    /// Duplicate address detection still running (sends from it fail with EINVAL).
+    case tentative
+    case dadFailed = "dad-failed"
+    /// Not on the interface (removed, or the link-local changed with the MAC).
+    case missing
+
+    init(_ source: IPv6Address, among addresses: [(address: IPv6Address, flags: UInt32)]) {
+        guard let entry = addresses.first(where: { $0.address == source }) else {
+            self = .missing
+            return
+        }
+        if entry.flags & LinkLocalChoice.flagDADFailed != 0 {
+            self = .dadFailed
+        } else if entry.flags & LinkLocalChoice.flagTentative != 0 {
+            self = .tentative
+        } else {
+            self = .usable
+        }
+    }
+}

@@ -92,6 +92,29 @@ extension DaemonLabTests {
         #expect(lab.log("r2.log").contains("\(ll1) resigned (priority 0)"), "\(lab.log("r2.log"))")
     }
 
+    /// After a link flap the link-local address is tentative for a while (DAD) and cannot be sent
+    /// from: the master waits for it instead of taking over as a silent Master, then preempts.
+    @Test func afterALinkFlapTheMasterWaitsForItsLinkLocalAddressBeforeTakingOver() throws {
+        let lab = try DaemonLab(routers: 2)
+        defer { lab.tearDown() }
+        for n in 1...2 { try lab.waitForLinkLocal(router: n) }
+        try lab.startIPv6Daemon(router: 1, priority: 254)
+        try lab.startIPv6Daemon(router: 2, priority: 253)
+        #expect(lab.wait(timeout: 10) { lab.vip6Holders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
+
+        try DaemonLab.sh("ip -n \(DaemonLab.ns("r1")) link set eth0 down")
+        #expect(lab.wait(timeout: 10) { lab.vip6Holders(2...2) == [2] } != nil, "\(lab.log("r2.log"))")
+        try DaemonLab.sh("ip -n \(DaemonLab.ns("r1")) link set eth0 up")
+        let back = lab.wait(timeout: 15) {
+            lab.vip6Holders(1...2) == [1] && (try? lab.status(router: 2)["state"] as? String) == "Backup"
+        }
+        #expect(back != nil, "\(lab.log("r1.log"))")
+        let master = try lab.status(router: 1)
+        #expect(master["state"] as? String == "Master")
+        // Taking over during DAD (Master_Down_Interval is ~0.3 s, DAD ~1 s) fails every send.
+        #expect(((master["counters"] as? [String: Any])?["send_errors"] as? Int) == 0, "\(lab.log("r1.log"))")
+    }
+
     /// keepalived (with an IPv6 virtual_ipaddress, so it speaks VRRPv3 over IPv6) and
     /// clusterup-vrrpd in one VRID: each accepts the other's adverts and the priority decides.
     @Test func keepalivedAndVrrpdElectByPriorityOverIPv6() throws {

@@ -240,3 +240,25 @@ import VRRP
         #expect(UnsolicitedNeighbourAdvertisement.checksum(message, source: IPv6Address("fe80::2")!) != sum)
     }
 }
+
+@Suite struct SourceAddressStateTests {
+    static let ll = IPv6Address("fe80::1")!
+    static let vip = IPv6Address("2001:db8::62")!
+
+    @Test func aSourcePastDADIsUsable() {
+        #expect(SourceAddressState(Self.ll, among: [(Self.vip, 0x02), (Self.ll, 0x80)]) == .usable)
+    }
+
+    @Test func aTentativeSourceIsNotUsableYet() {
+        #expect(SourceAddressState(Self.ll, among: [(Self.ll, LinkLocalChoice.flagTentative)]) == .tentative)
+    }
+
+    @Test func aSourceThatFailedDADIsSaidSo() {
+        let failed = LinkLocalChoice.flagDADFailed | LinkLocalChoice.flagTentative
+        #expect(SourceAddressState(Self.ll, among: [(Self.ll, failed)]) == .dadFailed)
+    }
+
+    @Test func aSourceNoLongerOnTheInterfaceIsMissing() {
+        #expect(SourceAddressState(Self.ll, among: [(Self.vip, 0), (IPv6Address("fe80::2")!, 0)]) == .missing)
+    }
+}

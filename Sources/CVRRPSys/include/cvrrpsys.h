@@ -56,10 +56,12 @@ int cvrrp_nl_has_addr(int ifindex, int family, const uint8_t *addr);
 /// The IPv6 addresses of ifindex (16 bytes each into `addrs`) with their IFA_F_* flags; returns
 /// how many (at most cap).
 int cvrrp_nl_addrs6(int ifindex, uint8_t *addrs, uint32_t *flags, int cap);
-/// Opens a non-blocking netlink socket subscribed to RTNLGRP_LINK.
+/// Opens a non-blocking netlink socket subscribed to RTNLGRP_LINK and RTNLGRP_IPV6_IFADDR.
 int cvrrp_nl_link_open(void);
-typedef struct { int ifindex; int up; } cvrrp_link_event;
-/// Reads pending link messages into `events`; returns how many (0 when none).
+/// A link going up or down, or (ipv6_address != 0) an IPv6 address of ifindex added, removed or
+/// changed (e.g. done with duplicate address detection); `up` is then 0 and means nothing.
+typedef struct { int ifindex; int up; int ipv6_address; } cvrrp_link_event;
+/// Reads pending link and IPv6 address messages into `events`; returns how many (0 when none).
 int cvrrp_nl_link_read(int fd, cvrrp_link_event *events, int cap);
 
 // ---- gratuitous ARP (AF_PACKET) ----
