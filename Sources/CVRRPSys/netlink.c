@@ -121,7 +121,9 @@ int cvrrp_nl_has_addr(int ifindex, int family, const uint8_t *addr) {
     return found;
 }
 
-int cvrrp_nl_link_open(void) { return nl_open(RTMGRP_LINK, 1); }
+// IPv6 address events too: an IPv6 instance's source (its link-local address) is unusable while
+// tentative, e.g. for a second after the link comes back.
+int cvrrp_nl_link_open(void) { return nl_open(RTMGRP_LINK | RTMGRP_IPV6_IFADDR, 1); }
 
 int cvrrp_nl_link_read(int fd, cvrrp_link_event *events, int cap) {
     char buf[16384];
@@ -136,13 +138,69 @@ int cvrrp_nl_link_read(int fd, cvrrp_link_event *events, int cap) {
         }
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n) && count < cap;
              h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
+                struct ifaddrmsg *ifa = NLMSG_DATA(h);
+                if (ifa->ifa_family != AF_INET6) continue;
+                events[count].ifindex = (int)ifa->ifa_index;
+                events[count].up = 0;
+                events[count].ipv6_address = 1;
+                count++;
+                continue;
+            }
             if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) continue;
             struct ifinfomsg *ifi = NLMSG_DATA(h);
             events[count].ifindex = ifi->ifi_index;
             events[count].up = h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) &&
                                (ifi->ifi_flags & IFF_RUNNING);
+            events[count].ipv6_address = 0;
             count++;
         }
     }
+    return count;
+}
+
+int cvrrp_nl_addrs6(int ifindex, uint8_t *addrs, uint32_t *flags, int cap) {
+    int fd = nl_open(0, 0);
+    if (fd < 0) return fd;
+    struct { struct nlmsghdr n; struct ifaddrmsg ifa; } req;
+    memset(&req, 0, sizeof(req));
+    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+    req.n.nlmsg_type = RTM_GETADDR;
+    req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.n.nlmsg_seq = 1;
+    req.ifa.ifa_family = AF_INET6;
+    if (send(fd, &req, req.n.nlmsg_len, 0) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    int count = 0, done = 0;
+    char buf[16384];
+    while (!done) {
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            count = -errno;
+            break;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n);
+             h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) { done = 1; break; }
+            if (h->nlmsg_type != RTM_NEWADDR || count >= cap) continue;
+            struct ifaddrmsg *ifa = NLMSG_DATA(h);
+            if ((int)ifa->ifa_index != ifindex || ifa->ifa_family != AF_INET6) continue;
+            uint32_t f = ifa->ifa_flags;
+            const void *address = NULL;
+            int len = (int)IFA_PAYLOAD(h);
+            for (struct rtattr *rta = IFA_RTA(ifa); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+                if (rta->rta_type == IFA_ADDRESS && RTA_PAYLOAD(rta) == 16) address = RTA_DATA(rta);
+                if (rta->rta_type == IFA_FLAGS && RTA_PAYLOAD(rta) == 4) memcpy(&f, RTA_DATA(rta), 4);
+            }
+            if (!address) continue;
+            memcpy(addrs + 16 * count, address, 16);
+            flags[count++] = f;
+        }
+    }
+    close(fd);
     return count;
 }

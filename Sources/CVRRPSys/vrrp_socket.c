@@ -11,6 +11,7 @@
 
 #define IPPROTO_VRRP 112
 #define VRRP_GROUP "224.0.0.18"
+#define VRRP_GROUP6 "ff02::12"
 
 int cvrrp_vrrp_open(const char *ifname, int ifindex, uint32_t src, int join_multicast) {
     int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_VRRP);
@@ -54,5 +55,90 @@ int cvrrp_vrrp_send(int fd, uint32_t dst, const void *buf, size_t len) {
 int cvrrp_vrrp_recv(int fd, void *buf, size_t cap) {
     ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
     if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    return (int)n;
+}
+
+// ---- IPv6 ----
+// The VRRP checksum is computed by the codec, not by the kernel (no IPV6_CHECKSUM): with
+// IPV6_CHECKSUM set the kernel would also verify received checksums and drop bad ones silently,
+// while RFC 5798 §7.1 wants them counted as for IPv4. The codec's pseudo-header uses the source
+// we pin on every send (IPV6_PKTINFO), so the two cannot differ.
+
+int cvrrp_vrrp6_open(const char *ifname, int ifindex, const uint8_t src[16], int join_multicast) {
+    int fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_VRRP);
+    if (fd < 0) return -errno;
+    int hops = 255, off = 0, on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof(ifindex)) < 0 ||
+        // The IPv6 header is not delivered with the data: hop limit and destination come as
+        // ancillary data, for the receive checks.
+        setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof(on)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) < 0)
+        goto fail;
+    if (!join_multicast) {
+        // Unicast: as for IPv4, binding fixes the source and lets in only packets sent to it.
+        struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_scope_id = (uint32_t)ifindex };
+        memcpy(&sin6.sin6_addr, src, 16);
+        if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0) goto fail;
+    } else {
+        struct ipv6_mreq mreq = { .ipv6mr_interface = (unsigned)ifindex };
+        inet_pton(AF_INET6, VRRP_GROUP6, &mreq.ipv6mr_multiaddr);
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) goto fail;
+    }
+    return fd;
+fail:;
+    int e = errno;
+    close(fd);
+    return -e;
+}
+
+int cvrrp_vrrp6_send(int fd, int ifindex, const uint8_t src[16], const uint8_t dst[16],
+                     const void *buf, size_t len) {
+    struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_scope_id = (uint32_t)ifindex };
+    memcpy(&to.sin6_addr, dst, 16);
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    union { char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr msg = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
+    // The source the checksum was computed for: the link-local address (RFC 5798 §5.1.2.1).
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+    struct in6_pktinfo info = { .ipi6_ifindex = (unsigned)ifindex };
+    memcpy(&info.ipi6_addr, src, 16);
+    memcpy(CMSG_DATA(c), &info, sizeof(info));
+    ssize_t n = sendmsg(fd, &msg, 0);
+    return n < 0 ? -errno : (int)n;
+}
+
+int cvrrp_vrrp6_recv(int fd, void *buf, size_t cap, uint8_t src[16], uint8_t dst[16], int *hop_limit) {
+    struct sockaddr_in6 from;
+    struct iovec iov = { .iov_base = buf, .iov_len = cap };
+    union {
+        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    memcpy(src, &from.sin6_addr, 16);
+    memset(dst, 0, 16);
+    *hop_limit = -1;  // absent: the receive checks reject it
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != IPPROTO_IPV6) continue;
+        if (c->cmsg_type == IPV6_HOPLIMIT) {
+            memcpy(hop_limit, CMSG_DATA(c), sizeof(int));
+        } else if (c->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo info;
+            memcpy(&info, CMSG_DATA(c), sizeof(info));
+            memcpy(dst, &info.ipi6_addr, 16);
+        }
+    }
     return (int)n;
 }

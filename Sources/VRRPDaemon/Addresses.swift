@@ -10,11 +10,40 @@ extension IPv4Address {
     static func parse(_ text: some StringProtocol) -> IPv4Address? { IPv4Address(String(text)) }
 }
 
+extension IPv6Address {
+    var isUnspecified: Bool { high == 0 && low == 0 }
+    var isLoopback: Bool { high == 0 && low == 1 }
+    /// fe80::/10: the source of IPv6 adverts and of the tie-break (RFC 5798 §5.1.2.1).
+    var isLinkLocal: Bool { high >> 54 == 0x3FA }
+}
+
+extension IPAddress {
+    var isUnspecified: Bool {
+        switch self {
+        case .v4(let a): a.isUnspecified
+        case .v6(let a): a.isUnspecified
+        }
+    }
+    var isLoopback: Bool {
+        switch self {
+        case .v4(let a): a.isLoopback
+        case .v6(let a): a.isLoopback
+        }
+    }
+    /// rtnetlink's and the socket calls' address family numbers.
+    var systemFamily: Int32 {
+        switch self {
+        case .v4: 2   // AF_INET
+        case .v6: 10  // AF_INET6
+        }
+    }
+}
+
 /// An address added to the interface while master, with its prefix length.
 public struct VirtualAddress: Sendable, Hashable, CustomStringConvertible {
-    public var address: IPv4Address
+    public var address: IPAddress
     public var prefixLength: Int
-    public init(address: IPv4Address, prefixLength: Int) {
+    public init(address: IPAddress, prefixLength: Int) {
         self.address = address
         self.prefixLength = prefixLength
     }

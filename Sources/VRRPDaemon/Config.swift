@@ -79,8 +79,9 @@ public struct InstanceConfig: Sendable, Equatable {
     public var vips: [VirtualAddress]
     public var preempt: Bool
     public var preemptDelay: Duration
-    public var unicastSource: IPv4Address?
-    public var unicastPeers: [IPv4Address]
+    /// Of the VIPs' family, like the peers.
+    public var unicastSource: IPAddress?
+    public var unicastPeers: [IPAddress]
     public var checksum: ChecksumMode
     public var authPassword: String?
     public var garp: GARPConfig
@@ -88,6 +89,8 @@ public struct InstanceConfig: Sendable, Equatable {
     public var notify: [String]
 
     public var isUnicast: Bool { !unicastPeers.isEmpty }
+    /// One family per instance (RFC 5798 §5.2.9; keepalived likewise): the VIPs', checked at parse.
+    public var family: AddressFamily { vips.first?.address.family ?? .ipv4 }
 }
 
 /// A bad configuration: where (file, line:column, field path) and what to do.
@@ -215,12 +218,16 @@ struct ConfigDecoder {
         return items
     }
 
-    func ipv4(_ node: YAMLNode, _ path: String) throws(ConfigError) -> IPv4Address {
+    /// A unicast address of `family` (the instance's, from its VIPs).
+    func unicastAddress(_ node: YAMLNode, _ path: String, family: AddressFamily) throws(ConfigError) -> IPAddress {
         let s = try scalar(node, path)
-        guard let a = IPv4Address(s) else {
-            if s.contains(":") { throw fail(node, path, "IPv6 is not supported yet; use an IPv4 address") }
-            throw fail(node, path, "expected an IPv4 address, got '\(s)'")
+        guard let a = IPAddress(s) else {
+            throw fail(node, path, "expected an \(family) address, got '\(s)'")
         }
+        guard a.family == family else {
+            throw fail(node, path, "\(a) is \(a.family) but the instance's VIPs are \(family); use addresses of one family per instance")
+        }
+        if a.isMulticast || a.isUnspecified { throw fail(node, path, "must be a unicast address") }
         return a
     }
 
@@ -312,27 +319,19 @@ struct ConfigDecoder {
         var vips: [VirtualAddress] = []
         for (i, v) in try list(vipsNode, f.sub("vips")).enumerated() {
             let vp = f.sub("vips[\(i)]")
-            let s = try string(v, vp)
-            let parts = s.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count <= 2, let a = IPv4Address.parse(parts[0]) else {
-                if s.contains(":") { throw fail(v, vp, "IPv6 VIPs are not supported yet; use an IPv4 address") }
-                throw fail(v, vp, "expected an IPv4 address with optional /prefix, got '\(s)'")
+            let vip = try virtualAddress(v, vp)
+            if let first = vips.first, first.address.family != vip.address.family {
+                throw fail(v, vp, "\(vip.address) is \(vip.address.family) but vips[0] is \(first.address.family); one instance carries one address family (RFC 5798), so put the \(vip.address.family) VIPs in an instance of their own")
             }
-            var prefix = 32
-            if parts.count == 2 {
-                guard let p = Int(parts[1]), (1...32).contains(p) else {
-                    throw fail(v, vp, "prefix length must be 1...32, got '\(parts[1])'")
-                }
-                prefix = p
-            }
-            guard !a.isMulticast, !a.isUnspecified, !a.isLoopback else {
-                throw fail(v, vp, "\(a) cannot be a virtual address")
-            }
-            if vips.contains(where: { $0.address == a }) { throw fail(v, vp, "\(a) is listed twice") }
-            vips.append(VirtualAddress(address: a, prefixLength: prefix))
+            if vips.contains(where: { $0.address == vip.address }) { throw fail(v, vp, "\(vip.address) is listed twice") }
+            vips.append(vip)
         }
         if vips.isEmpty { throw fail(vipsNode, f.sub("vips"), "needs at least one address") }
-        if version == .v2, vips.count > 255 { throw fail(vipsNode, f.sub("vips"), "at most 255 addresses") }
+        if vips.count > 255 { throw fail(vipsNode, f.sub("vips"), "at most 255 addresses") }
+        let family = vips[0].address.family
+        if family == .ipv6, version == .v2 {
+            throw fail(f.optional("version") ?? vipsNode, f.sub("version"), "IPv6 VIPs need version 3 (VRRPv2 is IPv4 only)")
+        }
 
         var preempt = true
         if let n = f.optional("preempt") { preempt = try bool(n, f.sub("preempt")) }
@@ -342,13 +341,12 @@ struct ConfigDecoder {
             guard preemptDelay <= .seconds(1000) else { throw fail(n, f.sub("preempt_delay"), "at most 1000s") }
         }
 
-        var unicastSource: IPv4Address?
-        if let n = f.optional("unicast_src") { unicastSource = try ipv4(n, f.sub("unicast_src")) }
-        var peers: [IPv4Address] = []
+        var unicastSource: IPAddress?
+        if let n = f.optional("unicast_src") { unicastSource = try unicastAddress(n, f.sub("unicast_src"), family: family) }
+        var peers: [IPAddress] = []
         if let n = f.optional("unicast_peers") {
             for (i, p) in try list(n, f.sub("unicast_peers")).enumerated() {
-                let a = try ipv4(p, f.sub("unicast_peers[\(i)]"))
-                if a.isMulticast || a.isUnspecified { throw fail(p, f.sub("unicast_peers[\(i)]"), "must be a unicast address") }
+                let a = try unicastAddress(p, f.sub("unicast_peers[\(i)]"), family: family)
                 if a == unicastSource { throw fail(p, f.sub("unicast_peers[\(i)]"), "is unicast_src itself") }
                 if peers.contains(a) { throw fail(p, f.sub("unicast_peers[\(i)]"), "\(a) is listed twice") }
                 peers.append(a)
@@ -366,6 +364,9 @@ struct ConfigDecoder {
             }
             guard version == .v3 else {
                 throw fail(n, f.sub("checksum"), "only applies to version 3 (VRRPv2 always checksums the message)")
+            }
+            guard family == .ipv4 else {
+                throw fail(n, f.sub("checksum"), "only applies to IPv4 (VRRPv3 over IPv6 always checksums the pseudo-header, RFC 5798 §5.2.8)")
             }
             checksum = c
         }
@@ -392,6 +393,27 @@ struct ConfigDecoder {
                               advertInterval: advert, vips: vips, preempt: preempt, preemptDelay: preemptDelay,
                               unicastSource: unicastSource, unicastPeers: peers, checksum: checksum,
                               authPassword: auth, garp: garp, track: track, notify: notify)
+    }
+
+    /// `address[/prefix]` of either family; without a prefix, a host address (/32 or /128).
+    func virtualAddress(_ node: YAMLNode, _ path: String) throws(ConfigError) -> VirtualAddress {
+        let s = try string(node, path)
+        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let a = IPAddress(String(parts[0])) else {
+            throw fail(node, path, "expected an IPv4 or IPv6 address with optional /prefix, got '\(s)'")
+        }
+        let maxPrefix = a.family.addressLength * 8
+        var prefix = maxPrefix
+        if parts.count == 2 {
+            guard let p = Int(parts[1]), (1...maxPrefix).contains(p) else {
+                throw fail(node, path, "prefix length must be 1...\(maxPrefix), got '\(parts[1])'")
+            }
+            prefix = p
+        }
+        guard !a.isMulticast, !a.isUnspecified, !a.isLoopback else {
+            throw fail(node, path, "\(a) cannot be a virtual address")
+        }
+        return VirtualAddress(address: a, prefixLength: prefix)
     }
 
     func garp(_ node: YAMLNode, _ path: String) throws(ConfigError) -> GARPConfig {

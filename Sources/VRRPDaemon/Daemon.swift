@@ -138,7 +138,12 @@ public final class Daemon {
                 }
             case .links:
                 if let events = links.read() {
-                    for e in events { instances.forEach { $0.linkChanged(ifindex: e.ifindex, up: e.up, now: now) } }
+                    for e in events {
+                        switch e {
+                        case .link(let ifindex, let up): instances.forEach { $0.linkChanged(ifindex: ifindex, up: up, now: now) }
+                        case .ipv6Addresses(let ifindex): instances.forEach { $0.ipv6AddressesChanged(ifindex: ifindex, now: now) }
+                        }
+                    }
                 } else {
                     instances.forEach { $0.resyncLinks(now: now) }
                 }
@@ -297,6 +302,7 @@ public final class Daemon {
             ("interface", .string(i.config.interface)),
             ("vrid", .int(Int(i.config.vrid))),
             ("version", .int(Int(i.config.version.rawValue))),
+            ("family", .string(i.config.family == .ipv4 ? "ipv4" : "ipv6")),
             ("state", .string(r.state.rawValue)),
             ("priority", .int(Int(i.config.priority))),
             ("effective_priority", .int(Int(r.effectivePriority))),
@@ -326,7 +332,8 @@ public final class Daemon {
                 ("forced_elections", .int(Int(c.forcedElections))),
                 ("send_errors", .int(Int(i.sendErrors))),
                 ("vip_errors", .int(Int(i.vipErrors))),
-                ("garp_sent", .int(Int(i.garpSent))),
+                // Gratuitous ARPs for IPv4, unsolicited neighbour advertisements for IPv6.
+                (i.config.family == .ipv4 ? "garp_sent" : "na_sent", .int(Int(i.garpSent))),
                 ("dropped_total", .int(Int(c.droppedTotal) + i.localDrops.values.reduce(0) { $0 + Int($1) })),
                 ("dropped", .object(dropped)),
             ])),

@@ -8,7 +8,7 @@ final class Instance {
     private(set) var router: VRRPRouter
     let interface: InterfaceInfo
     let socket: VRRPSocket
-    let arp: GratuitousARP
+    let announcer: VIPAnnouncer
     /// Other local instances' VRIDs on this interface: their adverts are not ours to count.
     var siblingVRIDs: Set<UInt8> = [] {
         didSet { lastReceivedFacts = nil }
@@ -28,8 +28,9 @@ final class Instance {
     private var lastReceivedFacts: IPLayerFacts?
     private var lastReceivedIntake: PacketIntake = .ignored
     /// Advert destinations: the unicast peers, or the VRRP multicast group.
-    private var destinations: [IPv4Address]
-    /// Pending gratuitous-ARP rounds (monotonic ns), and the next periodic refresh.
+    private var destinations: [IPAddress]
+    /// Pending gratuitous-ARP (IPv6: neighbour advertisement) rounds (monotonic ns), and the next
+    /// periodic refresh.
     private(set) var garpDue: [UInt64] = []
     private(set) var garpRefreshDue: UInt64?
 
@@ -45,7 +46,7 @@ final class Instance {
     private(set) var vipErrors: UInt64 = 0
     private(set) var garpSent: UInt64 = 0
     private(set) var localDrops: [String: UInt64] = [:]
-    private(set) var installedVIPs: Set<IPv4Address> = []
+    private(set) var installedVIPs: Set<IPAddress> = []
     /// During a reload, the previous VIPs, so removed ones are deleted with their prefix.
     private var retiredVIPs: [VirtualAddress] = []
     private(set) var lastTransition: (from: String, to: String, reason: String, at: UInt64)?
@@ -56,7 +57,7 @@ final class Instance {
         self.config = config
         self.notifier = notifier
         destinations = Self.destinations(config)
-        interface = try InterfaceInfo.read(config.interface)
+        interface = try InterfaceInfo.read(config.interface, family: config.family)
         let source = config.unicastSource ?? interface.primaryAddress
         do {
             router = try VRRPRouter(configuration: Self.routerConfiguration(config, primary: source))
@@ -65,20 +66,24 @@ final class Instance {
         }
         socket = try VRRPSocket(interface: config.interface, ifindex: interface.index, source: source,
                                 multicast: !config.isUnicast)
-        arp = try GratuitousARP(ifindex: interface.index, mac: interface.mac, interface: config.interface)
+        announcer = try VIPAnnouncer(family: config.family, interface: interface)
         resetChecks()
         refreshTrackedInterfaces()
     }
 
-    static func destinations(_ c: InstanceConfig) -> [IPv4Address] {
-        c.isUnicast ? c.unicastPeers : [IPv4Address.vrrpMulticast]
+    static func destinations(_ c: InstanceConfig) -> [IPAddress] {
+        if c.isUnicast { return c.unicastPeers }
+        switch c.family {
+        case .ipv4: return [.v4(.vrrpMulticast)]
+        case .ipv6: return [.v6(.vrrpMulticast)]
+        }
     }
 
-    static func routerConfiguration(_ c: InstanceConfig, primary: IPv4Address) -> VRRPRouter.Configuration {
+    static func routerConfiguration(_ c: InstanceConfig, primary: IPAddress) -> VRRPRouter.Configuration {
         VRRPRouter.Configuration(
             vrid: c.vrid, priority: c.priority, version: c.version,
             advertisementInterval: UInt16(c.advertInterval.milliseconds / 10),
-            primaryAddress: .v4(primary), virtualAddresses: c.vips.map { .v4($0.address) },
+            primaryAddress: primary, virtualAddresses: c.vips.map(\.address),
             preempt: c.preempt, preemptDelay: c.preemptDelay, acceptMode: false,
             checksumMode: c.checksum,
             authentication: c.authPassword.map { .simplePassword($0) } ?? .none)
@@ -87,7 +92,7 @@ final class Instance {
     /// Whether `new` can be applied to the running router (SIGHUP) instead of restarting it:
     /// same interface, socket, VRID and version, and no VIP that changes only its prefix.
     func canAdopt(_ new: InstanceConfig) -> Bool {
-        guard new.interface == config.interface, new.unicastPeers == config.unicastPeers,
+        guard new.interface == config.interface, new.family == config.family, new.unicastPeers == config.unicastPeers,
               new.unicastSource == config.unicastSource, new.vrid == config.vrid,
               new.version == config.version else { return false }
         return new.vips.allSatisfy { vip in
@@ -146,7 +151,7 @@ final class Instance {
     func start(now: UInt64) {
         // A previous run that died as Master may have left the VIPs behind.
         for vip in config.vips { try? VirtualAddresses.remove(vip, ifindex: interface.index, interface: config.interface) }
-        if !InterfaceInfo.isUp(config.interface) { feed(.interfaceDown, now: now) }
+        if !linkUsable() { feed(.interfaceDown, now: now) }
         updateTracking(now: now, announce: false)
         feed(.startup, now: now)
     }
@@ -173,7 +178,11 @@ final class Instance {
     func linkChanged(ifindex: Int32, up: Bool, now: UInt64) {
         if ifindex == interface.index {
             Log.info("link", ["instance": config.name, "interface": config.interface, "up": String(up)])
-            feed(up ? .interfaceUp : .interfaceDown, now: now)
+            let source = up ? sourceState() : .usable
+            if source != .usable {
+                Log.info("source-address", ["instance": config.name, "address": "\(socket.source)", "state": source.rawValue])
+            }
+            feed(up && source == .usable ? .interfaceUp : .interfaceDown, now: now)
         }
         var changed = false
         for i in trackedInterfaces.indices where trackedInterfaces[i].index == ifindex && trackedInterfaces[i].up != up {
@@ -183,9 +192,37 @@ final class Instance {
         if changed { updateTracking(now: now, announce: true) }
     }
 
+    /// An IPv6 address of `ifindex` changed: our link-local source may have become usable (DAD
+    /// done) or unusable (tentative again after the link came back, or gone).
+    func ipv6AddressesChanged(ifindex: Int32, now: UInt64) {
+        guard ifindex == interface.index, config.family == .ipv6 else { return }
+        let state = sourceState()
+        let usable = state == .usable && InterfaceInfo.isUp(config.interface)
+        guard usable != router.isLinkUp else { return }
+        Log.info("source-address", ["instance": config.name, "address": "\(socket.source)", "state": state.rawValue])
+        feed(usable ? .interfaceUp : .interfaceDown, now: now)
+    }
+
+    /// The link is up and, for IPv6, our source address can be sent from.
+    private func linkUsable() -> Bool {
+        InterfaceInfo.isUp(config.interface) && sourceState() == .usable
+    }
+
+    /// Whether the socket's source address is on the interface and past duplicate address
+    /// detection. Sending from a tentative IPv6 address fails: an instance that took over then
+    /// would be a silent Master beside the real one until DAD ends (about a second after every
+    /// link up), so until then it counts as a link down.
+    private func sourceState() -> SourceAddressState {
+        guard case .v6(let source) = socket.source else { return .usable }
+        guard let addresses = try? InterfaceInfo.ipv6Addresses(interface.index, interface: config.interface) else {
+            return .usable  // cannot tell: let the send path report
+        }
+        return SourceAddressState(source, among: addresses)
+    }
+
     /// After missed link events: re-read every link.
     func resyncLinks(now: UInt64) {
-        let up = InterfaceInfo.isUp(config.interface)
+        let up = linkUsable()
         if up != router.isLinkUp { feed(up ? .interfaceUp : .interfaceDown, now: now) }
         refreshTrackedInterfaces()
         updateTracking(now: now, announce: true)
@@ -215,27 +252,39 @@ final class Instance {
             return
         }
         guard length > 0 else { return }
-        handlePacket(socket.received(length), now: now)
+        let datagram = socket.received(length)
+        switch socket.family {
+        case .ipv4: handlePacket(datagram, now: now)
+        case .ipv6:
+            guard let facts = socket.receivedFacts else { return }
+            handle(intake(message: datagram, ip: facts), now: now)
+        }
     }
 
+    /// An IPv4 datagram, header included.
     func handlePacket(_ packet: ArraySlice<UInt8>, now: UInt64) {
-        handle(intake(packet), now: now)
+        guard let (header, payload) = try? VRRPCodec.parseIPv4Header(packet) else {
+            handle(PacketIntake.classify(packet, intakeContext), now: now)  // rejected with its reason
+            return
+        }
+        handle(intake(message: payload, ip: header.facts), now: now)
     }
 
-    /// Classifies a datagram; the same advert as last time (same VRRP bytes, same IP facts) is
-    /// not decoded again.
-    private func intake(_ packet: ArraySlice<UInt8>) -> PacketIntake {
-        if lastReceivedFacts != nil, let (header, payload) = try? VRRPCodec.parseIPv4Header(packet),
-           header.facts == lastReceivedFacts, payload.elementsEqual(lastReceivedMessage) {
+    private var intakeContext: PacketIntake.Context {
+        PacketIntake.Context(version: config.version, checksum: config.checksum, ownAddress: socket.source,
+                             unicastPeers: config.unicastPeers, siblingVRIDs: siblingVRIDs)
+    }
+
+    /// Classifies a VRRP message; the same advert as last time (same VRRP bytes, same IP facts)
+    /// is not decoded again.
+    private func intake(message: ArraySlice<UInt8>, ip: IPLayerFacts) -> PacketIntake {
+        if lastReceivedFacts == ip, message.elementsEqual(lastReceivedMessage) {
             return lastReceivedIntake
         }
-        let context = PacketIntake.Context(version: config.version, checksum: config.checksum,
-                                           ownAddress: socket.source, unicastPeers: config.unicastPeers,
-                                           siblingVRIDs: siblingVRIDs)
-        let result = PacketIntake.classify(packet, context)
-        if case .advertisement = result, let (header, payload) = try? VRRPCodec.parseIPv4Header(packet) {
-            lastReceivedMessage = Array(payload)
-            lastReceivedFacts = header.facts
+        let result = PacketIntake.classify(message: message, ip: ip, intakeContext)
+        if case .advertisement = result {
+            lastReceivedMessage = Array(message)
+            lastReceivedFacts = ip
             lastReceivedIntake = result
         }
         return result
@@ -244,7 +293,7 @@ final class Instance {
     private func handle(_ intake: PacketIntake, now: UInt64) {
         switch intake {
         case .advertisement(let ad, let from):
-            feed(.advertisementReceived(ad, from: .v4(from)), now: now)
+            feed(.advertisementReceived(ad, from: from), now: now)
         case .rejected(let error, let from):
             feed(.packetRejected(error), now: now)
             logDrop("malformed-\(error.kind.rawValue)", from: from.map { "\($0)" } ?? "?", detail: error.description, now: now)
@@ -255,7 +304,7 @@ final class Instance {
         }
     }
 
-    private func countLocalDrop(_ reason: String, from: IPv4Address, now: UInt64) {
+    private func countLocalDrop(_ reason: String, from: IPAddress, now: UInt64) {
         localDrops[reason, default: 0] += 1
         logDrop(reason, from: "\(from)", detail: "", now: now)
     }
@@ -355,17 +404,16 @@ final class Instance {
     }
 
     private func vips(_ addresses: [IPAddress]) -> [VirtualAddress] {
-        addresses.compactMap { address in
-            guard case .v4(let a) = address else { return nil }
-            return config.vips.first { $0.address == a } ?? retiredVIPs.first { $0.address == a }
-                ?? VirtualAddress(address: a, prefixLength: 32)
+        addresses.map { a in
+            config.vips.first { $0.address == a } ?? retiredVIPs.first { $0.address == a }
+                ?? VirtualAddress(address: a, prefixLength: a.family.addressLength * 8)
         }
     }
 
     private func send(_ ad: VRRPAdvertisement) {
         if lastSent?.advert != ad {
             lastSent = (ad, destinations.map { destination in
-                VRRPCodec.encode(ad, source: .v4(socket.source), destination: .v4(destination), checksum: config.checksum)
+                VRRPCodec.encode(ad, source: socket.source, destination: destination, checksum: config.checksum)
             })
         }
         guard let messages = lastSent?.messages else { return }
@@ -416,10 +464,10 @@ final class Instance {
     private func announceVIPs() {
         for vip in config.vips {
             do {
-                try arp.announce(vip.address)
+                try announcer.announce(vip.address)
                 garpSent += 1
             } catch {
-                Log.error("garp-failed", ["instance": config.name, "vip": "\(vip.address)", "error": error.description])
+                Log.error(config.family == .ipv4 ? "garp-failed" : "na-failed", ["instance": config.name, "vip": "\(vip.address)", "error": error.description])
             }
         }
     }

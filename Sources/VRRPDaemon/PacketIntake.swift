@@ -4,23 +4,24 @@ import VRRP
 /// tested (and fuzzed) without sockets or root.
 enum PacketIntake: Equatable {
     /// A valid advertisement for the router.
-    case advertisement(VRRPAdvertisement, from: IPv4Address)
+    case advertisement(VRRPAdvertisement, from: IPAddress)
     /// Rejected by the codec's receive checks: the router counts it.
-    case rejected(VRRPPacketError, from: IPv4Address?)
+    case rejected(VRRPPacketError, from: IPAddress?)
     /// Dropped before the codec, counted by the daemon under this reason.
-    case dropped(reason: String, from: IPv4Address)
+    case dropped(reason: String, from: IPAddress)
     /// Not for this instance and not worth counting (a sibling instance's VRID, our own packet).
     case ignored
 
     struct Context {
         var version: VRRPVersion
         var checksum: VRRPChecksumMode
-        var ownAddress: IPv4Address
+        var ownAddress: IPAddress
         /// Empty in multicast mode.
-        var unicastPeers: [IPv4Address]
+        var unicastPeers: [IPAddress]
         var siblingVRIDs: Set<UInt8>
     }
 
+    /// An IPv4 datagram as the raw socket delivers it, header included.
     static func classify(_ packet: [UInt8], _ c: Context) -> PacketIntake { classify(packet[...], c) }
 
     static func classify(_ packet: ArraySlice<UInt8>, _ c: Context) -> PacketIntake {
@@ -31,20 +32,31 @@ enum PacketIntake: Equatable {
         } catch {
             return .rejected(error, from: nil)
         }
-        if payload.count >= 2, c.siblingVRIDs.contains(payload[payload.startIndex + 1]) { return .ignored }
+        return classify(message: payload, ip: header.facts, c)
+    }
+
+    /// A VRRP message with the IP facts it came with: parsed from the IPv4 header, or, for IPv6
+    /// (whose raw sockets deliver no header), from the source address and ancillary data.
+    static func classify(message: ArraySlice<UInt8>, ip: IPLayerFacts, _ c: Context) -> PacketIntake {
+        if message.count >= 2, c.siblingVRIDs.contains(message[message.startIndex + 1]) { return .ignored }
         // Our own adverts come back only through a reflecting bridge.
-        if header.source == c.ownAddress { return .ignored }
+        if ip.source == c.ownAddress { return .ignored }
         let unicast = !c.unicastPeers.isEmpty
-        if unicast, !c.unicastPeers.contains(header.source) {
-            return .dropped(reason: "unknown-unicast-peer", from: header.source)
+        if unicast, !c.unicastPeers.contains(ip.source) {
+            return .dropped(reason: "unknown-unicast-peer", from: ip.source)
+        }
+        // An IPv6 multicast-mode socket also sees protocol 112 sent to our own unicast addresses;
+        // RFC 5798 §5.1.2.2 sends adverts to ff02::12 only.
+        if !unicast, case .v6 = ip.destination, ip.destination != .v6(.vrrpMulticast) {
+            return .dropped(reason: "not-to-vrrp-group", from: ip.source)
         }
         do {
             // Unicast peers may sit behind routers (as keepalived's unicast_peer): no TTL check.
-            let ad = try VRRPCodec.decode(payload, ip: header.facts, version: c.version,
+            let ad = try VRRPCodec.decode(message, ip: ip, version: c.version,
                                           checksum: c.checksum, requireTTL255: !unicast)
-            return .advertisement(ad, from: header.source)
+            return .advertisement(ad, from: ip.source)
         } catch {
-            return .rejected(error, from: header.source)
+            return .rejected(error, from: ip.source)
         }
     }
 }

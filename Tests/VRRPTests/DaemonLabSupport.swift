@@ -108,23 +108,28 @@ final class DaemonLab {
     /// Starts keepalived in router n, its configuration rendered from templates/keepalived.conf.mustache.
     @discardableResult
     func startKeepalived(router n: Int, priority: Int, version: Int, advertInt: String) throws -> Process {
+        try write("ka\(n).conf", renderKeepalived(router: n, priority: priority, version: version, advertInt: advertInt))
+        return try start(router: n, ["/usr/sbin/keepalived", "-n", "-l", "-D", "-f", path("ka\(n).conf"),
+                                     "-p", path("ka\(n).pid"), "-r", path("ka\(n)-vrrp.pid")], log: "ka\(n).log")
+    }
+
+    func renderKeepalived(router n: Int, priority: Int, version: Int, advertInt: String, vrid: Int = 51,
+                          vip: String = DaemonLab.vip, prefix: Int = 26) throws -> String {
         let template = try MustacheTemplate(string: String(
             contentsOfFile: Self.repository.appendingPathComponent("templates/keepalived.conf.mustache").path, encoding: .utf8))
         let context: [String: Any] = [
             "router_id": Self.ns("r\(n)"), "version": version, "checksum_as_v2": false, "scripts": [Any](),
             "garp_interval": 0,
             "instances": [[
-                "name": "api", "interface": "eth0", "vrid": 51, "priority": priority, "advert_int": advertInt,
-                "preempt": true, "vips": [["address": Self.vip, "prefix": 26]],
+                "name": "api", "interface": "eth0", "vrid": vrid, "priority": priority, "advert_int": advertInt,
+                "preempt": true, "vips": [["address": vip, "prefix": prefix]],
                 "garp_repeat": 2, "garp_delay": 0, "garp_refresh": 0,
                 "has_unicast_peers": false, "unicast_peers": [String](), "has_track_scripts": false,
                 "track_scripts": [String](), "has_track_interfaces": false, "track_interfaces": [String](),
                 "notify": [String](),
             ] as [String: Any]],
         ]
-        try write("ka\(n).conf", template.render(context))
-        return try start(router: n, ["/usr/sbin/keepalived", "-n", "-l", "-D", "-f", path("ka\(n).conf"),
-                                     "-p", path("ka\(n).pid"), "-r", path("ka\(n)-vrrp.pid")], log: "ka\(n).log")
+        return template.render(context)
     }
 
     /// Kills every process in router n's namespace at once (a node failing). Only our own

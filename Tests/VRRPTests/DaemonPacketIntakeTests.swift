@@ -18,8 +18,8 @@ import VRRP
     }
 
     func context(unicastPeers: [IPv4Address] = [], siblings: Set<UInt8> = []) -> PacketIntake.Context {
-        PacketIntake.Context(version: .v3, checksum: .pseudoHeader, ownAddress: Self.us,
-                             unicastPeers: unicastPeers, siblingVRIDs: siblings)
+        PacketIntake.Context(version: .v3, checksum: .pseudoHeader, ownAddress: .v4(Self.us),
+                             unicastPeers: unicastPeers.map { .v4($0) }, siblingVRIDs: siblings)
     }
 
     /// Rewrites the TTL and fixes the IPv4 header checksum.
@@ -35,7 +35,7 @@ import VRRP
     }
 
     @Test func aValidAdvertFromAPeerGoesToTheRouter() {
-        #expect(PacketIntake.classify(packet(), context()) == .advertisement(advert(), from: Self.peer))
+        #expect(PacketIntake.classify(packet(), context()) == .advertisement(advert(), from: .v4(Self.peer)))
     }
 
     @Test func ourOwnAdvertIsIgnored() {
@@ -54,7 +54,7 @@ import VRRP
             return
         }
         #expect(error.kind == .checksumBad)
-        #expect(from == Self.peer)
+        #expect(from == .v4(Self.peer))
     }
 
     @Test func multicastAdvertsNeedTTL255() {
@@ -68,9 +68,9 @@ import VRRP
     @Test func unicastModeDropsStrangersAndAcceptsRoutedPeers() {
         let c = context(unicastPeers: [Self.peer])
         #expect(PacketIntake.classify(packet(from: Self.stranger, to: Self.us), c)
-                == .dropped(reason: "unknown-unicast-peer", from: Self.stranger))
+                == .dropped(reason: "unknown-unicast-peer", from: .v4(Self.stranger)))
         let routed = withTTL(62, packet(from: Self.peer, to: Self.us))
-        #expect(PacketIntake.classify(routed, c) == .advertisement(advert(), from: Self.peer))
+        #expect(PacketIntake.classify(routed, c) == .advertisement(advert(), from: .v4(Self.peer)))
     }
 
     // SplitMix64 (from the simulation tests) is seeded, so a failing case replays.

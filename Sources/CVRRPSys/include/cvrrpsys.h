@@ -34,6 +34,18 @@ int cvrrp_vrrp_send(int fd, uint32_t dst, const void *buf, size_t len);
 /// Receives one datagram including its IPv4 header; returns its length, 0 when none is pending.
 int cvrrp_vrrp_recv(int fd, void *buf, size_t cap);
 
+/// IPv6 (RFC 5798 §5.1.2): a raw AF_INET6 socket for protocol 112 bound to the device, hop
+/// limit 255 for unicast and multicast, no multicast loop, hop limit and destination delivered as
+/// ancillary data. Multicast mode joins ff02::12 on ifindex; unicast mode binds to `src`.
+int cvrrp_vrrp6_open(const char *ifname, int ifindex, const uint8_t src[16], int join_multicast);
+/// Sends one VRRP message (checksum already set) from `src` to `dst` out of ifindex.
+int cvrrp_vrrp6_send(int fd, int ifindex, const uint8_t src[16], const uint8_t dst[16],
+                     const void *buf, size_t len);
+/// Receives one VRRP message (no IP header, which IPv6 raw sockets do not deliver) with its
+/// source, destination and hop limit (-1 when the kernel gave none); returns its length, 0 when
+/// none is pending.
+int cvrrp_vrrp6_recv(int fd, void *buf, size_t cap, uint8_t src[16], uint8_t dst[16], int *hop_limit);
+
 // ---- rtnetlink: addresses and link events ----
 /// Adds (add != 0) or removes an address on ifindex and waits for the kernel's ack.
 /// `family` is 2 (AF_INET) or 10 (AF_INET6); `addr` holds 4 or 16 bytes. Adding an address
@@ -41,10 +53,15 @@ int cvrrp_vrrp_recv(int fd, void *buf, size_t cap);
 int cvrrp_nl_addr(int add, int ifindex, int family, const uint8_t *addr, int prefixlen);
 /// 1 when the address is configured on ifindex, 0 when not.
 int cvrrp_nl_has_addr(int ifindex, int family, const uint8_t *addr);
-/// Opens a non-blocking netlink socket subscribed to RTNLGRP_LINK.
+/// The IPv6 addresses of ifindex (16 bytes each into `addrs`) with their IFA_F_* flags; returns
+/// how many (at most cap).
+int cvrrp_nl_addrs6(int ifindex, uint8_t *addrs, uint32_t *flags, int cap);
+/// Opens a non-blocking netlink socket subscribed to RTNLGRP_LINK and RTNLGRP_IPV6_IFADDR.
 int cvrrp_nl_link_open(void);
-typedef struct { int ifindex; int up; } cvrrp_link_event;
-/// Reads pending link messages into `events`; returns how many (0 when none).
+/// A link going up or down, or (ipv6_address != 0) an IPv6 address of ifindex added, removed or
+/// changed (e.g. done with duplicate address detection); `up` is then 0 and means nothing.
+typedef struct { int ifindex; int up; int ipv6_address; } cvrrp_link_event;
+/// Reads pending link and IPv6 address messages into `events`; returns how many (0 when none).
 int cvrrp_nl_link_read(int fd, cvrrp_link_event *events, int cap);
 
 // ---- gratuitous ARP (AF_PACKET) ----
@@ -52,6 +69,12 @@ int cvrrp_nl_link_read(int fd, cvrrp_link_event *events, int cap);
 int cvrrp_garp_open(int ifindex);
 /// Broadcasts one gratuitous ARP request announcing `ip` (network order) at `mac`.
 int cvrrp_garp_send(int fd, int ifindex, const uint8_t mac[6], uint32_t ip);
+
+// ---- unsolicited neighbour advertisements (raw ICMPv6) ----
+/// Opens a send-only raw ICMPv6 socket on the interface with hop limit 255.
+int cvrrp_na_open(const char *ifname, int ifindex);
+/// Sends one ICMPv6 message (checksum left to the kernel) to ff02::1 out of ifindex.
+int cvrrp_na_send(int fd, int ifindex, const void *message, size_t len);
 
 // ---- local sockets ----
 /// Listening unix stream socket at path (removes a stale socket file first), mode 0600.
