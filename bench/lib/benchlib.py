@@ -106,3 +106,31 @@ def summary(samples):
 def median(samples):
     ok = [s.seconds for s in samples if s.status == 0]
     return statistics.median(ok) if ok else float("nan")
+
+
+VRRPD_SOURCES = ["Sources/VRRP", "Sources/VRRPDaemon", "Sources/CVRRPSys", "Sources/clusterup-vrrpd"]
+
+
+def stale_vrrpd(path):
+    """The first daemon source file newer than the clusterup-vrrpd binary at path, or None. A
+    benchmark run with an old daemon measures old code (deploy uploads whatever binary it finds)."""
+    built = os.path.getmtime(path)
+    for top in VRRPD_SOURCES:
+        for root, _, files in os.walk(os.path.join(REPO, top)):
+            for name in files:
+                source = os.path.join(root, name)
+                if os.path.getmtime(source) > built:
+                    return source
+    return None
+
+
+def require_fresh_vrrpd(path):
+    """Exits when the default clusterup-vrrpd is older than its sources (CLUSTERUP_VRRPD set: trusted)."""
+    if os.environ.get("CLUSTERUP_VRRPD"):
+        return
+    if not os.path.exists(path):
+        sys.exit(f"no clusterup-vrrpd at {path}: run scripts/build-vrrpd (or set CLUSTERUP_VRRPD)")
+    newer = stale_vrrpd(path)
+    if newer:
+        sys.exit(f"{path} is older than {os.path.relpath(newer, REPO)}: run scripts/build-vrrpd "
+                 "(or set CLUSTERUP_VRRPD to the daemon you mean to measure)")
