@@ -192,10 +192,13 @@ backend kube-apiservers
     server {{name}} {{address}}:{{apiserverPort}}
 {{/backends}}
 
-# Health and statistics for clusterup status and the VRRP health check.
+# Health and statistics for clusterup status and the VRRP health check. /healthz answers 200 only
+# while this HAProxy has an apiserver it can forward to, so a VRRP check on it moves the VIP away
+# from (and keeps it from returning to) a node that could not serve it.
 frontend stats
     mode http
     bind 127.0.0.1:{{statsPort}}
+    http-request return status 503 content-type text/plain string "no kube-apiserver up\n" if { path /healthz } { nbsrv(kube-apiservers) lt 1 }
     http-request return status 200 content-type text/plain string "ok\n" if { path /healthz }
     stats enable
     stats uri /stats

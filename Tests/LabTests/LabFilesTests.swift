@@ -46,8 +46,9 @@ import Testing
           vrid: 52
           version: 3
           advert_interval: 100ms
-          # The VIP leaves a node whose HAProxy is dead (clusterup verify failover --mode service).
-          track: {tcp: 127.0.0.1:8404, interval: 200ms, timeout: 1s, fall: 3, rise: 2}
+          # The VIP leaves a node whose HAProxy is dead or reaches no ready apiserver (HAProxy's
+          # /healthz answers 503 then), and returns only once it does (verify failover --mode service).
+          track: {http: "http://127.0.0.1:8404/healthz", interval: 200ms, timeout: 1s, fall: 3, rise: 2}
         pki:
           algorithm: ecdsa-p256
           ca_validity: 3650d
