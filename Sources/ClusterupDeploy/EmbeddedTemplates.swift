@@ -134,6 +134,9 @@ Wants=network-online.target
 Type=notify
 # Only read on the member's first start; later changes to it need no restart.
 EnvironmentFile=-/etc/clusterup/etcd-bootstrap.env
+# --pre-vote: a member back from a partition asks before it starts an election, so it does not
+# depose a working leader (which leaves the cluster leaderless, every apiserver unready, ~1 s).
+# etcd 3.5 defaults to it; Debian 12's etcd 3.4 needs the flag.
 ExecStart={{binary}} \
   --name={{name}} \
   --data-dir={{dataDir}} \
@@ -149,6 +152,7 @@ ExecStart={{binary}} \
   --peer-trusted-ca-file={{pki}}/etcd/ca.crt \
   --peer-cert-file={{pki}}/etcd/peer.crt \
   --peer-key-file={{pki}}/etcd/peer.key \
+  --pre-vote=true \
   --snapshot-count=10000{{#extraArgs}} \
   {{.}}{{/extraArgs}}
 Restart=always

@@ -35,6 +35,15 @@ import Testing
         #expect(set.origins["haproxy.cfg"] == "built-in")
     }
 
+    @Test func etcdMembersRunWithPreVote() throws {
+        // Without it a member healed from a partition deposes the leader (etcd 3.4's default).
+        let unit = try TemplateSet().render("etcd.service", [
+            "binary": "/usr/bin/etcd", "name": "node1", "cluster": "demo", "dataDir": "/var/lib/clusterup/etcd",
+            "address": "198.51.100.11", "pki": "/etc/kubernetes/pki",
+        ])
+        #expect(unit.contains("  --pre-vote=true \\\n"))
+    }
+
     @Test func missingOverrideDirectoryIsBadInput() {
         #expect(throws: (any Error).self) { try TemplateSet(overrides: "/nonexistent/cu-templates") }
     }
