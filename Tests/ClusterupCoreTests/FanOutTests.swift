@@ -169,23 +169,35 @@ private final class ManualClock: Sendable {
     }
 
     @Test func cooperativePoolStaysFreeWhileBlockingOperationsRun() async {
+        // Every operation blocks its thread (as a libssh2 call would) until the test releases it,
+        // so all 32 are in flight at once however slowly the machine starts threads. (A fixed
+        // 600 ms block let the first ones end before the last began on a loaded CI machine, and
+        // the wait for 32 in flight never ended.)
         let inFlight = Locked(0)
+        let release = DispatchSemaphore(value: 0)
         let fanOut = Task {
             await FanOut(concurrency: 32).run(names(32), name: { $0 }) { _, _ in
                 inFlight.withLock { $0 += 1 }
-                blockingSleep(milliseconds: 600)
+                release.wait()
                 inFlight.withLock { $0 -= 1 }
             }
         }
-        // Wait until every operation is blocking; then the pool (2 threads here) must still run tasks.
-        while inFlight.withLock({ $0 }) < 32 { try? await Task.sleep(for: .milliseconds(5)) }
+        // The limit only catches a fan-out that never runs 32 operations at once.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(120))
+        while inFlight.withLock({ $0 }) < 32 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        let reached = inFlight.withLock { $0 }
+        // Every operation is blocking its thread now; the pool (2 threads here) must still run tasks.
         let probes = await withTaskGroup(of: Int.self) { group in
             for index in 0..<8 { group.addTask { index } }
             return await group.reduce(0, +)
         }
         let stillBlocking = inFlight.withLock { $0 }
+        for _ in 0..<32 { release.signal() }
         _ = await fanOut.value
+        #expect(reached == 32, "only \(reached) of 32 operations were in flight at once")
         #expect(probes == 28)
-        #expect(stillBlocking == 32, "the probes ran only after the blocking operations ended")
+        #expect(stillBlocking == reached, "the probes ran only after the blocking operations ended")
     }
 }
