@@ -79,7 +79,11 @@ int cvrrp_nl_addr(int add, int ifindex, int family, const uint8_t *addr, int pre
     return rc;
 }
 
-int cvrrp_nl_has_addr(int ifindex, int family, const uint8_t *addr) {
+// Dumps the addresses of one family (RTM_GETADDR) and calls visit for each one on ifindex, with its
+// attributes; visit returns non-zero to stop. Returns 0, or -errno when the dump failed.
+typedef int (*addr_visitor)(struct ifaddrmsg *ifa, struct rtattr *attrs, int len, void *ctx);
+
+static int nl_each_addr(int family, int ifindex, addr_visitor visit, void *ctx) {
     int fd = nl_open(0, 0);
     if (fd < 0) return fd;
     struct { struct nlmsghdr n; struct ifaddrmsg ifa; } req;
@@ -94,31 +98,46 @@ int cvrrp_nl_has_addr(int ifindex, int family, const uint8_t *addr) {
         close(fd);
         return -e;
     }
-    int alen = family == AF_INET6 ? 16 : 4, found = 0, done = 0;
+    int rc = 0, done = 0, stopped = 0;
     char buf[16384];
     while (!done) {
         ssize_t n = recv(fd, buf, sizeof(buf), 0);
         if (n < 0) {
             if (errno == EINTR) continue;
-            found = -errno;
+            rc = -errno;
             break;
         }
+        // After visit asks to stop, keep reading until NLMSG_DONE so the dump is drained.
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n);
              h = NLMSG_NEXT(h, n)) {
             if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) { done = 1; break; }
-            if (h->nlmsg_type != RTM_NEWADDR) continue;
+            if (h->nlmsg_type != RTM_NEWADDR || stopped) continue;
             struct ifaddrmsg *ifa = NLMSG_DATA(h);
-            if ((int)ifa->ifa_index != ifindex) continue;
-            int len = (int)IFA_PAYLOAD(h);
-            for (struct rtattr *rta = IFA_RTA(ifa); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-                if ((rta->rta_type == IFA_LOCAL || rta->rta_type == IFA_ADDRESS) &&
-                    memcmp(RTA_DATA(rta), addr, (size_t)alen) == 0)
-                    found = 1;
-            }
+            if ((int)ifa->ifa_index != ifindex || ifa->ifa_family != family) continue;
+            stopped = visit(ifa, IFA_RTA(ifa), (int)IFA_PAYLOAD(h), ctx);
         }
     }
     close(fd);
-    return found;
+    return rc;
+}
+
+struct has_addr_ctx { const uint8_t *addr; int alen; int found; };
+
+static int has_addr_visit(struct ifaddrmsg *ifa, struct rtattr *rta, int len, void *ctx) {
+    (void)ifa;
+    struct has_addr_ctx *c = ctx;
+    for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+        if ((rta->rta_type == IFA_LOCAL || rta->rta_type == IFA_ADDRESS) &&
+            memcmp(RTA_DATA(rta), c->addr, (size_t)c->alen) == 0)
+            c->found = 1;
+    }
+    return c->found;
+}
+
+int cvrrp_nl_has_addr(int ifindex, int family, const uint8_t *addr) {
+    struct has_addr_ctx c = { addr, family == AF_INET6 ? 16 : 4, 0 };
+    int rc = nl_each_addr(family, ifindex, has_addr_visit, &c);
+    return rc < 0 ? rc : c.found;
 }
 
 // IPv6 address events too: an IPv6 instance's source (its link-local address) is unusable while
@@ -159,48 +178,26 @@ int cvrrp_nl_link_read(int fd, cvrrp_link_event *events, int cap) {
     return count;
 }
 
+struct addrs6_ctx { uint8_t *addrs; uint32_t *flags; int cap; int count; };
+
+static int addrs6_visit(struct ifaddrmsg *ifa, struct rtattr *rta, int len, void *ctx) {
+    struct addrs6_ctx *c = ctx;
+    uint32_t f = ifa->ifa_flags;
+    const void *address = NULL;
+    for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+        if (rta->rta_type == IFA_ADDRESS && RTA_PAYLOAD(rta) == 16) address = RTA_DATA(rta);
+        if (rta->rta_type == IFA_FLAGS && RTA_PAYLOAD(rta) == 4) memcpy(&f, RTA_DATA(rta), 4);
+    }
+    if (address) {
+        memcpy(c->addrs + 16 * c->count, address, 16);
+        c->flags[c->count++] = f;
+    }
+    return c->count >= c->cap;
+}
+
 int cvrrp_nl_addrs6(int ifindex, uint8_t *addrs, uint32_t *flags, int cap) {
-    int fd = nl_open(0, 0);
-    if (fd < 0) return fd;
-    struct { struct nlmsghdr n; struct ifaddrmsg ifa; } req;
-    memset(&req, 0, sizeof(req));
-    req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-    req.n.nlmsg_type = RTM_GETADDR;
-    req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req.n.nlmsg_seq = 1;
-    req.ifa.ifa_family = AF_INET6;
-    if (send(fd, &req, req.n.nlmsg_len, 0) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    int count = 0, done = 0;
-    char buf[16384];
-    while (!done) {
-        ssize_t n = recv(fd, buf, sizeof(buf), 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            count = -errno;
-            break;
-        }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n);
-             h = NLMSG_NEXT(h, n)) {
-            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) { done = 1; break; }
-            if (h->nlmsg_type != RTM_NEWADDR || count >= cap) continue;
-            struct ifaddrmsg *ifa = NLMSG_DATA(h);
-            if ((int)ifa->ifa_index != ifindex || ifa->ifa_family != AF_INET6) continue;
-            uint32_t f = ifa->ifa_flags;
-            const void *address = NULL;
-            int len = (int)IFA_PAYLOAD(h);
-            for (struct rtattr *rta = IFA_RTA(ifa); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-                if (rta->rta_type == IFA_ADDRESS && RTA_PAYLOAD(rta) == 16) address = RTA_DATA(rta);
-                if (rta->rta_type == IFA_FLAGS && RTA_PAYLOAD(rta) == 4) memcpy(&f, RTA_DATA(rta), 4);
-            }
-            if (!address) continue;
-            memcpy(addrs + 16 * count, address, 16);
-            flags[count++] = f;
-        }
-    }
-    close(fd);
-    return count;
+    if (cap <= 0) return 0;
+    struct addrs6_ctx c = { addrs, flags, cap, 0 };
+    int rc = nl_each_addr(AF_INET6, ifindex, addrs6_visit, &c);
+    return rc < 0 ? rc : c.count;
 }

@@ -2,15 +2,10 @@ import Testing
 import VRRP
 @testable import VRRPDaemon
 
-@Suite struct DaemonConfigTests {
-    static let minimal = """
-        instances:
-          - name: api
-            interface: eth0
-            vrid: 51
-            vips: [198.51.100.62/26]
-        """
+/// Parsing a daemon configuration in tests: the config, or the error it gives.
+protocol DaemonConfigParsing {}
 
+extension DaemonConfigParsing {
     func parse(_ text: String) throws(ConfigError) -> DaemonConfig {
         try DaemonConfig.parse(text, file: "vrrpd.yaml")
     }
@@ -23,6 +18,16 @@ import VRRP
             return error
         }
     }
+}
+
+@Suite struct DaemonConfigTests: DaemonConfigParsing {
+    static let minimal = """
+        instances:
+          - name: api
+            interface: eth0
+            vrid: 51
+            vips: [198.51.100.62/26]
+        """
 
     @Test func minimalInstanceGetsRFCDefaults() throws {
         let config = try parse(Self.minimal)

@@ -186,18 +186,25 @@ extension DaemonLab {
         }
     }
 
+    /// The IPv6 instance (VRID 61) every IPv6 lab daemon runs, as lines of `instances:`.
+    func ipv6Instance(priority: Int) -> String {
+        """
+          - name: api6
+            interface: eth0
+            vrid: 61
+            priority: \(priority)
+            advert_interval: 100ms
+            vips: [\(DaemonIPv6Lab.vip6)/64]
+            garp: {repeat: 2, delay: 0s}
+        """
+    }
+
     @discardableResult
     func startIPv6Daemon(router n: Int, priority: Int, extra: String = "") throws -> Process {
         try write("r\(n).yaml", """
             status_socket: \(path("r\(n).sock"))
             instances:
-              - name: api6
-                interface: eth0
-                vrid: 61
-                priority: \(priority)
-                advert_interval: 100ms
-                vips: [\(DaemonIPv6Lab.vip6)/64]
-                garp: {repeat: 2, delay: 0s}
+            \(ipv6Instance(priority: priority))
             \(extra)
             """)
         return try start(router: n, [Self.daemonBinary, "--config", path("r\(n).yaml")], log: "r\(n).log")
@@ -209,13 +216,7 @@ extension DaemonLab {
         try write("r\(n).yaml", """
             status_socket: \(path("r\(n).sock"))
             instances:
-              - name: api6
-                interface: eth0
-                vrid: 61
-                priority: \(priority)
-                advert_interval: 100ms
-                vips: [\(DaemonIPv6Lab.vip6)/64]
-                garp: {repeat: 2, delay: 0s}
+            \(ipv6Instance(priority: priority))
               - name: api4
                 interface: eth0
                 vrid: 51

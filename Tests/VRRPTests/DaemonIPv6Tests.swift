@@ -4,7 +4,7 @@ import VRRP
 
 /// IPv6 instances: configuration, the receive path, link-local selection and the unsolicited
 /// neighbour advertisement, all without sockets.
-@Suite struct DaemonIPv6ConfigTests {
+@Suite struct DaemonIPv6ConfigTests: DaemonConfigParsing {
     static let v6 = """
         instances:
           - name: api6
@@ -13,19 +13,6 @@ import VRRP
             advert_interval: 100ms
             vips: [2001:db8::62/64, 2001:db8::63]
         """
-
-    func parse(_ text: String) throws(ConfigError) -> DaemonConfig {
-        try DaemonConfig.parse(text, file: "vrrpd.yaml")
-    }
-
-    func error(_ text: String) -> ConfigError? {
-        do {
-            _ = try parse(text)
-            return nil
-        } catch {
-            return error
-        }
-    }
 
     @Test func ipv6VIPsDecodeAndAHostAddressIsSlash128() throws {
         let i = try #require(try parse(Self.v6).instances.first)
