@@ -271,15 +271,8 @@ extension DaemonLab {
     }
 
     /// One UDP datagram from the client to the IPv6 VIP: the client resolves it (neighbour entry).
-    func sendToVIP6FromClient() {
-        _ = try? Self.sh("ip netns exec \(Self.ns("c")) bash -c 'echo x >/dev/udp/\(DaemonIPv6Lab.vip6)/9'")
-    }
+    func sendToVIP6FromClient() { sendToVIPFromClient(DaemonIPv6Lab.vip6) }
 
     /// The MAC the client's neighbour entry for the IPv6 VIP names, if any.
-    func clientNeighbourEntry() -> String? {
-        let line = (try? Self.sh("ip -n \(Self.ns("c")) -6 neigh show \(DaemonIPv6Lab.vip6) dev eth0")) ?? ""
-        let words = line.split(separator: " ")
-        guard let at = words.firstIndex(of: "lladdr"), at + 1 < words.count else { return nil }
-        return String(words[at + 1])
-    }
+    func clientNeighbourEntry() -> String? { clientARPEntry(DaemonIPv6Lab.vip6) }
 }

@@ -171,13 +171,13 @@ extension DaemonLab {
 
     /// One UDP datagram from the client to the VIP (discard port), so the client resolves it
     /// and has an ARP entry for it.
-    func sendToVIPFromClient() {
-        _ = try? Self.sh("ip netns exec \(Self.ns("c")) bash -c 'echo x >/dev/udp/\(Self.vip)/9'")
+    func sendToVIPFromClient(_ address: String = DaemonLab.vip) {
+        _ = try? Self.sh("ip netns exec \(Self.ns("c")) bash -c 'echo x >/dev/udp/\(address)/9'")
     }
 
-    /// The MAC the client's ARP entry for the VIP names, if any.
-    func clientARPEntry() -> String? {
-        let line = (try? Self.sh("ip -n \(Self.ns("c")) neigh show \(Self.vip) dev eth0")) ?? ""
+    /// The MAC the client's ARP (or, for an IPv6 address, neighbour) entry for the VIP names, if any.
+    func clientARPEntry(_ address: String = DaemonLab.vip) -> String? {
+        let line = (try? Self.sh("ip -n \(Self.ns("c")) neigh show \(address) dev eth0")) ?? ""
         let words = line.split(separator: " ")
         guard let at = words.firstIndex(of: "lladdr"), at + 1 < words.count else { return nil }
         return String(words[at + 1])
