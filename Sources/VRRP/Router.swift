@@ -246,7 +246,9 @@ public struct VRRPRouter: Sendable {
     /// Whether `addresses` names exactly our virtual addresses, in any order, without building a
     /// set per advert.
     private func listsOurVirtualAddresses(_ addresses: [IPAddress]) -> Bool {
-        addresses.allSatisfy { virtualAddressSet.contains($0) } && virtualAddressSet.allSatisfy { addresses.contains($0) }
+        // The usual case, our own list in our own order, without hashing.
+        if addresses == configuration.virtualAddresses { return true }
+        return addresses.allSatisfy { virtualAddressSet.contains($0) } && virtualAddressSet.allSatisfy { addresses.contains($0) }
     }
 
     private var preemptMode: Bool { configuration.preempt || isOwner }
@@ -367,6 +369,19 @@ public struct VRRPRouter: Sendable {
     // MARK: Timers
 
     private mutating func timerFired(_ kind: TimerKind, now: Instant, into actions: inout [Action]) {
+        // The Master's advert timer first, on its own: it fires every interval, and this path
+        // looks at the state once and copies nothing but the Master's own fields.
+        if kind == .adver, case .master(var master) = machine {
+            guard now >= master.adverDeadline else {
+                actions.append(.armTimer(.adver, deadline: master.adverDeadline))  // Woke early: wait again.
+                return
+            }
+            sendAdvertisement(priority: effectivePriority, into: &actions)
+            master.adverDeadline = now.advanced(byNanoseconds: advertisementInterval)
+            actions.append(.armTimer(.adver, deadline: master.adverDeadline))
+            machine = .master(master)
+            return
+        }
         guard let deadline = armedDeadline(kind) else { return }  // Cancelled, or fired twice: stale.
         guard now >= deadline else {
             actions.append(.armTimer(kind, deadline: deadline))  // Woke early: wait again.
@@ -389,14 +404,7 @@ public struct VRRPRouter: Sendable {
                 next.preemptDelayDeadline = nil
                 machine = .backup(next)
             }
-        case (.master(let master), .adver):
-            sendAdvertisement(priority: effectivePriority, into: &actions)
-            var next = master
-            next.adverDeadline = now.advanced(byNanoseconds: advertisementInterval)
-            actions.append(.armTimer(.adver, deadline: next.adverDeadline))
-            machine = .master(next)
-        case (.backup, .adver), (.master, .masterDown), (.master, .preemptDelay),
-             (.initialize, _), (.fault, _):
+        case (.master, _), (.backup, .adver), (.initialize, _), (.fault, _):
             preconditionFailure("armedTimers has no \(kind) in \(state)")
         }
     }

@@ -37,6 +37,8 @@ public final class Daemon {
         linkSiblings()
     }
 
+    deinit { ready.deallocate() }
+
     /// Runs until SIGTERM or SIGINT; returns the exit code.
     public func run() -> Int32 {
         applyRealtimePriority(config.realtimePriority)
@@ -61,7 +63,7 @@ public final class Daemon {
                 let now = cvrrp_monotonic_ns()
                 return deadline > now ? min(Int64(deadline - now), 1_000_000_000) : 0
             } ?? 1_000_000_000
-            let rc = ready.withUnsafeMutableBufferPointer { cvrrp_epoll_wait_ns(epoll, $0.baseAddress, Int32($0.count), timeout) }
+            let rc = cvrrp_epoll_wait_ns(epoll, ready, Int32(Self.readyCapacity), timeout)
             if rc < 0, rc != -EINTR {
                 Log.error("poll-failed", ["error": SystemError("epoll_wait", errno: -rc).description])
                 return 1
@@ -79,8 +81,10 @@ public final class Daemon {
     /// What each descriptor of the epoll set is; its tag is the index here.
     private var sources: [Source] = []
     private var epoll: Int32 = -1
-    /// Tags of the ready descriptors of one wait.
-    private var ready = [UInt32](repeating: 0, count: 32)
+    /// Tags of the ready descriptors of one wait: a fixed buffer, not an array, so a wake-up
+    /// does no uniqueness or exclusivity check to fill it.
+    private let ready = UnsafeMutablePointer<UInt32>.allocate(capacity: Daemon.readyCapacity)
+    private static let readyCapacity = 32
     /// Set when instances, the status server or its HTTP clients change.
     private var pollSetIsStale = true
 
@@ -110,14 +114,12 @@ public final class Daemon {
 
     private func dispatch(ready count: Int, now: UInt64) -> Int32? {
         // In tag order: adverts first, so when a packet and a timer are both due, the packet wins.
-        // Insertion sort in place: a slice's sort() would copy the buffer on every wake-up.
-        ready.withUnsafeMutableBufferPointer { tags in
-            for i in 1..<max(1, count) {
-                var j = i
-                while j > 0, tags[j - 1] > tags[j] {
-                    tags.swapAt(j - 1, j)
-                    j -= 1
-                }
+        // Insertion sort in place (usually one tag).
+        for i in 1..<max(1, count) {
+            var j = i
+            while j > 0, ready[j - 1] > ready[j] {
+                (ready[j - 1], ready[j]) = (ready[j], ready[j - 1])
+                j -= 1
             }
         }
         for k in 0..<count {

@@ -21,7 +21,8 @@ final class Instance {
     private var actions: [VRRPRouter.Action] = []
     /// The last advert sent, encoded once per destination: a Master sends the same bytes every
     /// interval until its priority or configuration changes.
-    private var lastSent: (advert: VRRPAdvertisement, messages: [[UInt8]])?
+    private var lastSentAdvert: VRRPAdvertisement?
+    private var lastSentMessages: [[UInt8]] = []
     /// The last datagram accepted as an advert (VRRP message and IP facts) and what it decoded
     /// to: a Backup receives the same bytes every interval and need not decode them again.
     private var lastReceivedMessage: [UInt8] = []
@@ -107,7 +108,7 @@ final class Instance {
         retiredVIPs = config.vips
         config = new
         destinations = Self.destinations(new)
-        lastSent = nil
+        lastSentAdvert = nil
         lastReceivedFacts = nil
         do {
             let actions = try router.reconfigure(Self.routerConfiguration(new, primary: socket.source), now: Instant(nanoseconds: now))
@@ -319,12 +320,10 @@ final class Instance {
 
     /// Fires due router timers and GARP rounds.
     func fireTimers(now: UInt64) {
-        for kind in TimerTable.kinds {
-            guard let deadline = timers[kind], deadline <= now else { continue }
-            // The router re-arms or cancels; drop ours first so a re-arm wins.
-            timers[kind] = nil
-            feed(.timerFired(kind), now: now)
-        }
+        // In TimerKind.allCases order, spelled out: no array to walk per wake-up.
+        fireTimer(.masterDown, now: now)
+        fireTimer(.adver, now: now)
+        fireTimer(.preemptDelay, now: now)
         if let first = garpDue.first, first <= now {
             garpDue.removeAll { $0 <= now }
             announceVIPs()
@@ -333,6 +332,13 @@ final class Instance {
             announceVIPs()
             garpRefreshDue = now + UInt64(config.garp.refresh.nanoseconds)
         }
+    }
+
+    private func fireTimer(_ kind: VRRPRouter.TimerKind, now: UInt64) {
+        guard let deadline = timers[kind], deadline <= now else { return }
+        // The router re-arms or cancels; drop ours first so a re-arm wins.
+        timers[kind] = nil
+        feed(.timerFired(kind), now: now)
     }
 
     var nextDeadline: UInt64? {
@@ -411,15 +417,15 @@ final class Instance {
     }
 
     private func send(_ ad: VRRPAdvertisement) {
-        if lastSent?.advert != ad {
-            lastSent = (ad, destinations.map { destination in
+        if lastSentAdvert != ad {
+            lastSentAdvert = ad
+            lastSentMessages = destinations.map { destination in
                 VRRPCodec.encode(ad, source: socket.source, destination: destination, checksum: config.checksum)
-            })
+            }
         }
-        guard let messages = lastSent?.messages else { return }
-        for (destination, message) in zip(destinations, messages) {
+        for n in lastSentMessages.indices {
             do {
-                try socket.send(message, to: destination)
+                try socket.send(lastSentMessages[n], to: destinations[n])
             } catch {
                 sendErrors += 1
                 if sendErrors == 1 || sendErrors % 1000 == 0 {
@@ -484,7 +490,6 @@ func earliest(_ a: UInt64?, _ b: UInt64?) -> UInt64? {
 
 /// The router's timer deadlines (monotonic ns), one slot per kind: no hashing per advert.
 struct TimerTable {
-    static let kinds: [VRRPRouter.TimerKind] = VRRPRouter.TimerKind.allCases
     private var adver: UInt64?
     private var masterDown: UInt64?
     private var preemptDelay: UInt64?
