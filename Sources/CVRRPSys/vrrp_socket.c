@@ -16,7 +16,7 @@
 int cvrrp_vrrp_open(const char *ifname, int ifindex, uint32_t src, int join_multicast) {
     int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_VRRP);
     if (fd < 0) return -errno;
-    int ttl = 255, off = 0;
+    int ttl = 255, off = 0, on = 1;
     struct ip_mreqn mreq, mcif;
     memset(&mreq, 0, sizeof(mreq));
     mreq.imr_ifindex = ifindex;
@@ -29,7 +29,10 @@ int cvrrp_vrrp_open(const char *ifname, int ifindex, uint32_t src, int join_mult
         setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
         setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0 ||
         setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof(off)) < 0 ||
-        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mcif, sizeof(mcif)) < 0)
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mcif, sizeof(mcif)) < 0 ||
+        // We send whole packets, header included, encoded once per advert change (as keepalived
+        // does): the kernel then skips building the header on every send.
+        setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &on, sizeof(on)) < 0)
         goto fail;
     if (src != 0 && !join_multicast) {
         // Unicast: binding fixes the source address and only lets in packets sent to it. (Bound

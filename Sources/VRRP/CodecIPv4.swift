@@ -76,16 +76,17 @@ extension VRRPCodec {
     }
 
     /// A complete IPv4 packet (header with TTL 255, protocol 112, no fragmentation) carrying the
-    /// advertisement, for sockets opened with IP_HDRINCL.
+    /// advertisement, for sockets opened with IP_HDRINCL. `dontFragment` sets DF: the daemon's
+    /// adverts are atomic datagrams, whose Identification may then stay 0 (RFC 6864).
     public static func encodeIPv4Packet(
         _ advertisement: VRRPAdvertisement, source: IPv4Address, destination: IPv4Address,
-        checksum mode: VRRPChecksumMode = .pseudoHeader, identification: UInt16 = 0
+        checksum mode: VRRPChecksumMode = .pseudoHeader, identification: UInt16 = 0, dontFragment: Bool = false
     ) -> [UInt8] {
         let message = encode(advertisement, source: .v4(source), destination: .v4(destination), checksum: mode)
         let totalLength = ipv4MinimumHeaderLength + message.count
         var packet: [UInt8] = [
             0x45, typeOfServiceInternetControl, UInt8(totalLength >> 8), UInt8(totalLength & 0xFF),
-            UInt8(identification >> 8), UInt8(identification & 0xFF), 0, 0,
+            UInt8(identification >> 8), UInt8(identification & 0xFF), dontFragment ? 0x40 : 0, 0,
             vrrpTTL, ipProtocolVRRP, 0, 0,
         ]
         packet += source.bytes

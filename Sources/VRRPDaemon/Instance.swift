@@ -19,8 +19,8 @@ final class Instance {
     /// The router's actions for one event: one buffer, emptied and reused, so the advert path
     /// allocates nothing.
     private var actions: [VRRPRouter.Action] = []
-    /// The last advert sent, encoded once per destination: a Master sends the same bytes every
-    /// interval until its priority or configuration changes.
+    /// The last advert sent, encoded once per destination (over IPv4 with its IP header): a
+    /// Master sends the same bytes every interval until its priority or configuration changes.
     private var lastSentAdvert: VRRPAdvertisement?
     private var lastSentMessages: [[UInt8]] = []
     /// The last datagram accepted as an advert (VRRP message and IP facts) and what it decoded
@@ -420,7 +420,14 @@ final class Instance {
         if lastSentAdvert != ad {
             lastSentAdvert = ad
             lastSentMessages = destinations.map { destination in
-                VRRPCodec.encode(ad, source: socket.source, destination: destination, checksum: config.checksum)
+                switch (socket.source, destination) {
+                case (.v4(let source), .v4(let destination)):
+                    // The IPv4 socket sends whole packets (IP_HDRINCL).
+                    VRRPCodec.encodeIPv4Packet(ad, source: source, destination: destination, checksum: config.checksum,
+                                               dontFragment: true)
+                default:
+                    VRRPCodec.encode(ad, source: socket.source, destination: destination, checksum: config.checksum)
+                }
             }
         }
         for n in lastSentMessages.indices {

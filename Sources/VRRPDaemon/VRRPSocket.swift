@@ -36,6 +36,8 @@ final class VRRPSocket {
 
     var family: AddressFamily { source.family }
 
+    /// Sends one advert: over IPv4 a whole packet, IPv4 header included (the socket has
+    /// IP_HDRINCL); over IPv6 the VRRP message alone.
     func send(_ message: [UInt8], to destination: IPAddress) throws(SystemError) {
         let rc: Int32
         switch destination {

@@ -20,6 +20,16 @@ struct CodecIPv4Tests {
         #expect(referenceInternetChecksum(Array(bytes[0..<20])) == 0)
     }
 
+    @Test func dontFragmentSetsOnlyTheDFBitAndKeepsTheHeaderChecksumValid() throws {
+        let df = VRRPCodec.encodeIPv4Packet(advert, source: IPv4Address("198.51.100.1")!, destination: .vrrpMulticast,
+                                            dontFragment: true)
+        #expect(df[6] == 0x40 && df[7] == 0)
+        #expect(packet[6] == 0 && packet[7] == 0)
+        #expect(referenceInternetChecksum(Array(df[0..<20])) == 0)
+        #expect(Array(df[20...]) == Array(packet[20...]))
+        #expect(try decode(df).get().advertisement == advert)
+    }
+
     @Test func wholePacketDecodesWithItsIPFacts() throws {
         let received = try decode(packet).get()
         #expect(received.advertisement == advert)

@@ -25,11 +25,12 @@ int cvrrp_ifaddr4(const char *ifname, uint32_t *addr);
 int cvrrp_iflink_up(const char *ifname);
 
 // ---- VRRP raw socket (IP protocol 112) ----
-/// Opens a non-blocking raw IPv4 socket for protocol 112 bound to the device, with TTL 255 and
-/// multicast loop off; sends from `src` (network order, 0 = kernel's choice). Multicast mode
-/// (`join_multicast` non-zero) joins 224.0.0.18 on the interface; unicast mode binds to `src`.
+/// Opens a non-blocking raw IPv4 socket for protocol 112 bound to the device, with TTL 255,
+/// multicast loop off and IP_HDRINCL (sends carry their own IPv4 header); multicast leaves from
+/// `src`'s interface (network order). Multicast mode (`join_multicast` non-zero) joins
+/// 224.0.0.18 on the interface; unicast mode binds to `src`.
 int cvrrp_vrrp_open(const char *ifname, int ifindex, uint32_t src, int join_multicast);
-/// Sends one VRRP message (no IP header) to `dst` (network order).
+/// Sends one IPv4 packet carrying a VRRP message, header included, to `dst` (network order).
 int cvrrp_vrrp_send(int fd, uint32_t dst, const void *buf, size_t len);
 /// Receives one datagram including its IPv4 header; returns its length, 0 when none is pending.
 int cvrrp_vrrp_recv(int fd, void *buf, size_t cap);
