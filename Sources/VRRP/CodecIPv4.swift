@@ -29,8 +29,12 @@ extension VRRPCodec {
     static let typeOfServiceInternetControl: UInt8 = 0xC0
 
     /// Parses an IPv4 header and returns it with the payload it delimits. Octets past the total
-    /// length (Ethernet padding of short frames) are not part of the payload.
-    public static func parseIPv4Header(_ packet: ArraySlice<UInt8>) throws(VRRPPacketError) -> (header: IPv4Header, payload: ArraySlice<UInt8>) {
+    /// length (Ethernet padding of short frames) are not part of the payload. `verifyingChecksum:
+    /// false` skips the header checksum, for packets the kernel has already checked (Linux drops
+    /// IPv4 packets with a bad header checksum before any raw socket sees them).
+    public static func parseIPv4Header(
+        _ packet: ArraySlice<UInt8>, verifyingChecksum: Bool = true
+    ) throws(VRRPPacketError) -> (header: IPv4Header, payload: ArraySlice<UInt8>) {
         guard packet.count >= ipv4MinimumHeaderLength else { throw .ipv4HeaderTruncated(length: packet.count) }
         let start = packet.startIndex
         func byte(_ offset: Int) -> UInt8 { packet[start + offset] }
@@ -47,7 +51,9 @@ extension VRRPCodec {
         guard totalLength >= headerLength, totalLength <= packet.count else {
             throw .ipv4TotalLengthInvalid(totalLength: totalLength, received: packet.count)
         }
-        guard InternetChecksum.of(packet[start..<(start + headerLength)]) == 0 else { throw .ipv4HeaderChecksumBad }
+        if verifyingChecksum {
+            guard InternetChecksum.of(packet[start..<(start + headerLength)]) == 0 else { throw .ipv4HeaderChecksumBad }
+        }
         let moreFragments = byte(6) & 0x20 != 0
         let fragmentOffset = (UInt16(byte(6)) << 8 | UInt16(byte(7))) & 0x1FFF
         guard !moreFragments, fragmentOffset == 0 else { throw .ipv4Fragment }

@@ -218,7 +218,9 @@ public struct VRRPRouter: Sendable {
         }
     }
 
-    /// The checks of RFC 5798 §7.1 (RFC 3768 §7.1 for v2) that depend on this router.
+    /// The checks of RFC 5798 §7.1 (RFC 3768 §7.1 for v2) that depend on this router. Inlined:
+    /// called from a mutating method, an outlined call copies the whole router (257 bytes) first.
+    @inline(__always)
     private func discardReason(for advertisement: VRRPAdvertisement, from source: IPAddress) -> DropReason? {
         switch machine {
         case .initialize: return .notRunning
@@ -244,7 +246,8 @@ public struct VRRPRouter: Sendable {
     }
 
     /// Whether `addresses` names exactly our virtual addresses, in any order, without building a
-    /// set per advert.
+    /// set per advert. Inlined for the same reason as `discardReason`.
+    @inline(__always)
     private func listsOurVirtualAddresses(_ addresses: [IPAddress]) -> Bool {
         // The usual case, our own list in our own order, without hashing.
         if addresses == configuration.virtualAddresses { return true }

@@ -90,6 +90,17 @@ struct CodecIPv4Tests {
         #expect(decode(bytes) == .failure(.ipv4HeaderChecksumBad))
     }
 
+    @Test func headerChecksumIsSkippedOnlyWhenAskedAndTheOtherChecksStillApply() throws {
+        var bytes = packet
+        bytes[10] ^= 0xFF
+        let (header, payload) = try VRRPCodec.parseIPv4Header(bytes[...], verifyingChecksum: false)
+        #expect(header.source == IPv4Address("198.51.100.1")!)
+        #expect(Array(payload) == Array(packet[20...]))
+        bytes[6] |= 0x20  // more fragments
+        #expect(throws: VRRPPacketError.ipv4Fragment) { try VRRPCodec.parseIPv4Header(bytes[...], verifyingChecksum: false) }
+        #expect(throws: VRRPPacketError.ipv4HeaderChecksumBad) { try VRRPCodec.parseIPv4Header(bytes[...]) }
+    }
+
     @Test func fragmentIsRejected() {
         #expect(decode(withHeader { $0[6] = 0x20 }) == .failure(.ipv4Fragment))
         #expect(decode(withHeader { $0[7] = 0x01 }) == .failure(.ipv4Fragment))
