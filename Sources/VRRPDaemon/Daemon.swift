@@ -50,15 +50,19 @@ public final class Daemon {
         _ = cvrrp_unmap_unused_text()
         // One iteration per advert sent or received: no allocation, one clock read per wake-up
         // (plus one to compute the timeout), the epoll set rebuilt only when it changes.
+        // The instances in a local, refreshed whenever they may have changed (reloads mark the
+        // poll set stale): walking the stored property retains and releases each one per wake-up.
+        var live = instances
         while true {
             if pollSetIsStale {
                 if let problem = rebuildPollSet() {
                     Log.error("poll-failed", ["error": problem.description])
                     return 1
                 }
+                live = instances
             }
             var next: UInt64? = nil
-            for i in instances { next = earliest(next, i.nextDeadline) }
+            for i in live { next = earliest(next, i.nextDeadline) }
             let timeout: Int64 = next.map { deadline in
                 let now = cvrrp_monotonic_ns()
                 return deadline > now ? min(Int64(deadline - now), 1_000_000_000) : 0
@@ -70,7 +74,8 @@ public final class Daemon {
             }
             let now = cvrrp_monotonic_ns()
             if rc > 0, let code = dispatch(ready: Int(rc), now: now) { return code }
-            for i in instances { i.fireTimers(now: now) }
+            if pollSetIsStale { live = instances }
+            for i in live { i.fireTimers(now: now) }
             if !notifier.isIdle { notifier.reap() }
         }
     }

@@ -22,7 +22,10 @@ final class Instance {
     private var actions: [VRRPRouter.Action] = []
     /// The last advert sent, encoded once per destination (over IPv4 with its IP header): a
     /// Master sends the same bytes every interval until its priority or configuration changes.
-    private var lastSentAdvert: VRRPAdvertisement?
+    /// Keyed by priority alone (-1: nothing cached): every other field of an advert comes from
+    /// the configuration, which changes only in `adopt`, and that forgets the cache. Comparing
+    /// whole adverts cost ~200 instructions per advert in copies of their arrays.
+    private var lastSentPriority = -1
     private var lastSentMessages: [[UInt8]] = []
     /// The last datagram accepted as an advert (VRRP message and IP facts) and what it decoded
     /// to: a Backup receives the same bytes every interval and need not decode them again.
@@ -119,7 +122,7 @@ final class Instance {
         retiredVIPs = config.vips
         config = new
         destinations = Self.destinations(new)
-        lastSentAdvert = nil
+        lastSentPriority = -1
         forgetLastReceived()
         do {
             let actions = try router.reconfigure(Self.routerConfiguration(new, primary: socket.source), now: Instant(nanoseconds: now))
@@ -444,8 +447,8 @@ final class Instance {
     }
 
     private func send(_ ad: VRRPAdvertisement) {
-        if lastSentAdvert != ad {
-            lastSentAdvert = ad
+        if Int(ad.priority) != lastSentPriority {
+            lastSentPriority = Int(ad.priority)
             lastSentMessages = destinations.map { destination in
                 switch (socket.source, destination) {
                 case (.v4(let source), .v4(let destination)):
