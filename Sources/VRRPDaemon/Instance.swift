@@ -17,9 +17,11 @@ final class Instance {
 
     /// Live deadlines of the router's timers (monotonic ns).
     private(set) var timers = TimerTable()
-    /// The router's actions for one event: one buffer, emptied and reused, so the advert path
-    /// allocates nothing.
+    /// The router's actions: one buffer, appended to in place and emptied every 64 or so actions
+    /// when no event is being handled, so the advert path allocates nothing.
     private var actions: [VRRPRouter.Action] = []
+    /// Events being handled: an action may feed the router again (re-entrancy).
+    private var feedDepth = 0
     /// The last advert sent, encoded once per destination (over IPv4 with its IP header): a
     /// Master sends the same bytes every interval until its priority or configuration changes.
     /// Keyed by priority alone (-1: nothing cached): every other field of an advert comes from
@@ -376,16 +378,19 @@ final class Instance {
     // MARK: Actions out
 
     func feed(_ event: VRRPRouter.Event, now: UInt64) {
-        // Take the buffer while performing: an action may feed the router again (re-entrancy).
-        var pending = actions
-        actions = []
         // Cleared once per 32 or so events, not per event: removeAll(keepingCapacity:) costs
         // ~160 instructions (a generic replaceSubrange) and an event brings one or two actions.
-        if pending.count >= 64 { pending.removeAll(keepingCapacity: true) }
-        let first = pending.count
-        router.handle(event, now: Instant(nanoseconds: now), into: &pending)
-        for n in first..<pending.count { perform(pending[n], now: now) }
-        actions = pending
+        // Never while an outer call still walks the buffer.
+        if feedDepth == 0, actions.count >= 64 { actions.removeAll(keepingCapacity: true) }
+        feedDepth += 1
+        defer { feedDepth -= 1 }
+        // This event's actions are first..<end; a nested feed appends its own after `end` and
+        // performs them itself. In place: taking the buffer out and back cost a retain and two
+        // releases per event.
+        let first = actions.count
+        router.handle(event, now: Instant(nanoseconds: now), into: &actions)
+        let end = actions.count
+        for n in first..<end { perform(actions[n], now: now) }
     }
 
     private func perform(_ action: VRRPRouter.Action, now: UInt64) {
