@@ -21,7 +21,7 @@ struct DeployRobustnessLabTests {
 
         init(_ arguments: [String], log: String) throws {
             self.log = log
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
             process.executableURL = URL(fileURLWithPath: ClusterupBinary.path)
             process.arguments = arguments
