@@ -105,6 +105,12 @@ int cvrrp_epoll_add(int ep, int fd, uint32_t tag) {
     return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+int cvrrp_epoll_enable(int ep, int fd, uint32_t tag, int enabled) {
+    // A descriptor stays in the set with no events rather than being removed: nothing to re-add.
+    struct epoll_event ev = { .events = enabled ? EPOLLIN : 0, .data.u32 = tag };
+    return epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
 int cvrrp_epoll_wait_ns(int ep, uint32_t *tags, int cap, int64_t timeout_ns) {
     // Only the event loop's thread calls this, so a plain static remembers an old kernel.
     static int no_pwait2;

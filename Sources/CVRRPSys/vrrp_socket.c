@@ -122,8 +122,10 @@ int cvrrp_vrrp6_send(int fd, int ifindex, const uint8_t src[16], const uint8_t d
 int cvrrp_vrrp6_recv(int fd, void *buf, size_t cap, uint8_t src[16], uint8_t dst[16], int *hop_limit) {
     struct sockaddr_in6 from;
     struct iovec iov = { .iov_base = buf, .iov_len = cap };
+    // Room for the arrival stamp too (SO_TIMESTAMPNS is on for a Backup's batches): without it
+    // the hop limit would be cut off.
     union {
-        char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } control;
     struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
@@ -144,4 +146,99 @@ int cvrrp_vrrp6_recv(int fd, void *buf, size_t cap, uint8_t src[16], uint8_t dst
         }
     }
     return (int)n;
+}
+
+// ---- A Backup's batched intake ----
+// A Backup reads its adverts in batches at its Master_Down deadline instead of waking for each
+// one: the kernel stamps every datagram when it arrives (SO_TIMESTAMPNS), so each advert is
+// handled as of its arrival whatever the wake-up. A second socket on the same interface, with a
+// socket filter that lets in only adverts of priority 0, wakes it at once for a Master's
+// resignation (RFC 5798 §6.4.2: Master_Down_Timer = Skew_Time).
+
+#include <linux/filter.h>
+#include <time.h>
+
+int cvrrp_vrrp_timestamps(int fd) {
+    int on = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) < 0 ? -errno : 0;
+}
+
+int cvrrp_vrrp_priority_zero_filter(int fd, int ipv6, uint8_t vrid) {
+    // IPv4 raw sockets see the IP header first (its length from IHL); IPv6 ones the VRRP message.
+    // The VRID is the message's second octet, the priority its third.
+    struct sock_filter v4[] = {
+        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+        BPF_STMT(BPF_LD | BPF_B | BPF_IND, 1),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, vrid, 0, 3),
+        BPF_STMT(BPF_LD | BPF_B | BPF_IND, 2),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffff),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    struct sock_filter v6[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 1),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, vrid, 0, 3),
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 2),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffff),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    struct sock_fprog prog = ipv6 ? (struct sock_fprog){ .len = 6, .filter = v6 }
+                                  : (struct sock_fprog){ .len = 7, .filter = v4 };
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
+}
+
+int cvrrp_vrrp_recv_batch(int fd, int ipv6, uint8_t *buffers, size_t cap_each, int count, cvrrp_datagram *out) {
+    if (count > CVRRP_BATCH_MAX) count = CVRRP_BATCH_MAX;
+    struct mmsghdr msgs[CVRRP_BATCH_MAX];
+    struct iovec iov[CVRRP_BATCH_MAX];
+    struct sockaddr_in6 from[CVRRP_BATCH_MAX];
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control[CVRRP_BATCH_MAX];
+    for (int i = 0; i < count; i++) {
+        iov[i] = (struct iovec){ .iov_base = buffers + (size_t)i * cap_each, .iov_len = cap_each };
+        msgs[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof(from[i]), .msg_iov = &iov[i],
+                                           .msg_iovlen = 1, .msg_control = control[i].buf,
+                                           .msg_controllen = sizeof(control[i].buf) };
+        msgs[i].msg_len = 0;
+    }
+    int n = recvmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT, NULL);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    // Arrival stamps are on the realtime clock; the loop runs on the monotonic one. Both are read
+    // now, so a stamp maps to within the few microseconds between the two reads.
+    struct timespec rt, mono;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    int64_t rt_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
+    int64_t mono_ns = (int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec;
+    for (int i = 0; i < n; i++) {
+        cvrrp_datagram *d = &out[i];
+        d->length = (int)msgs[i].msg_len;
+        d->arrived_ns = 0;  // no stamp: the caller uses its own clock
+        d->stamp_ns = 0;
+        d->hop_limit = -1;
+        memset(d->src, 0, 16);
+        memset(d->dst, 0, 16);
+        if (ipv6) memcpy(d->src, &from[i].sin6_addr, 16);
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
+                struct timespec ts;
+                memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+                int64_t stamp = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+                d->stamp_ns = (uint64_t)stamp;
+                int64_t age = rt_ns - stamp;
+                if (age < 0) age = 0;  // the realtime clock stepped back: call it now
+                if (age <= mono_ns) d->arrived_ns = (uint64_t)(mono_ns - age);
+            } else if (ipv6 && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
+                memcpy(&d->hop_limit, CMSG_DATA(c), sizeof(int));
+            } else if (ipv6 && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+                struct in6_pktinfo info;
+                memcpy(&info, CMSG_DATA(c), sizeof(info));
+                memcpy(d->dst, &info.ipi6_addr, 16);
+            }
+        }
+    }
+    return n;
 }

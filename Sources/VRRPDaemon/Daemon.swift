@@ -73,15 +73,19 @@ public final class Daemon {
                 return 1
             }
             let now = cvrrp_monotonic_ns()
+            // Batching Backups first: their adverts re-arm Master_Down before it is looked at,
+            // and a resignation on a wake socket is checked against what the drain saw.
+            for i in live where i.pollsDeferred { i.drain(now: now) }
             if rc > 0, let code = dispatch(ready: Int(rc), now: now) { return code }
             if pollSetIsStale { live = instances }
             for i in live { i.fireTimers(now: now) }
+            for (n, i) in live.enumerated() where i.defersIntake != i.pollsDeferred { setIntakePolling(i, instance: n) }
             if !notifier.isIdle { notifier.reap() }
         }
     }
 
     private enum Source {
-        case signal, mailbox, links, status, prometheus, prometheusClient(Int32), instance(Int)
+        case signal, mailbox, links, status, prometheus, prometheusClient(Int32), instance(Int), instanceWake(Int)
     }
     /// What each descriptor of the epoll set is; its tag is the index here.
     private var sources: [Source] = []
@@ -107,7 +111,12 @@ public final class Daemon {
             sources.append(s)
         }
         // Adverts first: when a packet and a timer are both due, the packet wins.
-        for (n, i) in instances.enumerated() { add(i.socket.fd, .instance(n)) }
+        for (n, i) in instances.enumerated() {
+            add(i.socket.fd, .instance(n))
+            i.pollsDeferred = false
+            setIntakePolling(i, instance: n)
+        }
+        for (n, i) in instances.enumerated() { add(i.socket.wakeFD, .instanceWake(n)) }
         add(signals, .signal)
         add(mailbox.wakeFD, .mailbox)
         add(links.fd, .links)
@@ -131,6 +140,8 @@ public final class Daemon {
             switch sources[Int(ready[k])] {
             case .instance(let n):
                 instances[n].receive(now: now)
+            case .instanceWake(let n):
+                instances[n].wake(now: now)
             case .signal:
                 while case let sig = cvrrp_signalfd_read(signals), sig != 0 {
                     if sig == SIGHUP {
@@ -165,6 +176,20 @@ public final class Daemon {
             }
         }
         return nil
+    }
+
+    /// Polls instance `n`'s main socket unless it batches its intake (a Backup, see
+    /// `Instance.defersIntake`); its tag is `n`, the instances coming first in the poll set.
+    private func setIntakePolling(_ i: Instance, instance n: Int) {
+        let deferred = i.defersIntake
+        guard deferred != i.pollsDeferred else { return }
+        let rc = cvrrp_epoll_enable(epoll, i.socket.fd, UInt32(n), deferred ? 0 : 1)
+        if rc < 0 {
+            Log.error("poll-failed", ["instance": i.config.name, "error": SystemError("epoll_ctl", errno: -rc).description])
+            pollSetIsStale = true  // rebuilt on the next turn
+            return
+        }
+        i.pollsDeferred = deferred
     }
 
     private func shutdown(signal: Int32) -> Int32 {
@@ -304,6 +329,12 @@ public final class Daemon {
             .object([("from", .string(t.from)), ("to", .string(t.to)), ("reason", .string(t.reason)),
                      ("ms_ago", .int(Int((now - t.at) / 1_000_000)))])
         } ?? .null
+        let lastAdvert: JSON = i.lastAdvertAt.map { JSON.int(Int((now - min($0, now)) / 1_000_000)) } ?? .null
+        // Backup: how long until it takes over if no advert comes.
+        var masterDownIn = JSON.null
+        if r.state == .backup, let deadline = i.timers[.masterDown] {
+            masterDownIn = .int(Int((deadline - min(deadline, now)) / 1_000_000))
+        }
         return .object([
             ("name", .string(i.config.name)),
             ("interface", .string(i.config.interface)),
@@ -323,6 +354,8 @@ public final class Daemon {
             ("vips", .array(i.config.vips.map { .string($0.description) })),
             ("vips_installed", .array(i.config.vips.filter { i.installedVIPs.contains($0.address) }.map { .string($0.description) })),
             ("last_transition", transition),
+            ("last_advert_ms_ago", lastAdvert),
+            ("master_down_in_ms", masterDownIn),
             ("checks", .array(i.checks.indices.map { n in
                 .object([("name", .string(i.checkNames[n])), ("good", .bool(i.checks[n].isGood)),
                          ("weight", .int(i.checkWeights[n])), ("detail", .string(i.checkDetails[n]))])
@@ -338,6 +371,8 @@ public final class Daemon {
                 ("became_master", .int(Int(c.becameMaster))),
                 ("forced_elections", .int(Int(c.forcedElections))),
                 ("send_errors", .int(Int(i.sendErrors))),
+                ("batch_reads", .int(Int(i.batchReads))),
+                ("resignation_wakeups", .int(Int(i.resignationWakeups))),
                 ("vip_errors", .int(Int(i.vipErrors))),
                 // Gratuitous ARPs for IPv4, unsolicited neighbour advertisements for IPv6.
                 (i.config.family == .ipv4 ? "garp_sent" : "na_sent", .int(Int(i.garpSent))),

@@ -7,6 +7,10 @@ import Glibc
 /// peers. IPv4 datagrams arrive with their header; IPv6 ones without, their facts as ancillary data.
 final class VRRPSocket {
     let fd: Int32
+    /// A second socket on the same interface that the kernel lets only adverts of priority 0
+    /// for our VRID into: it wakes a Backup that reads `fd` in batches (see `Instance.drain`) when a Master
+    /// resigns. Everything it receives also arrives on `fd`.
+    let wakeFD: Int32
     let source: IPAddress
     let ifindex: Int32
     /// Room for the largest advert with its IPv4 header (60 + 8 + 255 × 4 octets) or over IPv6
@@ -18,7 +22,7 @@ final class VRRPSocket {
     private var local = [UInt8](repeating: 0, count: 16)
     private let sourceBytes: [UInt8]
 
-    init(interface: String, ifindex: Int32, source: IPAddress, multicast: Bool) throws(SystemError) {
+    init(interface: String, ifindex: Int32, source: IPAddress, multicast: Bool, vrid: UInt8) throws(SystemError) {
         let what = "opening the VRRP raw socket on \(interface) from \(source)"
         switch source {
         case .v4(let a):
@@ -30,9 +34,69 @@ final class VRRPSocket {
         self.source = source
         self.ifindex = ifindex
         sourceBytes = source.bytes
+        let ipv6: Int32 = source.family == .ipv6 ? 1 : 0
+        let wake: Int32
+        do {
+            _ = try SystemError.check(cvrrp_vrrp_timestamps(fd), "stamping arrivals on the VRRP socket on \(interface)")
+            switch source {
+            case .v4(let a):
+                wake = try SystemError.check(cvrrp_vrrp_open(interface, ifindex, a.networkOrder, multicast ? 1 : 0), what)
+            case .v6(let a):
+                wake = try SystemError.check(
+                    a.bytes.withUnsafeBufferPointer { cvrrp_vrrp6_open(interface, ifindex, $0.baseAddress, multicast ? 1 : 0) }, what)
+            }
+        } catch {
+            close(fd)
+            throw error
+        }
+        wakeFD = wake
+        do {
+            _ = try SystemError.check(cvrrp_vrrp_priority_zero_filter(wakeFD, ipv6, vrid), "filtering the VRRP wake socket on \(interface)")
+            _ = try SystemError.check(cvrrp_vrrp_timestamps(wakeFD), "stamping arrivals on the VRRP wake socket on \(interface)")
+        } catch {
+            close(fd)
+            close(wakeFD)
+            throw error
+        }
+        // Whatever came in before the filter was attached is not a resignation.
+        while cvrrp_vrrp_recv_batch(wakeFD, ipv6, batchBuffer, Self.slot, Int32(Self.batchMax), batchMeta) > 0 {}
     }
 
-    deinit { close(fd) }
+    deinit {
+        close(fd)
+        close(wakeFD)
+        batchBuffer.deallocate()
+        batchMeta.deallocate()
+    }
+
+    // MARK: Batched intake (a Backup)
+
+    /// Datagrams read per call, and the room for each (the largest advert over IPv6 is 4088 octets).
+    static let batchMax = 8
+    static let slot = 4096
+    private let batchBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: VRRPSocket.batchMax * VRRPSocket.slot)
+    private let batchMeta = UnsafeMutablePointer<cvrrp_datagram>.allocate(capacity: VRRPSocket.batchMax)
+
+    /// Reads up to `batchMax` pending datagrams from the main socket (`wake: false`) or the wake
+    /// socket, returning how many; read each with `batched(_:)` before the next call.
+    func receiveBatch(wake: Bool) throws(SystemError) -> Int {
+        let n = cvrrp_vrrp_recv_batch(wake ? wakeFD : fd, source.family == .ipv6 ? 1 : 0, batchBuffer, Self.slot,
+                                      Int32(Self.batchMax), batchMeta)
+        return Int(try SystemError.check(n, "receiving on the VRRP socket"))
+    }
+
+    /// Datagram `k` of the last batch: its bytes (valid until the next batch), its arrival on the
+    /// monotonic clock (0 if the kernel did not stamp it), the kernel's stamp itself (equal on
+    /// both sockets' copies of a datagram) and, over IPv6, its IP facts.
+    func batched(_ k: Int) -> (bytes: UnsafeRawBufferPointer, arrived: UInt64, stamp: UInt64, facts: IPLayerFacts?) {
+        let d = batchMeta[k]
+        let bytes = UnsafeRawBufferPointer(start: batchBuffer + k * Self.slot, count: min(Int(d.length), Self.slot))
+        guard source.family == .ipv6 else { return (bytes, d.arrived_ns, d.stamp_ns, nil) }
+        let src = withUnsafeBytes(of: d.src) { Array($0) }, dst = withUnsafeBytes(of: d.dst) { Array($0) }
+        let facts = IPLayerFacts(source: .v6(IPv6Address(bytes: src)!), destination: .v6(IPv6Address(bytes: dst)!),
+                                 ttl: (0...255).contains(d.hop_limit) ? UInt8(d.hop_limit) : 0)
+        return (bytes, d.arrived_ns, d.stamp_ns, facts)
+    }
 
     var family: AddressFamily { source.family }
 

@@ -53,6 +53,13 @@ extension DaemonLabTests {
                 "\(lab.log("r2.log"))")
         let followed = lab.wait(timeout: 5) { lab.clientNeighbourEntry() == r2 } != nil
         #expect(followed, "the client's entry names \(lab.clientNeighbourEntry() ?? "none"), not the new master \(r2)\n\(followed ? "" : lab.neighbourDiagnostics())")
+        // Each of the Backup's instances was woken by its own wake socket, whose filter reads the
+        // VRRP message after the IPv4 header, and at its start over IPv6: one resignation each.
+        let resigned = try lab.instances(router: 2)
+        for name in ["api6", "api4"] {
+            let counters = resigned.first { $0["name"] as? String == name }?["counters"] as? [String: Any]
+            #expect(counters?["resignation_wakeups"] as? Int == 1, "\(name): \(counters ?? [:])")
+        }
 
         // Both captures stop after their packet count; the timeout only catches a hang.
         #expect(lab.wait(timeout: 30, every: 0.1) { !naCapture.isRunning && !advertCapture.isRunning } != nil, "captures did not complete")

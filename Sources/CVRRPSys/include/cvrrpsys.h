@@ -47,6 +47,19 @@ int cvrrp_vrrp6_send(int fd, int ifindex, const uint8_t src[16], const uint8_t d
 /// none is pending.
 int cvrrp_vrrp6_recv(int fd, void *buf, size_t cap, uint8_t src[16], uint8_t dst[16], int *hop_limit);
 
+/// A Backup's batched intake: kernel arrival stamps on a VRRP socket; a filter that lets in only
+/// adverts of priority 0 for one VRID (the socket that wakes a Backup at once); up to `count` pending
+/// datagrams read in one call, each into its own `cap_each` bytes of `buffers`, with its arrival
+/// on the monotonic clock (0 if unstamped) and, over IPv6, source, destination and hop limit.
+/// Returns how many (0 if none), or -errno.
+#define CVRRP_BATCH_MAX 16
+/// `stamp_ns` is the kernel's own stamp (realtime clock), the same on every socket that got the
+/// datagram: what tells two copies of one datagram apart from two datagrams.
+typedef struct { int length; int hop_limit; uint64_t arrived_ns; uint64_t stamp_ns; uint8_t src[16]; uint8_t dst[16]; } cvrrp_datagram;
+int cvrrp_vrrp_timestamps(int fd);
+int cvrrp_vrrp_priority_zero_filter(int fd, int ipv6, uint8_t vrid);
+int cvrrp_vrrp_recv_batch(int fd, int ipv6, uint8_t *buffers, size_t cap_each, int count, cvrrp_datagram *out);
+
 // ---- rtnetlink: addresses and link events ----
 /// Adds (add != 0) or removes an address on ifindex and waits for the kernel's ack.
 /// `family` is 2 (AF_INET) or 10 (AF_INET6); `addr` holds 4 or 16 bytes. Adding an address
@@ -94,6 +107,8 @@ int cvrrp_poll_ns(struct pollfd *fds, unsigned long n, int64_t timeout_ns);
 /// The event loop's epoll set: create it, add a descriptor (readable) with a tag.
 int cvrrp_epoll_create(void);
 int cvrrp_epoll_add(int ep, int fd, uint32_t tag);
+/// Turns readiness reports of a descriptor already in the set on or off.
+int cvrrp_epoll_enable(int ep, int fd, uint32_t tag, int enabled);
 /// Waits up to timeout_ns (negative: forever) with nanosecond precision (epoll_pwait2; before
 /// Linux 5.11, milliseconds rounded up). Writes the tags of ready descriptors (at most cap, up
 /// to 32) and returns how many, 0 on timeout, -errno on error.
