@@ -164,10 +164,11 @@ int cvrrp_vrrp_timestamps(int fd) {
 }
 
 int cvrrp_vrrp_priority_zero_filter(int fd, int ipv6, uint8_t vrid) {
-    // IPv4 raw sockets see the IP header first (its length from IHL); IPv6 ones the VRRP message.
-    // The VRID is the message's second octet, the priority its third.
-    struct sock_filter v4[] = {
-        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+    // X = where the VRRP message starts: after the IP header on IPv4 raw sockets (its length from
+    // IHL), at 0 on IPv6 ones, which see the message alone. VRID is its second octet, priority
+    // its third.
+    struct sock_filter code[] = {
+        ipv6 ? (struct sock_filter)BPF_STMT(BPF_LDX | BPF_W | BPF_IMM, 0) : (struct sock_filter)BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
         BPF_STMT(BPF_LD | BPF_B | BPF_IND, 1),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, vrid, 0, 3),
         BPF_STMT(BPF_LD | BPF_B | BPF_IND, 2),
@@ -175,16 +176,7 @@ int cvrrp_vrrp_priority_zero_filter(int fd, int ipv6, uint8_t vrid) {
         BPF_STMT(BPF_RET | BPF_K, 0xffff),
         BPF_STMT(BPF_RET | BPF_K, 0),
     };
-    struct sock_filter v6[] = {
-        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 1),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, vrid, 0, 3),
-        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 2),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, 0xffff),
-        BPF_STMT(BPF_RET | BPF_K, 0),
-    };
-    struct sock_fprog prog = ipv6 ? (struct sock_fprog){ .len = 6, .filter = v6 }
-                                  : (struct sock_fprog){ .len = 7, .filter = v4 };
+    struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
     return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
 }
 

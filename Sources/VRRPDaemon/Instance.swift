@@ -309,13 +309,7 @@ final class Instance {
     func drain(now: UInt64) {
         drainedArrivals.removeAll(keepingCapacity: true)
         while true {
-            let n: Int
-            do {
-                n = try socket.receiveBatch(wake: false)
-            } catch {
-                Log.error("receive-failed", ["instance": config.name, "error": error.description])
-                return
-            }
+            let n = receiveBatch(wake: false)
             if n == 0 { return }
             batchReads += 1
             for k in 0..<n {
@@ -336,13 +330,7 @@ final class Instance {
     /// handles here only one the main socket did not have yet; otherwise they are dropped.
     func wake(now: UInt64) {
         while true {
-            let n: Int
-            do {
-                n = try socket.receiveBatch(wake: true)
-            } catch {
-                Log.error("receive-failed", ["instance": config.name, "error": error.description])
-                return
-            }
+            let n = receiveBatch(wake: true)
             guard n > 0 else { return }
             for k in 0..<n where pollsDeferred {
                 resignationWakeups += 1
@@ -353,6 +341,16 @@ final class Instance {
                 intakeBatched(bytes, facts: facts, at: arrived == 0 ? now : min(arrived, now))
             }
             if n < VRRPSocket.batchMax { return }
+        }
+    }
+
+    /// One batch from the main or the wake socket: how many datagrams, 0 on none or an error (logged).
+    private func receiveBatch(wake: Bool) -> Int {
+        do {
+            return try socket.receiveBatch(wake: wake)
+        } catch {
+            Log.error("receive-failed", ["instance": config.name, "error": error.description])
+            return 0
         }
     }
 

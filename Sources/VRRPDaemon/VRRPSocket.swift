@@ -23,14 +23,7 @@ final class VRRPSocket {
     private let sourceBytes: [UInt8]
 
     init(interface: String, ifindex: Int32, source: IPAddress, multicast: Bool, vrid: UInt8) throws(SystemError) {
-        let what = "opening the VRRP raw socket on \(interface) from \(source)"
-        switch source {
-        case .v4(let a):
-            fd = try SystemError.check(cvrrp_vrrp_open(interface, ifindex, a.networkOrder, multicast ? 1 : 0), what)
-        case .v6(let a):
-            fd = try SystemError.check(
-                a.bytes.withUnsafeBufferPointer { cvrrp_vrrp6_open(interface, ifindex, $0.baseAddress, multicast ? 1 : 0) }, what)
-        }
+        fd = try Self.open(interface: interface, ifindex: ifindex, source: source, multicast: multicast)
         self.source = source
         self.ifindex = ifindex
         sourceBytes = source.bytes
@@ -38,13 +31,7 @@ final class VRRPSocket {
         let wake: Int32
         do {
             _ = try SystemError.check(cvrrp_vrrp_timestamps(fd), "stamping arrivals on the VRRP socket on \(interface)")
-            switch source {
-            case .v4(let a):
-                wake = try SystemError.check(cvrrp_vrrp_open(interface, ifindex, a.networkOrder, multicast ? 1 : 0), what)
-            case .v6(let a):
-                wake = try SystemError.check(
-                    a.bytes.withUnsafeBufferPointer { cvrrp_vrrp6_open(interface, ifindex, $0.baseAddress, multicast ? 1 : 0) }, what)
-            }
+            wake = try Self.open(interface: interface, ifindex: ifindex, source: source, multicast: multicast)
         } catch {
             close(fd)
             throw error
@@ -60,6 +47,18 @@ final class VRRPSocket {
         }
         // Whatever came in before the filter was attached is not a resignation.
         while cvrrp_vrrp_recv_batch(wakeFD, ipv6, batchBuffer, Self.slot, Int32(Self.batchMax), batchMeta) > 0 {}
+    }
+
+    /// A raw protocol-112 socket on the interface, as described above.
+    private static func open(interface: String, ifindex: Int32, source: IPAddress, multicast: Bool) throws(SystemError) -> Int32 {
+        let what = "opening the VRRP raw socket on \(interface) from \(source)"
+        switch source {
+        case .v4(let a):
+            return try SystemError.check(cvrrp_vrrp_open(interface, ifindex, a.networkOrder, multicast ? 1 : 0), what)
+        case .v6(let a):
+            return try SystemError.check(
+                a.bytes.withUnsafeBufferPointer { cvrrp_vrrp6_open(interface, ifindex, $0.baseAddress, multicast ? 1 : 0) }, what)
+        }
     }
 
     deinit {
