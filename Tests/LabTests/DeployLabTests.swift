@@ -115,6 +115,11 @@ struct DeployLabTests {
             #expect(first.status == 0, "\(first.output)")
             #expect(first.output.contains("is held by node1"), "\(first.output)")
             #expect(try await ssh(state, "node1", "systemctl is-active keepalived") == "active\n")
+            // The template's vrrp_rt_priority reaches the node: keepalived's VRRP process runs
+            // SCHED_RR 10 (its parent stays under normal scheduling).
+            let classes = try await ssh(state, "node1", "ps -o cls=,rtprio= -C keepalived")
+            #expect(classes.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }.contains("RR 10"),
+                    "keepalived's scheduling classes: \(classes)")
 
             // Back to clusterup-vrrpd: keepalived is stopped and disabled, our daemon holds the VIP.
             let switched = try await clusterup(["deploy", inventory])
@@ -124,6 +129,8 @@ struct DeployLabTests {
             for node in ["node1", "node2"] {
                 let states = try await ssh(state, node, "systemctl is-active keepalived clusterup-vrrpd; true")
                 #expect(states == "inactive\nactive\n", "\(node): \(states)")
+                let ours = try await ssh(state, node, "ps -o cls=,rtprio= -C clusterup-vrrpd")
+                #expect(ours.split(separator: " ").joined(separator: " ") == "RR 10\n", "\(node): \(ours)")
             }
         } catch {
             _ = try? await Lab.down(name: name)

@@ -32,7 +32,7 @@ import Testing
                      "auth_pass secret", "unicast_src_ip 198.51.100.11", "        198.51.100.13",
                      "198.51.100.62/26 dev eth0", "garp_master_refresh 60", "        chk_api",
                      "script \"/usr/bin/curl -fsk --max-time 1 https://127.0.0.1:6443/readyz\"",
-                     "notify \"/usr/local/bin/vip-changed\""] {
+                     "notify \"/usr/local/bin/vip-changed\"", "    vrrp_rt_priority 10\n"] {
             #expect(text.contains(line), "missing: \(line)\n\(text)")
         }
         #expect(!text.contains("nopreempt"))
