@@ -97,7 +97,7 @@ int cvrrp_signalfd_read(int fd) {
 
 int cvrrp_realtime(int priority) {
     struct sched_param sp = { .sched_priority = priority };
-    int rc = pthread_setschedparam(pthread_self(), SCHED_RR, &sp);
+    int rc = pthread_setschedparam(pthread_self(), priority > 0 ? SCHED_RR : SCHED_OTHER, &sp);
     return rc ? -rc : 0;
 }
 

@@ -41,7 +41,7 @@ public final class Daemon {
 
     /// Runs until SIGTERM or SIGINT; returns the exit code.
     public func run() -> Int32 {
-        applyRealtimePriority(config.realtimePriority)
+        if config.realtimePriority > 0 { applyRealtimePriority(config.realtimePriority) }
         Log.info("start", ["config": configPath, "instances": instances.map(\.config.name).joined(separator: ","),
                            "status_socket": config.statusSocket])
         restartCheckers()
@@ -268,7 +268,7 @@ public final class Daemon {
         }
         if newConfig.realtimePriority != config.realtimePriority {
             config.realtimePriority = newConfig.realtimePriority
-            applyRealtimePriority(newConfig.realtimePriority)  // back to 0 takes a restart
+            applyRealtimePriority(newConfig.realtimePriority)  // 0: back to normal scheduling
         }
         restartCheckers()
         for i in instances where freshNames.contains(i.config.name) { i.start(now: cvrrp_monotonic_ns()) }
@@ -278,8 +278,8 @@ public final class Daemon {
                             "added": added.joined(separator: ","), "removed": removed.joined(separator: ",")])
     }
 
+    /// The event loop's scheduling: SCHED_RR at `priority`, or SCHED_OTHER for 0.
     private func applyRealtimePriority(_ priority: Int) {
-        guard priority > 0 else { return }
         let rc = cvrrp_realtime(Int32(priority))
         if rc < 0 {
             Log.warning("realtime-unavailable", ["priority": String(priority),

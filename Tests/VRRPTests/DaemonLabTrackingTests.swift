@@ -83,6 +83,30 @@ extension DaemonLabTests {
         #expect(lab.log("r1.log").contains("event=reload kept=api"))
     }
 
+    @Test func reloadSetsTheEventLoopsSchedulingBothWays() throws {
+        let lab = try DaemonLab(routers: 1)
+        defer { lab.tearDown() }
+        let daemon = try lab.startDaemon(router: 1, priority: 254)
+        #expect(lab.wait(timeout: 3) { lab.vipHolders(1...1) == [1] } != nil)
+        // Policy and realtime priority of the event loop (the main thread): /proc/PID/stat
+        // fields 41 and 40, counted after the parenthesised command name.
+        func scheduling() throws -> [Int] {
+            let stat = try String(contentsOfFile: "/proc/\(daemon.processIdentifier)/stat", encoding: .utf8)
+            let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+            return [Int(fields[38]) ?? -1, Int(fields[37]) ?? -1]  // field n is fields[n - 3]
+        }
+        #expect(try scheduling() == [Int(SCHED_RR), 10], "default realtime_priority")
+        let config = lab.log("r1.yaml")
+        for (priority, expected) in [(0, [Int(SCHED_OTHER), 0]), (20, [Int(SCHED_RR), 20])] {
+            try lab.write("r1.yaml", "realtime_priority: \(priority)\n" + config)
+            let reloads = lab.log("r1.log").components(separatedBy: "event=reload ").count
+            kill(daemon.processIdentifier, SIGHUP)
+            #expect(lab.wait(timeout: 2) { lab.log("r1.log").components(separatedBy: "event=reload ").count > reloads } != nil)
+            #expect(try scheduling() == expected, "realtime_priority \(priority)\n\(lab.log("r1.log"))")
+        }
+        #expect(try lab.status(router: 1)["state"] as? String == "Master")
+    }
+
     @Test func aBrokenConfigurationOnReloadIsRejectedAndTheOldOneKeepsRunning() throws {
         let lab = try DaemonLab(routers: 1)
         defer { lab.tearDown() }

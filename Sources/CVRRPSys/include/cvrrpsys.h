@@ -140,7 +140,7 @@ int cvrrp_reap(pid_t pid, int *status);
 /// and returns a non-blocking signalfd for the first three.
 int cvrrp_signalfd(void);
 /// Puts the calling thread under SCHED_RR at `priority` (1..99): adverts every 10 ms must not
-/// wait behind busy processes, or backups see the Master as dead.
+/// wait behind busy processes, or backups see the Master as dead. 0: back to SCHED_OTHER.
 int cvrrp_realtime(int priority);
 /// One malloc arena for the whole process (M_ARENA_MAX 1): check threads allocate little and
 /// rarely, and each extra arena would keep its own heap resident.
