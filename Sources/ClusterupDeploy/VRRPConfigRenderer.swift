@@ -92,6 +92,9 @@ enum VRRPConfigRenderer {
             "host": host.name, "router_id": host.name, "version": vrrp.version,
             "checksum_as_v2": vrrp.version == 3 && vrrp.checksum == .messageOnly,
             "scripts": scripts, "instances": [instance],
+            // clusterup-vrrpd takes 0 for normal scheduling; keepalived leaves the setting out.
+            "realtime_priority": vrrp.realtimePriority,
+            "rt_priority": vrrp.realtimePriority > 0 ? vrrp.realtimePriority : false as Any,
         ]
     }
 

@@ -90,6 +90,17 @@ private let threeLB = """
         #expect(ok.vrrp?.checksum == .messageOnly)
     }
 
+    @Test func realtimePriorityDefaultsTo10AndTakes0To99() throws {
+        let defaulted = try parseInventory(minimalInventory(hosts: threeLB, extra: "vrrp: {interface: eth0}"))
+        #expect(defaulted.vrrp?.realtimePriority == 10)
+        let off = try parseInventory(minimalInventory(hosts: threeLB, extra: "vrrp: {interface: eth0, realtime_priority: 0}"))
+        #expect(off.vrrp?.realtimePriority == 0)
+        let error = try #require(parseError(minimalInventory(hosts: threeLB, extra: "vrrp: {interface: eth0, realtime_priority: 100}")))
+        #expect(error.message.contains("vrrp.realtime_priority"), "\(error.message)")
+        #expect(error.message.contains("realtime priority"), "\(error.message)")
+        #expect(error.location?.hasPrefix("inv.yml:") == true, "\(error.location ?? "")")
+    }
+
     @Test func version2CannotCarryAnIPv6VIP() throws {
         let error = try #require(parseError(minimalInventory(hosts: threeLB, extra: """
             vip: {address: "2001:db8::62"}

@@ -54,6 +54,18 @@ import VRRPDaemon
         #expect(text.contains("198.51.100.62/26 dev host0"))
     }
 
+    @Test func realtimePriorityReachesBothDaemons() throws {
+        let daemon = try DaemonConfig.parse(try render(try inventory(), host: "node1"), file: "vrrpd.yaml")
+        #expect(daemon.realtimePriority == 10)
+        let normal = try inventory(extra: "  realtime_priority: 0")
+        #expect(try DaemonConfig.parse(try render(normal, host: "node1"), file: "vrrpd.yaml").realtimePriority == 0)
+        #expect(try render(try inventory(backend: "keepalived"), host: "node1").contains("    vrrp_rt_priority 10\n"))
+        #expect(try render(try inventory(backend: "keepalived", extra: "  realtime_priority: 30"), host: "node1")
+            .contains("    vrrp_rt_priority 30\n"))
+        #expect(!(try render(try inventory(backend: "keepalived", extra: "  realtime_priority: 0"), host: "node1")
+            .contains("vrrp_rt_priority")))
+    }
+
     @Test func durationsUseEachDaemonsUnits() {
         #expect(VRRPConfigRenderer.text(.milliseconds(100)) == "100ms")
         #expect(VRRPConfigRenderer.text(.seconds(2)) == "2s")

@@ -11,7 +11,7 @@ import Testing
     }
 
     static var everything: [String: Any] { [
-        "router_id": "node1", "version": 2, "checksum_as_v2": false, "garp_interval": 0.001,
+        "router_id": "node1", "version": 2, "checksum_as_v2": false, "garp_interval": 0.001, "rt_priority": 10,
         "scripts": [["name": "chk_api", "command": "/usr/bin/curl -fsk --max-time 1 https://127.0.0.1:6443/readyz",
                      "interval": 1, "timeout": 1, "rise": 2, "fall": 2, "weight": 0]],
         "instances": [[
@@ -53,6 +53,14 @@ import Testing
         var context = Self.everything
         context["garp_interval"] = nil
         #expect(!(try render(context).contains("vrrp_garp_interval")))
+    }
+
+    @Test func realtimePriorityIsGlobalAndOptional() throws {
+        var context = Self.everything
+        context["rt_priority"] = 30
+        #expect(try render(context).contains("    vrrp_rt_priority 30\n"))
+        context["rt_priority"] = false
+        #expect(!(try render(context).contains("vrrp_rt_priority")))
     }
 
     @Test func noPreemptLeavesOutThePreemptDelay() throws {

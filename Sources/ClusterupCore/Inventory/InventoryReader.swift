@@ -350,7 +350,7 @@ struct InventoryReader {
 
     static let vrrpKeys = [
         "backend", "interface", "vrid", "version", "advert_interval", "priorities", "preempt", "preempt_delay",
-        "unicast", "checksum", "auth_password", "garp", "track",
+        "unicast", "checksum", "auth_password", "garp", "track", "realtime_priority",
     ]
 
     private func readVRRP(_ field: YAMLField) throws(ClusterupError) -> VRRPSettings {
@@ -406,6 +406,9 @@ struct InventoryReader {
         }
         if let garp = mapping["garp"] { settings.garp = try readGARP(garp) }
         if let track = mapping["track"] { settings.track = try readTrack(track) }
+        if let realtime = mapping["realtime_priority"] {
+            settings.realtimePriority = try realtime.int(in: 0...99, what: "a realtime priority")
+        }
         return settings
     }
 

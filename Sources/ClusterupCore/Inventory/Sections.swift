@@ -120,8 +120,13 @@ public struct VRRPSettings: Sendable, Equatable {
     public var authPassword: String?
     public var garp: GARP
     public var track: Track
+    /// SCHED_RR priority of the VRRP daemon's event loop (keepalived: `vrrp_rt_priority`),
+    /// 1...99; 0 = normal scheduling.
+    public var realtimePriority: Int
 
     public static let defaultVRID = 51
+    /// As clusterup-vrrpd's own default: adverts leave on time on a node whose cores are busy.
+    public static let defaultRealtimePriority = 10
     public static let defaultVersion = 3
     /// Highest priority a router that does not own the address may have (255 is the owner's).
     public static let maximumPriority = 254
@@ -130,7 +135,8 @@ public struct VRRPSettings: Sendable, Equatable {
         backend: Backend = .clusterupVRRPD, interface: String? = nil, vrid: Int = defaultVRID,
         version: Int = defaultVersion, advertInterval: Duration? = nil, priorities: [String: Int] = [:],
         preempt: Bool = true, preemptDelay: Duration = .zero, unicast: Bool = false,
-        checksum: Checksum = .pseudoHeader, authPassword: String? = nil, garp: GARP = GARP(), track: Track = Track()
+        checksum: Checksum = .pseudoHeader, authPassword: String? = nil, garp: GARP = GARP(), track: Track = Track(),
+        realtimePriority: Int = defaultRealtimePriority
     ) {
         self.backend = backend
         self.interface = interface
@@ -146,6 +152,7 @@ public struct VRRPSettings: Sendable, Equatable {
         self.authPassword = authPassword
         self.garp = garp
         self.track = track
+        self.realtimePriority = realtimePriority
     }
 }
 
