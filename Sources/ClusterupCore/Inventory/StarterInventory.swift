@@ -62,6 +62,7 @@ public enum StarterInventory {
           checksum: pseudo-header    # v3: pseudo-header (RFC 5798) | message-only (RFC 9568)
           # auth_password: secret    # v2 only, at most 8 characters (keepalived auth_pass)
           garp: {repeat: 5, delay: 0ms, refresh: 0s}
+          realtime_priority: 10      # SCHED_RR of the VRRP daemon, 1..99 (keepalived: vrrp_rt_priority); 0 = normal
           track:
             http: https://127.0.0.1:6443/readyz
             interval: 1s
