@@ -134,7 +134,7 @@ extension DaemonLabTests {
         // Ours took keepalived's adverts as valid (checksum over the IPv6 pseudo-header) and backs off.
         #expect(lab.wait(timeout: 5) { (try? lab.status(router: 1)["master_address"] as? String) == (try? lab.linkLocal(router: 2)) } != nil)
         let backup = try lab.status(router: 1)
-        #expect(backup["state"] as? String == "Backup")
+        #expect(backup["state"] as? String == "Backup", "\(backup)\n\(lab.log("r1.log"))\n\(lab.log("ka2.log"))")
         #expect(backup["master_priority"] as? Int == 254)
         #expect(((backup["counters"] as? [String: Any])?["dropped_total"] as? Int) == 0, "\(backup)")
 
