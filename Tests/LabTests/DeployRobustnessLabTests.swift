@@ -152,7 +152,11 @@ struct DeployRobustnessLabTests {
             #expect(report.contains("node3: "), "\(failed.output)")
             #expect(!report.contains("node1: ") && !report.contains("node2: "), "only the dead host fails: \(report)")
 
-            #expect(report.contains("the SSH connection was lost"), "\(report)")
+            // Killed mid-command, the node either drops the SSH connection first or its systemd goes
+            // away under the running systemctl first (seen once in CI: "Transport endpoint is not
+            // connected"); either way the report names node3 and the phase, which is what counts.
+            #expect(report.contains("the SSH connection was lost") || report.contains("Transport endpoint is not connected"),
+                    "\(report)")
 
             // Back again: a re-run takes over this machine's dead lock and converges.
             try await Lab.startNode("node3", lab: lab)
