@@ -222,7 +222,8 @@ frontend stats
                            keepalived; absent or 0 = keepalived's default, none)
     checksum_as_v2         bool (v3 message-only checksum, RFC 9568)
     rt_priority            optional, SCHED_RR priority of the VRRP process 1..99
-                           -> global_defs vrrp_rt_priority (absent = normal scheduling)
+                           -> global_defs vrrp_rt_priority, vrrp_rlimit_rttime 1 s
+                           (absent = normal scheduling)
     scripts[]              name, command, interval, timeout, rise, fall, weight
                            (built-in http/tcp checks become scripts, e.g.
                             curl -fsk --max-time T URL / a TCP connect command)
@@ -258,6 +259,11 @@ global_defs {
     # event loop): under normal scheduling a busy node delays adverts past Master_Down_Interval
     # at 10 ms adverts (bench/vrrp/stability with a build running: 47 flaps in 10 min, none with it).
     vrrp_rt_priority {{rt_priority}}
+    # Realtime, keepalived also sets RLIMIT_RTTIME, by default 10 ms of CPU between blocking
+    # calls: on a loaded node its VRRP process overran that while sending gratuitous ARPs, was
+    # killed ("has rlimit_rttime been exceeded?") and respawned, and the backup took over
+    # (lab test, 2 busy loops: 2 of 8 runs). One second still ends a runaway loop.
+    vrrp_rlimit_rttime 1000000
 {{/rt_priority}}
 }
 {{#scripts}}

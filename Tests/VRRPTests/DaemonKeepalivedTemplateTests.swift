@@ -59,8 +59,10 @@ import Testing
         var context = Self.everything
         context["rt_priority"] = 30
         #expect(try render(context).contains("    vrrp_rt_priority 30\n"))
+        #expect(try render(context).contains("    vrrp_rlimit_rttime 1000000\n"))
         context["rt_priority"] = false
         #expect(!(try render(context).contains("vrrp_rt_priority")))
+        #expect(!(try render(context).contains("vrrp_rlimit_rttime")))
     }
 
     @Test func noPreemptLeavesOutThePreemptDelay() throws {

@@ -144,7 +144,8 @@ struct DaemonLabTests {
         Thread.sleep(forTimeInterval: 0.4)
         #expect(lab.vipHolders(1...2) == [2])
         #expect(try lab.status(router: 1)["state"] as? String == "Backup")
-        #expect(try lab.status(router: 1)["master_address"] as? String == DaemonLab.address(2))
+        let backup = try lab.status(router: 1)
+        #expect(backup["master_address"] as? String == DaemonLab.address(2), "\(backup)\n\(lab.log("r1.log"))\n\(lab.log("ka2.log"))")
 
         try lab.crash(router: 2)
         let moved = lab.wait(timeout: 2) { lab.vipHolders(1...1) == [1] }
