@@ -63,14 +63,16 @@ extension DaemonLabTests {
 
         // Both captures stop after their packet count; the timeout only catches a hang.
         #expect(lab.wait(timeout: 30, every: 0.1) { !naCapture.isRunning && !advertCapture.isRunning } != nil, "captures did not complete")
-        let na = try DaemonLab.sh("tshark -r \(lab.path("na.pcapng")) -V -Y 'icmpv6.type == 136'")
+        // -n: no name resolution; a random MAC such as 02:07:5c:… otherwise prints as a vendor's
+        // name ("MS-NLB-PhysServer-07_5c:c2:65:26"), which failed the link-layer check in CI once.
+        let na = try DaemonLab.sh("tshark -n -r \(lab.path("na.pcapng")) -V -Y 'icmpv6.type == 136'")
         #expect(na.components(separatedBy: "[Checksum Status: Good]").count - 1 == 2, "\(na.prefix(3000))")
         #expect(na.contains("Target Address: \(DaemonIPv6Lab.vip6)"))
         #expect(na.contains("Destination Address: ff02::1"))
         #expect(na.contains("Hop Limit: 255"))
         #expect(na.contains("Flags: 0x20000000, Override"), "Override only: not Router, not Solicited")
         #expect(na.contains("Link-layer address: \(r2)"))
-        let adverts = try DaemonLab.sh("tshark -r \(lab.path("vrrp6.pcapng")) -V -Y vrrp")
+        let adverts = try DaemonLab.sh("tshark -n -r \(lab.path("vrrp6.pcapng")) -V -Y vrrp")
         #expect(adverts.components(separatedBy: "[Checksum Status: Good]").count - 1 == 10, "\(adverts.prefix(3000))")
         #expect(!adverts.contains("[Checksum Status: Bad]"))
         #expect(adverts.contains("Version 3, Packet type 1 (Advertisement)"))

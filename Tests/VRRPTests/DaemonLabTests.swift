@@ -161,7 +161,7 @@ struct DaemonLabTests {
         Thread.sleep(forTimeInterval: 0.3)
 
         tshark.waitUntilExit()
-        let dissected = try DaemonLab.sh("tshark -r \(capture) -V -Y 'vrrp && ip.src == \(DaemonLab.address(1))'")
+        let dissected = try DaemonLab.sh("tshark -n -r \(capture) -V -Y 'vrrp && ip.src == \(DaemonLab.address(1))'")
         let good = dissected.components(separatedBy: "[Checksum Status: Good]").count - 1
         #expect(good >= 3, "expected our adverts in the capture:\n\(dissected.prefix(2000))")
         #expect(!dissected.contains("[Checksum Status: Bad]"))
