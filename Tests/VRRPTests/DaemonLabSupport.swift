@@ -119,7 +119,7 @@ final class DaemonLab {
             contentsOfFile: Self.repository.appendingPathComponent("templates/keepalived.conf.mustache").path, encoding: .utf8))
         let context: [String: Any] = [
             "router_id": Self.ns("r\(n)"), "version": version, "checksum_as_v2": false, "scripts": [Any](),
-            "garp_interval": 0, "rt_priority": 10,  // as deploy renders it by default
+            "rt_priority": 10,  // as deploy renders it by default
             "instances": [[
                 "name": "api", "interface": "eth0", "vrid": vrid, "priority": priority, "advert_int": advertInt,
                 "preempt": true, "vips": [["address": vip, "prefix": prefix]],
