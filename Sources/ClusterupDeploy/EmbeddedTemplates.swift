@@ -11,6 +11,10 @@ Wants=network-online.target
 
 [Service]
 Type=simple
+{{#digest_file}}
+# The binary deploy uploaded, and no other: a file changed on this node since does not start.
+ExecStartPre=/usr/bin/sha256sum --check --status --strict {{digest_file}}
+{{/digest_file}}
 ExecStart={{binary}} --config {{config}}
 ExecReload=/bin/kill -HUP $MAINPID
 # SIGTERM makes the master resign at once (priority 0) so a backup takes over in Skew_Time.
