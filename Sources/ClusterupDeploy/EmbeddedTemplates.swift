@@ -49,6 +49,9 @@ instances:
 {{#checksum}}
     checksum: {{checksum}}
 {{/checksum}}
+{{#max_interval_factor}}
+    max_interval_factor: {{max_interval_factor}}
+{{/max_interval_factor}}
 {{#auth_password}}
     auth_password: {{auth_password_yaml}}
 {{/auth_password}}

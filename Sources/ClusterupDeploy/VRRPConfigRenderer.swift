@@ -103,6 +103,7 @@ enum VRRPConfigRenderer {
             "scripts": scripts, "instances": [instance],
             // clusterup-vrrpd takes 0 for normal scheduling; keepalived leaves the setting out.
             "realtime_priority": vrrp.realtimePriority,
+            "max_interval_factor": vrrp.version == 3 ? String(vrrp.maxIntervalFactor) : false as Any,  // a string: 0 must render
             "rt_priority": vrrp.realtimePriority > 0 ? vrrp.realtimePriority : false as Any,
         ]
     }

@@ -103,7 +103,8 @@ final class Instance {
             primaryAddress: primary, virtualAddresses: c.vips.map(\.address),
             preempt: c.preempt, preemptDelay: c.preemptDelay, acceptMode: false,
             checksumMode: c.checksum,
-            authentication: c.authPassword.map { .simplePassword($0) } ?? .none)
+            authentication: c.authPassword.map { .simplePassword($0) } ?? .none,
+            acceptedIntervalFactor: c.version == .v3 ? UInt16(c.maxIntervalFactor) : 0)
     }
 
     /// Whether `new` can be applied to the running router (SIGHUP) instead of restarting it:

@@ -73,6 +73,15 @@ import VRRPDaemon
         #expect(VRRPConfigRenderer.seconds(.seconds(1)) == "1")
     }
 
+    @Test func maxIntervalFactorReachesTheDaemonIncludingZero() throws {
+        #expect(try DaemonConfig.parse(try render(try inventory(), host: "node1"), file: "x").instances[0].maxIntervalFactor == 10)
+        let zero = try render(try inventory(extra: "  max_interval_factor: 0"), host: "node1")
+        #expect(zero.contains("max_interval_factor: 0"))
+        #expect(try DaemonConfig.parse(zero, file: "x").instances[0].maxIntervalFactor == 0)
+        #expect(try DaemonConfig.parse(try render(try inventory(extra: "  max_interval_factor: 4"), host: "node1"), file: "x")
+            .instances[0].maxIntervalFactor == 4)
+    }
+
     @Test func aDoubleQuoteInACheckCommandIsRefusedForKeepalived() throws {
         let inv = try inventory(backend: "keepalived", extra: """
           track: {scripts: [{name: x, command: "echo \\"ok\\""}]}

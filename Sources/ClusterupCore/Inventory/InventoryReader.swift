@@ -350,7 +350,7 @@ struct InventoryReader {
 
     static let vrrpKeys = [
         "backend", "interface", "vrid", "version", "advert_interval", "priorities", "preempt", "preempt_delay",
-        "unicast", "checksum", "auth_password", "garp", "track", "realtime_priority",
+        "unicast", "checksum", "auth_password", "garp", "track", "realtime_priority", "max_interval_factor",
     ]
 
     private func readVRRP(_ field: YAMLField) throws(ClusterupError) -> VRRPSettings {
@@ -413,6 +413,13 @@ struct InventoryReader {
         if let track = mapping["track"] { settings.track = try readTrack(track) }
         if let realtime = mapping["realtime_priority"] {
             settings.realtimePriority = try realtime.int(in: 0...99, what: "a realtime priority")
+        }
+        if let factor = mapping["max_interval_factor"] {
+            guard version == 3 else {
+                throw factor.error("'max_interval_factor' applies to VRRPv3 only (v2 routers must share one interval)",
+                                   hint: "remove it, or set 'version: 3'")
+            }
+            settings.maxIntervalFactor = try factor.int(in: 0...1000, what: "a multiple of advert_interval")
         }
         return settings
     }
