@@ -67,6 +67,9 @@ instances:
 {{#unicast_peers}}
       - {{.}}
 {{/unicast_peers}}
+{{#unicast_ttl_check}}
+    unicast_ttl_check: true
+{{/unicast_ttl_check}}
 {{/has_unicast_peers}}
     garp:
       repeat: {{garp_repeat}}
@@ -310,6 +313,8 @@ vrrp_instance {{name}} {
     unicast_src_ip {{unicast_src}}
 {{/unicast_src}}
 {{#has_unicast_peers}}
+    # Adverts from an address outside unicast_peer are dropped, not followed.
+    check_unicast_src
     unicast_peer {
 {{#unicast_peers}}
         {{.}}

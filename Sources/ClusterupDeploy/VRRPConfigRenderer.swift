@@ -85,6 +85,7 @@ enum VRRPConfigRenderer {
             "auth_password_yaml": vrrp.authPassword.map(yamlQuoted) ?? false as Any,
             "vips": [["address": vip.address, "prefix": vip.prefix]],
             "unicast_src": vrrp.unicast ? host.privateAddress : false as Any,
+            "unicast_ttl_check": vrrp.unicast && !peers.isEmpty && vrrp.unicastTTLCheck,
             "unicast_peers": peers, "has_unicast_peers": !peers.isEmpty,
             "garp_repeat": vrrp.garp.repeatCount,
             "garp_interval_text": text(.zero), "garp_interval": 0,

@@ -81,6 +81,8 @@ public struct InstanceConfig: Sendable, Equatable {
     public var preemptDelay: Duration
     /// VRRPv3: a Master's advertised interval is adopted up to this multiple of ours (0: any).
     public var maxIntervalFactor: Int = 10
+    /// Unicast mode: require TTL / hop limit 255 as multicast mode does (peers on this link only).
+    public var unicastTTLCheck = false
     /// Of the VIPs' family, like the peers.
     public var unicastSource: IPAddress?
     public var unicastPeers: [IPAddress]
@@ -279,7 +281,7 @@ struct ConfigDecoder {
 
     static let instanceKeys = ["name", "interface", "vrid", "version", "priority", "advert_interval",
                                "vips", "preempt", "preempt_delay", "unicast_src", "unicast_peers",
-                               "checksum", "auth_password", "garp", "track", "notify", "max_interval_factor"]
+                               "checksum", "auth_password", "garp", "track", "notify", "max_interval_factor", "unicast_ttl_check"]
 
     mutating func instance(_ node: YAMLNode, _ path: String) throws(ConfigError) -> InstanceConfig {
         var f = try Fields(self, node, path: path)
@@ -362,6 +364,11 @@ struct ConfigDecoder {
                 peers.append(a)
             }
         }
+        var unicastTTLCheck = false
+        if let n = f.optional("unicast_ttl_check") {
+            unicastTTLCheck = try bool(n, f.sub("unicast_ttl_check"))
+            guard !peers.isEmpty else { throw fail(n, f.sub("unicast_ttl_check"), "has no effect without unicast_peers") }
+        }
         if unicastSource != nil, peers.isEmpty, let n = f.optional("unicast_src") {
             throw fail(n, f.sub("unicast_src"), "has no effect without unicast_peers")
         }
@@ -404,6 +411,7 @@ struct ConfigDecoder {
                                     unicastSource: unicastSource, unicastPeers: peers, checksum: checksum,
                                     authPassword: auth, garp: garp, track: track, notify: notify)
         config.maxIntervalFactor = maxIntervalFactor
+        config.unicastTTLCheck = unicastTTLCheck
         return config
     }
 

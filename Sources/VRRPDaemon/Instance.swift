@@ -383,7 +383,8 @@ final class Instance {
 
     private var intakeContext: PacketIntake.Context {
         PacketIntake.Context(version: config.version, checksum: config.checksum, ownAddress: socket.source,
-                             unicastPeers: config.unicastPeers, siblingVRIDs: siblingVRIDs)
+                             unicastPeers: config.unicastPeers, siblingVRIDs: siblingVRIDs,
+                             unicastTTLCheck: config.unicastTTLCheck)
     }
 
     /// Classifies a VRRP message and hands it on; the same advert as last time (same VRRP bytes,

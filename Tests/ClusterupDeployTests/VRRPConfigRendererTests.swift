@@ -82,6 +82,17 @@ import VRRPDaemon
             .instances[0].maxIntervalFactor == 4)
     }
 
+    @Test func unicastModeChecksTTLAndKeepalivedChecksTheSource() throws {
+        let ours = try render(try inventory(extra: "  unicast: true"), host: "node1")
+        #expect(try DaemonConfig.parse(ours, file: "x").instances[0].unicastTTLCheck)
+        let routed = try render(try inventory(extra: "  unicast: true\n  unicast_ttl_check: false"), host: "node1")
+        #expect(try DaemonConfig.parse(routed, file: "x").instances[0].unicastTTLCheck == false)
+        #expect(!(try render(try inventory(), host: "node1")).contains("unicast_ttl_check"))
+        let keepalived = try render(try inventory(backend: "keepalived", extra: "  unicast: true"), host: "node1")
+        #expect(keepalived.contains("check_unicast_src"))
+        #expect(!(try render(try inventory(backend: "keepalived"), host: "node1")).contains("check_unicast_src"))
+    }
+
     @Test func aDoubleQuoteInACheckCommandIsRefusedForKeepalived() throws {
         let inv = try inventory(backend: "keepalived", extra: """
           track: {scripts: [{name: x, command: "echo \\"ok\\""}]}

@@ -350,7 +350,7 @@ struct InventoryReader {
 
     static let vrrpKeys = [
         "backend", "interface", "vrid", "version", "advert_interval", "priorities", "preempt", "preempt_delay",
-        "unicast", "checksum", "auth_password", "garp", "track", "realtime_priority", "max_interval_factor",
+        "unicast", "checksum", "auth_password", "garp", "track", "realtime_priority", "max_interval_factor", "unicast_ttl_check",
     ]
 
     private func readVRRP(_ field: YAMLField) throws(ClusterupError) -> VRRPSettings {
@@ -414,6 +414,7 @@ struct InventoryReader {
         if let realtime = mapping["realtime_priority"] {
             settings.realtimePriority = try realtime.int(in: 0...99, what: "a realtime priority")
         }
+        if let check = mapping["unicast_ttl_check"] { settings.unicastTTLCheck = try check.bool() }
         if let factor = mapping["max_interval_factor"] {
             guard version == 3 else {
                 throw factor.error("'max_interval_factor' applies to VRRPv3 only (v2 routers must share one interval)",

@@ -126,6 +126,9 @@ public struct VRRPSettings: Sendable, Equatable {
     /// VRRPv3, clusterup-vrrpd: a Master's advertised interval is adopted only up to this multiple
     /// of ours, so one forged advert cannot stall failover for minutes; 0 adopts any (RFC 5798).
     public var maxIntervalFactor: Int = defaultMaxIntervalFactor
+    /// Unicast mode, clusterup-vrrpd: hear only peers on this link (TTL / hop limit 255), as
+    /// multicast mode always does. The lb hosts share the VIP's segment, so this is the default.
+    public var unicastTTLCheck = true
 
     public static let defaultMaxIntervalFactor = 10
     public static let defaultVRID = 51

@@ -59,6 +59,7 @@ public enum StarterInventory {
           preempt: true
           preempt_delay: 0s
           unicast: false             # true: advertise to the other lb hosts' private addresses
+          unicast_ttl_check: true    # unicast: hear only peers on this link (TTL 255); false if they are routed
           checksum: pseudo-header    # v3: pseudo-header (RFC 5798) | message-only (RFC 9568)
           # auth_password: secret    # v2 only, at most 8 characters (keepalived auth_pass)
           garp: {repeat: 5, delay: 0ms, refresh: 0s}
