@@ -63,9 +63,10 @@ enum LoadBalancerComponent {
                     path: vrrpdDigest, text: "\(sha256Hex(binary.content))  \(binaryPath)\n",
                     restarts: ["clusterup-vrrpd.service"], component: "vrrp"))
             }
-            state.add(ManagedFile(
-                path: vrrpdConfig, text: config, mode: 0o600, sensitive: vrrp.authPassword != nil,
-                restarts: ["clusterup-vrrpd.service"], component: "vrrp"))
+            var daemonConfig = ManagedFile(path: vrrpdConfig, text: config, mode: 0o600,
+                                           restarts: ["clusterup-vrrpd.service"], component: "vrrp")
+            daemonConfig.secretLinePrefixes = ["auth_password:"]
+            state.add(daemonConfig)
             state.add(ManagedFile(
                 path: "/etc/systemd/system/clusterup-vrrpd.service",
                 text: try inputs.render("clusterup-vrrpd.service", [
@@ -77,9 +78,10 @@ enum LoadBalancerComponent {
             state.add(ManagedUnit(name: "clusterup-vrrpd.service", component: "vrrp", reload: true))
             state.disabledUnits.append("keepalived.service")
         case .keepalived:
-            state.add(ManagedFile(
-                path: keepalivedConfig, text: config, mode: 0o600, sensitive: vrrp.authPassword != nil,
-                restarts: ["keepalived.service"], component: "vrrp"))
+            var keepalived = ManagedFile(path: keepalivedConfig, text: config, mode: 0o600,
+                                         restarts: ["keepalived.service"], component: "vrrp")
+            keepalived.secretLinePrefixes = ["auth_pass"]
+            state.add(keepalived)
             state.add(ManagedUnit(name: "keepalived.service", component: "vrrp", reload: true))
             state.disabledUnits.append("clusterup-vrrpd.service")
         }
