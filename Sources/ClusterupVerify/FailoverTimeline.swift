@@ -56,7 +56,25 @@ public enum FailoverTimeline {
             subtitle: "\(context.probe), a probe every \(FailoverRound.ms(context.interval)) (timeout \(FailoverRound.ms(context.timeout))); "
                 + "time from the fault; a mark per probe, at its start",
             lanes: rounds.map { lane($0, context: context) },
-            figures: figures)
+            figures: figures,
+            detail: detail(rounds))
+    }
+
+    /// When every outage is under a fortieth of the run (about 20 px: a graceful move costs a few
+    /// milliseconds in seconds of log), the stretch from 50 ms before the fault to 50 ms after
+    /// the last takeover is drawn again at its own scale.
+    static func detail(_ rounds: [FailoverRound]) -> ClosedRange<Duration>? {
+        let traced = rounds.filter { $0.trace.map { !$0.samples.isEmpty } ?? false }
+        guard !traced.isEmpty else { return nil }
+        let span = traced.map { round in round.trace!.samples.last!.at - round.trace!.samples.first!.at }.max()!
+        let longest = traced.flatMap { [$0.outage?.duration, $0.failbackOutage?.duration].compactMap { $0 } }.max() ?? .zero
+        guard longest * 40 < span else { return nil }
+        let settled = traced.map { round in
+            max(round.detection ?? .zero, round.outage.map { $0.end - round.trace!.injected } ?? .zero)
+        }.max()!
+        // Whole tens of milliseconds, so the detail's axis starts and ends on round numbers.
+        let end = Duration.milliseconds(Int64(((settled + .milliseconds(50)).milliseconds / 10).rounded(.up)) * 10)
+        return .milliseconds(-50) ... end
     }
 
     static func lane(_ round: FailoverRound, context: Context) -> TimelineLane {
@@ -79,12 +97,12 @@ public enum FailoverTimeline {
         }
         lane.markers.append(TimelineMarker(at: .zero, kind: .fault, label: "\(round.mode.rawValue) fault on \(round.oldMaster)"))
         if let newMaster = round.newMaster, let detection = round.detection {
-            lane.markers.append(TimelineMarker(at: detection, kind: .takeover, label: "\(newMaster) holds the VIP"))
+            lane.markers.append(TimelineMarker(at: detection, kind: .takeover, label: "VIP seen on \(newMaster)"))
         }
         lane.markers.append(TimelineMarker(at: trace.restored - origin, kind: .restore, label: "restore \(round.oldMaster)"))
         if let placed = trace.placed {
             let holder = round.holderAfter.count == 1 ? round.holderAfter[0] : (round.expectedHolder ?? "?")
-            let label = holder == round.oldMaster ? "VIP back on \(holder)" : "VIP stays on \(holder)"
+            let label = holder == round.oldMaster ? "VIP seen back on \(holder)" : "VIP seen staying on \(holder)"
             lane.markers.append(TimelineMarker(at: placed - origin, kind: .failback, label: label))
         }
         if let outage = round.outage {

@@ -9,12 +9,17 @@ public struct TimelinePicture: Sendable, Equatable {
     public var lanes: [TimelineLane]
     /// Figures over the whole picture (medians, totals), shown in the legend.
     public var figures: [TimelineFigure]
+    /// A stretch drawn again under each lane at its own scale: an outage of a few milliseconds
+    /// in a run of seconds is narrower than a pixel on the whole-run axis.
+    public var detail: ClosedRange<Duration>?
 
-    public init(title: String, subtitle: String? = nil, lanes: [TimelineLane], figures: [TimelineFigure] = []) {
+    public init(title: String, subtitle: String? = nil, lanes: [TimelineLane], figures: [TimelineFigure] = [],
+                detail: ClosedRange<Duration>? = nil) {
         self.title = title
         self.subtitle = subtitle
         self.lanes = lanes
         self.figures = figures
+        self.detail = detail
     }
 }
 

@@ -12,15 +12,21 @@ public enum TimelineSVG {
 
     /// Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), each
     /// failure class also with its own shape and row, so the picture reads in greyscale too.
+    /// A failure is a tick in its class's colour, so that runs of failures show their density as
+    /// the successes do, capped by the class's shape, so that a lone failure stands out.
     static let symbols: [(id: String, svg: String)] = [
         ("p-ok", ##"<path id="p-ok" d="M0-6V6" stroke="#009E73" stroke-width="1"/>"##),
-        ("p-refused", ##"<rect id="p-refused" x="-3.5" y="-3.5" width="7" height="7" fill="#D55E00" stroke="#000" stroke-width="0.4"/>"##),
-        ("p-timeout", ##"<path id="p-timeout" d="M0-4.5L4.5 3.5H-4.5Z" fill="#E69F00" stroke="#000" stroke-width="0.4"/>"##),
-        ("p-reset", ##"<path id="p-reset" d="M0-4.5L4.5 0L0 4.5L-4.5 0Z" fill="#CC79A7" stroke="#000" stroke-width="0.4"/>"##),
-        ("p-tls", ##"<circle id="p-tls" r="3.8" fill="#0072B2" stroke="#000" stroke-width="0.4"/>"##),
-        ("p-http", ##"<path id="p-http" d="M-4.5-3.5H4.5L0 4.5Z" fill="#56B4E9" stroke="#000" stroke-width="0.4"/>"##),
-        ("p-other", ##"<path id="p-other" d="M-3.5-3.5L3.5 3.5M-3.5 3.5L3.5-3.5" stroke="#000" stroke-width="1.6"/>"##),
+        ("p-refused", failure("refused", "#D55E00", ##"<rect x="-3.5" y="-6" width="7" height="7""##)),
+        ("p-timeout", failure("timeout", "#E69F00", ##"<path d="M0-6.5L4 0.5H-4Z""##)),
+        ("p-reset", failure("reset", "#CC79A7", ##"<path d="M0-6.5L4-2.5L0 1.5L-4-2.5Z""##)),
+        ("p-tls", failure("tls", "#0072B2", ##"<circle cy="-2.5" r="3.6""##)),
+        ("p-http", failure("http", "#56B4E9", ##"<path d="M-4-6H4L0 1Z""##)),
+        ("p-other", ##"<g id="p-other"><path d="M0 2V7" stroke="#000" stroke-width="1"/><path d="M-3-5.5L3 0.5M-3 0.5L3-5.5" stroke="#000" stroke-width="1.6"/></g>"##),
     ]
+
+    static func failure(_ name: String, _ colour: String, _ shape: String) -> String {
+        ##"<g id="p-\##(name)"><path d="M0 2V7" stroke="\##(colour)" stroke-width="1"/>\##(shape) fill="\##(colour)" stroke="#000" stroke-width="0.4"/></g>"##
+    }
 
     static func symbol(_ failure: ProbeFailure?) -> String {
         "p-" + (failure?.rawValue ?? "ok")
@@ -39,13 +45,44 @@ public enum TimelineSVG {
     }
 }
 
+/// One time axis laid onto the page: the whole run, or the detail window.
+struct Plot {
+    let left: Double
+    let right: Double
+    let axis: TimeAxis
+    /// The detail draws only what lies in this window (ms); nil for the whole run.
+    let window: ClosedRange<Double>?
+
+    func x(_ milliseconds: Double) -> Double {
+        left + (milliseconds - axis.start) / (axis.end - axis.start) * (right - left)
+    }
+
+    func x(_ duration: Duration) -> Double { x(TimelineText.milliseconds(duration)) }
+
+    func shows(_ duration: Duration) -> Bool {
+        window.map { $0.contains(TimelineText.milliseconds(duration)) } ?? true
+    }
+
+    /// A stretch as page coordinates, cut to the window; nil when it lies outside.
+    func clip(_ start: Duration, _ end: Duration) -> (start: Double, end: Double)? {
+        var low = TimelineText.milliseconds(start), high = TimelineText.milliseconds(end)
+        if let window {
+            guard high >= window.lowerBound && low <= window.upperBound else { return nil }
+            low = max(low, window.lowerBound)
+            high = min(high, window.upperBound)
+        }
+        return (x(low), max(x(high), x(low) + 1))
+    }
+}
+
 /// The layout of one picture. Every lane has the same rows, so the small multiples compare.
 struct Renderer {
     let picture: TimelinePicture
     let width = 960.0
     let left = 104.0
     let right = 936.0
-    let axis: TimeAxis
+    let full: Plot
+    let detail: Plot?
     /// Probe kinds in order of appearance: one row of successes each.
     let kinds: [String]
     /// Failure classes that occur anywhere: one row each, in a fixed order.
@@ -77,30 +114,35 @@ struct Renderer {
         failures = ProbeFailure.allCases.filter(seen.contains)
         let low = times.min() ?? 0, high = times.max() ?? 1000
         let pad = max((high - low) * 0.02, 1)
-        axis = TimeAxis(start: low - pad, end: high + pad)
+        full = Plot(left: left, right: right, axis: TimeAxis(start: low - pad, end: high + pad), window: nil)
+        let (plotLeft, plotRight) = (left, right)
+        detail = picture.detail.map { window in
+            let range = TimelineText.milliseconds(window.lowerBound)...TimelineText.milliseconds(window.upperBound)
+            return Plot(left: plotLeft, right: plotRight, axis: TimeAxis(start: range.lowerBound, end: range.upperBound), window: range)
+        }
         hasSteps = picture.lanes.contains { !$0.steps.isEmpty }
         hasSpans = picture.lanes.contains { !$0.spans.isEmpty }
-        // Placed once per lane here and again when drawn: the layout is cheap and stays one function.
-        let plot = (left: left, right: right, axis: axis), limit = width - 4
-        markerRows = picture.lanes.map { Self.placeMarkers($0.markers, plot: plot, limit: limit).rows }.max() ?? 0
+        // Placed here for the height and again when drawn: the placement is cheap and stays one function.
+        let plots = [full] + (detail.map { [$0] } ?? []), limit = width - 4
+        markerRows = plots.flatMap { plot in
+            picture.lanes.map { Self.placeMarkers($0.markers.filter { plot.shows($0.at) }, plot: plot, limit: limit).rows }
+        }.max() ?? 0
     }
 
-    func x(_ milliseconds: Double) -> Double {
-        left + (milliseconds - axis.start) / (axis.end - axis.start) * (right - left)
-    }
+    // MARK: Geometry of a plot section, from its top.
 
-    func x(_ duration: Duration) -> Double { x(TimelineText.milliseconds(duration)) }
-
-    // MARK: Lane geometry, from the lane's top.
-
-    var markerTop: Double { 32 }
-    var stepTop: Double { markerTop + Double(markerRows) * Self.markerRowHeight + 2 }
+    var stepTop: Double { Double(markerRows) * Self.markerRowHeight + 2 }
     var rowsTop: Double { stepTop + (hasSteps ? 14 : 0) + 2 }
     func kindRowCentre(_ index: Int) -> Double { rowsTop + 8 + Double(index) * 16 }
-    func failureRowCentre(_ index: Int) -> Double { rowsTop + Double(kinds.count) * 16 + 6 + Double(index) * 12 }
-    var rowsBottom: Double { rowsTop + Double(kinds.count) * 16 + Double(failures.count) * 12 + 2 }
+    func failureRowCentre(_ index: Int) -> Double { rowsTop + Double(kinds.count) * 16 + 8 + Double(index) * 16 }
+    var rowsBottom: Double { rowsTop + Double(kinds.count) * 16 + Double(failures.count) * 16 + 2 }
     var axisY: Double { rowsBottom + (hasSpans ? 22 : 0) }
-    var laneHeight: Double { axisY + 30 }
+    var sectionHeight: Double { axisY + 18 }
+
+    /// A lane: its label and figures, the whole run, and the detail under it with a caption.
+    let sectionTop = 32.0
+    var detailTop: Double { sectionTop + sectionHeight + 16 }
+    var laneHeight: Double { (detail == nil ? sectionTop + sectionHeight : detailTop + sectionHeight) + 12 }
 
     var legendTop: Double { picture.subtitle == nil ? 44 : 62 }
     var lanesTop: Double { legendTop + (picture.figures.isEmpty ? 24 : 40) }
@@ -145,7 +187,7 @@ struct Renderer {
             return (TimelineSVG.symbol(failure), "\(failure.title) (\(count))")
         }
         for item in items {
-            out += "<use xlink:href=\"#\(item.symbol)\" x=\"\(TimelineText.coordinate(cursor + 5))\" y=\"-4\"/>"
+            out += "<use xlink:href=\"#\(item.symbol)\" x=\"\(TimelineText.coordinate(cursor + 5))\" y=\"-3\"/>"
             out += "<text x=\"\(TimelineText.coordinate(cursor + 14))\">\(TimelineText.escape(item.text))</text>\n"
             cursor += 14 + TimelineText.width(item.text, size: 11) + 18
         }
@@ -165,24 +207,37 @@ struct Renderer {
         if !line.isEmpty {
             out += "<text data-figures=\"lane\" x=\"16\" y=\"26\" fill=\"#333\">\(TimelineText.escape(line))</text>\n"
         }
-        out += grid()
-        out += steps(lane.steps)
+        out += section(lane, plot: full, top: sectionTop, rows: "data-probes")
+        if let detail, let window = detail.window {
+            let caption = "detail: \(TimelineText.offset(window.lowerBound)) to \(TimelineText.offset(window.upperBound))"
+            out += "<text x=\"\(TimelineText.coordinate(left))\" y=\"\(TimelineText.coordinate(detailTop - 4))\" font-size=\"10\" font-style=\"italic\" fill=\"#333\">\(caption)</text>\n"
+            // Its rows are named apart: the picture holds one mark per probe in `data-probes` rows.
+            out += section(lane, plot: detail, top: detailTop, rows: "data-detail-probes")
+        }
+        out += "</g>\n"
+        return out
+    }
+
+    func section(_ lane: TimelineLane, plot: Plot, top: Double, rows: String) -> String {
+        var out = "<g data-plot=\"\(plot.window == nil ? "run" : "detail")\" transform=\"translate(0,\(TimelineText.coordinate(top)))\">\n"
+        out += grid(plot)
+        out += steps(lane.steps, plot)
         out += rowLabels()
-        out += probes(lane.probes)
-        out += markers(lane.markers)
-        out += spans(lane.spans)
-        out += axisLine()
+        out += probes(lane.probes.filter { plot.shows($0.at) }, plot, rows: rows)
+        out += markers(lane.markers.filter { plot.shows($0.at) }, plot)
+        out += spans(lane.spans, plot)
+        out += axisLine(plot)
         out += "</g>\n"
         return out
     }
 
     /// The probe area's frame and a faint line at every tick; a darker one at offset 0.
-    func grid() -> String {
+    func grid(_ plot: Plot) -> String {
         let top = TimelineText.coordinate(rowsTop), bottom = TimelineText.coordinate(rowsBottom)
         var out = "<rect x=\"\(TimelineText.coordinate(left))\" y=\"\(top)\" width=\"\(TimelineText.coordinate(right - left))\" height=\"\(TimelineText.coordinate(rowsBottom - rowsTop))\" fill=\"none\" stroke=\"#bbb\" stroke-width=\"0.6\"/>\n"
-        for tick in axis.ticks {
+        for tick in plot.axis.ticks {
             let colour = tick == 0 ? "#999" : "#e6e6e6"
-            out += "<path d=\"M\(TimelineText.coordinate(x(tick))) \(top)V\(bottom)\" stroke=\"\(colour)\" stroke-width=\"0.6\"/>\n"
+            out += "<path d=\"M\(TimelineText.coordinate(plot.x(tick))) \(top)V\(bottom)\" stroke=\"\(colour)\" stroke-width=\"0.6\"/>\n"
         }
         return out
     }
@@ -193,26 +248,26 @@ struct Renderer {
             out += "<text x=\"\(TimelineText.coordinate(left - 6))\" y=\"\(TimelineText.coordinate(kindRowCentre(index) + 3.5))\" text-anchor=\"end\" font-size=\"10\">\(TimelineText.escape(kind)) answered</text>\n"
         }
         for (index, failure) in failures.enumerated() {
-            out += "<text x=\"\(TimelineText.coordinate(left - 6))\" y=\"\(TimelineText.coordinate(failureRowCentre(index) + 3.5))\" text-anchor=\"end\" font-size=\"10\">\(failure.title)</text>\n"
+            out += "<text x=\"\(TimelineText.coordinate(left - 6))\" y=\"\(TimelineText.coordinate(failureRowCentre(index) + 1))\" text-anchor=\"end\" font-size=\"10\">\(failure.title)</text>\n"
         }
         return out
     }
 
     /// Successes of each kind in their row: where probes failed or none ran, the row is empty.
-    func probes(_ probes: [TimelineProbe]) -> String {
+    func probes(_ probes: [TimelineProbe], _ plot: Plot, rows: String) -> String {
         var out = ""
         for (index, kind) in kinds.enumerated() {
             let marks = probes.filter { $0.kind == kind && $0.outcome == .success }
-            out += "<g data-probes=\"ok\" data-kind=\"\(TimelineText.escape(kind))\" transform=\"translate(0,\(TimelineText.coordinate(kindRowCentre(index))))\">"
-            for probe in marks { out += "<use xlink:href=\"#p-ok\" x=\"\(TimelineText.coordinate(x(probe.at)))\"/>" }
+            out += "<g \(rows)=\"ok\" data-kind=\"\(TimelineText.escape(kind))\" transform=\"translate(0,\(TimelineText.coordinate(kindRowCentre(index))))\">"
+            for probe in marks { out += "<use xlink:href=\"#p-ok\" x=\"\(TimelineText.coordinate(plot.x(probe.at)))\"/>" }
             out += "</g>\n"
         }
         for (index, failure) in failures.enumerated() {
-            out += "<g data-probes=\"\(failure.rawValue)\" transform=\"translate(0,\(TimelineText.coordinate(failureRowCentre(index))))\">\n"
+            out += "<g \(rows)=\"\(failure.rawValue)\" transform=\"translate(0,\(TimelineText.coordinate(failureRowCentre(index))))\">\n"
             for probe in probes {
                 guard case .failure(failure, let reason) = probe.outcome else { continue }
                 let when = TimelineText.offset(TimelineText.milliseconds(probe.at))
-                out += "<use xlink:href=\"#\(TimelineSVG.symbol(failure))\" x=\"\(TimelineText.coordinate(x(probe.at)))\" data-failure=\"\(failure.rawValue)\">"
+                out += "<use xlink:href=\"#\(TimelineSVG.symbol(failure))\" x=\"\(TimelineText.coordinate(plot.x(probe.at)))\" data-failure=\"\(failure.rawValue)\">"
                 out += "<title>\(when) \(TimelineText.escape(probe.kind)): \(TimelineText.escape(reason))</title></use>\n"
             }
             out += "</g>\n"
@@ -220,10 +275,10 @@ struct Renderer {
         return out
     }
 
-    func steps(_ steps: [TimelineStep]) -> String {
+    func steps(_ steps: [TimelineStep], _ plot: Plot) -> String {
         var out = ""
         for (index, step) in steps.enumerated() {
-            let start = x(step.start), end = max(x(step.end), start + 1)
+            guard let (start, end) = plot.clip(step.start, step.end) else { continue }
             let fill = index % 2 == 0 ? "#f1f1f1" : "#e3e3e3"
             let text = "\(step.name) (\(step.host))"
             out += "<g data-step=\"\(index + 1)\"><title>\(TimelineText.escape(text)): \(TimelineText.offset(TimelineText.milliseconds(step.start))) to \(TimelineText.offset(TimelineText.milliseconds(step.end)))</title><rect x=\"\(TimelineText.coordinate(start))\" y=\"\(TimelineText.coordinate(stepTop))\" width=\"\(TimelineText.coordinate(end - start))\" height=\"\(TimelineText.coordinate(rowsBottom - stepTop))\" fill=\"\(fill)\"/>"
@@ -232,12 +287,12 @@ struct Renderer {
         return out
     }
 
-    func markers(_ markers: [TimelineMarker]) -> String {
-        let placed = Self.placeMarkers(markers, plot: (left, right, axis), limit: width - 4)
+    func markers(_ markers: [TimelineMarker], _ plot: Plot) -> String {
+        let placed = Self.placeMarkers(markers, plot: plot, limit: width - 4)
         var out = ""
         for (marker, row) in zip(markers, placed.row) {
-            let position = x(marker.at)
-            let baseline = markerTop + Double(row + 1) * Self.markerRowHeight - 2
+            let position = plot.x(marker.at)
+            let baseline = Double(row + 1) * Self.markerRowHeight - 2
             let text = Self.markerText(marker)
             let anchorEnd = position + 3 + TimelineText.width(text, size: Self.markerFont) > width - 4
             out += "<g data-marker=\"\(marker.kind.rawValue)\"><path d=\"M\(TimelineText.coordinate(position)) \(TimelineText.coordinate(baseline + 2))V\(TimelineText.coordinate(rowsBottom))\" \(TimelineSVG.markerStyle(marker.kind))/>"
@@ -252,30 +307,29 @@ struct Renderer {
 
     /// Labels sit in rows above the probes: each goes into the first row where it does not run
     /// into the previous label, so markers a few milliseconds apart stay readable.
-    static func placeMarkers(_ markers: [TimelineMarker], plot: (left: Double, right: Double, axis: TimeAxis), limit: Double) -> (row: [Int], rows: Int) {
+    static func placeMarkers(_ markers: [TimelineMarker], plot: Plot, limit: Double) -> (row: [Int], rows: Int) {
         var rowEnds: [Double] = []
         var rows: [Int] = []
-        let scale = (plot.right - plot.left) / (plot.axis.end - plot.axis.start)
-        for marker in markers.sorted(by: { $0.at < $1.at }) {
-            let position = plot.left + (TimelineText.milliseconds(marker.at) - plot.axis.start) * scale
-            let span = TimelineText.width(markerText(marker), size: markerFont)
+        let order = markers.indices.sorted { markers[$0].at < markers[$1].at }
+        for index in order {
+            let position = plot.x(markers[index].at)
+            let span = TimelineText.width(markerText(markers[index]), size: markerFont)
             let start = position + span + 3 > limit ? position - span - 3 : position
             let end = start + span + 3
             let row = rowEnds.firstIndex { $0 + 6 <= start } ?? (rowEnds.count < maxMarkerRows ? rowEnds.count : maxMarkerRows - 1)
             if row == rowEnds.count { rowEnds.append(end) } else { rowEnds[row] = max(rowEnds[row], end) }
             rows.append(row)
         }
-        // Rows were assigned in time order; hand them back in the caller's order.
-        let order = markers.indices.sorted { markers[$0].at < markers[$1].at }
+        // Rows were given in time order; hand them back in the caller's order.
         var result = Array(repeating: 0, count: markers.count)
         for (sortedIndex, original) in order.enumerated() { result[original] = rows[sortedIndex] }
         return (result, rowEnds.count)
     }
 
-    func spans(_ spans: [TimelineSpan]) -> String {
+    func spans(_ spans: [TimelineSpan], _ plot: Plot) -> String {
         var out = ""
         for span in spans {
-            let start = x(span.start), end = max(x(span.end), start + 1)
+            guard let (start, end) = plot.clip(span.start, span.end) else { continue }
             let top = rowsBottom + 4
             let textWidth = TimelineText.width(span.label, size: 10)
             let centred = end - start > textWidth + 4
@@ -287,13 +341,13 @@ struct Renderer {
         return out
     }
 
-    func axisLine() -> String {
+    func axisLine(_ plot: Plot) -> String {
         let y = TimelineText.coordinate(axisY)
         var out = "<g data-axis=\"time\"><path d=\"M\(TimelineText.coordinate(left)) \(y)H\(TimelineText.coordinate(right))\" stroke=\"#000\" stroke-width=\"0.8\"/>"
-        for tick in axis.ticks {
-            let position = TimelineText.coordinate(x(tick))
+        for tick in plot.axis.ticks {
+            let position = TimelineText.coordinate(plot.x(tick))
             out += "<path d=\"M\(position) \(y)v4\" stroke=\"#000\" stroke-width=\"0.8\"/>"
-            out += "<text x=\"\(position)\" y=\"\(TimelineText.coordinate(axisY + 14))\" text-anchor=\"middle\" font-size=\"10\">\(axis.label(tick))</text>"
+            out += "<text x=\"\(position)\" y=\"\(TimelineText.coordinate(axisY + 14))\" text-anchor=\"middle\" font-size=\"10\">\(plot.axis.label(tick))</text>"
         }
         out += "</g>\n"
         return out

@@ -49,13 +49,13 @@ import Timeline
         let lane = try #require(FailoverTimeline.picture([round()], context: context).lanes.first)
         #expect(lane.markers == [
             TimelineMarker(at: .zero, kind: .fault, label: "network fault on node1"),
-            TimelineMarker(at: .milliseconds(262), kind: .takeover, label: "node2 holds the VIP"),
+            TimelineMarker(at: .milliseconds(262), kind: .takeover, label: "VIP seen on node2"),
             TimelineMarker(at: .seconds(2), kind: .restore, label: "restore node1"),
-            TimelineMarker(at: .milliseconds(2_400), kind: .failback, label: "VIP back on node1"),
+            TimelineMarker(at: .milliseconds(2_400), kind: .failback, label: "VIP seen back on node1"),
         ])
         // Without preempt the VIP stays where it went; a round that never saw it placed has no failback.
         let stayed = try #require(FailoverTimeline.picture([round(holderAfter: ["node2"])], context: context).lanes.first)
-        #expect(stayed.markers.last?.label == "VIP stays on node2")
+        #expect(stayed.markers.last?.label == "VIP seen staying on node2")
         let unplaced = try #require(FailoverTimeline.picture([round(placed: nil)], context: context).lanes.first)
         #expect(!unplaced.markers.contains { $0.kind == .failback })
     }
@@ -74,6 +74,20 @@ import Timeline
         #expect(picture.figures.last == TimelineFigure("failed probes", "\(2 * report.failedProbes) of \(2 * report.probes)"))
         #expect(picture.lanes.count == 2)
         #expect(picture.title == "verify failover of lab: network, 2 rounds")
+    }
+
+    @Test func aDetailOfTheTakeoverOnlyWhenOutagesAreTooShortToSee() throws {
+        // 260 ms of outage in 3.3 s of log: visible on the whole-run axis.
+        #expect(FailoverTimeline.picture([round()], context: context).detail == nil)
+        // A graceful move of 4 ms: drawn again from 50 ms before the fault to 50 ms after the takeover.
+        let injected = Duration.seconds(10)
+        var samples = (0...1600).map { ProbeSample(at: injected + .milliseconds(-300 + 2 * $0), ok: true) }
+        samples[151] = ProbeSample(at: samples[151].at, ok: false, failure: "no answer within 30 ms")
+        let log = ProbeLog(samples)
+        var graceful = FailoverRound(index: 1, mode: .graceful, oldMaster: "node1", newMaster: "node2", detection: .milliseconds(63),
+                                     outage: log.longestOutage, probes: samples.count, failedProbes: 1, holderAfter: ["node1"])
+        graceful.trace = RoundTrace(samples: samples, injected: injected, restored: injected + .seconds(1))
+        #expect(FailoverTimeline.picture([graceful], context: context).detail == .milliseconds(-50) ... .milliseconds(120))
     }
 
     @Test func aRoundWithoutAProbeLogSaysWhy() throws {

@@ -21,7 +21,13 @@ struct SVGInspection {
     /// Text content of every `<text>` and `<title>`, unescaped by the parser.
     var texts: [String] = []
     var elements: Set<String> = []
+    /// Markers of the whole-run plots, and of the detail plots.
     var markers: [String] = []
+    var detailMarkers: [String] = []
+    /// Where each whole-run marker's line is drawn (its x), by kind.
+    var markerLines: [(kind: String, x: String)] = []
+    /// Probe marks of the detail plots (rows named `data-detail-probes`).
+    var detailMarks = 0
 
     static func parse(_ svg: String) throws -> SVGInspection {
         let delegate = Delegate()
@@ -44,7 +50,14 @@ struct SVGInspection {
             if name == "use", let row = stack.last(where: { $0.attributes["data-probes"] != nil }) {
                 result.marks.append(Mark(row: row.attributes["data-probes"]!, kind: row.attributes["data-kind"], failure: attributes["data-failure"]))
             }
-            if let marker = attributes["data-marker"] { result.markers.append(marker) }
+            let plot = stack.last { $0.attributes["data-plot"] != nil }?.attributes["data-plot"]
+            if let marker = attributes["data-marker"] {
+                if plot == "detail" { result.detailMarkers.append(marker) } else { result.markers.append(marker) }
+            }
+            if name == "path", plot == "run", let marker = stack.last?.attributes["data-marker"], let d = attributes["d"] {
+                result.markerLines.append((marker, String(d.dropFirst().prefix { $0 != " " })))
+            }
+            if name == "use", stack.last?.attributes["data-detail-probes"] != nil { result.detailMarks += 1 }
             stack.append((name, attributes))
             text = ""
         }

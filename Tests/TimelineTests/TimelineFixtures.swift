@@ -36,7 +36,8 @@ enum TimelineFixtures {
             title: "verify failover of lab: graceful, 2 rounds",
             subtitle: "tcp 198.51.100.62:8443, a probe every 10.0 ms (timeout 30.0 ms); time from the fault",
             lanes: [round(1, gapStart: 20, takeover: 34), round(2, gapStart: 30, takeover: 41)],
-            figures: [TimelineFigure("median downtime", "40.0 ms"), TimelineFigure("failed probes", "6 of 422")])
+            figures: [TimelineFigure("median downtime", "40.0 ms"), TimelineFigure("failed probes", "6 of 422")],
+            detail: .milliseconds(-50) ... .milliseconds(150))
     }
 
     /// A network cut of an https probe every 20 ms: timeouts while the master is cut off, HTTP 500

@@ -66,16 +66,30 @@ import Testing
 
     @Test func roundsShareOneAxisAlignedAtTheFault() throws {
         // Two lanes whose probes cover different stretches still draw offset 0 at the same x.
-        let picture = TimelineFixtures.graceful
-        let text = TimelineSVG.render(picture)
-        let faults = text.components(separatedBy: "<g data-marker=\"fault\"><path d=\"M").dropFirst().map { $0.prefix { $0 != " " } }
+        let svg = try SVGInspection.parse(TimelineSVG.render(TimelineFixtures.graceful))
+        let faults = svg.markerLines.filter { $0.kind == "fault" }.map(\.x)
         #expect(faults.count == 2)
         #expect(Set(faults).count == 1, "\(faults)")
-        #expect(text.components(separatedBy: "<g data-axis=\"time\">").count == 3)
+    }
+
+    @Test func theDetailDrawsTheWindowAgainAndOnlyIt() throws {
+        let picture = TimelineFixtures.graceful
+        let text = TimelineSVG.render(picture)
+        let svg = try SVGInspection.parse(text)
+        let window = try #require(picture.detail)
+        let inside = picture.lanes.flatMap(\.probes).filter { window.contains($0.at) }
+        #expect(svg.detailMarks == inside.count)
+        #expect(inside.count < picture.lanes.flatMap(\.probes).count)
+        let markersInside = picture.lanes.flatMap(\.markers).filter { window.contains($0.at) }.map(\.kind.rawValue)
+        #expect(svg.detailMarkers.sorted() == markersInside.sorted())
+        #expect(svg.texts.filter { $0 == "detail: \u{2212}50.0 ms to +150.0 ms" }.count == picture.lanes.count)
+        // Without a detail there is none.
+        let plain = try SVGInspection.parse(TimelineSVG.render(TimelineFixtures.networkWithFailback))
+        #expect(plain.detailMarks == 0 && plain.detailMarkers.isEmpty)
     }
 
     @Test func markersCloseInTimeGetTheirOwnLabelRows() throws {
-        let plot = (left: 100.0, right: 900.0, axis: TimeAxis(start: -100, end: 2000))
+        let plot = Plot(left: 100, right: 900, axis: TimeAxis(start: -100, end: 2000), window: nil)
         let markers = [
             TimelineMarker(at: .zero, kind: .fault, label: "graceful fault on node1"),
             TimelineMarker(at: .milliseconds(30), kind: .takeover, label: "node2 holds the VIP"),
