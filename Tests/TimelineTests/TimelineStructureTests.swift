@@ -64,6 +64,16 @@ import Testing
         #expect(svg.texts.contains("a&b (node<1> & \"db\" 'x'\u{FFFD})"))
     }
 
+    @Test func aLaneWithoutProbesStillSaysWhyAndAnEmptyPictureParses() throws {
+        let failed = TimelineLane(label: "round 2: graceful failure of node1", note: "no probe log: no fault ran")
+        let svg = try SVGInspection.parse(TimelineSVG.render(TimelinePicture(title: "t", lanes: [TimelineFixtures.graceful.lanes[0], failed])))
+        #expect(svg.texts.contains("no probe log: no fault ran"))
+        #expect(svg.marks.count == TimelineFixtures.graceful.lanes[0].probes.count)
+        let empty = try SVGInspection.parse(TimelineSVG.render(TimelinePicture(title: "nothing", lanes: [])))
+        #expect(empty.marks.isEmpty)
+        #expect(empty.texts.contains("nothing"))
+    }
+
     @Test func roundsShareOneAxisAlignedAtTheFault() throws {
         // Two lanes whose probes cover different stretches still draw offset 0 at the same x.
         let svg = try SVGInspection.parse(TimelineSVG.render(TimelineFixtures.graceful))
