@@ -4,7 +4,8 @@
 ///
 /// Every probe is one `<use>` mark inside a row group carrying `data-probes` (the row: "ok" or a
 /// failure class); a failed probe also carries `data-failure` and a `<title>` with its offset and
-/// reason, so a reader can hover it and a test can count it.
+/// reason, so a reader can hover it and a test can count it. The detail plot, when there is one,
+/// draws its window's probes again in rows named `data-detail-probes`.
 public enum TimelineSVG {
     public static func render(_ picture: TimelinePicture) -> String {
         Renderer(picture).document()
@@ -14,14 +15,14 @@ public enum TimelineSVG {
     /// failure class also with its own shape and row, so the picture reads in greyscale too.
     /// A failure is a tick in its class's colour, so that runs of failures show their density as
     /// the successes do, capped by the class's shape, so that a lone failure stands out.
-    static let symbols: [(id: String, svg: String)] = [
-        ("p-ok", ##"<path id="p-ok" d="M0-6V6" stroke="#009E73" stroke-width="1"/>"##),
-        ("p-refused", failure("refused", "#D55E00", ##"<rect x="-3.5" y="-6" width="7" height="7""##)),
-        ("p-timeout", failure("timeout", "#E69F00", ##"<path d="M0-6.5L4 0.5H-4Z""##)),
-        ("p-reset", failure("reset", "#CC79A7", ##"<path d="M0-6.5L4-2.5L0 1.5L-4-2.5Z""##)),
-        ("p-tls", failure("tls", "#0072B2", ##"<circle cy="-2.5" r="3.6""##)),
-        ("p-http", failure("http", "#56B4E9", ##"<path d="M-4-6H4L0 1Z""##)),
-        ("p-other", ##"<g id="p-other"><path d="M0 2V7" stroke="#000" stroke-width="1"/><path d="M-3-5.5L3 0.5M-3 0.5L3-5.5" stroke="#000" stroke-width="1.6"/></g>"##),
+    static let symbols: [String] = [
+        ##"<path id="p-ok" d="M0-6V6" stroke="#009E73" stroke-width="1"/>"##,
+        failure("refused", "#D55E00", ##"<rect x="-3.5" y="-6" width="7" height="7""##),
+        failure("timeout", "#E69F00", ##"<path d="M0-6.5L4 0.5H-4Z""##),
+        failure("reset", "#CC79A7", ##"<path d="M0-6.5L4-2.5L0 1.5L-4-2.5Z""##),
+        failure("tls", "#0072B2", ##"<circle cy="-2.5" r="3.6""##),
+        failure("http", "#56B4E9", ##"<path d="M-4-6H4L0 1Z""##),
+        ##"<g id="p-other"><path d="M0 2V7" stroke="#000" stroke-width="1"/><path d="M-3-5.5L3 0.5M-3 0.5L3-5.5" stroke="#000" stroke-width="1.6"/></g>"##,
     ]
 
     static func failure(_ name: String, _ colour: String, _ shape: String) -> String {
@@ -158,11 +159,11 @@ struct Renderer {
 
             """
         out += "<title>\(TimelineText.escape(picture.title))</title>\n"
-        out += "<defs>\n" + TimelineSVG.symbols.map(\.svg).joined(separator: "\n") + "\n</defs>\n"
+        out += "<defs>\n" + TimelineSVG.symbols.joined(separator: "\n") + "\n</defs>\n"
         out += "<rect width=\"\(Int(width))\" height=\"\(h)\" fill=\"#fff\"/>\n"
-        out += "<text x=\"16\" y=\"24\" font-size=\"16\" font-weight=\"bold\">\(TimelineText.escape(picture.title))</text>\n"
+        out += line(picture.title, y: 24, size: 16, attributes: " font-size=\"16\" font-weight=\"bold\"")
         if let subtitle = picture.subtitle {
-            out += "<text x=\"16\" y=\"42\" fill=\"#333\">\(TimelineText.escape(subtitle))</text>\n"
+            out += line(subtitle, y: 42, attributes: " fill=\"#333\"")
         }
         out += legend()
         for (index, lane) in picture.lanes.enumerated() {
@@ -170,6 +171,18 @@ struct Renderer {
         }
         out += "</svg>\n"
         return out
+    }
+
+    /// A line of text across the page from the left margin. Text too long for the page (a remote
+    /// error in a lane's note) is cut with an ellipsis and kept whole in a `<title>`.
+    func line(_ text: String, y: Double, size: Double = 11, attributes: String) -> String {
+        let available = width - 32
+        let element = { (shown: String) in
+            "<text x=\"16\" y=\"\(TimelineText.coordinate(y))\"\(attributes)>\(TimelineText.escape(shown))</text>"
+        }
+        guard TimelineText.width(text, size: size) > available else { return element(text) + "\n" }
+        let keep = max(1, Int(available / (size * 0.56)) - 1)
+        return "<g><title>\(TimelineText.escape(text))</title>" + element(String(text.prefix(keep)) + "\u{2026}") + "</g>\n"
     }
 
     /// One line of symbols with counts over every lane, and the picture's figures under it.
@@ -194,18 +207,18 @@ struct Renderer {
         out += "</g>\n"
         if !picture.figures.isEmpty {
             let text = picture.figures.map { "\($0.name) \($0.value)" }.joined(separator: " · ")
-            out += "<text data-legend=\"figures\" x=\"16\" y=\"\(TimelineText.coordinate(legendTop + 16))\">\(TimelineText.escape(text))</text>\n"
+            out += line(text, y: legendTop + 16, attributes: " data-legend=\"figures\"")
         }
         return out
     }
 
     func lane(_ lane: TimelineLane, number: Int, top: Double) -> String {
         var out = "<g data-lane=\"\(number)\" transform=\"translate(0,\(TimelineText.coordinate(top)))\">\n"
-        out += "<text x=\"16\" y=\"12\" font-size=\"12\" font-weight=\"bold\">\(TimelineText.escape(lane.label))</text>\n"
+        out += self.line(lane.label, y: 12, size: 12, attributes: " font-size=\"12\" font-weight=\"bold\"")
         var line = lane.figures.map { "\($0.name) \($0.value)" }.joined(separator: " · ")
         if let note = lane.note { line += (line.isEmpty ? "" : " · ") + note }
         if !line.isEmpty {
-            out += "<text data-figures=\"lane\" x=\"16\" y=\"26\" fill=\"#333\">\(TimelineText.escape(line))</text>\n"
+            out += self.line(line, y: 26, attributes: " data-figures=\"lane\" fill=\"#333\"")
         }
         out += section(lane, plot: full, top: sectionTop, rows: "data-probes")
         if let detail, let window = detail.window {

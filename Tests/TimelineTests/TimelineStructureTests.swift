@@ -74,6 +74,16 @@ import Testing
         #expect(empty.texts.contains("nothing"))
     }
 
+    @Test func aNoteTooLongForThePageIsCutAndKeptWholeInATitle() throws {
+        let error = "round failed: could not inject the fault on node1: " + String(repeating: "Job for clusterup-vrrpd.service failed. ", count: 12)
+        let lane = TimelineLane(label: "round 1: network failure of node1", note: error)
+        let svg = try SVGInspection.parse(TimelineSVG.render(TimelinePicture(title: "t", lanes: [lane])))
+        #expect(svg.texts.contains(error))
+        let shown = try #require(svg.texts.first { $0.hasPrefix("round failed: could not inject") && $0 != error })
+        #expect(shown.hasSuffix("\u{2026}"))
+        #expect(Double(shown.count) * 11 * 0.56 <= 928)
+    }
+
     @Test func roundsShareOneAxisAlignedAtTheFault() throws {
         // Two lanes whose probes cover different stretches still draw offset 0 at the same x.
         let svg = try SVGInspection.parse(TimelineSVG.render(TimelineFixtures.graceful))
