@@ -30,6 +30,7 @@ let package = Package(
 
         // Pure cores.
         .target(name: "ClusterupCore", dependencies: [
+            "VRRPConfig",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -37,12 +38,14 @@ let package = Package(
         .target(name: "Timeline"),
         // VRRP protocol: codec and state machine. No Foundation, so the daemon links small.
         .target(name: "VRRP", swiftSettings: vrrpdSize),
+        // The VRRP configuration's limits, one rule each, shared by the daemon and the inventory.
+        .target(name: "VRRPConfig", dependencies: ["VRRP"], swiftSettings: vrrpdSize),
 
         // Adapters.
         .target(name: "ClusterupSSH", dependencies: ["CLibSSH2", "COpenSSL", "ClusterupCore"]),
         .target(name: "ClusterupPKI", dependencies: ["COpenSSL", "ClusterupCore"]),
         .target(name: "ClusterupLab", dependencies: ["ClusterupCore"]),
-        .target(name: "VRRPDaemon", dependencies: ["VRRP", "CVRRPSys"], swiftSettings: vrrpdSize),
+        .target(name: "VRRPDaemon", dependencies: ["VRRP", "VRRPConfig", "CVRRPSys"], swiftSettings: vrrpdSize),
 
         // Deploy: desired state per host, compared with what the hosts have, applied in phases.
         .target(name: "ClusterupDeploy", dependencies: [

@@ -1,7 +1,8 @@
 import VRRP
+import VRRPConfig
 
 // The daemon's configuration, decoded from the YAML subset. The format is documented in
-// templates/clusterup-vrrpd.yaml.md; deploy writes it from the inventory's `vrrp` section.
+// docs/clusterup-vrrpd.md; deploy writes it from the inventory's `vrrp` section.
 
 public struct DaemonConfig: Sendable, Equatable {
     public var statusSocket: String
@@ -292,7 +293,7 @@ struct ConfigDecoder {
         }
         let ifNode = try f.required("interface")
         let interface = try string(ifNode, f.sub("interface"))
-        guard interface.utf8.count < 16, !interface.contains("/"), !interface.contains(" ") else {
+        guard VRRPLimits.isInterfaceName(interface) else {
             throw fail(ifNode, f.sub("interface"), "'\(interface)' is not a valid interface name")
         }
         let vrid = UInt8(try integer(try f.required("vrid"), f.sub("vrid"), 1...255))
@@ -439,7 +440,7 @@ struct ConfigDecoder {
     func garp(_ node: YAMLNode, _ path: String) throws(ConfigError) -> GARPConfig {
         var f = try Fields(self, node, path: path)
         var g = GARPConfig()
-        if let n = f.optional("repeat") { g.repeatCount = try integer(n, f.sub("repeat"), 1...100) }
+        if let n = f.optional("repeat") { g.repeatCount = try integer(n, f.sub("repeat"), VRRPLimits.garpRepeat) }
         if let n = f.optional("interval") { g.interval = try duration(n, f.sub("interval")) }
         if let n = f.optional("delay") { g.delay = try duration(n, f.sub("delay")) }
         if let n = f.optional("refresh") { g.refresh = try duration(n, f.sub("refresh")) }
@@ -452,16 +453,16 @@ struct ConfigDecoder {
         var t = CheckTiming()
         if let n = f.optional("interval") {
             t.interval = try duration(n, f.sub("interval"))
-            if t.interval < .milliseconds(10) { throw fail(n, f.sub("interval"), "at least 10ms") }
+            if t.interval < .milliseconds(VRRPLimits.checkMinimumMilliseconds) { throw fail(n, f.sub("interval"), "at least 10ms") }
             t.timeout = t.interval
         }
         if let n = f.optional("timeout") {
             t.timeout = try duration(n, f.sub("timeout"))
-            if t.timeout < .milliseconds(10) { throw fail(n, f.sub("timeout"), "at least 10ms") }
+            if t.timeout < .milliseconds(VRRPLimits.checkMinimumMilliseconds) { throw fail(n, f.sub("timeout"), "at least 10ms") }
         }
-        if let n = f.optional("rise") { t.rise = try integer(n, f.sub("rise"), 1...100) }
-        if let n = f.optional("fall") { t.fall = try integer(n, f.sub("fall"), 1...100) }
-        if let n = f.optional("weight") { t.weight = try integer(n, f.sub("weight"), -254...254) }
+        if let n = f.optional("rise") { t.rise = try integer(n, f.sub("rise"), VRRPLimits.checkRiseFall) }
+        if let n = f.optional("fall") { t.fall = try integer(n, f.sub("fall"), VRRPLimits.checkRiseFall) }
+        if let n = f.optional("weight") { t.weight = try integer(n, f.sub("weight"), VRRPLimits.checkWeight) }
         return t
     }
 
@@ -472,7 +473,11 @@ struct ConfigDecoder {
         var t = TrackConfig()
         if let n = f.optional("interfaces") {
             for (i, v) in try list(n, f.sub("interfaces")).enumerated() {
-                t.interfaces.append(try string(v, f.sub("interfaces[\(i)]")))
+                let name = try string(v, f.sub("interfaces[\(i)]"))
+                guard VRRPLimits.isInterfaceName(name) else {
+                    throw fail(v, f.sub("interfaces[\(i)]"), "'\(name)' is not a valid interface name")
+                }
+                t.interfaces.append(name)
             }
         }
         if let n = f.optional("scripts") {
@@ -542,38 +547,10 @@ struct ParsedURL {
     var path: String
 }
 
+/// The shared rule (`VRRPLimits.checkURL`), with the socket address the check connects to.
 func parseURL(_ url: String) -> ParsedURL? {
-    let tls: Bool
-    var rest: Substring
-    if url.hasPrefix("http://") {
-        tls = false
-        rest = url.dropFirst(7)
-    } else if url.hasPrefix("https://") {
-        tls = true
-        rest = url.dropFirst(8)
-    } else {
-        return nil
-    }
-    let hostPort = rest.prefix(while: { $0 != "/" })
-    rest = rest.dropFirst(hostPort.count)
-    let path = rest.isEmpty ? "/" : String(rest)
-    guard path.allSatisfy({ $0.isASCII && $0 != " " && !$0.isNewline }) else { return nil }
-    var host = hostPort
-    var port: UInt16 = tls ? 443 : 80
-    if let colon = hostPort.firstIndex(of: ":") {
-        host = hostPort[..<colon]
-        guard let p = UInt16(hostPort[hostPort.index(after: colon)...]), p > 0 else { return nil }
-        port = p
-    }
-    let address: IPv4Address
-    if host == "localhost" {
-        address = IPv4Address(127, 0, 0, 1)
-    } else if let a = IPv4Address.parse(host) {
-        address = a
-    } else {
-        return nil
-    }
-    return ParsedURL(tls: tls, target: SocketAddress4(address: address, port: port), host: String(hostPort), path: path)
+    guard let u = VRRPLimits.checkURL(url) else { return nil }
+    return ParsedURL(tls: u.tls, target: SocketAddress4(address: u.address, port: u.port), host: u.host, path: u.path)
 }
 
 extension Duration {

@@ -1,4 +1,5 @@
 import Foundation
+import VRRPConfig
 import Yams
 
 /// Turns the composed YAML tree into an `Inventory`, checking every field where it is read so errors
@@ -410,7 +411,7 @@ struct InventoryReader {
             settings.authPassword = text
         }
         if let garp = mapping["garp"] { settings.garp = try readGARP(garp) }
-        if let track = mapping["track"] { settings.track = try readTrack(track) }
+        if let track = mapping["track"] { settings.track = try readTrack(track, backend: settings.backend) }
         if let realtime = mapping["realtime_priority"] {
             settings.realtimePriority = try realtime.int(in: 0...99, what: "a realtime priority")
         }
@@ -427,8 +428,7 @@ struct InventoryReader {
 
     private func readInterfaceName(_ field: YAMLField) throws(ClusterupError) -> String {
         let name = try field.nonEmptyString()
-        // Linux IFNAMSIZ is 16 including the terminating NUL.
-        guard name.utf8.count <= 15, !name.contains(where: { $0.isWhitespace || $0 == "/" || $0 == ":" }) else {
+        guard VRRPLimits.isInterfaceName(name) else {
             throw field.error("'\(name)' is not a Linux interface name", hint: "e.g. eth0 (see `ip -br link` on the node)")
         }
         return name
@@ -437,13 +437,13 @@ struct InventoryReader {
     private func readGARP(_ field: YAMLField) throws(ClusterupError) -> VRRPSettings.GARP {
         let mapping = try field.mapping(allowed: ["repeat", "delay", "refresh"])
         var garp = VRRPSettings.GARP()
-        if let repeatField = mapping["repeat"] { garp.repeatCount = try repeatField.int(in: 0...100) }
+        if let repeatField = mapping["repeat"] { garp.repeatCount = try repeatField.int(in: VRRPLimits.garpRepeat) }
         if let delay = mapping["delay"] { garp.delay = try delay.duration() }
         if let refresh = mapping["refresh"] { garp.refresh = try refresh.duration() }
         return garp
     }
 
-    private func readTrack(_ field: YAMLField) throws(ClusterupError) -> VRRPSettings.Track {
+    private func readTrack(_ field: YAMLField, backend: VRRPSettings.Backend) throws(ClusterupError) -> VRRPSettings.Track {
         let mapping = try field.mapping(allowed: [
             "http", "tcp", "interval", "timeout", "rise", "fall", "weight", "scripts", "interfaces",
         ])
@@ -454,6 +454,11 @@ struct InventoryReader {
                   url.unicodeScalars.allSatisfy({ ("!"..."~").contains($0) && !"\"'\\`<>{}|^".unicodeScalars.contains($0) }) else {
                 throw http.error("'\(url)' is not an http:// or https:// URL",
                                  hint: "e.g. https://127.0.0.1:6443/readyz (percent-encode anything else)")
+            }
+            // clusterup-vrrpd connects to an address itself (no resolver); keepalived's curl resolves.
+            if backend == .clusterupVRRPD, VRRPLimits.checkURL(url) == nil {
+                throw http.error("clusterup-vrrpd checks http(s)://IPv4-or-localhost[:port]/path, not '\(url)'",
+                                 hint: "use an address, e.g. https://127.0.0.1:6443/readyz (or vrrp.backend: keepalived, whose curl resolves names)")
             }
             track.http = url
         }
@@ -490,16 +495,24 @@ struct InventoryReader {
         return name
     }
 
+    private func checkDuration(_ field: YAMLField) throws(ClusterupError) -> Duration {
+        let value = try field.duration()
+        guard value >= .milliseconds(VRRPLimits.checkMinimumMilliseconds) else {
+            throw field.error("at least \(VRRPLimits.checkMinimumMilliseconds)ms, got \(value.inventoryText)")
+        }
+        return value
+    }
+
     private func readCheckTiming(
         _ mapping: YAMLMapping, into interval: inout Duration, _ timeout: inout Duration,
         _ rise: inout Int, _ fall: inout Int, _ weight: inout Int
     ) throws(ClusterupError) {
-        if let field = mapping["interval"] { interval = try positive(field.duration(), field) }
-        if let field = mapping["timeout"] { timeout = try positive(field.duration(), field) }
-        if let field = mapping["rise"] { rise = try field.int(in: 1...100) }
-        if let field = mapping["fall"] { fall = try field.int(in: 1...100) }
+        if let field = mapping["interval"] { interval = try checkDuration(field) }
+        if let field = mapping["timeout"] { timeout = try checkDuration(field) }
+        if let field = mapping["rise"] { rise = try field.int(in: VRRPLimits.checkRiseFall) }
+        if let field = mapping["fall"] { fall = try field.int(in: VRRPLimits.checkRiseFall) }
         // Like keepalived: 0 means a failing check faults the instance; otherwise it shifts the priority.
-        if let field = mapping["weight"] { weight = try field.int(in: -253...253, what: "a weight") }
+        if let field = mapping["weight"] { weight = try field.int(in: VRRPLimits.checkWeight, what: "a weight") }
     }
 
     /// Checks that need the hosts: the interface for lb hosts, priorities naming lb hosts, v2 with IPv6.

@@ -125,10 +125,10 @@ public struct VRRPSettings: Sendable, Equatable {
     public var realtimePriority: Int
     /// VRRPv3, clusterup-vrrpd: a Master's advertised interval is adopted only up to this multiple
     /// of ours, so one forged advert cannot stall failover for minutes; 0 adopts any (RFC 5798).
-    public var maxIntervalFactor: Int = defaultMaxIntervalFactor
+    public var maxIntervalFactor: Int
     /// Unicast mode, clusterup-vrrpd: hear only peers on this link (TTL / hop limit 255), as
     /// multicast mode always does. The lb hosts share the VIP's segment, so this is the default.
-    public var unicastTTLCheck = true
+    public var unicastTTLCheck: Bool
 
     public static let defaultMaxIntervalFactor = 10
     public static let defaultVRID = 51
@@ -143,7 +143,8 @@ public struct VRRPSettings: Sendable, Equatable {
         version: Int = defaultVersion, advertInterval: Duration? = nil, priorities: [String: Int] = [:],
         preempt: Bool = true, preemptDelay: Duration = .zero, unicast: Bool = false,
         checksum: Checksum = .pseudoHeader, authPassword: String? = nil, garp: GARP = GARP(), track: Track = Track(),
-        realtimePriority: Int = defaultRealtimePriority
+        realtimePriority: Int = defaultRealtimePriority, maxIntervalFactor: Int = defaultMaxIntervalFactor,
+        unicastTTLCheck: Bool = true
     ) {
         self.backend = backend
         self.interface = interface
@@ -160,6 +161,8 @@ public struct VRRPSettings: Sendable, Equatable {
         self.garp = garp
         self.track = track
         self.realtimePriority = realtimePriority
+        self.maxIntervalFactor = maxIntervalFactor
+        self.unicastTTLCheck = unicastTTLCheck
     }
 }
 
