@@ -17,7 +17,8 @@ import Testing
 
     @Test func crashKillsWithoutResigningRemovesTheVIPAndPreventsTheRestart() throws {
         let inject = Fault.make(.crash, context).inject
-        let kill = try #require(inject.range(of: "echo \"$left\" | xargs -r kill -9"))
+        // Every process stopped before any is killed: a child told of its parent's death resigns.
+        let kill = try #require(inject.range(of: "kill -STOP $left 2>/dev/null; kill -KILL $left 2>/dev/null"))
         // Only real pids: a 0 (a process of another PID namespace) would make kill -9 0 kill this shell.
         #expect(inject.contains("left=$(unit_pids | grep -x '[1-9][0-9]*')"))
         // Found on cgroup v2 and on v1 hybrids (where only name=systemd knows the unit's processes).
