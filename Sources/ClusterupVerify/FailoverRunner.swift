@@ -284,8 +284,11 @@ public final class FailoverRunner: @unchecked Sendable {
         if let failure = injection.withLock({ $0 }) ?? nil {
             // Undo whatever part of it did happen; the round measured nothing either way.
             result.outcome = .faultNotInjected(failure)
-            _ = restore(master, fault, &result, before: before)
+            result.markers.restore = prober.now
+            if let failed = restore(master, fault, &result, before: before) { result.notRestored.append(failed) }
             result.log = prober.log.window(from: windowStart, to: prober.now)
+            result.probes = result.log.samples.count
+            result.failedProbes = result.log.failedProbes
             return result
         }
         if let (holder, at) = takeover {

@@ -62,12 +62,12 @@ public enum FaultPreflight {
             case .nft:
                 lines.append("echo \"nft=$(command -v nft 2>/dev/null)\"")
             case .netdevEgress(let interface):
-                let table = "table netdev \(probeTable) { chain egress { type filter hook egress device \"\(interface)\" priority 0; policy accept; } }"
+                let table = "table netdev \(probeTable) {\n  chain egress { type filter hook egress device \"\(interface)\" priority 0; policy accept; }\n}"
                 lines.append("""
                     if command -v nft >/dev/null 2>&1; then
                       out=$(printf '%s\\n' \(shellQuote(table)) | nft -f - 2>&1); rc=$?
                       nft delete table netdev \(probeTable) 2>/dev/null
-                      if [ $rc -eq 0 ]; then echo "egress=ok"; else echo "egress=$(echo "$out" | head -n 3 | tr '\\n' ' ')"; fi
+                      if [ $rc -eq 0 ]; then echo "egress=ok"; else echo "egress=$(echo "$out" | head -n 1 | tr -s ' ')"; fi
                     fi
                     """)
             case .unitWithControlGroup(let unit):
@@ -156,9 +156,7 @@ public enum FaultPreflight {
         let message = "--mode \(mode.rawValue) cannot run, nothing was broken: "
             + findings.map { "\($0.host): \($0.missing)" }.joined(separator: "; ")
         let hint = findings.map { "\($0.host): \($0.remedy)" }.joined(separator: "; ")
-        let hosts = Array(Set(findings.map(\.host))).sorted().joined(separator: ", ")
-        return findings.contains(where: \.operatorFix)
-            ? .badInput(message, at: hosts, hint: hint)
-            : .remote(message, host: hosts, hint: hint)
+        // Each finding names its host; a location in front would name them twice.
+        return findings.contains(where: \.operatorFix) ? .badInput(message, hint: hint) : .remote(message, hint: hint)
     }
 }

@@ -38,7 +38,6 @@ import Testing
         #expect(findings.first?.remedy == "install it: apt-get install nftables")
         let error = try #require(FaultPreflight.error(findings, mode: .network))
         #expect(error.exitCode == 2)
-        #expect(error.location == "node1")
         #expect(error.message.contains("node1: nft is not installed (package nftables)"))
         #expect(error.message.contains("nothing was broken"))
         #expect(error.hint == "node1: install it: apt-get install nftables")
