@@ -54,6 +54,7 @@ struct VerifyLabTests {
                 let report = try json(run)
                 let round = try #require((report["rounds"] as? [[String: Any]])?.first, "\(mode): \(run.output)")
                 #expect(round["old_master"] as? String == "node1", "\(mode)")
+                #expect(round["valid"] as? Bool == true, "\(mode): \(round)")
                 #expect((round["new_master"] as? String).map { $0 != "node1" } == true, "\(mode): \(round)")
                 #expect((round["detection_ms"] as? Double).map { $0 > 0 } == true, "\(mode): \(round)")
                 #expect(round["downtime_ms"] is Double, "\(mode): \(round)")
