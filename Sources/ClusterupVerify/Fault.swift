@@ -49,22 +49,24 @@ public struct Fault: Sendable, Equatable {
                          confirm: processesGone(context.vrrpUnit) + "\n" + vipGone)
         case .crash:
             // SIGKILL to every process of the unit's cgroup (v2, or v1's name=systemd; keepalived
-            // has children) gives the daemon no chance to resign, repeated until none is left.
-            // All are stopped before any is killed: keepalived's VRRP process asks for SIGTERM
-            // when its parent dies, and a parent killed a moment before it let it resign
-            // (priority 0, takeover in 3 ms) and exit a second later: a graceful round labelled
-            // crash (seen in the lab with keepalived 2.2.7). A stopped process handles no signal. `systemctl kill` is only the
-            // fallback: in a container it can fail on the cgroup. A cgroup file lists processes of
-            // other PID namespaces as 0, and `kill -9 0` would kill this very shell: only real
-            // pids are killed. The VIP left on the interface would still answer, as a dead host
-            // would not, so it goes too. The stop job queued right after cancels Restart= so the
-            // daemon stays dead until restore; --no-block because after a SIGKILL that job can
-            // stay "deactivating" for many seconds (keepalived 2.3.3 on Debian 13: 20 s) though
-            // nothing is left to stop: `confirm` checks what the crash needs instead.
+            // has children) gives the daemon no chance to resign, repeated while any of the
+            // daemon's own processes is left. All are stopped before any is killed: keepalived's
+            // VRRP process asks for SIGTERM when its parent dies, and with its parent killed a
+            // moment before it, it resigned (priority 0, takeover in 3 ms): a graceful round
+            // labelled crash (keepalived 2.2.7 in the lab). A stopped process handles no signal.
+            // `systemctl kill` is only the fallback: in a container it can fail on the cgroup. A
+            // cgroup file lists processes of other PID namespaces as 0, and `kill -9 0` would kill
+            // this very shell: only real pids are killed. The VIP left on the interface would
+            // still answer, as a dead host would not, so it goes too. The stop job queued right
+            // after cancels Restart= so the daemon stays dead until restore; --no-block because
+            // after a SIGKILL that job can stay "deactivating" for many seconds (keepalived 2.3.3
+            // on Debian 13: 20 s; an ExecStop= does it too) though the daemon is gone: `confirm`
+            // checks what the crash needs instead.
             return Fault(
                 mode: mode,
                 inject: """
                     \(unitPIDs(context.vrrpUnit))
+                    \(daemonPIDs(context.vrrpUnit))
                     if unit_pids >/dev/null; then
                       i=0
                       while [ $i -lt 20 ]; do
@@ -72,6 +74,7 @@ public struct Fault: Sendable, Equatable {
                         [ -n "$left" ] || break
                         kill -STOP $left 2>/dev/null; kill -KILL $left 2>/dev/null
                         i=$((i + 1)); sleep 0.05
+                        [ -n "$(daemon_pids)" ] || break
                       done
                     else
                       systemctl kill --signal=SIGKILL \(unit)
@@ -105,12 +108,26 @@ public struct Fault: Sendable, Equatable {
         """
     }
 
-    /// Fails, naming them, while any process of the unit is left (a 0 is a process of another PID
-    /// namespace: still a process).
+    /// A shell function (after `unitPIDs`) printing the pids of the unit's control group that are
+    /// the daemon itself, by name (`keepalived`, `clusterup-vrrpd`, `haproxy`): a helper such as an
+    /// ExecStop= command that systemd runs there once the daemon died is not the daemon.
+    static func daemonPIDs(_ unit: String) -> String {
+        let name = String((unit.hasSuffix(".service") ? String(unit.dropLast(".service".count)) : unit).prefix(15))
+        return """
+            daemon_pids() {
+              for p in $(unit_pids | grep -x '[1-9][0-9]*'); do
+                [ "$(cat /proc/$p/comm 2>/dev/null)" = \(shellQuote(name)) ] && echo "$p"
+              done
+            }
+            """
+    }
+
+    /// Fails, naming them, while any of the daemon's processes is left in the unit's control group.
     static func processesGone(_ unit: String) -> String {
         """
         \(unitPIDs(unit))
-        left=$(unit_pids | tr '\\n' ' ' | sed 's/ *$//')
+        \(daemonPIDs(unit))
+        left=$(daemon_pids | tr '\\n' ' ' | sed 's/ *$//')
         if [ -n "$left" ]; then echo "\(unit) still has processes: $left"; exit 1; fi
         """
     }

@@ -6,8 +6,8 @@ public enum FaultPrerequisite: Sendable, Equatable, Hashable {
     case nft
     /// nftables netdev chains on the egress hook of the interface (Linux 5.16 and nftables 1.0.1).
     case netdevEgress(interface: String)
-    /// The unit active, with a control group holding its processes: crash kills them there, and
-    /// graceful and service judge their stop by that group emptying.
+    /// The unit active, with its daemon's processes in its control group: crash kills them there,
+    /// and every mode that stops a daemon judges the stop by them being gone.
     case unitWithControlGroup(String)
 }
 
@@ -74,8 +74,9 @@ public enum FaultPreflight {
                 let key = factKey(unit)
                 lines.append("""
                     \(Fault.unitPIDs(unit))
+                    \(Fault.daemonPIDs(unit))
                     echo "\(key)_state=$(systemctl is-active \(shellQuote(unit)) 2>/dev/null)"
-                    if unit_pids >/dev/null; then echo "\(key)_procs=$(unit_pids | grep -c .)"; else echo "\(key)_procs=none"; fi
+                    if unit_pids >/dev/null; then echo "\(key)_procs=$(daemon_pids | grep -c .)"; else echo "\(key)_procs=none"; fi
                     """)
             }
         }
@@ -131,8 +132,8 @@ public enum FaultPreflight {
                         operatorFix: false))
                 } else if processes == 0 {
                     result.append(PreflightFinding(
-                        host: host, missing: "\(unit) is active but no process was found in its control group",
-                        remedy: "the fault is judged by that group emptying: check `systemctl status \(unit)`"
+                        host: host, missing: "\(unit) is active but its daemon was not found in its control group",
+                        remedy: "the fault is judged by the daemon's processes there: check `systemctl status \(unit)`"
                             + " and that /sys/fs/cgroup (v2, or v1's name=systemd) is mounted",
                         operatorFix: false))
                 }

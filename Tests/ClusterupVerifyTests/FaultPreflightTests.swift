@@ -82,7 +82,7 @@ import Testing
         #expect(error.exitCode == 1)
         let empty = FaultPreflight.findings(host: "node1", prerequisites: [unit], facts: [
             "unit_keepalived_service_state": "active", "unit_keepalived_service_procs": "none"])
-        #expect(empty.map(\.missing) == ["keepalived.service is active but no process was found in its control group"])
+        #expect(empty.map(\.missing) == ["keepalived.service is active but its daemon was not found in its control group"])
     }
 
     @Test func theEgressCheckRemovesItsThrowawayTableAndCutsNothing() {
