@@ -268,6 +268,7 @@ public final class FailoverRunner: @unchecked Sendable {
         // from the last success before it (the previous round ended with 500 ms of answers).
         let windowStart = max(.zero, injected - .milliseconds(300))
         // The fault runs beside the watch: the takeover happens while it is confirmed.
+        // nil while the fault goes in; then .some(nil) once it is in effect, .some(why) if not.
         let injection = Locked<String??>(nil)
         let injectionDone = DispatchSemaphore(value: 0)
         let injectThread = Thread { [self] in
@@ -352,6 +353,7 @@ public final class FailoverRunner: @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 0.05)
         } while prober.now < injected + limit && !cancel.isRaised
+        if cancel.isRaised { return "interrupted before the fault was seen in effect on \(master.name)" }
         return "the fault was not in effect on \(master.name) within \(Self.seconds(limit)) (--inject-timeout): \(missing)"
     }
 

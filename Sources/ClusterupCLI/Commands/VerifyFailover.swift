@@ -40,8 +40,8 @@ extension Clusterup {
 
             Ctrl-C stops after the current step and restores the node. Outside a lab \
             (inventories under /var/lib/clusterup/labs/) it needs --yes. Exits 1 when a round \
-            fails: split brain, no new master, a node not restored, or downtime over \
-            --max-downtime.
+            fails: it measured nothing, split brain, no new master, a node not restored, or \
+            downtime over --max-downtime.
 
             Examples:
               clusterup verify failover /var/lib/clusterup/labs/demo/inventory.yml \\
