@@ -84,10 +84,14 @@ public struct FailoverRound: Sendable, Equatable {
     public var expectedHolder: String?
     /// Differences of the faulted node from its pre-test state, after restore.
     public var notRestored: [String]
-    /// A failure of the round itself (fault could not be injected, no new master...).
+    /// A failure of a measured round (no new master...); why a round measured nothing is its `outcome`.
     public var error: String?
-    /// The round's probe log and moments on the prober's clock, for `--plot`; nil when no fault ran.
-    public var trace: RoundTrace?
+    /// Whether the round's figures count: only a fault that took effect and was undone measures.
+    public var outcome: RoundOutcome = .measured
+    /// Fault, takeover, restore and placement on the prober's clock, and the round's part of the
+    /// probe log: what the report's figures and the `--plot` timeline are both drawn from.
+    public var markers = RoundMarkers()
+    public var log = ProbeLog([])
 
     public init(index: Int, mode: FailureMode, oldMaster: String, newMaster: String? = nil, detection: Duration? = nil,
                 outage: Outage? = nil, failbackOutage: Outage? = nil, probes: Int = 0, failedProbes: Int = 0, holderAfter: [String] = [],
@@ -107,7 +111,10 @@ public struct FailoverRound: Sendable, Equatable {
         self.error = error
     }
 
-    /// Client downtime of the takeover.
+    /// Whether this round enters the figures.
+    public var isValid: Bool { outcome.isMeasured }
+
+    /// Client downtime of the takeover (meaningful only for a valid round).
     public var downtime: Duration { outage?.duration ?? .zero }
     public var failbackDowntime: Duration { failbackOutage?.duration ?? .zero }
     /// The worst a client saw in the round.
@@ -133,19 +140,21 @@ public struct FailoverRound: Sendable, Equatable {
     /// Everything wrong with this round; empty when it passed.
     public func problems(maxDowntime: Duration?) -> [String] {
         var result: [String] = []
+        if let reason = outcome.reason { result.append(reason) }
         if let error { result.append(error) }
         if holderAfter.count > 1 { result.append("split brain after restore: \(holderAfter.joined(separator: ", "))") }
         if holderAfter.isEmpty { result.append("no node holds the VIP after restore") }
         if let expectedHolder, holderAfter.count == 1, holderAfter[0] != expectedHolder {
             result.append("VIP on \(holderAfter[0]), configured placement is \(expectedHolder)")
         }
-        if let maxDowntime, downtime > maxDowntime {
+        // A round that measured nothing has no downtime to judge.
+        if isValid, let maxDowntime, downtime > maxDowntime {
             result.append("downtime \(Self.ms(downtime)) exceeds --max-downtime \(Self.ms(maxDowntime))")
         }
-        if let maxDowntime, failbackDowntime > maxDowntime {
+        if isValid, let maxDowntime, failbackDowntime > maxDowntime {
             result.append("failback downtime \(Self.ms(failbackDowntime)) exceeds --max-downtime \(Self.ms(maxDowntime))")
         }
-        if outage?.recovered == false || failbackOutage?.recovered == false {
+        if isValid, outage?.recovered == false || failbackOutage?.recovered == false {
             result.append("the VIP did not answer again before the round ended")
         }
         result += notRestored.map { "\(oldMaster) not restored: \($0)" }
@@ -154,9 +163,11 @@ public struct FailoverRound: Sendable, Equatable {
 
     public func row(maxDowntime: Duration?) -> [String] {
         let problems = problems(maxDowntime: maxDowntime)
-        return [
-            String(index), mode.rawValue, oldMaster, newMaster ?? "-", detection.map(Self.ms) ?? "-",
-            Self.ms(downtime), Self.ms(failbackDowntime), "\(failedProbes)/\(probes)", failback, problems.isEmpty ? "ok" : problems.joined(separator: "; "),
+        let figures = isValid
+            ? [detection.map(Self.ms) ?? "-", Self.ms(downtime), Self.ms(failbackDowntime)]
+            : ["-", "-", "-"]
+        return [String(index), mode.rawValue, oldMaster, newMaster ?? "-"] + figures + [
+            "\(failedProbes)/\(probes)", failback, problems.isEmpty ? "ok" : problems.joined(separator: "; "),
         ]
     }
 
@@ -166,10 +177,13 @@ public struct FailoverRound: Sendable, Equatable {
         let problems = problems(maxDowntime: maxDowntime)
         return .object([
             ("round", .int(Int64(index))), ("mode", .string(mode.rawValue)), ("old_master", .string(oldMaster)),
-            ("new_master", .optional(newMaster)), ("detection_ms", detection.map { .double($0.milliseconds.rounded3) } ?? .null),
-            ("downtime_ms", .double(downtime.milliseconds.rounded3)),
-            ("failback_downtime_ms", .double(failbackDowntime.milliseconds.rounded3)),
-            ("recovered", .bool((outage?.recovered ?? true) && (failbackOutage?.recovered ?? true))),
+            ("new_master", .optional(newMaster)),
+            ("valid", .bool(isValid)), ("outcome", .string(outcome.code)), ("reason", .optional(outcome.reason)),
+            // A round that measured nothing carries no figure, not a 0.
+            ("detection_ms", isValid ? detection.map { .double($0.milliseconds.rounded3) } ?? .null : .null),
+            ("downtime_ms", isValid ? .double(downtime.milliseconds.rounded3) : .null),
+            ("failback_downtime_ms", isValid ? .double(failbackDowntime.milliseconds.rounded3) : .null),
+            ("recovered", isValid ? .bool((outage?.recovered ?? true) && (failbackOutage?.recovered ?? true)) : .null),
             ("probes", .int(Int64(probes))), ("failed_probes", .int(Int64(failedProbes))),
             ("succeeded_before_fault", .int(Int64(succeededBeforeFault))), ("succeeded_after_restore", .int(Int64(succeededAfterRestore))),
             ("probe_spacing_median_ms", probeSpacing.map { .double($0.median.milliseconds.rounded3) } ?? .null),
@@ -177,6 +191,7 @@ public struct FailoverRound: Sendable, Equatable {
             ("failures", .array(failureReasons.map { .object([("reason", .string($0.reason)), ("count", .int(Int64($0.count)))]) })),
             ("failback", .string(failback)), ("holders_after", .strings(holderAfter)),
             ("expected_holder", .optional(expectedHolder)), ("not_restored", .strings(notRestored)),
+            ("markers", markers.json),
             ("ok", .bool(problems.isEmpty)), ("problems", .strings(problems)),
         ])
     }
@@ -196,7 +211,9 @@ public struct FailureCount: Sendable, Equatable {
     }
 }
 
-/// Figures over all rounds.
+/// Figures over the rounds that measured something (`FailoverRound.isValid`): a round whose fault
+/// was not injected or not undone never enters a median or a maximum, and with no valid round
+/// there is no figure at all. Pure: the report's summary line and JSON are rendered here.
 public struct FailoverSummary: Sendable, Equatable {
     public var rounds: [FailoverRound]
 
@@ -204,10 +221,15 @@ public struct FailoverSummary: Sendable, Equatable {
         self.rounds = rounds
     }
 
-    public var medianDowntime: Duration? { Self.median(rounds.map(\.downtime)) }
-    public var maximumDowntime: Duration? { rounds.map(\.worstDowntime).max() }
-    public var medianFailbackDowntime: Duration? { Self.median(rounds.map(\.failbackDowntime)) }
-    public var medianDetection: Duration? { Self.median(rounds.compactMap(\.detection)) }
+    public var validRounds: [FailoverRound] { rounds.filter(\.isValid) }
+    public var invalidRounds: [FailoverRound] { rounds.filter { !$0.isValid } }
+
+    public var medianDowntime: Duration? { Self.median(validRounds.map(\.downtime)) }
+    public var maximumDowntime: Duration? { validRounds.map(\.worstDowntime).max() }
+    public var medianFailbackDowntime: Duration? { Self.median(validRounds.map(\.failbackDowntime)) }
+    public var medianDetection: Duration? { Self.median(validRounds.compactMap(\.detection)) }
+    /// The probe's real resolution over the run (a fact of the probe, so every round counts).
+    public var medianProbeSpacing: Duration? { Self.median(rounds.compactMap { $0.probeSpacing?.median }) }
 
     public static func median(_ values: [Duration]) -> Duration? {
         guard !values.isEmpty else { return nil }
@@ -216,8 +238,40 @@ public struct FailoverSummary: Sendable, Equatable {
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
+    /// Every round valid and without problems.
     public func passed(maxDowntime: Duration?) -> Bool {
         rounds.allSatisfy { $0.problems(maxDowntime: maxDowntime).isEmpty }
+    }
+
+    /// The summary line: "crash, 3 round(s), 2 valid: median downtime ...; round 2 not counted
+    /// (fault not injected: ...)", or "no valid round" with the reasons when none measured.
+    public func line(label: String) -> String {
+        var text = "\(label), \(rounds.count) round(s)"
+        let valid = validRounds
+        if valid.count != rounds.count { text += ", \(valid.count) valid" }
+        if valid.isEmpty {
+            text += ": no valid round, no figure"
+        } else {
+            let figure = { (value: Duration?) in value.map(FailoverRound.ms) ?? "-" }
+            text += ": median downtime \(figure(medianDowntime)), median failback downtime \(figure(medianFailbackDowntime))"
+                + ", median detection \(figure(medianDetection)), max downtime \(figure(maximumDowntime))"
+        }
+        if let spacing = medianProbeSpacing { text += "; probes \(FailoverRound.ms(spacing)) apart (median)" }
+        let excluded = invalidRounds.map { "round \($0.index): \($0.outcome.reason ?? "")" }
+        if !excluded.isEmpty { text += "; not counted: " + excluded.joined(separator: "; ") }
+        return text
+    }
+
+    /// The summary's fields of the JSON report: figures are `null` when no round measured them.
+    public var json: [(String, JSONValue)] {
+        let figure = { (value: Duration?) in value.map { JSONValue.double($0.milliseconds.rounded3) } ?? .null }
+        return [
+            ("valid_rounds", .int(Int64(validRounds.count))), ("invalid_rounds", .int(Int64(invalidRounds.count))),
+            ("median_downtime_ms", figure(medianDowntime)),
+            ("median_failback_downtime_ms", figure(medianFailbackDowntime)),
+            ("max_downtime_ms", figure(maximumDowntime)),
+            ("median_detection_ms", figure(medianDetection)),
+        ]
     }
 }
 

@@ -31,6 +31,11 @@ public struct FailoverOptions: Sendable {
     /// Crash mode in a lab: stop the master's whole node (its init is killed, as on power loss)
     /// instead of killing the VRRP daemon, and boot it again to restore.
     public var stopNode: Bool = false
+    /// Longest time from sending the fault to seeing it in effect (`Fault.confirm`); past it the
+    /// round measured nothing and says so.
+    public var injectLimit: Duration = .seconds(10)
+    /// Longest time the restore command may take (a stop node's boot has its own, longer wait).
+    public var restoreLimit: Duration = .seconds(30)
 
     public init(mode: FailureMode, rounds: Int = 1, cut: Duration = .seconds(3), hold: Duration = .seconds(1),
                 deadline: Duration = .seconds(15), probeTarget: ProbeTarget, probe: ProbeKind = .tcp,
@@ -129,7 +134,8 @@ public final class FailoverRunner: @unchecked Sendable {
             preempt: vrrp.preempt)
     }
 
-    /// Refuses to start unless two or more VRRP nodes run and exactly one holds the VIP.
+    /// Refuses to start unless two or more VRRP nodes run, exactly one holds the VIP, and every node
+    /// the run may break has what the mode needs (`FaultPreflight`). Breaks nothing.
     public func preflight() throws(ClusterupError) -> String {
         let surveyed = FanOut(concurrency: max(1, lbHosts.count)).runBlocking(lbHosts, name: \.name) { [self] host, _ in try nodeState(host) }
         let states = surveyed.map { ($0.host, $0.value) }
@@ -150,8 +156,34 @@ public final class FailoverRunner: @unchecked Sendable {
                             at: "\(inventory.path): vrrp.track",
                             hint: "add e.g. `track: {tcp: 127.0.0.1:\(vip.port), interval: 100ms, fall: 2, rise: 2}` under vrrp and deploy")
         }
+        try checkPrerequisites(holder: holders[0])
         return holders[0]
     }
+
+    /// Asks every node the run may break for what the mode needs, in parallel: one SSH exec each.
+    func checkPrerequisites(holder: String) throws(ClusterupError) {
+        let prerequisites = FaultPreflight.prerequisites(mode: options.mode, stopNode: options.stopNode,
+                                                         vrrpUnit: vrrpUnit, interface: interface)
+        guard !prerequisites.isEmpty else { return }
+        let involved = FaultPreflight.involvedHosts(holder: holder, expectedHolder: expectedHolder,
+                                                    lbHosts: lbHosts.map(\.name), rounds: options.rounds)
+        let hosts = lbHosts.filter { involved.contains($0.name) }
+        let script = FaultPreflight.script(prerequisites)
+        let answers = FanOut(concurrency: max(1, hosts.count)).runBlocking(hosts, name: \.name) { [self] host, _ in
+            try connection(host.name).run(script, sudo: true, timeout: 20).stdoutText
+        }
+        var findings: [PreflightFinding] = []
+        for answer in answers {
+            guard let output = answer.value else {
+                throw .remote("could not check what --mode \(options.mode.rawValue) needs on \(answer.host): "
+                              + (answer.error.map { String(describing: $0) } ?? "skipped"), host: answer.host)
+            }
+            findings += FaultPreflight.findings(host: answer.host, prerequisites: prerequisites, facts: FaultPreflight.parse(output))
+        }
+        if let error = FaultPreflight.error(findings, mode: options.mode) { throw error }
+    }
+
+    var interface: String { vrrp.interface ?? "eth0" }
 
     public func run() throws -> [FailoverRound] {
         _ = try preflight()
@@ -164,7 +196,8 @@ public final class FailoverRunner: @unchecked Sendable {
         for index in 1...options.rounds {
             if cancel.isRaised { break }
             rounds.append(round(index))
-            if rounds.last?.error != nil || cancel.isRaised { break }
+            // A round that measured nothing or failed over nowhere would likely do so again.
+            if rounds.last.map({ !$0.isValid || $0.error != nil }) == true || cancel.isRaised { break }
         }
         return rounds
     }
@@ -176,15 +209,19 @@ public final class FailoverRunner: @unchecked Sendable {
         let deadline = prober.now + .seconds(5)
         while prober.now < deadline {
             Thread.sleep(forTimeInterval: 0.05)
-            let now = prober.now
-            guard now > steady else { continue }
-            let recent = prober.log.window(from: now - steady, to: now).samples
-            if recent.count >= 5 && recent.allSatisfy(\.ok) { return }
+            if Self.steady(prober.log, now: prober.now, over: steady) { return }
         }
         let log = prober.log
         throw .remote("the probe \(prober) does not succeed steadily before any fault (\(log.failedProbes) of \(log.samples.count) probes failed"
                       + (prober.lastFailure.map { ", last: \($0)" } ?? "") + ")",
                       hint: Self.baselineHint(prober.lastFailure, kind: options.probe))
+    }
+
+    /// The probe reaches the VIP when every probe of the last `stretch` (five at least) succeeded.
+    public static func steady(_ log: ProbeLog, now: Duration, over stretch: Duration) -> Bool {
+        guard now > stretch else { return false }
+        let recent = log.window(from: now - stretch, to: now).samples
+        return recent.count >= 5 && recent.allSatisfy(\.ok)
     }
 
     static func baselineHint(_ failure: String?, kind: ProbeKind) -> String {
@@ -200,13 +237,13 @@ public final class FailoverRunner: @unchecked Sendable {
     func round(_ index: Int) -> FailoverRound {
         let holders = vipHolders()
         guard holders.count == 1, let master = lbHosts.first(where: { $0.name == holders[0] }) else {
-            return FailoverRound(index: index, mode: options.mode, oldMaster: holders.joined(separator: ","),
-                                 holderAfter: holders, error: "expected one VIP holder before the round, found \(holders.count)")
+            var result = FailoverRound(index: index, mode: options.mode, oldMaster: holders.joined(separator: ","), holderAfter: holders)
+            result.outcome = .faultNotInjected("expected one VIP holder before the round, found \(holders.count)")
+            return result
         }
         var result = FailoverRound(index: index, mode: options.mode, oldMaster: master.name, expectedHolder: expectedHolder)
-        let connection = connection(master.name)
         let fault = Fault.make(options.mode, Fault.Context(
-            vrrpUnit: vrrpUnit, vip: vip.address, prefix: vip.prefix, interface: vrrp.interface ?? "eth0",
+            vrrpUnit: vrrpUnit, vip: vip.address, prefix: vip.prefix, interface: interface,
             sshPort: master.ssh.port ?? SSHSettings.defaultPort, cut: options.cut))
         // The previous round may have left HAProxy still re-checking backends: start from a
         // healthy node, or the comparison after restore would mean nothing.
@@ -220,54 +257,45 @@ public final class FailoverRunner: @unchecked Sendable {
         } while prober.now < healthyBy && !cancel.isRaised
         guard let before, before.services.values.allSatisfy({ $0 }) else {
             let down = before.map { $0.services.filter { !$0.value }.keys.sorted().joined(separator: ", ") } ?? unreadable
-            result.error = "\(master.name) is not healthy before the round (\(down)); not failing it"
+            result.outcome = .faultNotInjected("\(master.name) is not healthy before the round (\(down)); not failing it")
+            result.holderAfter = holders
             return result
         }
         progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)" + (options.stopNode ? " (stopping the whole node)" : ""))
         let injected = prober.now
+        result.markers.fault = injected
         // The round's log starts a little before the fault, so an outage that begins at once runs
         // from the last success before it (the previous round ended with 500 ms of answers).
         let windowStart = max(.zero, injected - .milliseconds(300))
-        // The fault command runs beside the watch: `systemctl stop` returns only once the daemon
-        // has exited (keepalived takes about a second), and the takeover happens meanwhile.
-        let injection = Locked<Result<CommandResult, any Error>?>(nil)
+        // The fault runs beside the watch: the takeover happens while it is confirmed.
+        // nil while the fault goes in; then .some(nil) once it is in effect, .some(why) if not.
+        let injection = Locked<String??>(nil)
         let injectionDone = DispatchSemaphore(value: 0)
-        let stopNode = options.stopNode ? power.map { power in { @Sendable in try power.stop(master.name) } } : nil
-        let injectThread = Thread {
-            let outcome = Result {
-                if let stopNode {
-                    try stopNode()
-                    return CommandResult(exitStatus: 0, stdout: [], stderr: [], signal: nil)
-                }
-                return try connection.run(fault.inject, sudo: true, timeout: 20)
-            }
-            injection.withLock { $0 = outcome }
+        let injectThread = Thread { [self] in
+            let failure = inject(fault, on: master, since: injected)
+            injection.withLock { $0 = .some(failure) }
             injectionDone.signal()
         }
         injectThread.start()
         let takeover = waitForNewMaster(excluding: master.name, deadline: injected + options.deadline) {
-            injection.withLock { outcome in
-                if case .success(let answer)? = outcome { return !answer.succeeded }
-                if case .failure? = outcome { return true }
-                return false
-            }
+            // Stop watching once the fault is known not to have taken effect.
+            injection.withLock { outcome in if case .some(.some) = outcome { return true } else { return false } }
         }
         injectionDone.wait()
-        switch injection.withLock({ $0 }) {
-        case .success(let answer)? where !answer.succeeded:
-            result.error = "could not inject the fault on \(master.name): \(answer.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))"
-            restore(master, fault, &result, before: before)
+        if let failure = injection.withLock({ $0 }) ?? nil {
+            // Undo whatever part of it did happen; the round measured nothing either way.
+            result.outcome = .faultNotInjected(failure)
+            result.markers.restore = prober.now
+            if let failed = restore(master, fault, &result, before: before) { result.notRestored.append(failed) }
+            result.log = prober.log.window(from: windowStart, to: prober.now)
+            result.probes = result.log.samples.count
+            result.failedProbes = result.log.failedProbes
             return result
-        case .failure(let error)?:
-            result.error = "could not inject the fault on \(master.name): \(error)"
-            restore(master, fault, &result, before: before)
-            return result
-        default:
-            break
         }
         if let (holder, at) = takeover {
             result.newMaster = holder
             result.detection = at - injected
+            result.markers.takeover = at
             progress("round \(index): \(holder) holds the VIP after \(String(format: "%.1f", (at - injected).milliseconds)) ms")
         } else if !cancel.isRaised {
             result.error = "no other node took the VIP within \(options.deadline)"
@@ -276,12 +304,15 @@ public final class FailoverRunner: @unchecked Sendable {
         // lasts until its heal timer fires).
         let faultEnd = injected + (options.mode == .network ? options.cut : options.hold)
         while prober.now < faultEnd && !cancel.isRaised { Thread.sleep(forTimeInterval: 0.02) }
+        if cancel.isRaised { result.outcome = .interrupted }
         let restoredAt = prober.now
-        result.trace = RoundTrace(injected: injected, restored: restoredAt)
-        restore(master, fault, &result, before: before)
-        waitForAnswers(since: restoredAt, deadline: prober.now + options.deadline)
+        result.markers.restore = restoredAt
+        if let failure = restore(master, fault, &result, before: before), result.outcome.isMeasured {
+            result.outcome = .restoreFailed(failure)
+        }
+        if result.outcome.isMeasured { waitForAnswers(since: restoredAt, deadline: prober.now + options.deadline) }
         let log = prober.log.window(from: windowStart, to: prober.now)
-        result.trace?.samples = log.samples
+        result.log = log
         (result.outage, result.failbackOutage) = FailoverRound.outages(log, restoredAt: restoredAt)
         result.probes = log.samples.count
         result.failedProbes = log.failedProbes
@@ -290,6 +321,48 @@ public final class FailoverRunner: @unchecked Sendable {
         result.probeSpacing = log.spacing
         result.failureReasons = log.failureReasons.map { FailureCount(reason: $0.reason, count: $0.count) }
         return result
+    }
+
+    /// Sends the fault and waits, within the injection time limit, until it is in effect. nil
+    /// when it is; otherwise why not, in words.
+    func inject(_ fault: Fault, on master: Host, since injected: Duration) -> String? {
+        let limit = options.injectLimit
+        if options.stopNode {
+            // The lab's power switch returns once the node's init is gone.
+            guard let power else { return "no way to stop \(master.name)" }
+            do { try power.stop(master.name) } catch { return "could not stop \(master.name): \(error)" }
+            return nil
+        }
+        let connection = connection(master.name)
+        do {
+            let answer = try connection.run(fault.inject, sudo: true, timeout: limit.inSeconds)
+            guard answer.succeeded else {
+                return "the fault command failed on \(master.name): \(Self.oneLine(answer.stderrText + answer.stdoutText))"
+            }
+        } catch {
+            return "the fault command did not finish on \(master.name) within \(Self.seconds(limit)): \(error)"
+        }
+        var missing = ""
+        repeat {
+            do {
+                let check = try connection.run(fault.confirm, sudo: true, timeout: max(1, (injected + limit - prober.now).inSeconds))
+                if check.succeeded { return nil }
+                missing = Self.oneLine(check.stdoutText + check.stderrText)
+            } catch {
+                missing = String(describing: error)
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        } while prober.now < injected + limit && !cancel.isRaised
+        if cancel.isRaised { return "interrupted before the fault was seen in effect on \(master.name)" }
+        return "the fault was not in effect on \(master.name) within \(Self.seconds(limit)) (--inject-timeout): \(missing)"
+    }
+
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: "; ")
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(format: "%g s", duration.inSeconds)
     }
 
     /// Waits until the VIP has answered every probe for a quiet stretch (so a failback outage is
@@ -306,27 +379,32 @@ public final class FailoverRunner: @unchecked Sendable {
         }
     }
 
-    /// Undoes the fault and waits until the VIP is where the configuration puts it.
-    func restore(_ master: Host, _ fault: Fault, _ result: inout FailoverRound, before: NodeState) {
+    /// Undoes the fault and waits until the VIP is where the configuration puts it. Returns why the
+    /// restore itself failed (the command failed or exceeded its time limit), or nil; a node that
+    /// is back but not as before is recorded in `notRestored`.
+    func restore(_ master: Host, _ fault: Fault, _ result: inout FailoverRound, before: NodeState) -> String? {
         var restoreError: String?
         if options.stopNode {
             restoreError = bootAgain(master)
         } else {
             let connection = connection(master.name)
+            let limit = options.restoreLimit
+            let until = prober.now + limit
             // The network mode may have outlived the connection; reconnecting is not ours to do here,
             // but the heal timer removes the rules regardless.
-            for attempt in 0..<10 {
+            var attempt = 0
+            repeat {
                 do {
-                    let answer = try connection.run(fault.restore, sudo: true, timeout: 20)
-                    restoreError = answer.succeeded ? nil : answer.stderrText
+                    let answer = try connection.run(fault.restore, sudo: true, timeout: max(1, (until - prober.now).inSeconds))
+                    restoreError = answer.succeeded ? nil : "the restore command failed on \(master.name): \(Self.oneLine(answer.stderrText))"
                     break
                 } catch {
-                    restoreError = String(describing: error)
-                    Thread.sleep(forTimeInterval: 0.3 * Double(attempt + 1))
+                    restoreError = "the restore command did not finish on \(master.name) within \(Self.seconds(limit)) (--restore-timeout): \(error)"
+                    attempt += 1
+                    Thread.sleep(forTimeInterval: min(0.3 * Double(attempt), max(0, (until - prober.now).inSeconds)))
                 }
-            }
+            } while prober.now < until
         }
-        if let restoreError { result.notRestored.append("restore failed: \(restoreError)") }
         // A booting node needs etcd to rejoin and the apiserver to turn ready before HAProxy
         // sees it up: more than a daemon restart.
         let deadline = prober.now + (options.stopNode ? max(options.deadline, .seconds(120)) : options.deadline)
@@ -337,20 +415,21 @@ public final class FailoverRunner: @unchecked Sendable {
             holders = vipHolders()
             do { after = try nodeState(master) } catch { after = nil; unreadable = String(describing: error) }
             let placed = holders.count == 1 && (result.expectedHolder == nil || holders == [result.expectedHolder!])
-            if placed && result.trace?.placed == nil { result.trace?.placed = prober.now }
+            if placed && result.markers.placed == nil { result.markers.placed = prober.now }
             let servicesBack = after.map { $0.services == before.services } ?? false
             if placed && servicesBack { break }
             Thread.sleep(forTimeInterval: 0.1)
-        } while prober.now < deadline
+        } while prober.now < deadline && restoreError == nil
         result.holderAfter = holders
         guard let after else {
             result.notRestored.append("state unreadable after restore: \(unreadable)")
-            return
+            return restoreError
         }
         // VIP placement is judged against the configuration (expectedHolder), not the old state.
         var comparable = after
         comparable.holdsVIP = before.holdsVIP
         result.notRestored += comparable.differences(from: before)
+        return restoreError
     }
 
     /// Boots a stopped node and reconnects to it; the error in words, or nil.

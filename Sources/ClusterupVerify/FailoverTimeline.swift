@@ -1,25 +1,5 @@
 import Timeline
 
-/// A round's probe log and the moments that frame it, on the prober's clock (what `--plot` draws:
-/// the same samples the round's figures come from).
-public struct RoundTrace: Sendable, Equatable {
-    /// The round's window of the probe log, ordered by start.
-    public var samples: [ProbeSample]
-    /// The fault command was sent.
-    public var injected: Duration
-    /// The restore began.
-    public var restored: Duration
-    /// The VIP was first seen where the configuration puts it after the restore (polled over SSH).
-    public var placed: Duration?
-
-    public init(samples: [ProbeSample] = [], injected: Duration, restored: Duration, placed: Duration? = nil) {
-        self.samples = samples
-        self.injected = injected
-        self.restored = restored
-        self.placed = placed
-    }
-}
-
 /// `verify failover`'s rounds as a timeline picture: one lane per round, aligned at the fault.
 public enum FailoverTimeline {
     /// What the picture says about the run as a whole.
@@ -64,13 +44,13 @@ public enum FailoverTimeline {
     /// milliseconds in seconds of log), the stretch from 50 ms before the fault to 50 ms after
     /// the last takeover is drawn again at its own scale.
     static func detail(_ rounds: [FailoverRound]) -> ClosedRange<Duration>? {
-        let traced = rounds.filter { $0.trace.map { !$0.samples.isEmpty } ?? false }
+        let traced = rounds.filter { $0.markers.fault != nil && !$0.log.samples.isEmpty }
         guard !traced.isEmpty else { return nil }
-        let span = traced.map { round in round.trace!.samples.last!.at - round.trace!.samples.first!.at }.max()!
+        let span = traced.map { round in round.log.samples.last!.at - round.log.samples.first!.at }.max()!
         let longest = traced.flatMap { [$0.outage?.duration, $0.failbackOutage?.duration].compactMap { $0 } }.max() ?? .zero
         guard longest * 40 < span else { return nil }
         let settled = traced.map { round in
-            max(round.detection ?? .zero, round.outage.map { $0.end - round.trace!.injected } ?? .zero)
+            max(round.detection ?? .zero, round.outage.map { $0.end - round.markers.fault! } ?? .zero)
         }.max()!
         // Whole tens of milliseconds, so the detail's axis starts and ends on round numbers.
         let end = Duration.milliseconds(Int64(((settled + .milliseconds(50)).milliseconds / 10).rounded(.up)) * 10)
@@ -85,13 +65,12 @@ public enum FailoverTimeline {
                 TimelineFigure("failback downtime", FailoverRound.ms(round.failbackDowntime)),
                 TimelineFigure("failed probes", "\(round.failedProbes) of \(round.probes)"),
             ],
-            note: round.error.map { "round failed: \($0)" })
-        guard let trace = round.trace else {
+            note: (round.outcome.reason ?? round.error).map { "round failed: \($0)" })
+        guard let origin = round.markers.fault else {
             lane.note = (lane.note.map { $0 + "; " } ?? "") + "no probe log: no fault ran"
             return lane
         }
-        let origin = trace.injected
-        lane.probes = trace.samples.map { sample in
+        lane.probes = round.log.samples.map { sample in
             TimelineProbe(at: sample.at - origin, kind: context.probeKind,
                           outcome: sample.ok ? .success : .failure(failureClass(sample.failure), reason: sample.failure ?? "unknown"))
         }
@@ -99,8 +78,10 @@ public enum FailoverTimeline {
         if let newMaster = round.newMaster, let detection = round.detection {
             lane.markers.append(TimelineMarker(at: detection, kind: .takeover, label: "VIP seen on \(newMaster)"))
         }
-        lane.markers.append(TimelineMarker(at: trace.restored - origin, kind: .restore, label: "restore \(round.oldMaster)"))
-        if let placed = trace.placed {
+        if let restored = round.markers.restore {
+            lane.markers.append(TimelineMarker(at: restored - origin, kind: .restore, label: "restore \(round.oldMaster)"))
+        }
+        if let placed = round.markers.placed {
             let holder = round.holderAfter.count == 1 ? round.holderAfter[0] : (round.expectedHolder ?? "?")
             let label = holder == round.oldMaster ? "VIP seen back on \(holder)" : "VIP seen staying on \(holder)"
             lane.markers.append(TimelineMarker(at: placed - origin, kind: .failback, label: label))

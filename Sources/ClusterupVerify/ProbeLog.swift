@@ -112,3 +112,8 @@ extension Duration {
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
 }
+
+extension Duration {
+    /// Fractional seconds, for time limits handed to SSH.
+    public var inSeconds: Double { milliseconds / 1000 }
+}

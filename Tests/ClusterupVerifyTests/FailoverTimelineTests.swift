@@ -28,14 +28,16 @@ import Timeline
         var round = FailoverRound(index: 2, mode: .network, oldMaster: "node1", newMaster: "node2", detection: .milliseconds(262),
                                   outage: takeover, failbackOutage: failback, probes: samples.count, failedProbes: log.failedProbes,
                                   holderAfter: holderAfter, expectedHolder: "node1")
-        round.trace = RoundTrace(samples: samples, injected: injected, restored: .seconds(12), placed: placed)
+        round.markers = RoundMarkers(fault: injected, takeover: injected + .milliseconds(262), restore: .seconds(12), placed: placed)
+        round.log = log
         return round
     }
 
     @Test func everySampleBecomesAProbeOffsetToTheFault() throws {
         let report = round()
         let lane = try #require(FailoverTimeline.picture([report], context: context).lanes.first)
-        let samples = try #require(report.trace?.samples)
+        let samples = report.log.samples
+        #expect(!samples.isEmpty)
         #expect(lane.probes.count == samples.count)
         #expect(lane.probes.first?.at == .milliseconds(-300))
         #expect(lane.probes.last?.at == .milliseconds(3_000))
@@ -86,7 +88,8 @@ import Timeline
         let log = ProbeLog(samples)
         var graceful = FailoverRound(index: 1, mode: .graceful, oldMaster: "node1", newMaster: "node2", detection: .milliseconds(63),
                                      outage: log.longestOutage, probes: samples.count, failedProbes: 1, holderAfter: ["node1"])
-        graceful.trace = RoundTrace(samples: samples, injected: injected, restored: injected + .seconds(1))
+        graceful.markers = RoundMarkers(fault: injected, restore: injected + .seconds(1))
+        graceful.log = log
         #expect(FailoverTimeline.picture([graceful], context: context).detail == .milliseconds(-50) ... .milliseconds(120))
     }
 

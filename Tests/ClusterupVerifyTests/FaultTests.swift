@@ -8,20 +8,41 @@ import Testing
 
     @Test func gracefulStopsTheVRRPServiceAndStartsItAgain() {
         let fault = Fault.make(.graceful, context)
-        #expect(fault.inject == "systemctl stop clusterup-vrrpd.service")
+        // Queued, not waited for: the round waits for the effect instead (see `confirm`).
+        #expect(fault.inject == "systemctl stop --no-block clusterup-vrrpd.service")
         #expect(fault.restore == "systemctl start clusterup-vrrpd.service")
+        #expect(fault.confirm.contains("clusterup-vrrpd.service still has processes"))
+        #expect(fault.confirm.contains("198.51.100.62 is still on host0"))
     }
 
     @Test func crashKillsWithoutResigningRemovesTheVIPAndPreventsTheRestart() throws {
         let inject = Fault.make(.crash, context).inject
-        let kill = try #require(inject.range(of: "grep -x '[1-9][0-9]*' \"$procs\" | xargs -r kill -9"))
+        // Every process stopped before any is killed: a child told of its parent's death resigns.
+        let kill = try #require(inject.range(of: "kill -STOP $left 2>/dev/null; kill -KILL $left 2>/dev/null"))
+        // Only real pids: a 0 (a process of another PID namespace) would make kill -9 0 kill this shell.
+        #expect(inject.contains("left=$(unit_pids | grep -x '[1-9][0-9]*')"))
         // Found on cgroup v2 and on v1 hybrids (where only name=systemd knows the unit's processes).
-        #expect(inject.contains("\"/sys/fs/cgroup/systemd$cg/cgroup.procs\""))
+        #expect(inject.contains("\"/sys/fs/cgroup/systemd$cg\""))
         let remove = try #require(inject.range(of: "ip addr del 198.51.100.62/26 dev host0"))
-        let stop = try #require(inject.range(of: "systemctl stop"))
+        let stop = try #require(inject.range(of: "systemctl stop --no-block clusterup-vrrpd.service"))
         #expect(kill.lowerBound < remove.lowerBound && remove.lowerBound < stop.lowerBound)
         // A failing kill must not keep the VIP from being removed.
         #expect(inject.split(separator: "\n").contains { $0.hasPrefix("ip addr del") })
+    }
+
+    @Test func crashIsInEffectWhenTheDaemonsProcessesAreGoneAndTheVIPIsOffTheNode() {
+        let confirm = Fault.make(.crash, context).confirm
+        // The processes of the unit's whole control group, not whether `systemctl stop` returned.
+        #expect(confirm.contains("find \"$d\" -name cgroup.procs"))
+        #expect(confirm.contains("echo \"clusterup-vrrpd.service still has processes: $left\"; exit 1"))
+        #expect(confirm.contains("ip -o addr show dev host0 | grep -q ' 198.51.100.62/'"))
+        #expect(!confirm.contains("systemctl stop"))
+        // The daemon's own processes: an ExecStop= helper systemd runs in the group is not the daemon.
+        #expect(confirm.contains("[ \"$(cat /proc/$p/comm 2>/dev/null)\" = clusterup-vrrpd ]"))
+    }
+
+    @Test func aNetworkCutIsInEffectWhenItsTableIsInPlace() {
+        #expect(Fault.make(.network, context).confirm.contains("nft list table netdev clusterup_verify"))
     }
 
     @Test func networkCutArmsItsHealTimerBeforeAddingTheRules() throws {
@@ -53,6 +74,8 @@ import Testing
     }
 
     @Test func serviceModeStopsHAProxy() {
-        #expect(Fault.make(.service, context).inject == "systemctl stop haproxy.service")
+        let fault = Fault.make(.service, context)
+        #expect(fault.inject == "systemctl stop --no-block haproxy.service")
+        #expect(fault.confirm.contains("haproxy.service still has processes"))
     }
 }

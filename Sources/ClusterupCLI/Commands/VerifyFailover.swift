@@ -31,14 +31,22 @@ extension Clusterup {
                         on the node removes the rules even if this machine goes away
               service   stop HAProxy on the master (needs vrrp.track to move the VIP)
 
+            Before the first fault, every node the run may break is checked for what the mode needs \
+            (network: nft and netdev egress hooks; graceful, crash, service: the unit active with its \
+            control group), and the probe must reach the VIP: a missing piece stops the run with \
+            nothing broken (exit 2 when it is the operator's to install). A fault counts once it is \
+            in effect within --inject-timeout (the daemon's processes gone and the VIP off the node, \
+            the cut in place); a round whose fault was not injected, or whose restore failed or \
+            exceeded --restore-timeout, is reported failed with its reason and enters no figure.
+
             --plot FILE.svg draws every probe of every round on one time line per round, aligned at \
             the fault, with the takeover, restore and failback marked (also with --output json, whose \
             "plot" names the file); the file is checked writable before any fault.
 
             Ctrl-C stops after the current step and restores the node. Outside a lab \
             (inventories under /var/lib/clusterup/labs/) it needs --yes. Exits 1 when a round \
-            fails: split brain, no new master, a node not restored, or downtime over \
-            --max-downtime.
+            fails: it measured nothing, split brain, no new master, a node not restored, or \
+            downtime over --max-downtime.
 
             Examples:
               clusterup verify failover /var/lib/clusterup/labs/demo/inventory.yml \\
@@ -97,6 +105,12 @@ extension Clusterup {
         @Option(help: "How long the other modes keep the fault before restoring.")
         var hold = DurationArgument(.seconds(1))
 
+        @Option(help: "Longest wait from sending the fault to seeing it in effect (daemon's processes gone and VIP off, cut in place); past it the round measured nothing.")
+        var injectTimeout = DurationArgument(.seconds(10))
+
+        @Option(help: "Longest time the restore command may take; past it the round measured nothing.")
+        var restoreTimeout = DurationArgument(.seconds(30))
+
         @Option(help: "Exit 1 when a round's downtime exceeds this (e.g. 500ms).")
         var maxDowntime: DurationArgument?
 
@@ -124,6 +138,9 @@ extension Clusterup {
             }
             if target != nil && port != nil { throw ValidationError("--port and --target exclude each other: use --target HOST:PORT") }
             guard cut.duration >= .seconds(1) else { throw ValidationError("--cut must be at least 1s") }
+            guard injectTimeout.duration >= .seconds(1), restoreTimeout.duration >= .seconds(1) else {
+                throw ValidationError("--inject-timeout and --restore-timeout must be at least 1s")
+            }
         }
 
         func run() async throws {
@@ -160,6 +177,8 @@ extension Clusterup {
                 probeInterval: probeInterval?.duration ?? (probe == .tcp ? .milliseconds(2) : .milliseconds(5)),
                 probeTimeout: probeTimeout?.duration ?? (probe == .tcp ? .milliseconds(30) : .milliseconds(200)))
             options.stopNode = stopNode
+            options.injectLimit = injectTimeout.duration
+            options.restoreLimit = restoreTimeout.duration
             let settings = options
             let cancel = CancelFlag()
             let json = output.isJSON
@@ -177,7 +196,7 @@ extension Clusterup {
             }
             let summary = FailoverSummary(results)
             let limit = maxDowntime?.duration
-            let spacing = FailoverSummary.median(results.compactMap { $0.probeSpacing?.median })
+            let label = mode.rawValue + (stopNode ? " --stop-node" : "")
             // The picture is written before the report, and its failure reported after it: the
             // figures of a run that broke the master are never lost to a full disk.
             var plotError: ClusterupError?
@@ -199,23 +218,15 @@ extension Clusterup {
                                        ("interval_ms", .double(options.probeInterval.milliseconds)),
                                        ("timeout_ms", .double(options.probeTimeout.milliseconds)),
                                        ("realtime", .bool(realtime)),
-                                       ("median_spacing_ms", spacing.map { .double($0.milliseconds) } ?? .null)])),
+                                       ("median_spacing_ms", summary.medianProbeSpacing.map { .double($0.milliseconds) } ?? .null)])),
                     ("interrupted", .bool(cancel.isRaised)),
                     ("plot", .optional(plotted)),
-                    ("median_downtime_ms", summary.medianDowntime.map { .double($0.milliseconds) } ?? .null),
-                    ("median_failback_downtime_ms", summary.medianFailbackDowntime.map { .double($0.milliseconds) } ?? .null),
-                    ("max_downtime_ms", summary.maximumDowntime.map { .double($0.milliseconds) } ?? .null),
-                    ("median_detection_ms", summary.medianDetection.map { .double($0.milliseconds) } ?? .null),
+                ] + summary.json + [
                     ("rounds", .array(results.map { $0.json(maxDowntime: limit) })),
                 ]).pretty)
             } else {
                 print(TextTable.render(header: FailoverRound.header, rows: results.map { $0.row(maxDowntime: limit) }), terminator: "")
-                let median = summary.medianDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
-                let detection = summary.medianDetection.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
-                let failback = summary.medianFailbackDowntime.map { String(format: "%.1f ms", $0.milliseconds) } ?? "-"
-                let apart = spacing.map { "; probes \(FailoverRound.ms($0)) apart (median)" } ?? ""
-                print("\(mode.rawValue), \(results.count) round(s): median downtime \(median), median failback downtime \(failback), median detection \(detection)"
-                      + apart + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
+                print(summary.line(label: label) + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
                 if let plotted { print("timeline: \(plotted)") }
             }
             if let plotError { throw plotError }
