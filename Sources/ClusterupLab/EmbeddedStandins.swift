@@ -12,7 +12,9 @@ public enum EmbeddedStandins {
 # health checks and VRRP tracking end to end; it implements no Kubernetes API.
 import argparse, http.server, json, socketserver, ssl, sys, threading, time, urllib.request
 
-VERSION = "v0.0.0-clusterup-lab-standin"
+# The Kubernetes release this stand-in claims, so that `upgrade plan` and `status` see a real
+# version; the lab's inventory declares the same as control_plane.version (LabFiles.standinVersion).
+VERSION = "v1.31.2"
 
 parser = argparse.ArgumentParser(prog="kube-apiserver", description="clusterup lab stand-in for kube-apiserver")
 parser.add_argument("--version", action="store_true")
@@ -27,7 +29,7 @@ parser.add_argument("--etcd-keyfile")
 # Every other kube-apiserver flag is accepted and ignored: the unit is the real one's.
 args, ignored = parser.parse_known_args()
 if args.version:
-    print(f"Kubernetes {VERSION}")
+    print(f"Kubernetes {VERSION} (clusterup lab stand-in, not Kubernetes)")
     sys.exit(0)
 for required in ("tls_cert_file", "tls_private_key_file", "etcd_cafile", "etcd_certfile", "etcd_keyfile"):
     if not getattr(args, required):
@@ -107,7 +109,9 @@ httpd.serve_forever()
 # and schedules nothing.
 import argparse, base64, http.server, os, socketserver, ssl, sys, tempfile, threading, time, urllib.request
 
-VERSION = "v0.0.0-clusterup-lab-standin"
+# The Kubernetes release this stand-in claims, so that `upgrade plan` and `status` see a real
+# version; the lab's inventory declares the same as control_plane.version (LabFiles.standinVersion).
+VERSION = "v1.31.2"
 NAME = os.path.basename(sys.argv[0])
 DEFAULT_PORT = {"kube-controller-manager": 10257, "kube-scheduler": 10259}.get(NAME, 10257)
 
@@ -118,7 +122,7 @@ parser.add_argument("--bind-address", default="127.0.0.1")
 parser.add_argument("--secure-port", type=int, default=DEFAULT_PORT)
 args, ignored = parser.parse_known_args()
 if args.version:
-    print(f"Kubernetes {VERSION}")
+    print(f"Kubernetes {VERSION} (clusterup lab stand-in, not Kubernetes)")
     sys.exit(0)
 if not args.kubeconfig:
     sys.exit(f"{NAME} (clusterup lab stand-in): --kubeconfig is required")
