@@ -103,8 +103,9 @@ import Testing
             try UpgradePlanner.plan(request(kube: "v1.31.2"), facts: facts(kube: ["v1.32.0", "v1.32.0", "v1.32.0"]))
         }
         let plan = try UpgradePlanner.plan(request(kube: "v1.31.2", allowDowngrade: true), facts: facts(kube: ["v1.32.0", "v1.32.0", "v1.32.0"]))
-        #expect(order(plan) == Self.controllersOnEveryHost
-                + Self.hosts.flatMap { ["\($0) kube-apiserver drain", "\($0) kube-apiserver upgrade", "\($0) kube-apiserver undrain"] })
+        #expect(order(plan) == Self.hosts.flatMap { ["\($0) kube-controller-manager downgrade", "\($0) kube-scheduler downgrade"] }
+                + Self.hosts.flatMap { ["\($0) kube-apiserver drain", "\($0) kube-apiserver downgrade", "\($0) kube-apiserver undrain"] })
+        #expect(plan.steps[0].rule.contains("before any kube-apiserver goes down"))
     }
 
     @Test func etcdTakesASnapshotThenTheFollowersThenMovesLeadershipAndUpgradesTheLeaderLast() throws {

@@ -118,7 +118,9 @@ enum UpgradePlanReport {
         if !plan.notes.isEmpty {
             out += "\nnotes:\n" + plan.notes.map { "  \($0)\n" }.joined()
         }
-        out += "\nThis plan changed nothing. `clusterup upgrade apply` (not built yet) will run these steps; see docs/upgrade.md.\n"
+        if !plan.isEmpty {
+            out += "\nNothing was changed. `clusterup upgrade apply`, which will run these steps, is not built yet (docs/upgrade.md).\n"
+        }
         return out
     }
 

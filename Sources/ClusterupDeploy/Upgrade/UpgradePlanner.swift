@@ -53,6 +53,12 @@ public enum UpgradePlanner {
         let (lbSteps, lbNotes) = try loadBalancerSteps(changes, request: request, facts: facts)
         steps += lbSteps
         notes += lbNotes
+        // A step to an older release says so.
+        for (index, step) in steps.enumerated() where step.action == .upgrade {
+            if let target = targets[step.component], let from = step.from.flatMap(ComponentVersion.init(parsing:)), target < from {
+                steps[index].action = .downgrade
+            }
+        }
         return UpgradePlan(steps: steps, components: states, notes: notes)
     }
 
@@ -127,7 +133,7 @@ public enum UpgradePlanner {
                 apiserverSteps.append(UpgradeStep(
                     host: change.host, component: .kubeAPIServer, action: .upgrade, from: change.from.display, to: target.text,
                     check: .apiserverReady(version: target.text),
-                    rule: "kube-apiserver one host at a time, the others serving; \(SkewRules.apiserverOneMinor.statement)"))
+                    rule: "kube-apiserver one host at a time, the others serving (rule \(SkewRules.apiserverOneMinor.id))"))
                 if !lbHosts.isEmpty {
                     apiserverSteps.append(UpgradeStep(
                         host: change.host, component: .kubeAPIServer, action: .undrain, check: .backendUp(lbHosts: lbHosts),
@@ -144,14 +150,14 @@ public enum UpgradePlanner {
                 controllerSteps.append(UpgradeStep(
                     host: host, component: component, action: .upgrade, from: change.from.display, to: target.text,
                     check: .healthz(port: port, version: target.text),
-                    rule: "one host at a time, once every kube-apiserver is at \(apiserverTarget): \(SkewRules.controllersNotNewer.statement)"))
+                    rule: "one host at a time, once every kube-apiserver is at \(apiserverTarget) (rule \(SkewRules.controllersNotNewer.id))"))
             }
         }
         // Going down, the controllers go first so they are never newer than an apiserver.
         let newestAPIServer = states.first { $0.component == .kubeAPIServer }?.installed.compactMap(\.version.version).max()
         if let target = targets[.kubeAPIServer], let newestAPIServer, target < newestAPIServer {
             for index in controllerSteps.indices {
-                controllerSteps[index].rule = "downgraded before the apiservers: \(SkewRules.controllersNotNewer.statement)"
+                controllerSteps[index].rule = "one host at a time, before any kube-apiserver goes down (rule \(SkewRules.controllersNotNewer.id))"
             }
             return controllerSteps + apiserverSteps
         }

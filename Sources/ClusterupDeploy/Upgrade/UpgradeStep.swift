@@ -39,6 +39,8 @@ public enum UpgradeAction: String, Sendable, Equatable, CaseIterable {
     case drain
     /// Install the new program and restart the service.
     case upgrade
+    /// The same with an older program (--allow-downgrade).
+    case downgrade
     /// Every HAProxy takes the host's apiserver back (`set server … state ready`).
     case undrain
     /// The VIP holder resigns (VRRP priority 0) so a backup takes the VIP before its load
