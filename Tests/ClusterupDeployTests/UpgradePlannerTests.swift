@@ -149,6 +149,13 @@ import Testing
         #expect(plan.steps.last?.check == .vrrpRunning(version: "sha256 bbbbbbbbbbbb", takesVIPBack: true))
     }
 
+    @Test func aHolderWhoseDaemonIsNotReplacedRejoinsAfterItsHAProxy() throws {
+        let plan = try UpgradePlanner.plan(request(haproxy: "2.8.5"), facts: facts(kube: ["v1.31.2", "v1.31.2", "v1.31.2"], vipHolder: "node1"))
+        #expect(order(plan) == ["node2 haproxy upgrade", "node3 haproxy upgrade",
+                                "node1 clusterup-vrrpd hand-over-vip", "node1 haproxy upgrade", "node1 clusterup-vrrpd rejoin-vrrp"])
+        #expect(plan.steps.last?.check == .vrrpRunning(version: "0.1.0 (sha256 aaaaaaaaaaaa)", takesVIPBack: true))
+    }
+
     @Test func loadBalancersWithoutAVIPHolderAreNotPlanned() {
         #expect(throws: ClusterupError.self) {
             try UpgradePlanner.plan(request(haproxy: "2.8.5"), facts: facts(kube: ["v1.31.2", "v1.31.2", "v1.31.2"], vipHolder: nil))
@@ -162,7 +169,19 @@ import Testing
         #expect(components.firstIndex(of: .kubeAPIServer)! > components.lastIndex(of: .etcd)!)
         #expect(components.firstIndex(of: .kubeControllerManager)! > components.lastIndex(of: .kubeAPIServer)!)
         #expect(components.firstIndex(of: .haproxy)! > components.lastIndex(of: .kubeScheduler)!)
-        #expect(plan.steps.count == 5 + 9 + 6 + 4)  // the VIP holder hands the VIP over first
+        #expect(plan.steps.count == 5 + 9 + 6 + 5)  // the VIP holder hands the VIP over first and rejoins after
+    }
+
+    @Test func deployLeavesDeclaredVersionChangesToUpgradeAndNotInstalledProgramsToItself() {
+        var hosts = facts(kube: ["v1.32.0", "v1.31.2", "v1.31.2"]).hosts
+        hosts[2].installed[.etcd] = InstalledVersion(text: "bash: line 1: /usr/bin/etcd: No such file or directory")
+        let pending = UpgradePlanner.pendingVersionChanges(request(kube: "v1.32.0", etcd: "3.4.23", vrrpd: Self.vrrpdNew).wanted, hosts: hosts)
+        #expect(pending == [
+            "kube-apiserver: node2, node3 run v1.31.2; control_plane.version asks for v1.32.0",
+            "kube-controller-manager: node2, node3 run v1.31.2; control_plane.version asks for v1.32.0",
+            "kube-scheduler: node2, node3 run v1.31.2; control_plane.version asks for v1.32.0",
+        ])
+        #expect(UpgradePlanner.pendingVersionChanges(request(kube: "v1.32.0").wanted, hosts: facts(kube: ["v1.32.0", "v1.32.0", "v1.32.0"]).hosts).isEmpty)
     }
 
     @Test func aProgramThatIsNotInstalledIsLeftToDeploy() throws {

@@ -59,6 +59,12 @@ struct UpgradePlanLabTests {
             #expect(nodes.contains(plan["etcd_leader"] as? String ?? ""), "\(oneMinor.output)")
             #expect(nodes.contains(plan["vip_holder"] as? String ?? ""), "\(oneMinor.output)")
 
+            // deploy does not change versions: it refuses, points at upgrade, and changes nothing.
+            let deployBumped = try await clusterup(["deploy", try inventory(original, controlPlaneVersion: "v1.32.0")])
+            #expect(deployBumped.status == 2, "\(deployBumped.output)")
+            #expect(deployBumped.output.contains("kube-apiserver: node1, node2, node3 run v1.31.2; control_plane.version asks for v1.32.0"), "\(deployBumped.output)")
+            #expect(deployBumped.output.contains("clusterup upgrade plan"), "\(deployBumped.output)")
+
             // Two minors up: refused, naming the rule and the versions.
             let twoMinors = try await clusterup(["upgrade", "plan", try inventory(original, controlPlaneVersion: "v1.33.0")])
             #expect(twoMinors.status == 2, "\(twoMinors.output)")

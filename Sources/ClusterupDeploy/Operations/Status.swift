@@ -237,9 +237,10 @@ enum StatusProbe {
         return names.map { name in (name, settings.artifact(name)?.path ?? (name == "clusterup-vrrpd" ? "/usr/local/bin/clusterup-vrrpd" : name)) }
     }
 
-    /// `@@version NAME` and the first line each program prints for its version.
-    static func versionScript(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings) -> String {
-        programs(for: host, inventory: inventory, settings: settings).map { name, path in
+    /// `@@version NAME` and the first line each program prints for its version (of the programs
+    /// named in `only`, when given).
+    static func versionScript(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings, only: Set<String>? = nil) -> String {
+        programs(for: host, inventory: inventory, settings: settings).filter { only?.contains($0.name) ?? true }.map { name, path in
             // haproxy -v and keepalived --version print to stderr on some builds.
             let flag = name == "haproxy" ? "-v" : "--version"
             return "echo '@@version \(name)'; \(shellQuote(path)) \(flag) 2>&1 | head -n 1 || true\n"

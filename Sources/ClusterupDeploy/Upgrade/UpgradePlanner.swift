@@ -206,6 +206,13 @@ public enum UpgradePlanner {
                 steps.append(UpgradeStep(host: host, component: component, action: .upgrade, from: change.from.display, to: to,
                                          check: check, rule: order))
             }
+            let daemon = vrrpComponent(facts, host)
+            if isHolder, steps.last?.component != daemon, steps.contains(where: { $0.action == .handOverVIP }),
+               let running = facts.hosts.first(where: { $0.host == host })?.installed[daemon] {
+                // The daemon resigned for the handover and was not replaced: it starts again as it was.
+                steps.append(UpgradeStep(host: host, component: daemon, action: .rejoinVRRP,
+                                         check: .vrrpRunning(version: running.display, takesVIPBack: takesBack), rule: "after the holder's load balancer is back"))
+            }
         }
         if changing.contains(holder), !takesBack {
             notes.append("\(holder) does not take the VIP back after its upgrade (\(request.preempt ? "another lb host has a higher or equal priority" : "preempt is off"))")
@@ -215,5 +222,22 @@ public enum UpgradePlanner {
 
     static func vrrpComponent(_ facts: UpgradeFacts, _ host: String) -> UpgradeComponent {
         facts.hosts.first { $0.host == host }?.installed[.keepalived] != nil ? .keepalived : .clusterupVRRPD
+    }
+}
+
+extension UpgradePlanner {
+    /// One line per component whose declared version differs from what some host runs: the
+    /// version changes deploy leaves to `upgrade` (programs not installed yet are deploy's).
+    public static func pendingVersionChanges(_ wanted: [UpgradeComponent: WantedVersion], hosts: [HostVersions]) -> [String] {
+        UpgradeComponent.allCases.compactMap { component in
+            guard case .version(let target, let field)? = wanted[component] else { return nil }
+            let differing = hosts.compactMap { host in
+                host.installed[component]?.version.flatMap { $0.sameRelease(target) ? nil : (host: host.host, version: $0) }
+            }
+            guard !differing.isEmpty else { return nil }
+            let runs = Dictionary(grouping: differing, by: \.version.text).sorted { $0.key < $1.key }
+                .map { "\($0.value.map(\.host).joined(separator: ", ")) \($0.value.count == 1 ? "runs" : "run") \($0.key)" }
+            return "\(component.rawValue): \(runs.joined(separator: "; ")); \(field) asks for \(target)"
+        }
     }
 }

@@ -46,6 +46,8 @@ public enum UpgradeAction: String, Sendable, Equatable, CaseIterable {
     /// The VIP holder resigns (VRRP priority 0) so a backup takes the VIP before its load
     /// balancer is touched.
     case handOverVIP = "hand-over-vip"
+    /// The VRRP daemon that resigned the VIP starts again (when it was not upgraded itself).
+    case rejoinVRRP = "rejoin-vrrp"
 }
 
 /// What must be true before the next step starts.
