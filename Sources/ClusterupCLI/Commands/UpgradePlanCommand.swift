@@ -100,7 +100,7 @@ enum UpgradePlanReport {
             }
         }
         var out = TextTable.render(header: ["COMPONENT", "HOST", "INSTALLED", "WANTED", "STATE"], rows: rows) + "\n"
-        out += "etcd leader: \(facts.etcdLeader ?? "unknown"); VIP held by: \(facts.vipHolder ?? "no lb host")\n\n"
+        out += "etcd leader: \(facts.etcdLeader ?? "unknown"); VIP held by: \(facts.vipHolder ?? "not exactly one lb host")\n\n"
         if plan.isEmpty {
             out += "nothing to upgrade: every host runs the wanted version of every component the inventory declares a version for\n"
         } else {

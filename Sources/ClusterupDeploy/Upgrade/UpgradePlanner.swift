@@ -177,7 +177,7 @@ public enum UpgradePlanner {
         let lbHosts = facts.hosts.filter { $0.installed[.haproxy] != nil || $0.installed[.clusterupVRRPD] != nil || $0.installed[.keepalived] != nil }.map(\.host)
         guard let holder = facts.vipHolder else {
             throw ClusterupError.remote(
-                "no lb host holds the VIP: the load balancers cannot be upgraded backups first, the VIP holder last",
+                "the VIP is not held by exactly one lb host: the load balancers cannot be upgraded backups first, the VIP holder last",
                 hint: "check with `clusterup status` and bring the VIP back (`clusterup deploy`) before upgrading")
         }
         var notes: [String] = []
