@@ -11,6 +11,7 @@ let allSubcommands: [ParsableCommand.Type] = [
     Clusterup.Status.self,
     Clusterup.ResetCommand.self,
     Clusterup.Etcd.self,
+    Clusterup.Upgrade.self,
     Clusterup.Lab.self,
     Clusterup.Verify.self,
     Clusterup.FanOutDemo.self,

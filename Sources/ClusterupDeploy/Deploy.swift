@@ -8,6 +8,7 @@ public enum Deploy {
         ConnectPhase(),
         PreflightPhase(),
         LockPhase(),
+        VersionGuardPhase(),
         ArtifactsPhase(),
         PKIPhase(),
         PlanPhase(),

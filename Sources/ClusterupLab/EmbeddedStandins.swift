@@ -2,7 +2,7 @@
 public enum EmbeddedStandins {
     public static let all: [String: String] = [
         "kube-apiserver": ##"""
-#!/usr/bin/python3
+#!/usr/bin/python3 -S
 # clusterup LAB STAND-IN for kube-apiserver. NOT Kubernetes.
 #
 # The lab cannot obtain Kubernetes binaries, so clusterup's lab deploys this in their place. It
@@ -10,12 +10,21 @@ public enum EmbeddedStandins {
 # with the certificate given by --tls-cert-file, and is ready only while it reaches etcd over TLS
 # with the client certificate given by --etcd-certfile. That exercises the PKI, etcd TLS, HAProxy
 # health checks and VRRP tracking end to end; it implements no Kubernetes API.
-import argparse, http.server, json, socketserver, ssl, sys, threading, time, urllib.request
+import sys
 
-VERSION = "v0.0.0-clusterup-lab-standin"
+# The Kubernetes release this stand-in claims, so that `upgrade plan` and `status` see a real
+# version; the lab's inventory declares the same as control_plane.version (LabFiles.standinVersion).
+VERSION = "v1.31.2"
+# status, upgrade plan and deploy ask for --version on every run: answer before the heavy imports
+# (and without site-packages: -S above; the stand-ins use the standard library only).
+if "--version" in sys.argv[1:]:
+    print(f"Kubernetes {VERSION} (clusterup lab stand-in, not Kubernetes)")
+    sys.exit(0)
+
+import argparse, http.server, json, socketserver, ssl, threading, time, urllib.request
+
 
 parser = argparse.ArgumentParser(prog="kube-apiserver", description="clusterup lab stand-in for kube-apiserver")
-parser.add_argument("--version", action="store_true")
 parser.add_argument("--bind-address", default="0.0.0.0")
 parser.add_argument("--secure-port", type=int, default=6443)
 parser.add_argument("--tls-cert-file")
@@ -26,9 +35,6 @@ parser.add_argument("--etcd-certfile")
 parser.add_argument("--etcd-keyfile")
 # Every other kube-apiserver flag is accepted and ignored: the unit is the real one's.
 args, ignored = parser.parse_known_args()
-if args.version:
-    print(f"Kubernetes {VERSION}")
-    sys.exit(0)
 for required in ("tls_cert_file", "tls_private_key_file", "etcd_cafile", "etcd_certfile", "etcd_keyfile"):
     if not getattr(args, required):
         sys.exit(f"kube-apiserver (clusterup lab stand-in): --{required.replace('_', '-')} is required")
@@ -97,7 +103,7 @@ httpd.serve_forever()
 
 """##,
         "kube-controller-manager": ##"""
-#!/usr/bin/python3
+#!/usr/bin/python3 -S
 # clusterup LAB STAND-IN for kube-controller-manager and kube-scheduler. NOT Kubernetes.
 #
 # Installed under both names; it tells which it is from its own name. It accepts the real
@@ -105,21 +111,27 @@ httpd.serve_forever()
 # (10257 / 10259 by default) answering 200 only while the API server named in the kubeconfig
 # answers /readyz through the VIP with the kubeconfig's client certificate. It runs no controllers
 # and schedules nothing.
-import argparse, base64, http.server, os, socketserver, ssl, sys, tempfile, threading, time, urllib.request
+import sys
 
-VERSION = "v0.0.0-clusterup-lab-standin"
+# The Kubernetes release this stand-in claims, so that `upgrade plan` and `status` see a real
+# version; the lab's inventory declares the same as control_plane.version (LabFiles.standinVersion).
+VERSION = "v1.31.2"
+# status, upgrade plan and deploy ask for --version on every run: answer before the heavy imports
+# (and without site-packages: -S above; the stand-ins use the standard library only).
+if "--version" in sys.argv[1:]:
+    print(f"Kubernetes {VERSION} (clusterup lab stand-in, not Kubernetes)")
+    sys.exit(0)
+
+import argparse, base64, http.server, os, socketserver, ssl, tempfile, threading, time, urllib.request
+
 NAME = os.path.basename(sys.argv[0])
 DEFAULT_PORT = {"kube-controller-manager": 10257, "kube-scheduler": 10259}.get(NAME, 10257)
 
 parser = argparse.ArgumentParser(prog=NAME, description=f"clusterup lab stand-in for {NAME}")
-parser.add_argument("--version", action="store_true")
 parser.add_argument("--kubeconfig")
 parser.add_argument("--bind-address", default="127.0.0.1")
 parser.add_argument("--secure-port", type=int, default=DEFAULT_PORT)
 args, ignored = parser.parse_known_args()
-if args.version:
-    print(f"Kubernetes {VERSION}")
-    sys.exit(0)
 if not args.kubeconfig:
     sys.exit(f"{NAME} (clusterup lab stand-in): --kubeconfig is required")
 

@@ -16,6 +16,9 @@ public enum LabFiles {
     public static let vipPort = 8443
     public static let vrrpInterface = "host0"
     public static let vrrpAdvertInterval = "100ms"
+    /// The Kubernetes release the stand-ins claim (`VERSION` in lab/standins/), declared as the
+    /// inventory's control_plane.version so `upgrade plan` starts from a cluster at its target.
+    public static let standinVersion = "v1.31.2"
 
     /// The inventory (schema of INVENTORY.md) for the lab's nodes.
     public static func inventory(state: LabState, paths: LabPaths) throws -> String {
@@ -64,6 +67,8 @@ public enum LabFiles {
             "  service_cidr: 10.96.0.0/12",
             "# No registry reachable here ships Kubernetes binaries: the lab installs clearly named",
             "# stand-ins (see the files) that take the real flags and serve /livez and /readyz over TLS.",
+            "control_plane:",
+            "  version: \(standinVersion)",
             "artifacts:",
             "  kube-apiserver: {file: \(paths.standins)/kube-apiserver}",
             "  kube-controller-manager: {file: \(paths.standins)/kube-controller-manager}",

@@ -58,6 +58,8 @@ import Testing
           service_cidr: 10.96.0.0/12
         # No registry reachable here ships Kubernetes binaries: the lab installs clearly named
         # stand-ins (see the files) that take the real flags and serve /livez and /readyz over TLS.
+        control_plane:
+          version: v1.31.2
         artifacts:
           kube-apiserver: {file: /srv/labs/demo/standins/kube-apiserver}
           kube-controller-manager: {file: /srv/labs/demo/standins/kube-controller-manager}
@@ -110,6 +112,14 @@ import Testing
             #expect(EmbeddedStandins.all[file] == text, "\(file): run scripts/embed-templates")
         }
         #expect(LabFiles.standins.map(\.0) == ["kube-apiserver", "kube-controller-manager", "kube-scheduler"])
+    }
+
+    @Test func standinsClaimTheVersionTheLabInventoryDeclares() throws {
+        for (name, text) in LabFiles.standins {
+            #expect(text.contains("\nVERSION = \"\(LabFiles.standinVersion)\"\n"), "\(name)")
+        }
+        let (state, paths) = try twoNodeLab()
+        #expect(try LabFiles.inventory(state: state, paths: paths).contains("control_plane:\n  version: \(LabFiles.standinVersion)\n"))
     }
 
     @Test func serviceUnitsOfTheHostStayDisabledInNodes() {
@@ -174,6 +184,7 @@ import Testing
         #expect(inventory.vrrp?.vrid == plan.vrid)
         #expect(inventory.vrrp?.version == 3)
         #expect(inventory.vrrp?.advertInterval == .milliseconds(100))
+        #expect(inventory.deploy.controlPlane.version == LabFiles.standinVersion)
     }
 }
 

@@ -11,7 +11,7 @@ extension Clusterup {
             commandName: "deploy",
             abstract: "Deploy (or converge) the VIP, HAProxy, PKI, etcd and control plane.",
             discussion: """
-            Phases: connect → preflight → lock → artifacts → pki → plan → write files → etcd → control plane → load balancer → post-deploy checks. Each host gets only what its roles need; a re-run with an unchanged inventory changes nothing and says so; a changed setting changes only what depends on it, restarting affected services one host at a time (etcd and apiservers stay available). --dry-run prints per host what would change (file diffs, services to restart, etcd membership changes) and changes nothing.
+            Phases: connect → preflight → lock → versions → artifacts → pki → plan → write files → etcd → control plane → load balancer → post-deploy checks. Each host gets only what its roles need; a re-run with an unchanged inventory changes nothing and says so; a version change (a declared version a host does not run) is refused and left to `clusterup upgrade`; a changed setting changes only what depends on it, restarting affected services one host at a time (etcd and apiservers stay available). --dry-run prints per host what would change (file diffs, services to restart, etcd membership changes) and changes nothing.
 
             A second deploy while one runs is refused, naming who holds the lock. On failure the report names host, phase, command and its stderr; re-running resumes. Ctrl-C stops after the current step and releases the lock.
 
@@ -43,16 +43,8 @@ extension Clusterup {
                 throw ValidationError("deploy works on the whole inventory; --hosts and --roles are for exec and check")
             }
             var settings = loaded.deploy
-            var vrrpdNote: String? = nil
-            if settings.artifacts["clusterup-vrrpd"] == nil, !loaded.hosts(withRole: .lb).isEmpty,
-               loaded.vrrp?.backend != .keepalived {
-                let binary = try VRRPDaemonBinary.locate(explicit: vrrpdBinary)
-                // The digest taken here is checked again when deploy reads the file to upload it,
-                // and by the node before it starts the daemon.
-                settings.artifacts["clusterup-vrrpd"] = Artifact(
-                    name: "clusterup-vrrpd", source: .file(binary.path, sha256: binary.sha256), path: "/usr/local/bin/clusterup-vrrpd")
-                vrrpdNote = "clusterup-vrrpd: \(binary.path) (sha256 \(binary.sha256))"
-            }
+            let vrrpdNote = try VRRPDaemonBinary.defaultArtifact(into: &settings, inventory: loaded, explicit: vrrpdBinary)
+                .map { "clusterup-vrrpd: \($0.path) (sha256 \($0.sha256))" }
             var options = DeployOptions(cacheDirectory: Self.cacheDirectory())
             options.dryRun = dryRun
             options.concurrency = fanOut.concurrency
@@ -93,6 +85,19 @@ enum VRRPDaemonBinary {
     struct Located: Equatable {
         var path: String
         var sha256: String
+    }
+
+    /// With clusterup-vrrpd as the VRRP backend and no `artifacts.clusterup-vrrpd`, the binary
+    /// found here becomes the artifact deploy uploads; nil when there is none to add.
+    static func defaultArtifact(into settings: inout DeploySettings, inventory: Inventory, explicit: String?) throws -> Located? {
+        guard settings.artifacts["clusterup-vrrpd"] == nil, !inventory.hosts(withRole: .lb).isEmpty,
+              inventory.vrrp?.backend != .keepalived else { return nil }
+        let binary = try locate(explicit: explicit)
+        // The digest taken here is checked again when deploy reads the file to upload it,
+        // and by the node before it starts the daemon.
+        settings.artifacts["clusterup-vrrpd"] = Artifact(
+            name: "clusterup-vrrpd", source: .file(binary.path, sha256: binary.sha256), path: "/usr/local/bin/clusterup-vrrpd")
+        return binary
     }
 
     static func locate(explicit: String?) throws -> Located {

@@ -53,7 +53,8 @@ public struct EtcdSettings: Sendable, Equatable {
 }
 
 public struct ControlPlaneSettings: Sendable, Equatable {
-    /// Reported by `status`; with `present` artifacts, checked against `--version`.
+    /// The Kubernetes release the control plane runs: `upgrade plan` upgrades to it and deploy
+    /// refuses to change it (see docs/upgrade.md); with `present` artifacts, checked against `--version`.
     public var version: String?
     public var apiserverExtraArgs: [String] = []
     public var controllerManagerExtraArgs: [String] = []

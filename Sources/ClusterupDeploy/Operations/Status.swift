@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupSSH
 import ClusterupPKI
 import Foundation
 
@@ -204,7 +205,7 @@ enum StatusProbe {
     static func script(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings) -> String {
         var script = "echo '@@units'\n" + HostObservedState.probeScript(paths: [], units: ManagedUnits.units(for: host, inventory: inventory))
         if let vip = inventory.vip, host.roles.contains(.lb) {
-            script += "echo '@@addr'; ip -o addr show | grep -F ' \(vip.address)/' || true\n"
+            script += vipScript(vip.address)
             if inventory.vrrp?.backend != .keepalived {
                 let vrrpd = settings.artifact("clusterup-vrrpd")?.path ?? "/usr/local/bin/clusterup-vrrpd"
                 script += "echo '@@vrrpd'; timeout 5 \(shellQuote(vrrpd)) status 2>&1 || true\n"
@@ -212,25 +213,48 @@ enum StatusProbe {
             script += "echo '@@haproxy'; curl -s --max-time 2 'http://127.0.0.1:\(LoadBalancerComponent.statsPort)/stats;csv' 2>/dev/null || true\n"
         }
         script += certificatesScript()
-        var binaries: [(String, String)] = []
-        if host.roles.contains(.etcd) { binaries.append(("etcd", settings.artifact("etcd")?.path ?? "etcd")) }
+        script += versionScript(for: host, inventory: inventory, settings: settings)
+        return script
+    }
+
+    /// `@@addr` and the line of `ip -o addr` carrying the VIP, if this host holds it.
+    static func vipScript(_ vip: String) -> String {
+        "echo '@@addr'; ip -o addr show | grep -F ' \(vip)/' || true\n"
+    }
+
+    static func holdsVIP(_ sections: ProbeSections) -> Bool {
+        !(sections.first("addr")?.body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true)
+    }
+
+    /// The programs the host's roles run, by component name, with their path on the node.
+    static func programs(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings) -> [(name: String, path: String)] {
+        var names: [String] = []
+        if host.roles.contains(.etcd) { names.append("etcd") }
         if host.roles.contains(.lb) {
-            binaries.append(("haproxy", settings.artifact("haproxy")?.path ?? "haproxy"))
-            if inventory.vrrp?.backend == .keepalived {
-                binaries.append(("keepalived", settings.artifact("keepalived")?.path ?? "keepalived"))
-            } else {
-                binaries.append(("clusterup-vrrpd", settings.artifact("clusterup-vrrpd")?.path ?? "/usr/local/bin/clusterup-vrrpd"))
-            }
+            names += ["haproxy", inventory.vrrp?.backend == .keepalived ? "keepalived" : "clusterup-vrrpd"]
         }
-        if host.roles.contains(.controlPlane) {
-            for name in Artifact.kubernetesComponents { binaries.append((name, settings.artifact(name)?.path ?? name)) }
-        }
-        for (name, path) in binaries {
+        if host.roles.contains(.controlPlane) { names += Artifact.kubernetesComponents }
+        return names.map { name in (name, settings.artifact(name)?.path ?? (name == "clusterup-vrrpd" ? "/usr/local/bin/clusterup-vrrpd" : name)) }
+    }
+
+    /// `@@version NAME` and the first line each program prints for its version (of the programs
+    /// named in `only`, when given).
+    static func versionScript(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings, only: Set<String>? = nil) -> String {
+        programs(for: host, inventory: inventory, settings: settings).filter { only?.contains($0.name) ?? true }.map { name, path in
             // haproxy -v and keepalived --version print to stderr on some builds.
             let flag = name == "haproxy" ? "-v" : "--version"
-            script += "echo '@@version \(name)'; \(shellQuote(path)) \(flag) 2>&1 | head -n 1 || true\n"
+            return "echo '@@version \(name)'; \(shellQuote(path)) \(flag) 2>&1 | head -n 1 || true\n"
+        }.joined()
+    }
+
+    /// Component → first line of its version output, or "not installed".
+    static func parseVersions(_ sections: ProbeSections) -> [String: String] {
+        var versions: [String: String] = [:]
+        for section in sections.all("version") {
+            let line = section.body.split(separator: "\n").first.map(String.init) ?? ""
+            versions[section.argument] = line.contains("not found") || line.contains("No such file") ? "not installed" : line
         }
-        return script
+        return versions
     }
 
     /// Prints every certificate under the node's PKI directory as `@@cert PATH` then its PEM.
@@ -251,7 +275,7 @@ enum StatusProbe {
             status.units = try HostObservedState.parse(units.body, host: host.name).units
         }
         if host.roles.contains(.lb), inventory.vip != nil {
-            status.holdsVIP = !(sections.first("addr")?.body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true)
+            status.holdsVIP = holdsVIP(sections)
             if let vrrpd = sections.first("vrrpd") {
                 // A stopped daemon answers with an error instead of JSON: report no instances.
                 status.vrrp = (try? VRRPInstanceStatus.parse(vrrpd.body, host: host.name)) ?? []
@@ -264,10 +288,7 @@ enum StatusProbe {
             }
         }
         status.certificates = parseCertificates(sections, now: now)
-        for section in sections.all("version") {
-            let line = section.body.split(separator: "\n").first.map(String.init) ?? ""
-            status.versions[section.argument] = line.contains("not found") || line.contains("No such file") ? "not installed" : line
-        }
+        status.versions = parseVersions(sections)
         return status
     }
 }
@@ -301,23 +322,36 @@ public enum StatusCollector {
     /// Asks the first reachable member whose etcd answers; the others are only tried if it fails.
     static func etcdStatus(on hosts: [ClusterupCore.Host], unreachable: Set<String>, settings: DeploySettings, sessions: HostSessions) async -> EtcdStatus {
         let etcdctl = etcdctlPath(settings)
+        let answer = await firstAnswer(from: hosts, unreachable: unreachable, sessions: sessions, step: "etcd") { host, connection in
+            let list = try connection.run(Etcdctl.command(etcdctl, "member list -w json"), sudo: true, timeout: 20)
+            guard list.succeeded else {
+                throw ClusterupError.remote("etcdctl member list failed: \(list.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))", host: host.name)
+            }
+            let members = try EtcdMember.parseList(list.stdoutText, host: host.name)
+            // Exits 1 when an endpoint is unhealthy but still prints every endpoint's state.
+            let health = try connection.run(Etcdctl.command(etcdctl, "endpoint health --cluster -w json"), sudo: true, timeout: 30)
+            return EtcdStatus(queriedOn: host.name, members: members,
+                              health: try EtcdEndpointHealth.parseList(health.stdoutText + "\n" + health.stderrText, host: host.name))
+        }
+        switch answer {
+        case .success(let status): return status
+        case .failure(let error): return EtcdStatus(queriedOn: nil, error: error.message)
+        }
+    }
+
+    /// The cluster's answer from the first of `hosts` that gives one (an etcd member: its view
+    /// is the cluster's), or the last error.
+    static func firstAnswer<Value: Sendable>(
+        from hosts: [ClusterupCore.Host], unreachable: Set<String>, sessions: HostSessions, step: String,
+        _ ask: @escaping @Sendable (ClusterupCore.Host, SSHConnection) throws -> Value
+    ) async -> Result<Value, ClusterupError> {
         var lastError = "no etcd host is reachable"
         for host in hosts where !unreachable.contains(host.name) {
-            let result = await sessions.run([host], step: "etcd") { host, connection, _ in
-                let list = try connection.run(Etcdctl.command(etcdctl, "member list -w json"), sudo: true, timeout: 20)
-                guard list.succeeded else {
-                    throw ClusterupError.remote("etcdctl member list failed: \(list.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))", host: host.name)
-                }
-                let members = try EtcdMember.parseList(list.stdoutText, host: host.name)
-                // Exits 1 when an endpoint is unhealthy but still prints every endpoint's state.
-                let health = try connection.run(Etcdctl.command(etcdctl, "endpoint health --cluster -w json"), sudo: true, timeout: 30)
-                return EtcdStatus(queriedOn: host.name, members: members,
-                                  health: try EtcdEndpointHealth.parseList(health.stdoutText + "\n" + health.stderrText, host: host.name))
-            }
-            if let status = result.first?.value { return status }
+            let result = await sessions.run([host], step: step) { host, connection, _ in try ask(host, connection) }
+            if let value = result.first?.value { return .success(value) }
             lastError = result.first?.error.map { describe($0) } ?? lastError
         }
-        return EtcdStatus(queriedOn: nil, error: lastError)
+        return .failure(.remote(lastError))
     }
 }
 
