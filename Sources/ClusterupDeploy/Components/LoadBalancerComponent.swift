@@ -10,6 +10,8 @@ enum LoadBalancerComponent {
     static let vrrpdDigest = "/etc/clusterup/clusterup-vrrpd.sha256"
     static let keepalivedConfig = "/etc/keepalived/keepalived.conf"
     static let statsPort = 8404
+    static let firewallRuleset = "/etc/clusterup/vrrp-firewall.nft"
+    static let firewallUnit = "clusterup-vrrp-firewall.service"
 
     static func describe(_ host: Host, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard host.roles.contains(.lb) else { return }
@@ -50,6 +52,22 @@ enum LoadBalancerComponent {
                 "\(host.name) has the lb role but the inventory has no 'vrrp' section", at: inventory.path,
                 hint: "add a vrrp section (see `clusterup init`)")
         }
+        if vrrp.firewall {
+            state.add(ManagedFile(
+                path: firewallRuleset, text: try firewallRules(for: host, inventory: inventory, templates: inputs.templates),
+                restarts: [firewallUnit], component: "vrrp"))
+            state.add(ManagedFile(
+                path: "/etc/systemd/system/\(firewallUnit)",
+                text: try inputs.render("clusterup-vrrp-firewall.service", [
+                    "cluster": cluster, "nft": systemdWord(try inputs.artifactPath("nft")), "ruleset": firewallRuleset,
+                ]),
+                restarts: [firewallUnit], component: "vrrp"))
+            // A changed allow-list is swapped in one nft transaction (reload): VRRP is never unfiltered.
+            state.add(ManagedUnit(name: firewallUnit, component: "vrrp", reload: true))
+        } else {
+            // Stopping the unit deletes the table: `firewall: false` lifts the allow-list again.
+            state.disabledUnits.append(firewallUnit)
+        }
         switch vrrp.backend {
         case .clusterupVRRPD:
             let binaryPath = try inputs.artifactPath("clusterup-vrrpd")
@@ -85,5 +103,15 @@ enum LoadBalancerComponent {
             state.add(ManagedUnit(name: "keepalived.service", component: "vrrp", reload: true))
             state.disabledUnits.append("clusterup-vrrpd.service")
         }
+    }
+
+    /// The nftables allow-list of `host` (vrrp.firewall): VRRP only from the other lb hosts'
+    /// private addresses, to the VRRP multicast group or this host's own address (unicast mode).
+    static func firewallRules(for host: Host, inventory: Inventory, templates: TemplateSet) throws -> String {
+        let peers = inventory.hosts(withRole: .lb).filter { $0.name != host.name }.map(\.privateAddress)
+        return try templates.render("vrrp-firewall.nft", [
+            "cluster": inventory.cluster, "address": host.privateAddress,
+            "has_peers": !peers.isEmpty, "peers": peers.joined(separator: ", "),
+        ])
     }
 }

@@ -28,6 +28,7 @@ public struct ResetPlan: Sendable, Equatable {
         var paths = [
             "/etc/systemd/system/etcd.service",
             "/etc/systemd/system/clusterup-vrrpd.service",
+            "/etc/systemd/system/\(LoadBalancerComponent.firewallUnit)",
             "/etc/systemd/system/haproxy.service.d/clusterup.conf",
             "/etc/clusterup",
             LoadBalancerComponent.sysctlPath,

@@ -15,19 +15,22 @@ struct LoadBalancerPhase: DeployPhase {
             : ManagedUnit(name: "clusterup-vrrpd.service", component: "vrrp", reload: true)
     }
 
+    let haproxyName = "haproxy.service"
+
     func skipReason(_ session: DeploySession) -> String? {
         let hosts = session.inventory.hosts(withRole: .lb)
         if hosts.isEmpty { return "no lb hosts" }
         let changes = session.with { $0.changes }
         let vrrp = vrrpUnit(session).name
-        return hosts.contains { changes[$0.name]?.touches("haproxy.service") == true || changes[$0.name]?.touches(vrrp) == true }
+        let firewall = LoadBalancerComponent.firewallUnit
+        return hosts.contains { host in [haproxyName, vrrp, firewall].contains { changes[host.name]?.touches($0) == true } }
             ? nil : "HAProxy and VRRP unchanged"
     }
 
     func run(_ session: DeploySession) async throws {
         let changes = session.with { $0.changes }
         let lbHosts = session.inventory.hosts(withRole: .lb)
-        let haproxy = ManagedUnit(name: "haproxy.service", component: "haproxy", reload: true)
+        let haproxy = ManagedUnit(name: haproxyName, component: "haproxy", reload: true)
         let vrrp = vrrpUnit(session)
 
         let proxyHosts = lbHosts.filter { changes[$0.name]?.touches(haproxy.name) == true }
@@ -36,6 +39,13 @@ struct LoadBalancerPhase: DeployPhase {
                 reporter.step(what)
                 session.note(host.name, what)
             }
+        }
+
+        // The VRRP allow-list (vrrp.firewall) is in place before any VRRP daemon starts or restarts.
+        let firewall = ManagedUnit(name: LoadBalancerComponent.firewallUnit, component: "vrrp", reload: true)
+        let firewallHosts = lbHosts.filter { changes[$0.name]?.touches(firewall.name) == true }
+        try await session.onHosts(firewallHosts, phase: title, step: "VRRP allow-list") { host, connection, _ in
+            if let what = try applyUnitChange(firewall, changes: changes[host.name]!, on: connection) { session.note(host.name, what) }
         }
 
         let vrrpHosts = lbHosts.filter { changes[$0.name]?.touches(vrrp.name) == true }
