@@ -5,6 +5,7 @@ public enum EmbeddedTemplates {
 {{% CONTENT_TYPE: TEXT}}
 # Managed by clusterup for cluster {{cluster}}: the next deploy overwrites changes here.
 # vrrp.firewall: loads the VRRP allow-list before the VRRP daemon starts; stopping the unit removes it.
+# To load a changed list by hand: {{nft}} -f {{ruleset}} (it replaces the table in one transaction).
 [Unit]
 Description=clusterup VRRP allow-list for cluster {{cluster}} (nftables table inet clusterup_vrrp)
 Before=clusterup-vrrpd.service keepalived.service
@@ -13,7 +14,6 @@ Before=clusterup-vrrpd.service keepalived.service
 Type=oneshot
 RemainAfterExit=yes
 ExecStart={{nft}} -f {{ruleset}}
-ExecReload={{nft}} -f {{ruleset}}
 ExecStop={{nft}} delete table inet clusterup_vrrp
 
 [Install]

@@ -12,6 +12,12 @@ enum LoadBalancerComponent {
     static let statsPort = 8404
     static let firewallRuleset = "/etc/clusterup/vrrp-firewall.nft"
     static let firewallUnit = "clusterup-vrrp-firewall.service"
+    static let firewallTable = "inet clusterup_vrrp"
+    /// Deletes the allow-list's table if it is loaded; forgets a failed stop of its unit.
+    static let liftFirewall = """
+        if command -v nft >/dev/null 2>&1 && nft list table \(firewallTable) >/dev/null 2>&1; then nft delete table \(firewallTable) && echo "removed nftables table \(firewallTable)"; fi
+        systemctl reset-failed \(firewallUnit) 2>/dev/null || true
+        """
 
     static func describe(_ host: Host, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard host.roles.contains(.lb) else { return }
@@ -53,20 +59,24 @@ enum LoadBalancerComponent {
                 hint: "add a vrrp section (see `clusterup init`)")
         }
         if vrrp.firewall {
+            // A changed allow-list is loaded by the load balancer phase with `nft -f` (one
+            // transaction: VRRP is never unfiltered), not by restarting the unit.
             state.add(ManagedFile(
                 path: firewallRuleset, text: try firewallRules(for: host, inventory: inventory, templates: inputs.templates),
-                restarts: [firewallUnit], component: "vrrp"))
+                component: "vrrp"))
             state.add(ManagedFile(
                 path: "/etc/systemd/system/\(firewallUnit)",
                 text: try inputs.render("clusterup-vrrp-firewall.service", [
                     "cluster": cluster, "nft": systemdWord(try inputs.artifactPath("nft")), "ruleset": firewallRuleset,
                 ]),
                 restarts: [firewallUnit], component: "vrrp"))
-            // A changed allow-list is swapped in one nft transaction (reload): VRRP is never unfiltered.
-            state.add(ManagedUnit(name: firewallUnit, component: "vrrp", reload: true))
+            state.add(ManagedUnit(name: firewallUnit, component: "vrrp"))
         } else {
-            // Stopping the unit deletes the table: `firewall: false` lifts the allow-list again.
+            // `firewall: false` lifts the allow-list again: the unit is stopped and disabled, and
+            // the table deleted even where the unit's ExecStop could not run (seen in containers:
+            // systemd fails to spawn a oneshot's stop command once its cgroup is gone, 219/CGROUP).
             state.disabledUnits.append(firewallUnit)
+            state.afterDisabling[firewallUnit] = liftFirewall
         }
         switch vrrp.backend {
         case .clusterupVRRPD:

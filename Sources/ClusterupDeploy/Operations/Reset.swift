@@ -93,6 +93,9 @@ public struct ResetPlan: Sendable, Equatable {
 
             """
         }
+        // Stopping the allow-list's unit deletes its table, unless systemd could not run the stop
+        // command (219/CGROUP in containers): delete it here too.
+        script += LoadBalancerComponent.liftFirewall + "\n"
         for path in paths {
             let p = shellQuote(path)
             if Self.ownedDirectories.contains(path) {

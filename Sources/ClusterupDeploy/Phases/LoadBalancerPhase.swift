@@ -23,7 +23,10 @@ struct LoadBalancerPhase: DeployPhase {
         let changes = session.with { $0.changes }
         let vrrp = vrrpUnit(session).name
         let firewall = LoadBalancerComponent.firewallUnit
-        return hosts.contains { host in [haproxyName, vrrp, firewall].contains { changes[host.name]?.touches($0) == true } }
+        return hosts.contains { host in
+            [haproxyName, vrrp, firewall].contains { changes[host.name]?.touches($0) == true }
+                || changes[host.name]?.writes(LoadBalancerComponent.firewallRuleset) == true
+        }
             ? nil : "HAProxy and VRRP unchanged"
     }
 
@@ -42,10 +45,19 @@ struct LoadBalancerPhase: DeployPhase {
         }
 
         // The VRRP allow-list (vrrp.firewall) is in place before any VRRP daemon starts or restarts.
-        let firewall = ManagedUnit(name: LoadBalancerComponent.firewallUnit, component: "vrrp", reload: true)
-        let firewallHosts = lbHosts.filter { changes[$0.name]?.touches(firewall.name) == true }
+        let firewall = ManagedUnit(name: LoadBalancerComponent.firewallUnit, component: "vrrp")
+        let firewallHosts = lbHosts.filter {
+            changes[$0.name]?.touches(firewall.name) == true || changes[$0.name]?.writes(LoadBalancerComponent.firewallRuleset) == true
+        }
+        let nft = session.settings.artifact("nft")?.path ?? "nft"
         try await session.onHosts(firewallHosts, phase: title, step: "VRRP allow-list") { host, connection, _ in
-            if let what = try applyUnitChange(firewall, changes: changes[host.name]!, on: connection) { session.note(host.name, what) }
+            if let what = try applyUnitChange(firewall, changes: changes[host.name]!, on: connection) {
+                session.note(host.name, what)
+            } else {
+                // Only the rules changed: the file replaces the table in one transaction.
+                _ = try connection.checkedOutput("\(shellQuote(nft)) -f \(shellQuote(LoadBalancerComponent.firewallRuleset))")
+                session.note(host.name, "loaded the new VRRP allow-list")
+            }
         }
 
         let vrrpHosts = lbHosts.filter { changes[$0.name]?.touches(vrrp.name) == true }
