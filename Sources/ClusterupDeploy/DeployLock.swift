@@ -12,9 +12,9 @@ public enum DeployLock {
     /// A lock is stale after this many refreshes were missed.
     public static let missedRefreshes = 3
 
-    /// How often the holder refreshes: a third of the stale age, at most a minute.
+    /// How often the holder refreshes: a third of the stale age, at most a minute, at least a second.
     public static func refreshInterval(staleAfter: Duration) -> Duration {
-        min(.seconds(60), staleAfter / missedRefreshes)
+        max(.seconds(1), min(.seconds(60), staleAfter / missedRefreshes))
     }
 
     /// Who holds a lock: enough to tell, on the machine that took it, whether that process still runs.

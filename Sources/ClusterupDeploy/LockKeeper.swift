@@ -2,25 +2,55 @@ import ClusterupCore
 import ClusterupSSH
 import Foundation
 
-/// Keeps a held deploy lock fresh while a long operation runs: every `interval` it touches the
-/// lock on each host, over a connection of its own so a long command on the operation's
-/// connection (an apt install, a health wait) never delays a refresh. The loop sleeps on a task
-/// and does the SSH work on FanOut's dedicated threads, never on the cooperative pool.
+/// Keeps a held deploy lock fresh while a long operation runs: every `interval` it refreshes the
+/// lock on each host. The loop sleeps on a task and does the blocking work on FanOut's dedicated
+/// threads, never on the cooperative pool.
 final class LockKeeper: Sendable {
     let hosts: [ClusterupCore.Host]
     let token: String
     let interval: Duration
-    private let connect: @Sendable (ClusterupCore.Host) throws -> SSHConnection
-    private let connections = Locked<[String: SSHConnection]>([:])
+    /// Refreshes one host's lock (blocking) and says what the host answered.
+    private let refresh: @Sendable (ClusterupCore.Host) throws -> DeployLock.Report?
+    private let cleanUp: @Sendable () -> Void
     private let lost = Locked<[String]>([])
     private let task = Locked<Task<Void, Never>?>(nil)
 
     init(hosts: [ClusterupCore.Host], token: String, interval: Duration,
-         connect: @escaping @Sendable (ClusterupCore.Host) throws -> SSHConnection) {
+         refresh: @escaping @Sendable (ClusterupCore.Host) throws -> DeployLock.Report?,
+         cleanUp: @escaping @Sendable () -> Void = {}) {
         self.hosts = hosts
         self.token = token
-        self.interval = interval
-        self.connect = connect
+        self.interval = max(interval, .milliseconds(10))
+        self.refresh = refresh
+        self.cleanUp = cleanUp
+    }
+
+    /// Refreshes over a connection of its own per host, so a long command on the operation's
+    /// connection (an apt install, a health wait) never delays a refresh.
+    static func overSSH(hosts: [ClusterupCore.Host], token: String, interval: Duration,
+                        connect: @escaping @Sendable (ClusterupCore.Host) throws -> SSHConnection) -> LockKeeper {
+        let connections = Locked<[String: SSHConnection]>([:])
+        let script = DeployLock.refreshScript(token: token)
+        return LockKeeper(hosts: hosts, token: token, interval: interval, refresh: { host in
+            do {
+                let connection = try connections.withLock { $0[host.name] } ?? {
+                    let fresh = try connect(host)
+                    connections.withLock { $0[host.name] = fresh }
+                    return fresh
+                }()
+                return DeployLock.parse(try connection.checkedOutput(script, timeout: 30))
+            } catch {
+                // Reconnect next time; a few failed refreshes are what staleness allows for.
+                connections.withLock { $0.removeValue(forKey: host.name) }?.close()
+                throw error
+            }
+        }, cleanUp: {
+            let open = connections.withLock { all in
+                defer { all = [:] }
+                return Array(all.values)
+            }
+            for connection in open { connection.close() }
+        })
     }
 
     /// Hosts where the lock turned out to be someone else's (taken over as stale meanwhile).
@@ -38,27 +68,13 @@ final class LockKeeper: Sendable {
     }
 
     func refreshOnce() async {
-        let script = DeployLock.refreshScript(token: token)
-        let results = await FanOut().run(hosts, initialStep: "refreshing the lock") { [self] host, _ in
-            do {
-                let connection = try connections.withLock { $0[host.name] } ?? {
-                    let fresh = try connect(host)
-                    connections.withLock { $0[host.name] = fresh }
-                    return fresh
-                }()
-                return DeployLock.parse(try connection.checkedOutput(script, timeout: 30))
-            } catch {
-                // Reconnect on the next round; a few failed refreshes are what staleness allows.
-                connections.withLock { $0.removeValue(forKey: host.name) }?.close()
-                throw error
-            }
-        }
+        let results = await FanOut().run(hosts, initialStep: "refreshing the lock") { [refresh] host, _ in try refresh(host) }
         for result in results where result.value == .lost {
             lost.withLock { if !$0.contains(result.host) { $0.append(result.host) } }
         }
     }
 
-    /// Stops refreshing (and waits for a refresh under way) and closes its connections.
+    /// Stops refreshing (after a refresh under way finishes) and closes its connections.
     func stop() async {
         let loop = task.withLock { running in
             defer { running = nil }
@@ -66,10 +82,6 @@ final class LockKeeper: Sendable {
         }
         loop?.cancel()
         await loop?.value
-        let open = connections.withLock { all in
-            defer { all = [:] }
-            return Array(all.values)
-        }
-        for connection in open { connection.close() }
+        cleanUp()
     }
 }

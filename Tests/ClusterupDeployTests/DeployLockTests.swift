@@ -80,6 +80,39 @@ import Testing
         #expect(DeployLock.refreshInterval(staleAfter: .seconds(180)) == .seconds(60))
         #expect(DeployLock.refreshInterval(staleAfter: .seconds(30)) == .seconds(10))
         #expect(DeployLock.refreshInterval(staleAfter: .seconds(3600)) == .seconds(60))
+        #expect(DeployLock.refreshInterval(staleAfter: .zero) == .seconds(1), "never a busy loop")
+    }
+
+    /// Polls `condition` until it holds or 10 s pass.
+    func eventually(_ condition: () -> Bool) async -> Bool {
+        for _ in 0..<1000 {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
+
+    @Test func theKeeperRefreshesEveryHostUntilStoppedAndNotesALockTakenFromIt() async throws {
+        let hosts = ["kept", "taken", "unreachable"].map { Host(name: $0, address: "192.0.2.1", roles: [.lb]) }
+        let calls = Locked<[String: Int]>([:])
+        struct Unreachable: Error {}
+        let keeper = LockKeeper(hosts: hosts, token: "t", interval: .milliseconds(20), refresh: { host in
+            calls.withLock { $0[host.name, default: 0] += 1 }
+            switch host.name {
+            case "kept": return .refreshed
+            case "taken": return .lost
+            default: throw Unreachable()
+            }
+        })
+        keeper.start()
+        // A host that fails to answer is tried again next round: the loop goes on.
+        #expect(await eventually { calls.withLock { $0.values.count == 3 && $0.values.allSatisfy { $0 >= 3 } } },
+                "\(calls.withLock { $0 })")
+        #expect(keeper.lostHosts == ["taken"])
+        await keeper.stop()
+        let atStop = calls.withLock { $0 }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(calls.withLock { $0 } == atStop, "no refresh after stop")
     }
 
     @Test func thisProcessIsFoundInTheRealProcessTableAndAFinishedOneIsNot() throws {

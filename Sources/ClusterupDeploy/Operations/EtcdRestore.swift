@@ -71,7 +71,7 @@ public enum EtcdRestore {
         }
         let locked = zip(hosts, prepared).filter { $0.1.succeeded }.map(\.0)
         // A restore waits on etcd's health for minutes: the lock is kept fresh meanwhile.
-        let keeper = LockKeeper(hosts: locked, token: owner.token, interval: DeployLock.refreshInterval(staleAfter: staleAfter),
+        let keeper = LockKeeper.overSSH(hosts: locked, token: owner.token, interval: DeployLock.refreshInterval(staleAfter: staleAfter),
                                 connect: { [connector = sessions.connector] in try connector.connect($0) })
         keeper.start()
         do {

@@ -30,7 +30,7 @@ struct LockPhase: DeployPhase {
                 failures.append((result.host, describe(error)))
             }
         }
-        let keeper = LockKeeper(
+        let keeper = LockKeeper.overSSH(
             hosts: session.inventory.hosts.filter { locked.contains($0.name) }, token: owner.token,
             interval: DeployLock.refreshInterval(staleAfter: session.options.staleLockAfter),
             connect: { [connector = session.connector] in try connector.connect($0) })
