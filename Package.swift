@@ -78,6 +78,6 @@ let package = Package(
             // Renders templates/keepalived.conf.mustache for the interop tests.
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
-        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI"]),
+        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI", "ClusterupDeploy", "VRRP"]),
     ]
 )

@@ -37,6 +37,7 @@ public enum Deploy {
         do {
             for phase in phases {
                 try Task.checkCancellation()
+                try LockPhase.checkStillHeld(session)
                 if session.options.dryRun && phase.changesHosts {
                     session.emit(.phaseSkipped(phase.title, reason: "dry run"))
                     continue

@@ -7,8 +7,10 @@ public struct DeployOptions: Sendable {
     public var dryRun = false
     public var concurrency = FanOut.defaultConcurrency
     public var acceptNewHostKeys = false
-    /// A lock older than this is taken over (a deploy that died without releasing it).
-    public var staleLockAfter: Duration = .seconds(3600)
+    /// A lock from another machine not refreshed for this long is taken over (its deploy died);
+    /// the holder refreshes it every third of this, at most every minute.
+    public var staleLockAfter: Duration = DeployOptions.defaultStaleLockAfter
+    public static let defaultStaleLockAfter: Duration = .seconds(180)
     /// How long to wait for a service to become healthy after (re)starting it.
     public var healthTimeout: Duration = .seconds(60)
     /// Where downloaded artifacts are cached on this machine.
@@ -71,7 +73,8 @@ public final class DeploySession: Sendable {
     struct State {
         var connections: [String: SSHConnection] = [:]
         var facts: [String: HostFacts] = [:]
-        var lockedHosts: [String] = []
+        /// The deploy lock this session holds and keeps fresh (nil before the lock phase and after release).
+        var lock: LockKeeper?
         var pkiReport: PKIRunReport?
         var pkiPlan: PKIPlan?
         var pkiFiles: [String: [UInt8]] = [:]

@@ -81,6 +81,8 @@ public struct HostDesiredState: Sendable, Equatable {
     public var units: [ManagedUnit] = []
     /// Units that must NOT run here (the other VRRP backend).
     public var disabledUnits: [String] = []
+    /// Shell commands run after disabling a unit of `disabledUnits`, by unit.
+    public var afterDisabling: [String: String] = [:]
     /// sysctl.d files to apply (`sysctl -p`) when written.
     public var sysctlFiles: [String] = []
 

@@ -111,8 +111,8 @@ import Testing
     }
 
     @Test func outcomeOfALockedHostNamesTheHolder() {
-        let outcome = ResetOutcome.parse("locked ops@admin pid 42 since 2026-11-22T06:00:00Z\n")
-        #expect(outcome.lockedBy == "ops@admin pid 42 since 2026-11-22T06:00:00Z")
+        let outcome = ResetOutcome.parse("lock.state=held\nlock.age=12\nlock.modified=1\nlock.owner.ops@admin pid 42 since 2026-11-22T06:00:00Z\n")
+        #expect(outcome.lockedBy == "ops@admin pid 42 since 2026-11-22T06:00:00Z, refreshed 12s ago")
         #expect(!outcome.completed)
     }
 
@@ -177,11 +177,14 @@ import Testing
 }
 
 @Suite struct ResetLockTests {
-    @Test func aLockLeftByADeadDeployIsRemovedAndReported() throws {
+    @Test func aLockLeftByADeadDeployIsRemovedOnlyIfItIsStillTheOneSeen() throws {
         let inventory = try operationsInventory()
+        let seen = DeployLock.Observation(age: 9, modified: "1764925200", rawOwner: "")
         let script = ResetPlan.plan(inventory: inventory, settings: inventory.deploy, etcdData: .moveAside)
-            .script(timestamp: "t", overridingLock: true)
-        #expect(script.hasPrefix("set -u\nrm -rf /var/lib/clusterup/deploy.lock"))
-        #expect(!script.contains("echo \"locked"))
+            .script(timestamp: "t", overridingLock: seen)
+        let check = try #require(script.range(of: "\"$(stat -c %Y /var/lib/clusterup/deploy.lock)\" = 1764925200"))
+        let removal = try #require(script.range(of: "rm -rf /var/lib/clusterup/deploy.lock"))
+        let firstStop = try #require(script.range(of: "systemctl stop"))
+        #expect(check.lowerBound < removal.lowerBound && removal.lowerBound < firstStop.lowerBound)
     }
 }

@@ -1,6 +1,7 @@
 import ClusterupCore
 import Foundation
 import Testing
+import VRRP
 @testable import ClusterupLab
 
 /// `clusterup deploy` as a user runs it, against a real 3-node lab: the built binary, the lab's
@@ -146,6 +147,118 @@ struct DeployLabTests {
                 let ours = try await ssh(state, node, "ps -o cls=,rtprio= -C clusterup-vrrpd")
                 #expect(ours.split(separator: " ").joined(separator: " ") == "RR 10\n", "\(node): \(ours)")
             }
+        } catch {
+            _ = try? await Lab.down(name: name)
+            throw error
+        }
+        let report = try await Lab.down(name: name)
+        #expect(report.remaining.isEmpty)
+    }
+
+    /// Packets counted by the allow-list's rule whose comment is `comment`, on one node.
+    func firewallCount(_ state: LabState, _ node: String, _ comment: String) async throws -> Int {
+        let chain = try await ssh(state, node, "nft list chain inet clusterup_vrrp input")
+        let line = try #require(chain.split(separator: "\n").first { $0.contains("comment \"\(comment)\"") }, "\(chain)")
+        let words = line.split(separator: " ")
+        let packets = try #require(words.firstIndex(of: "packets"), "\(line)")
+        return try #require(Int(words[packets + 1]))
+    }
+
+    @Test func vrrpFirewallDropsAdvertsFromAnyoneButTheLbHosts() async throws {
+        let name = "dpfw"
+        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let inventory = try Lab.inventoryPath(name: name)
+        do {
+            let fenced = inventory.replacingOccurrences(of: "inventory.yml", with: "firewall.yml")
+            let text = try String(contentsOfFile: inventory, encoding: .utf8)
+            try #require(text.contains("vrrp:\n"))
+            try text.replacingOccurrences(of: "vrrp:\n", with: "vrrp:\n  firewall: true\n")
+                .write(toFile: fenced, atomically: true, encoding: .utf8)
+            let first = try await clusterup(["deploy", fenced])
+            #expect(first.status == 0, "\(first.output)")
+            #expect(first.output.contains("is held by node"), "\(first.output)")
+            let again = try await clusterup(["deploy", fenced])
+            #expect(again.output.contains("deploy: no changes"), "\(again.output)")
+
+            // The table is loaded on every lb host, naming the other two as its only VRRP peers.
+            let addresses = Dictionary(uniqueKeysWithValues: state.nodes.map { ($0.name, $0.address) })
+            for node in ["node1", "node2", "node3"] {
+                #expect(try await ssh(state, node, "systemctl is-active clusterup-vrrp-firewall.service") == "active\n")
+                let table = try await ssh(state, node, "nft list set inet clusterup_vrrp lb_peers")
+                for (other, address) in addresses {
+                    #expect(table.contains(address) == (other != node), "\(node) about \(other): \(table)")
+                }
+            }
+            func holders() async throws -> [String] {
+                var held: [String] = []
+                for node in ["node1", "node2", "node3"] {
+                    let addresses = try await ssh(state, node, "ip -o addr show")
+                    if addresses.contains(" \(try state.plan.vipAddress)/") { held.append(node) }
+                }
+                return held
+            }
+            let before = try await holders()
+            #expect(before.count == 1, "exactly one node holds the VIP: \(before)")
+            var dropped: [String: Int] = [:]
+            for node in ["node1", "node2", "node3"] {
+                dropped[node] = try await firewallCount(state, node, "VRRP from anywhere else")
+                // The peers' own adverts pass: each node accepted some (the master's, or the backups' at start).
+                let accepted = try await firewallCount(state, node, "VRRP from the other lb hosts")
+                #expect(accepted > 0 || before == [node], "\(node) accepted none of the master's adverts")
+            }
+
+            // From this machine's side of the lab bridge (not an lb host): priority 255 for the VIP
+            // at the usual interval, which would take the VIP from any router that heard it.
+            let forged = VRRPAdvertisement(version: .v3, vrid: UInt8(try state.plan.vrid), priority: 255, maxAdvertisementInterval: 10,
+                                           addresses: [.v4(IPv4Address(try state.plan.vipAddress)!)], authentication: .none)
+            let source = try state.plan.hostAddress
+            let bytes = VRRPCodec.encode(forged, source: .v4(IPv4Address(source)!), destination: .v4(.vrrpMulticast))
+            let hex = bytes.map { String(format: "%02x", $0) }.joined()
+            // The kernel adds the IP header (protocol 112, TTL 255); IP_MULTICAST_IF keeps it on the lab bridge.
+            func forge() async throws {
+                _ = try await Blocking.run {
+                    try HostCommands().run("python3", ["-c", """
+                        import socket, sys, time
+                        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+                        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+                        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+                        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[2]))
+                        for _ in range(5):
+                            s.sendto(bytes.fromhex(sys.argv[1]), ("224.0.0.18", 0))
+                            time.sleep(0.05)
+                        """, hex, source])
+                }
+            }
+            /// How often the VIP holder has stepped down to Backup so far.
+            func stepDowns(_ node: String) async throws -> Int {
+                let log = try await ssh(state, node, "journalctl -u clusterup-vrrpd.service --no-pager -o cat")
+                return log.split(separator: "\n").filter { $0.contains("from=Master to=Backup") }.count
+            }
+            let holder = try #require(before.first)
+            let stepsBefore = try await stepDowns(holder)
+            try await forge()
+            try await Task.sleep(for: .seconds(1))
+            for node in ["node1", "node2", "node3"] {
+                let now = try await firewallCount(state, node, "VRRP from anywhere else")
+                #expect(now - (dropped[node] ?? 0) >= 5, "\(node): the forged adverts were dropped and counted (\(dropped[node] ?? 0) -> \(now))")
+            }
+            #expect(try await holders() == before, "the VIP stayed where it was")
+            #expect(try await stepDowns(holder) == stepsBefore, "\(holder) never heard the forged adverts")
+
+            // firewall: false lifts the allow-list again.
+            let lifted = try await clusterup(["deploy", inventory])
+            #expect(lifted.status == 0, "\(lifted.output)")
+            for node in ["node1", "node2", "node3"] {
+                let table = try await ssh(state, node, "nft list table inet clusterup_vrrp >/dev/null 2>&1 && echo loaded || echo gone")
+                #expect(table == "gone\n", "\(node): \(table)")
+                let unit = try await ssh(state, node, "systemctl is-enabled clusterup-vrrp-firewall.service; systemctl is-active clusterup-vrrp-firewall.service; true")
+                #expect(unit == "disabled\ninactive\n", "\(node): \(unit)")
+            }
+            // Without the allow-list the same adverts reach the daemons: the master steps down
+            // (what the table prevented above).
+            try await forge()
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await stepDowns(holder) > stepsBefore, "without the firewall the forged adverts are heard")
         } catch {
             _ = try? await Lab.down(name: name)
             throw error

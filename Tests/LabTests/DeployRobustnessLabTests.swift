@@ -1,6 +1,7 @@
 import ClusterupCore
 import Foundation
 import Testing
+import ClusterupDeploy
 @testable import ClusterupLab
 
 /// Deploy under stress, as an operator meets it: growing the cluster, two operators at once, a
@@ -126,6 +127,47 @@ struct DeployRobustnessLabTests {
             let third = try await clusterup(["deploy", inventory])
             #expect(third.status == 0, "\(third.output)")
             #expect(third.output.contains("deploy: no changes"))
+        }
+    }
+
+    @Test func aLockOfALiveLocalProcessIsKeptAndOfADeadOneTakenOver() async throws {
+        let lab = "dplive"
+        try await withLab(lab) { inventory in
+            // A lock every node holds for a process of this machine that runs: a `sleep` standing
+            // in for a clusterup that is still deploying (however old its lock looks).
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            holder.arguments = ["600"]
+            try holder.run()
+            defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() } }
+            let local = DeployLock.LocalProcessTable.current()
+            let start = try #require(local.startTime(holder.processIdentifier))
+            let owner = DeployLock.Owner(
+                user: "ops", host: ProcessInfo.processInfo.hostName, machineID: local.machineID ?? "", bootID: local.bootID ?? "",
+                pid: holder.processIdentifier, processStart: start, token: "planted", since: "2026-12-05T08:00:00Z")
+            let lock = shellQuote(DeployLock.directory)
+            for node in ["node1", "node2", "node3"] {
+                _ = try await self.node(node, "mkdir -p \(lock) && printf %s \(shellQuote(owner.record)) > \(lock)/owner && touch -d '-2 hours' \(lock)", lab: lab)
+            }
+            let refused = try await clusterup(["deploy", inventory])
+            #expect(refused.status == 1, "\(refused.output)")
+            #expect(refused.output.contains("another deploy holds the lock: ops@"), "\(refused.output)")
+            #expect(refused.output.contains("process \(holder.processIdentifier) on this machine still runs"), "\(refused.output)")
+            let still = try await node("node1", "sed -n 's/^token=//p' \(lock)/owner", lab: lab)
+            #expect(still.trimmingCharacters(in: .whitespacesAndNewlines) == "planted", "the refused deploy left the lock alone")
+
+            // The holder dies: its lock is taken over at once (no waiting for staleness), the deploy
+            // runs, and its own lock is gone afterwards.
+            kill(holder.processIdentifier, SIGKILL)
+            holder.waitUntilExit()
+            let deployed = try await clusterup(["deploy", inventory])
+            #expect(deployed.status == 0, "\(deployed.output)")
+            #expect(deployed.output.contains("took over a dead deploy's lock"), "\(deployed.output)")
+            #expect(deployed.output.contains("process \(holder.processIdentifier) on this machine is gone"), "\(deployed.output)")
+            for node in ["node1", "node2", "node3"] {
+                let left = try await self.node(node, "test -e \(lock) && echo locked || echo free", lab: lab)
+                #expect(left.contains("free"), "\(node): \(left)")
+            }
         }
     }
 

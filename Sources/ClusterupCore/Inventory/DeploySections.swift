@@ -35,12 +35,14 @@ public struct Artifact: Sendable, Equatable {
         case "etcdctl": Artifact(name: name, source: .package("etcd-client"), path: "/usr/bin/etcdctl")
         case "haproxy": Artifact(name: name, source: .package("haproxy"), path: "/usr/sbin/haproxy")
         case "keepalived": Artifact(name: name, source: .package("keepalived"), path: "/usr/sbin/keepalived")
+        case "nft": Artifact(name: name, source: .package("nftables"), path: "/usr/sbin/nft")
         default: nil
         }
     }
 
     public static let kubernetesComponents = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]
-    public static let names = ["etcd", "etcdctl", "haproxy", "keepalived", "clusterup-vrrpd"] + kubernetesComponents
+    /// `nft` loads the VRRP allow-list on lb hosts when `vrrp.firewall` is true.
+    public static let names = ["etcd", "etcdctl", "haproxy", "keepalived", "clusterup-vrrpd", "nft"] + kubernetesComponents
 }
 
 public struct EtcdSettings: Sendable, Equatable {

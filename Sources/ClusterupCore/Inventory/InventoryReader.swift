@@ -352,6 +352,7 @@ struct InventoryReader {
     static let vrrpKeys = [
         "backend", "interface", "vrid", "version", "advert_interval", "priorities", "preempt", "preempt_delay",
         "unicast", "checksum", "auth_password", "garp", "track", "realtime_priority", "max_interval_factor", "unicast_ttl_check",
+        "firewall",
     ]
 
     private func readVRRP(_ field: YAMLField) throws(ClusterupError) -> VRRPSettings {
@@ -416,6 +417,7 @@ struct InventoryReader {
             settings.realtimePriority = try realtime.int(in: 0...99, what: "a realtime priority")
         }
         if let check = mapping["unicast_ttl_check"] { settings.unicastTTLCheck = try check.bool() }
+        if let firewall = mapping["firewall"] { settings.firewall = try firewall.bool() }
         if let factor = mapping["max_interval_factor"] {
             guard version == 3 else {
                 throw factor.error("'max_interval_factor' applies to VRRPv3 only (v2 routers must share one interval)",
@@ -536,6 +538,21 @@ struct InventoryReader {
         if vrrp.version == 2, let vip = inventory.vip, vip.isIPv6 {
             throw (mapping["version"] ?? vrrpField).error(
                 "VRRPv2 carries IPv4 only, but the VIP \(vip.address) is IPv6", hint: "use 'version: 3'")
+        }
+        if vrrp.firewall {
+            // The allow-list names the lb hosts by address: IPv4 literals, as VRRP over IPv4 sends them.
+            if let vip = inventory.vip, vip.isIPv6 {
+                throw (mapping["firewall"] ?? vrrpField).error(
+                    "'firewall' covers VRRP over IPv4 only, but the VIP \(vip.address) is IPv6",
+                    hint: "remove 'firewall: true', and filter VRRP (IP protocol 112) from the lb hosts' link-local addresses yourself")
+            }
+            for entry in lbEntries {
+                guard case .ipv4? = NetworkAddress(entry.host.privateAddress) else {
+                    throw (entry.privateAddressField ?? entry.addressField).error(
+                        "vrrp.firewall allows VRRP from the lb hosts' private addresses, which must be IPv4 addresses; host \(entry.host.name) has '\(entry.host.privateAddress)'",
+                        hint: "give host \(entry.host.name) a private_address that is an IPv4 address, or remove 'firewall: true'")
+                }
+            }
         }
         if let prioritiesField = mapping["priorities"] {
             let names = entries.map(\.host.name)

@@ -129,6 +129,9 @@ public struct VRRPSettings: Sendable, Equatable {
     /// Unicast mode, clusterup-vrrpd: hear only peers on this link (TTL / hop limit 255), as
     /// multicast mode always does. The lb hosts share the VIP's segment, so this is the default.
     public var unicastTTLCheck: Bool
+    /// Deploy loads an nftables allow-list on every lb host: VRRP (IP protocol 112) only from the
+    /// other lb hosts' private addresses, any other VRRP dropped. IPv4 only.
+    public var firewall = false
 
     public static let defaultMaxIntervalFactor = 10
     public static let defaultVRID = 51

@@ -65,6 +65,7 @@ public enum StarterInventory {
           garp: {repeat: 5, delay: 0ms, refresh: 0s}
           realtime_priority: 10      # SCHED_RR of the VRRP daemon, 1..99 (keepalived: vrrp_rt_priority); 0 = normal
           max_interval_factor: 10    # v3, clusterup-vrrpd: adopt a master's interval up to 10x ours (0 = any, as RFC 5798)
+          firewall: false            # true: an nftables allow-list drops VRRP not from the lb hosts (IPv4; nodes need nft)
           track:
             http: https://127.0.0.1:6443/readyz
             interval: 1s

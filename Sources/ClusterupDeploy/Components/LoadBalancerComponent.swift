@@ -10,6 +10,14 @@ enum LoadBalancerComponent {
     static let vrrpdDigest = "/etc/clusterup/clusterup-vrrpd.sha256"
     static let keepalivedConfig = "/etc/keepalived/keepalived.conf"
     static let statsPort = 8404
+    static let firewallRuleset = "/etc/clusterup/vrrp-firewall.nft"
+    static let firewallUnit = "clusterup-vrrp-firewall.service"
+    static let firewallTable = "inet clusterup_vrrp"
+    /// Deletes the allow-list's table if it is loaded; forgets a failed stop of its unit.
+    static let liftFirewall = """
+        if command -v nft >/dev/null 2>&1 && nft list table \(firewallTable) >/dev/null 2>&1; then nft delete table \(firewallTable) && echo "removed nftables table \(firewallTable)"; fi
+        systemctl reset-failed \(firewallUnit) 2>/dev/null || true
+        """
 
     static func describe(_ host: Host, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard host.roles.contains(.lb) else { return }
@@ -50,6 +58,26 @@ enum LoadBalancerComponent {
                 "\(host.name) has the lb role but the inventory has no 'vrrp' section", at: inventory.path,
                 hint: "add a vrrp section (see `clusterup init`)")
         }
+        if vrrp.firewall {
+            // A changed allow-list is loaded by the load balancer phase with `nft -f` (one
+            // transaction: VRRP is never unfiltered), not by restarting the unit.
+            state.add(ManagedFile(
+                path: firewallRuleset, text: try firewallRules(for: host, inventory: inventory, templates: inputs.templates),
+                component: "vrrp"))
+            state.add(ManagedFile(
+                path: "/etc/systemd/system/\(firewallUnit)",
+                text: try inputs.render("clusterup-vrrp-firewall.service", [
+                    "cluster": cluster, "nft": systemdWord(try inputs.artifactPath("nft")), "ruleset": firewallRuleset,
+                ]),
+                restarts: [firewallUnit], component: "vrrp"))
+            state.add(ManagedUnit(name: firewallUnit, component: "vrrp"))
+        } else {
+            // `firewall: false` lifts the allow-list again: the unit is stopped and disabled, and
+            // the table deleted even where the unit's ExecStop could not run (seen in containers:
+            // systemd fails to spawn a oneshot's stop command once its cgroup is gone, 219/CGROUP).
+            state.disabledUnits.append(firewallUnit)
+            state.afterDisabling[firewallUnit] = liftFirewall
+        }
         switch vrrp.backend {
         case .clusterupVRRPD:
             let binaryPath = try inputs.artifactPath("clusterup-vrrpd")
@@ -85,5 +113,15 @@ enum LoadBalancerComponent {
             state.add(ManagedUnit(name: "keepalived.service", component: "vrrp", reload: true))
             state.disabledUnits.append("clusterup-vrrpd.service")
         }
+    }
+
+    /// The nftables allow-list of `host` (vrrp.firewall): VRRP only from the other lb hosts'
+    /// private addresses, to the VRRP multicast group or this host's own address (unicast mode).
+    static func firewallRules(for host: Host, inventory: Inventory, templates: TemplateSet) throws -> String {
+        let peers = inventory.hosts(withRole: .lb).filter { $0.name != host.name }.map(\.privateAddress)
+        return try templates.render("vrrp-firewall.nft", [
+            "cluster": inventory.cluster, "address": host.privateAddress,
+            "has_peers": !peers.isEmpty, "peers": peers.joined(separator: ", "),
+        ])
     }
 }

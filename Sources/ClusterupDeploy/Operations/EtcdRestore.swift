@@ -42,11 +42,15 @@ public enum EtcdRestore {
         let dataDir = settings.etcd.dataDirectory
         let remote = "\(settings.etcd.backupDirectory)/restore-\(stamp).db"
         let peers = hosts.map { EtcdPeer(name: $0.name, address: $0.privateAddress) }
-        let owner = LockPhase.ownerLine()
-        let lockScript = LockPhase.acquireScript(owner: owner, staleSeconds: 3600)
+        let local = DeployLock.LocalProcessTable.current()
+        let owner = DeployLock.Owner.current(local: local)
+        let staleAfter = DeployOptions.defaultStaleLockAfter
+        let release = DeployLock.releaseScript(token: owner.token)
         // 1. Lock and upload to every member before stopping anything: a failure here changes nothing.
         let prepared = await sessions.run(hosts, step: "locking and uploading") { host, connection, reporter in
-            let outcome = try LockPhase.parse(try connection.checkedOutput(lockScript), host: host.name)
+            let outcome = try DeployLock.acquire(
+                connection, host: host.name, as: owner, staleAfter: Int(staleAfter.components.seconds), local: local)
+            if case .acquired(let tookOver?) = outcome { note("\(host.name): took over a dead deploy's lock: \(tookOver)") }
             if case .held(let by) = outcome {
                 throw ClusterupError.remote("a deploy holds the lock: \(by)", host: host.name, hint: "wait for it to finish")
             }
@@ -60,21 +64,27 @@ public enum EtcdRestore {
                     throw ClusterupError.remote("the uploaded snapshot's sha256 differs (\(sha))", host: host.name)
                 }
             } catch {
-                _ = try? connection.checkedOutput("rm -rf \(shellQuote(LockPhase.directory))")
+                _ = try? connection.checkedOutput(release)
                 throw error
             }
             return true
         }
         let locked = zip(hosts, prepared).filter { $0.1.succeeded }.map(\.0)
+        // A restore waits on etcd's health for minutes: the lock is kept fresh meanwhile.
+        let keeper = LockKeeper.overSSH(hosts: locked, token: owner.token, interval: DeployLock.refreshInterval(staleAfter: staleAfter),
+                                connect: { [connector = sessions.connector] in try connector.connect($0) })
+        keeper.start()
         do {
             try requireAll(prepared, step: "upload", state: "Nothing was stopped or changed; etcd runs as before.")
             let result = try await restore(
                 hosts: hosts, peers: peers, cluster: inventory.cluster, etcdctl: etcdctl, dataDir: dataDir, remote: remote,
                 stamp: stamp, bytes: bytes.count, sessions: sessions, healthTimeout: healthTimeout, note: note)
-            await release(locked, sessions: sessions)
+            await keeper.stop()
+            await unlock(locked, script: release, sessions: sessions)
             return result
         } catch {
-            await release(locked, sessions: sessions)
+            await keeper.stop()
+            await unlock(locked, script: release, sessions: sessions)
             throw error
         }
     }
@@ -119,12 +129,12 @@ public enum EtcdRestore {
     }
 
     /// Released on every path; a lock that cannot be released is reported by the next deploy.
-    static func release(_ hosts: [ClusterupCore.Host], sessions: HostSessions) async {
+    static func unlock(_ hosts: [ClusterupCore.Host], script: String, sessions: HostSessions) async {
         guard !hosts.isEmpty else { return }
         // Its own task: after Ctrl-C the restore's task is cancelled, the release must still run.
         await Task {
             _ = await sessions.run(hosts, step: "unlocking") { _, connection, _ in
-                _ = try connection.checkedOutput("rm -rf \(shellQuote(LockPhase.directory))")
+                _ = try connection.checkedOutput(script)
             }
         }.value
     }

@@ -28,6 +28,7 @@ public struct ResetPlan: Sendable, Equatable {
         var paths = [
             "/etc/systemd/system/etcd.service",
             "/etc/systemd/system/clusterup-vrrpd.service",
+            "/etc/systemd/system/\(LoadBalancerComponent.firewallUnit)",
             "/etc/systemd/system/haproxy.service.d/clusterup.conf",
             "/etc/clusterup",
             LoadBalancerComponent.sysctlPath,
@@ -57,14 +58,33 @@ public struct ResetPlan: Sendable, Equatable {
     /// One script per host. It refuses while a deploy holds the lock, and prints one
     /// `removed|moved|kept|stopped …` line per thing it touched, so the report says exactly what
     /// happened even when it stops half-way.
-    /// `overridingLock`: the lock was left by a deploy from this machine that died; reset removes it.
-    public func script(timestamp: String, overridingLock: Bool = false) -> String {
-        let lock = shellQuote(LockPhase.directory)
-        var script = overridingLock ? "set -u\nrm -rf \(lock) && echo \"removed \(LockPhase.directory) (left by a deploy that died)\"\n" : """
-        set -u
-        if [ -d \(lock) ]; then echo "locked $(cat \(lock)/owner 2>/dev/null)"; exit 0; fi
+    /// `overridingLock`: the lock found by the first run, left by a deploy that died
+    /// (`DeployLock.decide`); reset removes it if it is still that lock, else reports it again.
+    public func script(timestamp: String, overridingLock: DeployLock.Observation? = nil, lockDirectory: String = DeployLock.directory) -> String {
+        let lock = shellQuote(lockDirectory)
+        var script = "set -u\n"
+        if let observed = overridingLock {
+            script += """
+            if [ -d \(lock) ]; then
+              \(DeployLock.guarded(lockDirectory))
+              if [ \(DeployLock.currentToken(lockDirectory)) = \(shellQuote(observed.token)) ] && [ "$(stat -c %Y \(lock))" = \(shellQuote(observed.modified)) ]; then
+                rm -rf \(lock) && echo "removed \(lockDirectory) (left by a deploy that died)"
+              else
+            \(DeployLock.reportHeld(lockDirectory))
+                exit 0
+              fi
+            fi
 
-        """
+            """
+        } else {
+            script += """
+            if [ -d \(lock) ]; then
+            \(DeployLock.reportHeld(lockDirectory))
+              exit 0
+            fi
+
+            """
+        }
         for unit in units {
             let u = shellQuote(unit)
             script += """
@@ -73,6 +93,9 @@ public struct ResetPlan: Sendable, Equatable {
 
             """
         }
+        // Stopping the allow-list's unit deletes its table, unless systemd could not run the stop
+        // command (219/CGROUP in containers): delete it here too.
+        script += LoadBalancerComponent.liftFirewall + "\n"
         for path in paths {
             let p = shellQuote(path)
             if Self.ownedDirectories.contains(path) {
@@ -110,7 +133,11 @@ public struct ResetPlan: Sendable, Equatable {
 
 /// What reset did on one host, parsed from its script's lines.
 public struct ResetOutcome: Sendable, Equatable {
-    public var lockedBy: String?
+    /// The deploy lock reset found held (and therefore touched nothing).
+    public var lock: DeployLock.Observation?
+    /// Another clusterup was taking the lock over at the same moment.
+    public var lockBusy = false
+    public var lockedBy: String? { lock?.description ?? (lockBusy ? "another clusterup taking the lock over right now" : nil) }
     public var stopped: [String] = []
     public var disabled: [String] = []
     public var removed: [String] = []
@@ -120,7 +147,7 @@ public struct ResetOutcome: Sendable, Equatable {
     public var completed = false
 
     public static func == (a: ResetOutcome, b: ResetOutcome) -> Bool {
-        a.lockedBy == b.lockedBy && a.stopped == b.stopped && a.disabled == b.disabled && a.removed == b.removed && a.kept == b.kept
+        a.lock == b.lock && a.lockBusy == b.lockBusy && a.stopped == b.stopped && a.disabled == b.disabled && a.removed == b.removed && a.kept == b.kept
             && a.completed == b.completed && a.moved.elementsEqual(b.moved) { $0 == $1 }
     }
 
@@ -128,11 +155,15 @@ public struct ResetOutcome: Sendable, Equatable {
 
     public static func parse(_ output: String) -> ResetOutcome {
         var outcome = ResetOutcome()
+        switch DeployLock.parse(output) {
+        case .held(let observed): outcome.lock = observed
+        case .busy: outcome.lockBusy = true
+        default: break
+        }
         for line in output.split(separator: "\n") {
             let words = line.split(separator: " ", maxSplits: 1).map(String.init)
             let rest = words.count > 1 ? words[1] : ""
             switch words.first {
-            case "locked": outcome.lockedBy = rest
             case "stopped": outcome.stopped.append(rest)
             case "disabled": outcome.disabled.append(rest)
             case "removed": outcome.removed.append(rest)
@@ -154,17 +185,24 @@ public enum Reset {
     public static func run(_ plan: ResetPlan, hosts: [ClusterupCore.Host], sessions: HostSessions, now: Date = Date()) async -> [HostResult<ResetOutcome>] {
         let stamp = timestamp(now)
         let script = plan.script(timestamp: stamp)
+        let local = DeployLock.LocalProcessTable.current()
+        let staleAfter = Int(DeployOptions.defaultStaleLockAfter.components.seconds)
         return await sessions.run(hosts, step: "resetting") { host, connection, _ in
             var result = try connection.run(script, sudo: true, timeout: 180)
             var outcome = ResetOutcome.parse(result.stdoutText)
-            if let holder = outcome.lockedBy, LockPhase.isDeadLocalOwner(holder) {
-                result = try connection.run(plan.script(timestamp: stamp, overridingLock: true), sudo: true, timeout: 180)
-                outcome = ResetOutcome.parse(result.stdoutText)
+            var reason = ""
+            if let observed = outcome.lock {
+                switch DeployLock.decide(observed, staleAfter: staleAfter, local: local) {
+                case .takeOver:
+                    result = try connection.run(plan.script(timestamp: stamp, overridingLock: observed), sudo: true, timeout: 180)
+                    outcome = ResetOutcome.parse(result.stdoutText)
+                case .held(let why): reason = " (\(why))"
+                }
             }
             if let holder = outcome.lockedBy {
                 throw ClusterupError.remote(
-                    "a deploy holds the lock (\(holder)); nothing was removed", host: host.name,
-                    hint: "wait for it to finish; if it died, remove \(LockPhase.directory) on \(host.name)")
+                    "a deploy holds the lock: \(holder)\(reason); nothing was removed", host: host.name,
+                    hint: "wait for it to finish; if it died on another machine, its lock is stale after \(staleAfter)s without a refresh, or remove \(DeployLock.directory) on \(host.name)")
             }
             guard result.succeeded, outcome.completed else {
                 let done = outcome.stopped.map { "stopped \($0)" } + outcome.disabled.map { "disabled \($0)" } + outcome.removed.map { "removed \($0)" }

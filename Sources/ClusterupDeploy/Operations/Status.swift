@@ -187,6 +187,7 @@ enum ManagedUnits {
         if host.roles.contains(.lb) {
             units.append("haproxy.service")
             units.append(inventory.vrrp?.backend == .keepalived ? "keepalived.service" : "clusterup-vrrpd.service")
+            if inventory.vrrp?.firewall == true { units.append(LoadBalancerComponent.firewallUnit) }
         }
         if host.roles.contains(.etcd) { units.append("etcd.service") }
         if host.roles.contains(.controlPlane) { units += Artifact.kubernetesComponents.map { "\($0).service" } }
@@ -194,7 +195,7 @@ enum ManagedUnits {
     }
 
     /// Every unit deploy may have installed, whatever the roles now (a role may have been dropped).
-    static let all = ["clusterup-vrrpd.service", "keepalived.service", "haproxy.service", "etcd.service"]
+    static let all = ["clusterup-vrrpd.service", "keepalived.service", LoadBalancerComponent.firewallUnit, "haproxy.service", "etcd.service"]
         + Artifact.kubernetesComponents.map { "\($0).service" }
 }
 

@@ -52,7 +52,8 @@ struct ApplyFilesPhase: DeployPhase {
                     break
                 case .disable(let unit):
                     reporter.step("stopping \(unit)")
-                    _ = try connection.checkedOutput(disableScript(unit))
+                    let cleanup = desired[host.name]!.afterDisabling[unit].map { "\n" + $0 } ?? ""
+                    _ = try connection.checkedOutput(disableScript(unit) + cleanup)
                 case .start, .restart, .reload:
                     break
                 }
@@ -132,6 +133,8 @@ func applyUnitChanges(_ units: [ManagedUnit], changes: HostChanges, on connectio
 }
 
 extension HostChanges {
+    func writes(_ path: String) -> Bool { files.contains { $0.file.path == path } }
+
     func touches(_ unit: String) -> Bool {
         units.contains { action in
             switch action {

@@ -16,6 +16,7 @@ struct ArtifactsPhase: DeployPhase {
         if host.roles.contains(.lb) {
             names.append("haproxy")
             names.append(inventory.vrrp?.backend == .keepalived ? "keepalived" : "clusterup-vrrpd")
+            if inventory.vrrp?.firewall == true { names.append("nft") }
         }
         return names
     }

@@ -15,19 +15,25 @@ struct LoadBalancerPhase: DeployPhase {
             : ManagedUnit(name: "clusterup-vrrpd.service", component: "vrrp", reload: true)
     }
 
+    let haproxyName = "haproxy.service"
+
     func skipReason(_ session: DeploySession) -> String? {
         let hosts = session.inventory.hosts(withRole: .lb)
         if hosts.isEmpty { return "no lb hosts" }
         let changes = session.with { $0.changes }
         let vrrp = vrrpUnit(session).name
-        return hosts.contains { changes[$0.name]?.touches("haproxy.service") == true || changes[$0.name]?.touches(vrrp) == true }
+        let firewall = LoadBalancerComponent.firewallUnit
+        return hosts.contains { host in
+            [haproxyName, vrrp, firewall].contains { changes[host.name]?.touches($0) == true }
+                || changes[host.name]?.writes(LoadBalancerComponent.firewallRuleset) == true
+        }
             ? nil : "HAProxy and VRRP unchanged"
     }
 
     func run(_ session: DeploySession) async throws {
         let changes = session.with { $0.changes }
         let lbHosts = session.inventory.hosts(withRole: .lb)
-        let haproxy = ManagedUnit(name: "haproxy.service", component: "haproxy", reload: true)
+        let haproxy = ManagedUnit(name: haproxyName, component: "haproxy", reload: true)
         let vrrp = vrrpUnit(session)
 
         let proxyHosts = lbHosts.filter { changes[$0.name]?.touches(haproxy.name) == true }
@@ -35,6 +41,22 @@ struct LoadBalancerPhase: DeployPhase {
             if let what = try applyUnitChange(haproxy, changes: changes[host.name]!, on: connection) {
                 reporter.step(what)
                 session.note(host.name, what)
+            }
+        }
+
+        // The VRRP allow-list (vrrp.firewall) is in place before any VRRP daemon starts or restarts.
+        let firewall = ManagedUnit(name: LoadBalancerComponent.firewallUnit, component: "vrrp")
+        let firewallHosts = lbHosts.filter {
+            changes[$0.name]?.touches(firewall.name) == true || changes[$0.name]?.writes(LoadBalancerComponent.firewallRuleset) == true
+        }
+        let nft = session.settings.artifact("nft")?.path ?? "nft"
+        try await session.onHosts(firewallHosts, phase: title, step: "VRRP allow-list") { host, connection, _ in
+            if let what = try applyUnitChange(firewall, changes: changes[host.name]!, on: connection) {
+                session.note(host.name, what)
+            } else {
+                // Only the rules changed: the file replaces the table in one transaction.
+                _ = try connection.checkedOutput("\(shellQuote(nft)) -f \(shellQuote(LoadBalancerComponent.firewallRuleset))")
+                session.note(host.name, "loaded the new VRRP allow-list")
             }
         }
 
