@@ -15,6 +15,7 @@ public enum Deploy {
         EtcdPhase(),
         ControlPlanePhase(),
         LoadBalancerPhase(),
+        RecordDeployPhase(),
         PostChecksPhase(),
     ]
 

@@ -58,6 +58,8 @@ public struct HostStatus: Sendable {
     public var certificates: [InstalledCertificate] = []
     /// Component → first line of its `--version`.
     public var versions: [String: String] = [:]
+    /// Which clusterup last changed the host; nil when none recorded it.
+    public var lastDeploy: DeployRecord?
 }
 
 /// One VRRP instance as clusterup-vrrpd reports it (`clusterup-vrrpd status`).
@@ -212,6 +214,7 @@ enum StatusProbe {
             script += "echo '@@haproxy'; curl -s --max-time 2 'http://127.0.0.1:\(LoadBalancerComponent.statsPort)/stats;csv' 2>/dev/null || true\n"
         }
         script += certificatesScript()
+        script += "echo '@@deployed'; cat \(shellQuote(DeployRecord.path)) 2>/dev/null || true\n"
         var binaries: [(String, String)] = []
         if host.roles.contains(.etcd) { binaries.append(("etcd", settings.artifact("etcd")?.path ?? "etcd")) }
         if host.roles.contains(.lb) {
@@ -264,6 +267,7 @@ enum StatusProbe {
             }
         }
         status.certificates = parseCertificates(sections, now: now)
+        status.lastDeploy = sections.first("deployed").flatMap { DeployRecord.parse($0.body) }
         for section in sections.all("version") {
             let line = section.body.split(separator: "\n").first.map(String.init) ?? ""
             status.versions[section.argument] = line.contains("not found") || line.contains("No such file") ? "not installed" : line
