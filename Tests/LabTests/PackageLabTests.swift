@@ -40,8 +40,9 @@ struct PackageLabTests {
 
         let deb = try PackageFiles.deb
         try root.copy(deb, to: "/tmp/" + (deb as NSString).lastPathComponent)
+        // The cached root's package lists may be older than the mirror's packages: refresh them first.
         let install = try await root.run(
-            "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/\((deb as NSString).lastPathComponent)", limit: 600)
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/\((deb as NSString).lastPathComponent)", limit: 600)
         #expect(install.status == 0, "\(release): \(install.stdout)\(install.stderr)")
         // apt pulls the runtime libraries and nothing else.
         let pulled = newPackages(install.stdout)
