@@ -33,6 +33,8 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Timeline pictures of probed operations: values in, SVG text out. No Foundation.
+        .target(name: "Timeline"),
         // VRRP protocol: codec and state machine. No Foundation, so the daemon links small.
         .target(name: "VRRP", swiftSettings: vrrpdSize),
 
@@ -49,7 +51,7 @@ let package = Package(
         ]),
 
         // verify / verify failover: non-disruptive checks and measured failover.
-        .target(name: "ClusterupVerify", dependencies: ["COpenSSL", "ClusterupCore", "ClusterupSSH", "ClusterupDeploy"]),
+        .target(name: "ClusterupVerify", dependencies: ["COpenSSL", "ClusterupCore", "ClusterupSSH", "ClusterupDeploy", "Timeline"]),
 
         // Commands.
         .target(name: "ClusterupCLI", dependencies: [
@@ -65,7 +67,9 @@ let package = Package(
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
         .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupSSH", "VRRPDaemon"]),
-        .testTarget(name: "ClusterupVerifyTests", dependencies: ["ClusterupVerify"]),
+        .testTarget(name: "ClusterupVerifyTests", dependencies: ["ClusterupVerify", "Timeline"]),
+        // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).
+        .testTarget(name: "TimelineTests", dependencies: ["Timeline"], exclude: ["Fixtures"]),
         .testTarget(name: "VRRPTests", dependencies: [
             "VRRP", "VRRPDaemon",
             // Renders templates/keepalived.conf.mustache for the interop tests.

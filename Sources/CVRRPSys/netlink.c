@@ -148,13 +148,18 @@ int cvrrp_nl_link_read(int fd, cvrrp_link_event *events, int cap) {
     char buf[16384];
     int count = 0;
     while (count < cap) {
-        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        struct sockaddr_nl from;
+        socklen_t fromlen = sizeof(from);
+        ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             if (errno == EINTR) continue;
             // ENOBUFS: we missed events; the caller re-reads link state with ioctl.
             return count > 0 ? count : -errno;
         }
+        // Only the kernel (port id 0) speaks for links; a local process could otherwise send
+        // forged RTM_NEWLINK messages to our multicast group and make us fault or recover.
+        if (fromlen != sizeof(from) || from.nl_family != AF_NETLINK || from.nl_pid != 0) continue;
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n) && count < cap;
              h = NLMSG_NEXT(h, n)) {
             if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {

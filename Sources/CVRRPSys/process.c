@@ -137,3 +137,18 @@ int cvrrp_thread_normal_attr(pthread_attr_t *attr) {
     if (!rc) rc = pthread_attr_setschedparam(attr, &sp);
     return rc ? -rc : 0;
 }
+
+int cvrrp_has_network_capabilities(void) {
+    FILE *status = fopen("/proc/self/status", "re");
+    if (!status) return -errno;
+    char line[256];
+    unsigned long long effective = 0;
+    int found = 0;
+    while (fgets(line, sizeof(line), status)) {
+        if (sscanf(line, "CapEff: %llx", &effective) == 1) { found = 1; break; }
+    }
+    fclose(status);
+    if (!found) return -ENOENT;
+    const unsigned long long needed = (1ULL << 12) | (1ULL << 13);  // CAP_NET_ADMIN, CAP_NET_RAW
+    return (effective & needed) == needed;
+}

@@ -10,6 +10,10 @@ public struct ManagedFile: Sendable, Equatable {
     public var group: String
     /// Private keys and secrets: their content is never shown in a diff or a log.
     public var sensitive: Bool
+    /// Line prefixes (after indentation) whose values are secrets in an otherwise showable file:
+    /// the diff shows such a line changed, never its value, in the old file as in the new one
+    /// (a password removed from the inventory is still in the node's file).
+    public var secretLinePrefixes: [String] = []
     /// Units to restart when this file changes.
     public var restarts: [String]
     /// Which part of the deploy owns it, for messages ("etcd", "haproxy").
@@ -34,6 +38,17 @@ public struct ManagedFile: Sendable, Equatable {
     }
 
     public var isUnitFile: Bool { path.hasPrefix("/etc/systemd/") }
+
+    /// `text` with the value of every secret line replaced, for diffs.
+    public func redacted(_ text: String) -> String {
+        guard !secretLinePrefixes.isEmpty else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let indentation = line.prefix { $0 == " " || $0 == "\t" }
+            let body = line.dropFirst(indentation.count)
+            guard let prefix = secretLinePrefixes.first(where: { body.hasPrefix($0) }) else { return String(line) }
+            return indentation + prefix + " (secret: not shown)"
+        }.joined(separator: "\n")
+    }
 }
 
 /// A systemd unit deploy keeps enabled and running.

@@ -11,6 +11,10 @@ Wants=network-online.target
 
 [Service]
 Type=simple
+{{#digest_file}}
+# The binary deploy uploaded, and no other: a file changed on this node since does not start.
+ExecStartPre=/usr/bin/sha256sum --check --status --strict {{digest_file}}
+{{/digest_file}}
 ExecStart={{binary}} --config {{config}}
 ExecReload=/bin/kill -HUP $MAINPID
 # SIGTERM makes the master resign at once (priority 0) so a backup takes over in Skew_Time.
@@ -19,6 +23,22 @@ TimeoutStopSec=5s
 Restart=always
 RestartSec=1s
 AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW
+# The daemon needs raw sockets, address changes and (realtime_priority) SCHED_RR, nothing more:
+# the bounding set holds those three, for it and for its check scripts and notify hooks. Hooks that
+# need more (writing under /usr or /etc, other capabilities) need a drop-in that widens this.
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE
+NoNewPrivileges=yes
+ProtectSystem=full
+ProtectHome=yes
+PrivateTmp=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+RestrictAddressFamilies=AF_INET AF_INET6 AF_NETLINK AF_PACKET AF_UNIX
+RestrictNamespaces=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+SystemCallArchitectures=native
 
 [Install]
 WantedBy=multi-user.target
@@ -45,6 +65,9 @@ instances:
 {{#checksum}}
     checksum: {{checksum}}
 {{/checksum}}
+{{#max_interval_factor}}
+    max_interval_factor: {{max_interval_factor}}
+{{/max_interval_factor}}
 {{#auth_password}}
     auth_password: {{auth_password_yaml}}
 {{/auth_password}}
@@ -60,6 +83,9 @@ instances:
 {{#unicast_peers}}
       - {{.}}
 {{/unicast_peers}}
+{{#unicast_ttl_check}}
+    unicast_ttl_check: true
+{{/unicast_ttl_check}}
 {{/has_unicast_peers}}
     garp:
       repeat: {{garp_repeat}}
@@ -303,6 +329,8 @@ vrrp_instance {{name}} {
     unicast_src_ip {{unicast_src}}
 {{/unicast_src}}
 {{#has_unicast_peers}}
+    # Adverts from an address outside unicast_peer are dropped, not followed.
+    check_unicast_src
     unicast_peer {
 {{#unicast_peers}}
         {{.}}

@@ -24,6 +24,13 @@ public struct TemplateSet: Sendable {
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                     throw ClusterupError.badInput("cannot read template \(path)")
                 }
+                // Without it swift-mustache HTML-escapes every value (`&` -> `&amp;`), so a unit
+                // or configuration would not say what the inventory does.
+                guard text.split(separator: "\n", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces) == "{{% CONTENT_TYPE: TEXT}}" else {
+                    throw ClusterupError.badInput(
+                        "template \(path) does not start with {{% CONTENT_TYPE: TEXT}}", at: path,
+                        hint: "make {{% CONTENT_TYPE: TEXT}} its first line, as every built-in template has (otherwise values are HTML-escaped)")
+                }
                 let name = String(file.dropLast(".mustache".count))
                 sources[name] = text
                 origins[name] = path

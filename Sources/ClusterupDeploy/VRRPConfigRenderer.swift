@@ -50,7 +50,7 @@ enum VRRPConfigRenderer {
         let tcp = track.tcp.map { [timing(["address": $0])] } ?? []
         var scripts: [[String: Any]] = track.scripts.map { script in
             [
-                "name": script.name, "command": script.command, "command_yaml": yamlSingleQuoted(script.command),
+                "name": script.name, "command": script.command, "command_yaml": yamlQuoted(script.command),
                 "interval_text": text(script.interval), "timeout_text": text(script.timeout),
                 "interval": seconds(script.interval), "timeout": seconds(script.timeout),
                 "rise": script.rise, "fall": script.fall, "weight": script.weight,
@@ -64,7 +64,16 @@ enum VRRPConfigRenderer {
             let hostPart = address[..<colon], port = address[address.index(after: colon)...]
             keepalivedScripts.append(timing(["name": "clusterup_tcp", "command": "/bin/bash -c 'exec 3<>/dev/tcp/\(hostPart)/\(port)'"]))
         }
-        if vrrp.backend == .keepalived { scripts = keepalivedScripts }
+        if vrrp.backend == .keepalived {
+            // keepalived's `script "…"` has no escape for a double quote.
+            if let index = track.scripts.firstIndex(where: { $0.command.unicodeScalars.contains("\"") }) {
+                throw ClusterupError.badInput(
+                    "vrrp.track.scripts[\(index)].command holds a double quote, which keepalived's script \"...\" cannot carry",
+                    at: "\(inventory.path): vrrp.track.scripts[\(index)].command",
+                    hint: "use single quotes in the command, or put it in a script file on the node")
+            }
+            scripts = keepalivedScripts
+        }
 
         let instance: [String: Any] = [
             "name": name, "interface": interface, "vrid": vrrp.vrid, "version": vrrp.version, "priority": priority,
@@ -73,9 +82,10 @@ enum VRRPConfigRenderer {
             "preempt_delay": vrrp.preemptDelay == .zero ? false : (vrrp.backend == .keepalived ? seconds(vrrp.preemptDelay) : text(vrrp.preemptDelay)) as Any,
             "checksum": vrrp.version == 3 ? vrrp.checksum.rawValue : false as Any,
             "auth_password": vrrp.authPassword ?? false as Any,
-            "auth_password_yaml": vrrp.authPassword.map(yamlSingleQuoted) ?? false as Any,
+            "auth_password_yaml": vrrp.authPassword.map(yamlQuoted) ?? false as Any,
             "vips": [["address": vip.address, "prefix": vip.prefix]],
             "unicast_src": vrrp.unicast ? host.privateAddress : false as Any,
+            "unicast_ttl_check": vrrp.unicast && !peers.isEmpty && vrrp.unicastTTLCheck,
             "unicast_peers": peers, "has_unicast_peers": !peers.isEmpty,
             "garp_repeat": vrrp.garp.repeatCount,
             "garp_interval_text": text(.zero), "garp_interval": 0,
@@ -94,13 +104,31 @@ enum VRRPConfigRenderer {
             "scripts": scripts, "instances": [instance],
             // clusterup-vrrpd takes 0 for normal scheduling; keepalived leaves the setting out.
             "realtime_priority": vrrp.realtimePriority,
+            "max_interval_factor": vrrp.version == 3 ? String(vrrp.maxIntervalFactor) : false as Any,  // a string: 0 must render
             "rt_priority": vrrp.realtimePriority > 0 ? vrrp.realtimePriority : false as Any,
         ]
     }
 
-    /// A YAML single-quoted scalar: only the quote itself needs escaping (doubled).
-    static func yamlSingleQuoted(_ text: String) -> String {
-        "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+    /// A YAML double-quoted scalar in printable ASCII: everything else is an escape, so neither a
+    /// combining mark after a quote (one `Character`, not equal to the quote) nor a line break
+    /// (folded inside quotes) can change what the daemon reads back.
+    static func yamlQuoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case " "..."~": out.unicodeScalars.append(scalar)
+            default:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += scalar.value <= 0xFFFF
+                    ? "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    : "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
+            }
+        }
+        return out + "\""
     }
 
     /// "100ms", "1s": the daemon's duration syntax.

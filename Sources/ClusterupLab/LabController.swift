@@ -253,25 +253,55 @@ final class LabController: Sendable {
             try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                             attributes: [.posixPermissions: 0o755])
         }
-        try hideLabState(upper: node.upperDirectory)
+        try hideHostSecrets(upper: node.upperDirectory)
         try commands.check(
             "mount", ["-t", "overlay", "overlay", "-o",
                       "lowerdir=/,upperdir=\(node.upperDirectory),workdir=\(node.workDirectory)", node.rootDirectory],
             what: "\(node.name): mounting its overlay")
+        try recreateHiddenDirectories(root: node.rootDirectory)
     }
 
-    /// Nodes see the host's disk through the overlay, including every lab's state (private keys)
-    /// and the lab's own state directory while it changes underneath. A whiteout (character device
-    /// 0/0) in the upper layer removes /var/lib/clusterup from the node's view (overlayfs whiteouts).
-    static func hideLabState(upper: String) throws {
-        let parent = "\(upper)/var/lib"
-        let hidden = "\(parent)/clusterup"
+    /// Nodes see the host's disk through the overlay. What no node may read is taken out of its
+    /// view in the upper layer before the overlay is mounted (overlayfs whiteouts and opaque
+    /// directories): every lab's state (private keys) under /var/lib/clusterup, the host's users'
+    /// homes and root's (keys, shells' history, caches), and the password hashes.
+    static func hideHostSecrets(upper: String) throws {
+        try whiteout("\(upper)/var/lib/clusterup")
+        // Whited out here; `recreateHiddenDirectories` makes them anew in the mounted node, where
+        // overlayfs marks a directory created over a whiteout opaque: the host's files stay hidden.
+        for directory in hiddenDirectories.keys { try whiteout("\(upper)/\(directory)") }
+        for file in ["shadow", "gshadow"] {
+            guard let text = try? String(contentsOfFile: "/etc/\(file)", encoding: .utf8) else { continue }
+            let path = "\(upper)/etc/\(file)"
+            guard !FileManager.default.fileExists(atPath: path) else { continue }
+            try FileManager.default.createDirectory(atPath: "\(upper)/etc", withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
+            try LabFiles.withoutPasswords(text).write(toFile: path, atomically: false, encoding: .utf8)
+            chmod(path, 0o640)
+            var original = stat()
+            if stat("/etc/\(file)", &original) == 0 { chown(path, original.st_uid, original.st_gid) }
+        }
+    }
+
+    static let hiddenDirectories: [String: Int] = ["root": 0o700, "home": 0o755]
+
+    static func recreateHiddenDirectories(root: String) throws {
+        for (directory, mode) in hiddenDirectories {
+            let path = "\(root)/\(directory)"
+            guard !FileManager.default.fileExists(atPath: path) else { continue }
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: mode])
+        }
+    }
+
+    /// A character device 0/0 in the upper layer: the path does not exist in the node.
+    static func whiteout(_ path: String) throws {
         var existing = stat()
-        guard lstat(hidden, &existing) != 0 else { return }
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
-        guard mknod(hidden, S_IFCHR, 0) == 0 else {
-            throw ClusterupError.local("cannot hide \(hidden): \(String(cString: strerror(errno)))")
+        guard lstat(path, &existing) != 0 else { return }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        guard mknod(path, S_IFCHR, 0) == 0 else {
+            throw ClusterupError.local("cannot hide \(path): \(String(cString: strerror(errno)))")
         }
     }
 

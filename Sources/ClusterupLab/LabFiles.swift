@@ -1,5 +1,16 @@
 /// The text files a lab writes, rendered from its state. Pure: no I/O here.
 public enum LabFiles {
+    /// /etc/shadow or /etc/gshadow with every password hash replaced by `*` (no password login),
+    /// so a node cannot read the host's hashes; key logins, which the lab uses, are unaffected.
+    static func withoutPasswords(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            var fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count >= 2 else { return String(line) }
+            fields[1] = "*"
+            return fields.joined(separator: ":")
+        }.joined(separator: "\n")
+    }
+
     /// Roles every lab node gets, so each later phase has all nodes to work on.
     public static let roles = ["etcd", "control-plane", "lb"]
     public static let vipPort = 8443

@@ -47,7 +47,7 @@ extension SSHConnection {
     ) throws -> CommandResult {
         let script = try Shell.exportPrefix(environment) + command
         var wrapped = script
-        var input = stdin
+        var handshake: SudoHandshake? = nil
         if sudo {
             if target.effectiveSudo == .none && target.user != "root" {
                 throw ClusterupError.badInput(
@@ -62,11 +62,11 @@ extension SSHConnection {
                 }
                 password = value
             }
-            (wrapped, input) = Shell.sudo(script, mode: target.effectiveSudo, password: password, stdin: stdin)
+            (wrapped, handshake) = Shell.sudo(script, mode: target.effectiveSudo, password: password)
         }
         let seconds = timeout ?? target.commandTimeout
         return try locked {
-            try execute(wrapped, displayed: command, stdin: input, seconds: seconds, onOutput: onOutput)
+            try execute(wrapped, displayed: command, stdin: stdin, handshake: handshake, seconds: seconds, onOutput: onOutput)
         }
     }
 
@@ -93,7 +93,7 @@ extension SSHConnection {
 
     /// The exec loop: the session is non-blocking, so stdout, stderr and stdin progress together
     /// (a full stderr window can never stall a stdout read) and the deadline is checked on every wait.
-    private func execute(_ command: String, displayed: String, stdin: [UInt8], seconds: Double,
+    private func execute(_ command: String, displayed: String, stdin: [UInt8], handshake: SudoHandshake?, seconds: Double,
                          onOutput: ((OutputChunk) -> Void)?) throws -> CommandResult {
         let deadline = Deadline(seconds: seconds)
         var stopwatch = Stopwatch()
@@ -112,7 +112,9 @@ extension SSHConnection {
         timings.execStart = stopwatch.lap()
 
         var stdout: [UInt8] = [], stderr: [UInt8] = []
-        var pending = stdin[...]
+        // Behind a sudo handshake, stdin waits until sudo has let the command run.
+        var handshake = handshake
+        var pending = handshake == nil ? stdin[...] : []
         var eofSent = false
         var buffer = [UInt8](repeating: 0, count: 32 * 1024)
         while true {
@@ -129,8 +131,17 @@ extension SSHConnection {
                         break
                     }
                     progressed = true
-                    let chunk = Array(buffer[0..<n])
-                    if stream == 0 { stdout += chunk; onOutput?(.stdout(chunk)) } else { stderr += chunk; onOutput?(.stderr(chunk)) }
+                    var chunk = Array(buffer[0..<n])
+                    if stream == 0 { stdout += chunk; onOutput?(.stdout(chunk)); continue }
+                    if var exchange = handshake, exchange.state != .released {
+                        let step = exchange.feed(stderr: chunk)
+                        handshake = exchange
+                        pending = step.write[...] + pending
+                        if step.releaseInput { pending += stdin[...] }
+                        if step.closeInput { pending = [] }
+                        chunk = step.stderr
+                    }
+                    if !chunk.isEmpty { stderr += chunk; onOutput?(.stderr(chunk)) }
                 }
             }
             if !pending.isEmpty {
@@ -145,7 +156,8 @@ extension SSHConnection {
                     pending = []
                 }
             }
-            if pending.isEmpty && !eofSent {
+            let inputOpen = handshake.map { $0.state == .released || $0.state == .refused } ?? true
+            if pending.isEmpty && !eofSent && inputOpen {
                 let rc = libssh2_channel_send_eof(channel)
                 if rc != LIBSSH2_ERROR_EAGAIN { eofSent = true; progressed = true }
             }
@@ -161,6 +173,7 @@ extension SSHConnection {
             }
         }
 
+        if var exchange = handshake { stderr += exchange.finish() }
         timings.output = stopwatch.lap()
         _ = try retryOrTimeout(deadline, displayed, seconds) { libssh2_channel_close(channel) }
         _ = try retryOrTimeout(deadline, displayed, seconds) { libssh2_channel_wait_closed(channel) }

@@ -34,8 +34,7 @@ extension SSHConnection {
             var install = ["install", "-m", modeText]
             if let owner { install += ["-o", owner] }
             if let group { install += ["-g", group] }
-            let script = "trap 'rm -f \(Shell.quote(spool)) \(Shell.quote(staged))' EXIT; "
-                + Shell.quote(install + ["--", spool, staged]) + " && mv -f -- \(Shell.quote(staged)) \(Shell.quote(path))"
+            let script = Self.sudoInstallScript(install: install, spool: spool, staged: staged, path: path)
             // The spool file belongs to the login user, so clean it up without sudo if sudo failed.
             let result = try run(script, sudo: true, timeout: seconds)
             if !result.succeeded {
@@ -135,7 +134,7 @@ extension SSHConnection {
                 lines.append("chown \(Shell.quote(owner)) -- \(Shell.quote(staged)) \(metadataFailed)")
             }
             lines += renames
-            let cleanup = "trap 'rm -f -- \(Shell.quote(written).replacingOccurrences(of: "'", with: "'\\''"))' EXIT"
+            let cleanup = Shell.removeOnExit(written)
             let result = try run(([cleanup] + lines).joined(separator: "\n"), sudo: useSudo, timeout: seconds)
             if !result.succeeded {
                 if useSudo { _ = try? run("rm -f -- " + Shell.quote(written.filter { $0.hasPrefix("/tmp/") }), timeout: seconds) }
@@ -146,6 +145,13 @@ extension SSHConnection {
                     hint: "files listed before it are in place, the others untouched; check the directory exists and the permissions (or configure sudo)")
             }
         }
+    }
+
+    /// `install` the spooled file beside the target, then rename it over the target; both
+    /// temporary files go when the script exits, whatever happens.
+    static func sudoInstallScript(install: [String], spool: String, staged: String, path: String) -> String {
+        Shell.removeOnExit([spool, staged]) + "; "
+            + Shell.quote(install + ["--", spool, staged]) + " && " + Shell.quote(["mv", "-f", "--", staged, path])
     }
 
     private func uploadFailed(_ path: String, _ result: CommandResult) -> ClusterupError {

@@ -10,6 +10,12 @@ public enum Shell {
         words.map { quote($0) }.joined(separator: " ")
     }
 
+    /// `trap '<rm -f -- paths>' EXIT`: the trap's action is itself a command, so it is quoted as
+    /// one word after its own words were quoted (never a quoted word pasted inside quotes).
+    public static func removeOnExit(_ paths: [String]) -> String {
+        "trap " + quote("rm -f -- " + quote(paths)) + " EXIT"
+    }
+
     /// `export K=V; ` for each variable (sorted, so the command text is stable), because sshd
     /// usually refuses `setenv` requests (AcceptEnv).
     public static func exportPrefix(_ environment: [String: String]) throws -> String {
@@ -31,17 +37,18 @@ public enum Shell {
         ("a"..."z").contains(c) || ("A"..."Z").contains(c)
     }
 
-    /// Wraps a script to run as root: `sudo -n` when passwordless; `sudo -S` with the password as the
-    /// first stdin line otherwise (`-k` so sudo always reads it, never leaving it for the script).
-    public static func sudo(_ script: String, mode: SSHTarget.Sudo, password: String?, stdin: [UInt8])
-        -> (command: String, stdin: [UInt8]) {
+    /// Wraps a script to run as root: `sudo -n` when passwordless; with a password, `sudo -S`
+    /// behind a handshake that answers sudo's own prompt only (see `SudoHandshake`), so the
+    /// password never becomes part of the command's stdin.
+    static func sudo(_ script: String, mode: SSHTarget.Sudo, password: String?) -> (command: String, handshake: SudoHandshake?) {
         switch mode {
         case .none:
-            return (script, stdin)
+            return (script, nil)
         case .passwordless:
-            return ("sudo -n -- sh -c " + quote(script), stdin)
+            return ("sudo -n -- sh -c " + quote(script), nil)
         case .password:
-            return ("sudo -k -S -p '' -- sh -c " + quote(script), Array(((password ?? "") + "\n").utf8) + stdin)
+            let handshake = SudoHandshake.random(password: password ?? "")
+            return (handshake.wrap(script), handshake)
         }
     }
 }

@@ -86,6 +86,8 @@ public struct FailoverRound: Sendable, Equatable {
     public var notRestored: [String]
     /// A failure of the round itself (fault could not be injected, no new master...).
     public var error: String?
+    /// The round's probe log and moments on the prober's clock, for `--plot`; nil when no fault ran.
+    public var trace: RoundTrace?
 
     public init(index: Int, mode: FailureMode, oldMaster: String, newMaster: String? = nil, detection: Duration? = nil,
                 outage: Outage? = nil, failbackOutage: Outage? = nil, probes: Int = 0, failedProbes: Int = 0, holderAfter: [String] = [],

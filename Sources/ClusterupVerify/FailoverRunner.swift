@@ -277,9 +277,11 @@ public final class FailoverRunner: @unchecked Sendable {
         let faultEnd = injected + (options.mode == .network ? options.cut : options.hold)
         while prober.now < faultEnd && !cancel.isRaised { Thread.sleep(forTimeInterval: 0.02) }
         let restoredAt = prober.now
+        result.trace = RoundTrace(injected: injected, restored: restoredAt)
         restore(master, fault, &result, before: before)
         waitForAnswers(since: restoredAt, deadline: prober.now + options.deadline)
         let log = prober.log.window(from: windowStart, to: prober.now)
+        result.trace?.samples = log.samples
         (result.outage, result.failbackOutage) = FailoverRound.outages(log, restoredAt: restoredAt)
         result.probes = log.samples.count
         result.failedProbes = log.failedProbes
@@ -335,6 +337,7 @@ public final class FailoverRunner: @unchecked Sendable {
             holders = vipHolders()
             do { after = try nodeState(master) } catch { after = nil; unreadable = String(describing: error) }
             let placed = holders.count == 1 && (result.expectedHolder == nil || holders == [result.expectedHolder!])
+            if placed && result.trace?.placed == nil { result.trace?.placed = prober.now }
             let servicesBack = after.map { $0.services == before.services } ?? false
             if placed && servicesBack { break }
             Thread.sleep(forTimeInterval: 0.1)

@@ -7,6 +7,8 @@ public struct VRRPRouter: Sendable {
     public private(set) var effectivePriority: UInt8
     public private(set) var isLinkUp = true
     private var virtualAddressSet: Set<IPAddress>
+    /// `configuration.acceptedIntervalLimit`, kept so the advert path does not derive it each time.
+    private var acceptedIntervalLimit: UInt16
     private var machine: Machine = .initialize(InitializeState())
 
     private enum Machine: Sendable, Hashable {
@@ -21,6 +23,7 @@ public struct VRRPRouter: Sendable {
         self.configuration = configuration
         effectivePriority = configuration.priority
         virtualAddressSet = Set(configuration.virtualAddresses)
+        acceptedIntervalLimit = configuration.acceptedIntervalLimit
     }
 
     // MARK: Observed state
@@ -241,6 +244,7 @@ public struct VRRPRouter: Sendable {
         case .v3:
             // A zero Max Adver Int would make Master_Down_Interval the bare Skew_Time.
             guard advertisement.maxAdvertisementInterval > 0 else { return .advertisementIntervalZero }
+            guard advertisement.maxAdvertisementInterval <= acceptedIntervalLimit else { return .advertisementIntervalTooLong }
         }
         return nil
     }
@@ -491,6 +495,7 @@ public struct VRRPRouter: Sendable {
         let old = configuration
         configuration = new
         virtualAddressSet = Set(new.virtualAddresses)
+        acceptedIntervalLimit = new.acceptedIntervalLimit
         if effectivePriority != 0 { effectivePriority = new.priority }
         var actions: [Action] = []
         guard old != new else { return actions }

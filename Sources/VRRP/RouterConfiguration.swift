@@ -24,12 +24,18 @@ extension VRRPRouter {
         public var checksumMode: VRRPChecksumMode
         /// VRRPv2 only.
         public var authentication: VRRPv2Authentication
+        /// VRRPv3: the longest Max Adver Int a Backup adopts from a Master, as a multiple of our
+        /// own interval; adverts advertising more are discarded and counted. RFC 5798 adopts any
+        /// value, so one forged advert with 4095 cs makes every Backup wait ~123 s before taking
+        /// over. 0 adopts any value, as the RFC does.
+        public var acceptedIntervalFactor: UInt16
 
         public init(
             vrid: UInt8, priority: UInt8, version: VRRPVersion = .v3, advertisementInterval: UInt16 = 100,
             primaryAddress: IPAddress, virtualAddresses: [IPAddress], preempt: Bool = true,
             preemptDelay: Duration = .zero, acceptMode: Bool = false,
-            checksumMode: VRRPChecksumMode = .pseudoHeader, authentication: VRRPv2Authentication = .none
+            checksumMode: VRRPChecksumMode = .pseudoHeader, authentication: VRRPv2Authentication = .none,
+            acceptedIntervalFactor: UInt16 = 10
         ) {
             self.vrid = vrid
             self.priority = priority
@@ -42,6 +48,13 @@ extension VRRPRouter {
             self.acceptMode = acceptMode
             self.checksumMode = checksumMode
             self.authentication = authentication
+            self.acceptedIntervalFactor = acceptedIntervalFactor
+        }
+
+        /// The longest Max Adver Int accepted from a Master, in centiseconds (4095 = any).
+        public var acceptedIntervalLimit: UInt16 {
+            guard acceptedIntervalFactor > 0 else { return VRRPCodec.maxV3AdvertisementInterval }
+            return UInt16(min(UInt32(VRRPCodec.maxV3AdvertisementInterval), UInt32(acceptedIntervalFactor) * UInt32(advertisementInterval)))
         }
 
         /// Throws for the first field that is out of range, naming it.
@@ -77,6 +90,9 @@ extension VRRPRouter {
             }
             guard Set(virtualAddresses).count == virtualAddresses.count else {
                 throw ConfigurationError(field: "virtualAddresses", problem: "lists an address twice")
+            }
+            guard acceptedIntervalFactor <= 1000 else {
+                throw ConfigurationError(field: "acceptedIntervalFactor", problem: "must be 0...1000, got \(acceptedIntervalFactor)")
             }
             guard preemptDelay >= .zero, preemptDelay <= .seconds(1000) else {
                 throw ConfigurationError(field: "preemptDelay", problem: "must be 0...1000 s")

@@ -75,6 +75,8 @@ extension VRRPRouter {
         /// VRRPv2 requires every router to use the same Adver Int (RFC 3768 §7.1).
         case advertisementIntervalMismatch
         case advertisementIntervalZero
+        /// VRRPv3: Max Adver Int beyond `Configuration.acceptedIntervalLimit`.
+        case advertisementIntervalTooLong
         /// RFC 5798 §6.4.2 / §6.4.3: lower priority than ours, preempting or already Master.
         case lowerPriority
 
@@ -92,6 +94,7 @@ extension VRRPRouter {
             case .authFailure: "auth-failure"
             case .advertisementIntervalMismatch: "interval-mismatch"
             case .advertisementIntervalZero: "interval-zero"
+            case .advertisementIntervalTooLong: "interval-too-long"
             case .lowerPriority: "lower-priority"
             }
         }

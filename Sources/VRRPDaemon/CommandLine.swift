@@ -82,8 +82,9 @@ public enum VRRPDaemonCommand {
     }
 
     static func run(_ path: String) -> Int32 {
-        guard geteuid() == 0 else {
-            printError("clusterup-vrrpd: needs root (raw sockets and address changes); run it as root or with CAP_NET_RAW and CAP_NET_ADMIN")
+        // Root, or any user holding the two capabilities (the systemd unit grants them ambiently).
+        guard geteuid() == 0 || cvrrp_has_network_capabilities() == 1 else {
+            printError("clusterup-vrrpd: needs root or CAP_NET_RAW and CAP_NET_ADMIN (raw sockets and address changes)")
             return 1
         }
         guard let config = load(path) else { return 2 }

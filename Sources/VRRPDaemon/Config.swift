@@ -79,6 +79,10 @@ public struct InstanceConfig: Sendable, Equatable {
     public var vips: [VirtualAddress]
     public var preempt: Bool
     public var preemptDelay: Duration
+    /// VRRPv3: a Master's advertised interval is adopted up to this multiple of ours (0: any).
+    public var maxIntervalFactor: Int = 10
+    /// Unicast mode: require TTL / hop limit 255 as multicast mode does (peers on this link only).
+    public var unicastTTLCheck = false
     /// Of the VIPs' family, like the peers.
     public var unicastSource: IPAddress?
     public var unicastPeers: [IPAddress]
@@ -277,7 +281,7 @@ struct ConfigDecoder {
 
     static let instanceKeys = ["name", "interface", "vrid", "version", "priority", "advert_interval",
                                "vips", "preempt", "preempt_delay", "unicast_src", "unicast_peers",
-                               "checksum", "auth_password", "garp", "track", "notify"]
+                               "checksum", "auth_password", "garp", "track", "notify", "max_interval_factor", "unicast_ttl_check"]
 
     mutating func instance(_ node: YAMLNode, _ path: String) throws(ConfigError) -> InstanceConfig {
         var f = try Fields(self, node, path: path)
@@ -341,6 +345,14 @@ struct ConfigDecoder {
             guard preemptDelay <= .seconds(1000) else { throw fail(n, f.sub("preempt_delay"), "at most 1000s") }
         }
 
+        var maxIntervalFactor = 10
+        if let n = f.optional("max_interval_factor") {
+            maxIntervalFactor = try integer(n, f.sub("max_interval_factor"), 0...1000)
+            guard version == .v3 else {
+                throw fail(n, f.sub("max_interval_factor"), "only applies to version 3 (VRRPv2 routers must share one interval)")
+            }
+        }
+
         var unicastSource: IPAddress?
         if let n = f.optional("unicast_src") { unicastSource = try unicastAddress(n, f.sub("unicast_src"), family: family) }
         var peers: [IPAddress] = []
@@ -351,6 +363,11 @@ struct ConfigDecoder {
                 if peers.contains(a) { throw fail(p, f.sub("unicast_peers[\(i)]"), "\(a) is listed twice") }
                 peers.append(a)
             }
+        }
+        var unicastTTLCheck = false
+        if let n = f.optional("unicast_ttl_check") {
+            unicastTTLCheck = try bool(n, f.sub("unicast_ttl_check"))
+            guard !peers.isEmpty else { throw fail(n, f.sub("unicast_ttl_check"), "has no effect without unicast_peers") }
         }
         if unicastSource != nil, peers.isEmpty, let n = f.optional("unicast_src") {
             throw fail(n, f.sub("unicast_src"), "has no effect without unicast_peers")
@@ -389,10 +406,13 @@ struct ConfigDecoder {
             }
         }
         try f.finish(allowed: Self.instanceKeys)
-        return InstanceConfig(name: name, interface: interface, vrid: vrid, version: version, priority: priority,
-                              advertInterval: advert, vips: vips, preempt: preempt, preemptDelay: preemptDelay,
-                              unicastSource: unicastSource, unicastPeers: peers, checksum: checksum,
-                              authPassword: auth, garp: garp, track: track, notify: notify)
+        var config = InstanceConfig(name: name, interface: interface, vrid: vrid, version: version, priority: priority,
+                                    advertInterval: advert, vips: vips, preempt: preempt, preemptDelay: preemptDelay,
+                                    unicastSource: unicastSource, unicastPeers: peers, checksum: checksum,
+                                    authPassword: auth, garp: garp, track: track, notify: notify)
+        config.maxIntervalFactor = maxIntervalFactor
+        config.unicastTTLCheck = unicastTTLCheck
+        return config
     }
 
     /// `address[/prefix]` of either family; without a prefix, a host address (/32 or /128).

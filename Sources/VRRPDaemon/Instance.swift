@@ -103,7 +103,8 @@ final class Instance {
             primaryAddress: primary, virtualAddresses: c.vips.map(\.address),
             preempt: c.preempt, preemptDelay: c.preemptDelay, acceptMode: false,
             checksumMode: c.checksum,
-            authentication: c.authPassword.map { .simplePassword($0) } ?? .none)
+            authentication: c.authPassword.map { .simplePassword($0) } ?? .none,
+            acceptedIntervalFactor: c.version == .v3 ? UInt16(c.maxIntervalFactor) : 0)
     }
 
     /// Whether `new` can be applied to the running router (SIGHUP) instead of restarting it:
@@ -382,7 +383,8 @@ final class Instance {
 
     private var intakeContext: PacketIntake.Context {
         PacketIntake.Context(version: config.version, checksum: config.checksum, ownAddress: socket.source,
-                             unicastPeers: config.unicastPeers, siblingVRIDs: siblingVRIDs)
+                             unicastPeers: config.unicastPeers, siblingVRIDs: siblingVRIDs,
+                             unicastTTLCheck: config.unicastTTLCheck)
     }
 
     /// Classifies a VRRP message and hands it on; the same advert as last time (same VRRP bytes,

@@ -19,6 +19,8 @@ enum PacketIntake: Equatable {
         /// Empty in multicast mode.
         var unicastPeers: [IPAddress]
         var siblingVRIDs: Set<UInt8>
+        /// Unicast mode: also require TTL / hop limit 255, so only a peer on this link is heard.
+        var unicastTTLCheck = false
     }
 
     /// An IPv4 datagram as the raw socket delivers it, header included.
@@ -51,9 +53,11 @@ enum PacketIntake: Equatable {
             return .dropped(reason: "not-to-vrrp-group", from: ip.source)
         }
         do {
-            // Unicast peers may sit behind routers (as keepalived's unicast_peer): no TTL check.
+            // Unicast peers may sit behind routers (as keepalived's unicast_peer), so the TTL check
+            // is the configuration's choice there; without it a source address is all that is
+            // checked, and it can be spoofed from anywhere the packet is routed.
             let ad = try VRRPCodec.decode(message, ip: ip, version: c.version,
-                                          checksum: c.checksum, requireTTL255: !unicast)
+                                          checksum: c.checksum, requireTTL255: !unicast || c.unicastTTLCheck)
             return .advertisement(ad, from: ip.source)
         } catch {
             return .rejected(error, from: ip.source)

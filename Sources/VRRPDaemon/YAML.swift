@@ -345,6 +345,10 @@ public enum YAMLSubset {
                     case "\"": out.append("\"")
                     case "/": out.append("/")
                     case "0": out.append("\0")
+                    case "r": out.append("\r")
+                    case "x": out.unicodeScalars.append(try hexScalar(digits: 2))
+                    case "u": out.unicodeScalars.append(try hexScalar(digits: 4))
+                    case "U": out.unicodeScalars.append(try hexScalar(digits: 8))
                     default: throw error("unsupported escape '\\\(e)'")
                     }
                     continue
@@ -352,6 +356,21 @@ public enum YAMLSubset {
                 out.append(c)
             }
             throw YAMLSyntaxError(location: open, message: "unterminated quoted string (strings must stay on one line)")
+        }
+
+        /// The hex digits of a `\\x`, `\\u` or `\\U` escape (YAML 1.2), which deploy uses for
+        /// every character outside printable ASCII.
+        mutating func hexScalar(digits: Int) throws(YAMLSyntaxError) -> Unicode.Scalar {
+            var value: UInt32 = 0
+            for _ in 0..<digits {
+                guard let c = rest.first, let digit = c.hexDigitValue, c.isASCII else {
+                    throw error("expected \(digits) hex digits in an escape")
+                }
+                value = value * 16 + UInt32(digit)
+                rest = rest.dropFirst()
+            }
+            guard let scalar = Unicode.Scalar(value) else { throw error("escape names no Unicode scalar") }
+            return scalar
         }
 
         mutating func flowSequence() throws(YAMLSyntaxError) -> YAMLNode {

@@ -61,4 +61,24 @@ import Testing
         let error = parseError(minimalInventory(extra: "control_plane: {scheduler_extra_args: [v=2]}\n"))
         #expect(error?.message.contains("not a flag") == true)
     }
+    /// Hostile values from the hardening review: each is refused while reading, naming the
+    /// file, line and field, before any host is touched.
+    @Test(arguments: [
+        ("etcd: {data_dir: \"/var/lib/etcd'\u{301}; curl x|sh; : '\u{301}\"}\n", "etcd.data_dir", "holds '''"),
+        ("etcd: {backup_dir: \"/srv/bk$(id>/tmp/p) x\"}\n", "etcd.backup_dir", "holds ' '"),
+        ("etcd: {data_dir: /var/lib/../etc}\n", "etcd.data_dir", "not a normal path"),
+        ("etcd: {data_dir: /var/lib/etcd/}\n", "etcd.data_dir", "not a normal path"),
+        ("etcd: {data_dir: /}\n", "etcd.data_dir", "not a normal path"),
+        ("etcd: {extra_args: [\"--v=2\\nExecStartPre=/bin/sh -c id\"]}\n", "etcd.extra_args[0]", "control character U+000A"),
+        ("etcd: {extra_args: [\"--v;id=2\"]}\n", "etcd.extra_args[0]", "flag name"),
+        ("control_plane: {apiserver_extra_args: [\"--v=2\\u2028x\"]}\n", "control_plane.apiserver_extra_args[0]", "U+2028"),
+        ("control_plane: {version: \"v1.31\\t\"}\n", "control_plane.version", "control character U+0009"),
+    ])
+    func hostileValuesAreRefusedWhereTheyAreRead(extra: String, field: String, message: String) {
+        let error = parseError(minimalInventory(extra: extra))
+        #expect(error?.kind == .badInput)
+        #expect(error?.message.contains(field) == true, "\(error?.message ?? "no error")")
+        #expect(error?.message.contains(message) == true, "\(error?.message ?? "no error")")
+        #expect(error?.location?.contains("inv.yml:") == true)
+    }
 }

@@ -83,6 +83,24 @@ private let threeLB = """
         #expect(ok.vrrp?.authPassword == "secret")
     }
 
+    @Test(arguments: ["\"a#b\"", "\"a!b\"", "\"a b\"", "\"a'b\""])
+    func authPasswordsKeepalivedWouldCutAreRefused(password: String) throws {
+        let error = try #require(parseError(minimalInventory(hosts: threeLB, extra: "vrrp: {interface: eth0, version: 2, auth_password: \(password)}")))
+        #expect(error.message.contains("vrrp.auth_password"))
+        #expect(error.hint?.contains("keepalived cuts") == true)
+    }
+
+    @Test(arguments: [
+        ("{http: \"https://127.0.0.1:6443/readyz\\\" -o /etc/x \\\"\"}", "vrrp.track.http"),
+        ("{http: \"https://127.0.0.1:6443/ready z\"}", "vrrp.track.http"),
+        ("{scripts: [{name: \"a b\", command: pidof haproxy}]}", "vrrp.track.scripts[0].name"),
+    ])
+    func trackValuesThatWouldSpillIntoConfigurationAreRefused(track: String, field: String) throws {
+        let error = try #require(parseError(minimalInventory(hosts: threeLB, extra: "vrrp: {interface: eth0, track: \(track)}")))
+        #expect(error.message.contains(field), "\(error.message)")
+        #expect(error.kind == .badInput)
+    }
+
     @Test func checksumModeOnlyWithVersion3() throws {
         let error = try #require(parseError(minimalInventory(hosts: threeLB, extra: "vrrp: {interface: eth0, version: 2, checksum: message-only}")))
         #expect(error.message.contains("VRRPv3 only"))

@@ -18,6 +18,33 @@ import Testing
         #expect(plan.paths.contains("/usr/local/bin/clusterup-vrrpd"))
     }
 
+    @Test func anArtifactPathThatIsADirectoryIsKeptNotRemovedWhole() throws {
+        // An artifact path of /usr/local/bin used to make reset run `rm -rf /usr/local/bin`.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cu-reset-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createDirectory(atPath: scratch + "/bin/sub", withIntermediateDirectories: true)
+        try "x".write(toFile: scratch + "/bin/other-program", atomically: true, encoding: .utf8)
+        try "x".write(toFile: scratch + "/kube-apiserver", atomically: true, encoding: .utf8)
+        try "#!/bin/sh\nexit 0\n".write(toFile: scratch + "/systemctl", atomically: true, encoding: .utf8)
+        chmod(scratch + "/systemctl", 0o755)
+        let plan = ResetPlan(units: [], paths: [scratch + "/bin", scratch + "/kube-apiserver"], managedConfigs: [],
+                             etcdDataDirectory: scratch + "/etcd", etcdData: .moveAside, keptDirectory: scratch + "/backups")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", plan.script(timestamp: "t")]
+        process.environment = ["PATH": scratch + ":/usr/bin:/bin"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: scratch + "/bin/other-program"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/kube-apiserver"))
+        #expect(output.contains("kept \(scratch)/bin (not a file"), "\(output)")
+        #expect(ResetOutcome.parse(output).removed == [scratch + "/kube-apiserver"])
+    }
+
     @Test func keepsProgramsThatCameFromPackagesOrWereAlreadyPresent() throws {
         let inventory = try operationsInventory()
         let plan = ResetPlan.plan(inventory: inventory, settings: inventory.deploy, etcdData: .moveAside)

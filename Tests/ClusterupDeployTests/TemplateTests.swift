@@ -1,3 +1,4 @@
+import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupDeploy
@@ -29,10 +30,21 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cu-tpl-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try "custom {{name}}\n".write(to: dir.appendingPathComponent("etcd-bootstrap.env.mustache"), atomically: true, encoding: .utf8)
+        try "{{% CONTENT_TYPE: TEXT}}\ncustom {{name}}\n".write(to: dir.appendingPathComponent("etcd-bootstrap.env.mustache"), atomically: true, encoding: .utf8)
         let set = try TemplateSet(overrides: dir.path)
-        #expect(try set.render("etcd-bootstrap.env", ["name": "n1"]) == "custom n1\n")
+        #expect(try set.render("etcd-bootstrap.env", ["name": "n1&n2"]) == "custom n1&n2\n")
         #expect(set.origins["haproxy.cfg"] == "built-in")
+    }
+
+    @Test func anOverrideWithoutTheTextContentTypeIsRefused() throws {
+        // Without it swift-mustache would write `n1&amp;n2` into the node's file.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cu-tpl-html-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "custom {{name}}\n".write(to: dir.appendingPathComponent("etcd-bootstrap.env.mustache"), atomically: true, encoding: .utf8)
+        let error = try #require(throws: ClusterupError.self) { try TemplateSet(overrides: dir.path) }
+        #expect(error.kind == .badInput)
+        #expect(error.message.contains("CONTENT_TYPE: TEXT"))
     }
 
     @Test func etcdMembersRunWithPreVote() throws {

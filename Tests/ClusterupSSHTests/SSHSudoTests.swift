@@ -50,6 +50,21 @@ struct SSHSudoTests {
         }
     }
 
+    @Test func aSudoPasswordNeverReachesTheCommandOnANoPasswordHost() throws {
+        // Before the handshake, the password was the first stdin line whatever sudo did, and a
+        // NOPASSWD rule handed it to the command: `exec --sudo -- cat` printed it.
+        let variable = "CLUSTERUP_TEST_SUDO_PASSWORD_NOPASSWD_\(getpid())"
+        setenv(variable, "never shown", 1)
+        defer { unsetenv(variable) }
+        try withUser(Self.operatorUser, sudo: .password(env: variable)) { _, connection throws in
+            let result = try connection.run("id -u; cat; echo err >&2", sudo: true, stdin: Array("payload".utf8))
+            #expect(result.succeeded)
+            #expect(result.stdoutText == "0\npayload")
+            #expect(result.stderrText == "err\n")
+            #expect(!result.stdoutText.contains("never shown") && !result.stderrText.contains("never shown"))
+        }
+    }
+
     @Test func wrongSudoPasswordFailsTheCommand() throws {
         let variable = "CLUSTERUP_TEST_SUDO_PASSWORD_WRONG_\(getpid())"
         setenv(variable, "not it", 1)

@@ -38,15 +38,17 @@ import Testing
     }
 
     @Test func passwordlessSudoUsesNonInteractiveFlag() {
-        let wrapped = Shell.sudo("echo 'hi'", mode: .passwordless, password: nil, stdin: [1])
+        let wrapped = Shell.sudo("echo 'hi'", mode: .passwordless, password: nil)
         #expect(wrapped.command == #"sudo -n -- sh -c 'echo '\''hi'\'''"#)
-        #expect(wrapped.stdin == [1])
+        #expect(wrapped.handshake == nil)
     }
 
-    @Test func sudoPasswordIsTheFirstStdinLineNotPartOfTheCommand() {
-        let wrapped = Shell.sudo("id -u", mode: .password(env: "P"), password: "s3cret", stdin: Array("data".utf8))
-        #expect(wrapped.command == "sudo -k -S -p '' -- sh -c 'id -u'")
+    @Test func sudoPasswordGoesToTheHandshakeNotToTheCommand() throws {
+        let wrapped = Shell.sudo("id -u", mode: .password(env: "P"), password: "s3cret")
+        let handshake = try #require(wrapped.handshake)
         #expect(!wrapped.command.contains("s3cret"))
-        #expect(wrapped.stdin == Array("s3cret\ndata".utf8))
+        #expect(wrapped.command.hasPrefix("sudo -k -S -p "))
+        #expect(wrapped.command.contains(Shell.quote(String(decoding: handshake.prompt, as: UTF8.self))))
+        #expect(!String(decoding: handshake.prompt, as: UTF8.self).contains("%"))
     }
 }

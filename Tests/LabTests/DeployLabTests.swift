@@ -105,6 +105,20 @@ struct DeployLabTests {
             #expect(dry.output.contains("+    advert_interval: 200ms"))
             let after = try await clusterup(["deploy", inventory, "--dry-run"])
             #expect(after.output.contains("dry run: no changes"), "\(after.output)")
+
+            // The daemon binary deploy uploaded is named with its digest, and a node refuses to
+            // start a binary changed since; the next deploy puts the right one back.
+            #expect(first.output.contains("clusterup-vrrpd: /") && first.output.contains("(sha256 "), "\(first.output)")
+            let tampered = try await ssh(state, "node3", """
+                b=/usr/local/bin/clusterup-vrrpd; cp $b $b.new && printf x >> $b.new && mv $b.new $b; systemctl restart clusterup-vrrpd.service 2>/dev/null; \
+                systemctl is-active clusterup-vrrpd.service; true
+                """)
+            #expect(tampered.trimmingCharacters(in: .whitespacesAndNewlines) != "active", "\(tampered)")
+            let mended = try await clusterup(["deploy", inventory])
+            #expect(mended.status == 0, "\(mended.output)")
+            #expect(mended.output.contains("node3"), "\(mended.output)")
+            let active = try await ssh(state, "node3", "systemctl is-active clusterup-vrrpd.service; true")
+            #expect(active.trimmingCharacters(in: .whitespacesAndNewlines) == "active", "\(active)")
         } catch {
             _ = try? await Lab.down(name: name)
             throw error

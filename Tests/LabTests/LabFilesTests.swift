@@ -176,3 +176,10 @@ import Testing
         #expect(inventory.vrrp?.advertInterval == .milliseconds(100))
     }
 }
+
+@Suite struct LabShadowTests {
+    @Test func everyPasswordHashBecomesAStar() {
+        let shadow = "root:$6$salt$hash:19000:0:99999:7:::\nop:!:19000::::::\nnobody:*:19000:0:99999:7:::\n"
+        #expect(LabFiles.withoutPasswords(shadow) == "root:*:19000:0:99999:7:::\nop:*:19000::::::\nnobody:*:19000:0:99999:7:::\n")
+    }
+}

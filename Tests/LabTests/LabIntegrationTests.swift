@@ -86,6 +86,24 @@ struct LabIntegrationTests {
             let motd = try await Lab.execute(["test", "-e", "/run/motd.dynamic"], on: "node1", lab: "cutest")
             #expect(motd.status == 1, "an SSH login ran the motd scripts")
 
+            // A node cannot read the host's secrets: no password hash, none of the host's home
+            // directories or root's files, no lab state (private keys).
+            let secrets = try await Lab.execute(["sh", "-c", """
+                cut -d: -f2 /etc/shadow | sort -u; echo --; ls -A /root; echo --; ls -A /home; echo --; \
+                ls /var/lib/clusterup 2>&1 || true
+                """], on: "node1", lab: "cutest")
+            let sections = secrets.stdout.components(separatedBy: "--\n")
+            #expect(sections.count == 4, "\(secrets.stdout)\(secrets.stderr)")
+            if sections.count == 4 {
+                #expect(sections[0] == "*\n", "password hash fields seen by a node: \(sections[0])")
+                let rootFiles = Set(sections[1].split(separator: "\n").map(String.init))
+                #expect(rootFiles.isSubset(of: [".bashrc", ".profile", ".ssh", ".cache", ".lesshst", ".local", ".config"]), "\(rootFiles)")
+                let hostRoot = Set((try? FileManager.default.contentsOfDirectory(atPath: "/root")) ?? [])
+                #expect(rootFiles.intersection(hostRoot).isSubset(of: [".bashrc", ".profile", ".ssh", ".cache", ".local", ".config"]))
+                #expect(sections[2].isEmpty, "host home directories seen by a node: \(sections[2])")
+                #expect(sections[3].contains("No such file"), "\(sections[3])")
+            }
+
             // A killed node is down, and boots again with the same disk and key.
             let node2 = state.nodes[1]
             try await Lab.stopNode("node2", lab: "cutest", mode: .kill)

@@ -33,6 +33,24 @@ struct VerifyLabTests {
         try Lab.inventoryPath(name: lab)
     }
 
+    /// The picture parses as XML (python's minidom, a parser other than the test's) and holds one
+    /// probe mark per probe the JSON report counted, and one failure mark per failed probe.
+    func expectPlot(_ path: String, report: [String: Any]) async throws {
+        let rounds = report["rounds"] as? [[String: Any]] ?? []
+        let probes = rounds.reduce(0) { $0 + ($1["probes"] as? Int ?? 0) }
+        let failed = rounds.reduce(0) { $0 + ($1["failed_probes"] as? Int ?? 0) }
+        let count = """
+            import sys, xml.dom.minidom
+            doc = xml.dom.minidom.parse(sys.argv[1])
+            marks = [u for g in doc.getElementsByTagName('g') if g.hasAttribute('data-probes') for u in g.getElementsByTagName('use')]
+            print(len(marks), sum(1 for u in marks if u.hasAttribute('data-failure')))
+            """
+        let result = try await Blocking.run { try HostCommands().run("python3", ["-c", count, path]) }
+        try #require(result.status == 0, "\(path) does not parse: \(result.stderr)")
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(probes) \(failed)", "\(path): marks, failure marks")
+        #expect(probes > 100, "\(report)")
+    }
+
     @Test func verifyPassesThenFailoverGivesFiguresInEveryFormAndSplitBrainIsReported() async throws {
         let lab = "vtest"
         _ = try await Lab.up(name: lab, nodes: 3, waitForAddressBlock: 300)
@@ -47,11 +65,24 @@ struct VerifyLabTests {
             let checks = try json(verify)["checks"] as? [[String: Any]] ?? []
             #expect(Set(checks.compactMap { $0["check"] as? String }) == ["ssh", "services", "certificates", "etcd", "haproxy", "vip"])
 
-            // Graceful and network failovers each give figures and leave one holder where it belongs.
+            // An unwritable --plot is bad input, refused before any fault: node1 keeps the VIP.
+            let unwritable = try await clusterup(["verify", "failover", inventory, "--plot", "/nonexistent-dir/failover.svg"])
+            #expect(unwritable.status == 2, "\(unwritable.output)")
+            #expect(unwritable.output.contains("--plot: cannot write the plot to /nonexistent-dir/failover.svg"), "\(unwritable.output)")
+            #expect(!unwritable.output.contains("round 1"), "\(unwritable.output)")
+
+            // Graceful and network failovers each give figures and leave one holder where it belongs,
+            // and draw every probe of the report in the --plot picture.
+            let plots = FileManager.default.temporaryDirectory.appendingPathComponent("vtest-plots-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: plots, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: plots) }
             for (mode, extra) in [("graceful", [String]()), ("network", ["--cut", "1s"])] {
-                let run = try await clusterup(["verify", "failover", inventory, "--mode", mode, "--output", "json"] + extra)
+                let plot = plots.appendingPathComponent("\(mode).svg").path
+                let run = try await clusterup(["verify", "failover", inventory, "--mode", mode, "--output", "json", "--plot", plot] + extra)
                 #expect(run.status == 0, "\(mode): \(run.output)")
                 let report = try json(run)
+                #expect(report["plot"] as? String == plot, "\(mode): \(run.output)")
+                try await expectPlot(plot, report: report)
                 let round = try #require((report["rounds"] as? [[String: Any]])?.first, "\(mode): \(run.output)")
                 #expect(round["old_master"] as? String == "node1", "\(mode)")
                 #expect((round["new_master"] as? String).map { $0 != "node1" } == true, "\(mode): \(round)")

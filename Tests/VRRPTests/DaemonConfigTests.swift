@@ -141,6 +141,18 @@ extension DaemonConfigParsing {
         #expect(error(Self.minimal + "\n    version: 2\n    auth_password: secret\n") == nil)
     }
 
+    @Test func maxIntervalFactorDefaultsToTenAndReachesTheRouter() throws {
+        let config = try parse(Self.minimal)
+        #expect(config.instances[0].maxIntervalFactor == 10)
+        let set = try parse(Self.minimal + "\n    max_interval_factor: 0\n")
+        #expect(set.instances[0].maxIntervalFactor == 0)
+        let router = Instance.routerConfiguration(try parse(Self.minimal + "\n    max_interval_factor: 3\n").instances[0],
+                                                  primary: ipv4("198.51.100.1"))
+        #expect(router.acceptedIntervalFactor == 3)
+        #expect(error(Self.minimal + "\n    max_interval_factor: 1001\n")?.path == "instances[0].max_interval_factor")
+        #expect(error(Self.minimal + "\n    version: 2\n    max_interval_factor: 5\n")?.message.contains("version 3") == true)
+    }
+
     @Test func durationWithoutUnitIsRejected() {
         #expect(error(Self.minimal + "\n    preempt_delay: 5\n")?.message.contains("duration") == true)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VRRP
 
 /// The real clusterup-vrrpd binary in network namespaces, alone and beside keepalived.
 @Suite(.serialized, .enabled(if: DaemonLab.skipReason == nil, "\(DaemonLab.skipReason ?? "")"))
@@ -31,6 +32,42 @@ struct DaemonLabTests {
         #expect((290..<800).contains(sinceAdvert - sinceTakeover), "\(r2)\n\(lab.log("r2.log"))")
         #expect(r2["state"] as? String == "Master")
         #expect(try lab.status(router: 3)["master_address"] as? String == DaemonLab.address(2))
+    }
+
+    @Test func aForgedAdvertWithAHugeIntervalDoesNotStallFailover() throws {
+        // r3 runs no daemon: it is an outsider on the LAN. RFC 5798 has a Backup adopt any Max
+        // Adver Int, so one forged advert (priority 255, 4095 cs) used to make r2 wait ~123 s
+        // after r1 died. With max_interval_factor 10 (the default) r2 and r1 discard it.
+        let lab = try DaemonLab(routers: 3)
+        defer { lab.tearDown() }
+        try lab.startDaemon(router: 1, priority: 254)
+        try lab.startDaemon(router: 2, priority: 253)
+        #expect(lab.wait(timeout: 3) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
+
+        let forged = VRRPAdvertisement(version: .v3, vrid: 51, priority: 255, maxAdvertisementInterval: 4095,
+                                       addresses: [ipv4(DaemonLab.vip)], authentication: .none)
+        let bytes = VRRPCodec.encode(forged, source: ipv4(DaemonLab.address(3)), destination: .v4(.vrrpMulticast))
+        let hex = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        // The kernel adds the IP header (protocol 112, TTL 255) as a real router's would.
+        try DaemonLab.sh("""
+            python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_RAW, 112); \
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255); \
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[2])); \
+            s.sendto(bytes.fromhex(sys.argv[1]), ("224.0.0.18", 0))' \(hex) \(DaemonLab.address(3))
+            """, inNamespace: DaemonLab.ns("r3"))
+        let counted = lab.wait(timeout: 3) {
+            let dropped = (try? lab.status(router: 2))?["counters"] as? [String: Any]
+            return ((dropped?["dropped"] as? [String: Any])?["interval-too-long"] as? Int ?? 0) >= 1
+        }
+        #expect(counted != nil, "\((try? lab.status(router: 2)) ?? [:])\n\(lab.log("r2.log"))")
+        #expect(try lab.status(router: 2)["master_address"] as? String == DaemonLab.address(1))
+        #expect(lab.vipHolders(1...2) == [1], "r1 must not have stepped down for the forged advert")
+
+        try lab.crash(router: 1)
+        // Master_Down_Interval at 100 ms adverts is ~0.3 s; with the forged interval adopted it
+        // would be ~123 s. 10 s tells the two apart even on a loaded machine.
+        let moved = lab.wait(timeout: 10) { lab.vipHolders(2...2) == [2] }
+        #expect(moved != nil, "\(lab.log("r2.log"))")
     }
 
     @Test func gracefulStopResignsAndTheBackupTakesOverWithinSkewTime() throws {

@@ -73,6 +73,17 @@ import VRRP
         #expect(PacketIntake.classify(routed, c) == .advertisement(advert(), from: .v4(Self.peer)))
     }
 
+    @Test func unicastTTLCheckRefusesRoutedPeersAndKeepsLinkPeers() {
+        var c = context(unicastPeers: [Self.peer])
+        c.unicastTTLCheck = true
+        guard case .rejected(let error, _) = PacketIntake.classify(withTTL(62, packet(from: Self.peer, to: Self.us)), c) else {
+            Issue.record("a routed (or spoofed from afar) advert was accepted")
+            return
+        }
+        #expect(error.kind == .ttlNot255)
+        #expect(PacketIntake.classify(packet(from: Self.peer, to: Self.us), c) == .advertisement(advert(), from: .v4(Self.peer)))
+    }
+
     // SplitMix64 (from the simulation tests) is seeded, so a failing case replays.
     @Test func randomBytesAreNeverTakenForAnAdvert() {
         var rng = SplitMix64(seed: 0x5eed)

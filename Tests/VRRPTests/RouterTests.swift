@@ -144,6 +144,40 @@ struct RouterBackupTests {
         #expect(actions == [.armTimer(.masterDown, deadline: at(second + expected))])
     }
 
+    @Test func v3BackupDiscardsAnIntervalBeyondTheBoundAndKeepsItsTimer() throws {
+        // One forged advert (priority 255, 4095 cs) made every Backup wait ~123 s.
+        var r = try startedBackup(configuration(interval: 10))
+        let before = try #require(r.armedTimers[.masterDown])
+        let actions = r.handle(.advertisementReceived(advert(priority: 255, interval: 4095), from: routerC), now: at(second / 100))
+        #expect(actions == [.advertisementDiscarded(.advertisementIntervalTooLong, from: routerC)])
+        #expect(r.masterAdverInterval == 10)
+        #expect(r.armedTimers[.masterDown] == before)
+        #expect(r.counters.dropped[.advertisementIntervalTooLong] == 1)
+        // Exactly ten times ours is still adopted.
+        _ = r.handle(.advertisementReceived(advert(priority: 200, interval: 100), from: routerB), now: at(second / 50))
+        #expect(r.masterAdverInterval == 100)
+    }
+
+    @Test func aMasterIgnoresAForgedHigherPriorityWithAnIntervalBeyondTheBound() throws {
+        var (r, since) = try startedMaster(configuration(interval: 10))
+        let actions = r.handle(.advertisementReceived(advert(priority: 255, interval: 4095), from: routerC),
+                               now: since.advanced(byNanoseconds: millisecond))
+        #expect(actions == [.advertisementDiscarded(.advertisementIntervalTooLong, from: routerC)])
+        #expect(r.state == .master)
+    }
+
+    @Test func factorZeroAdoptsAnyIntervalAsTheRFCDoes() throws {
+        var config = configuration(interval: 10)
+        config.acceptedIntervalFactor = 0
+        var r = try startedBackup(config)
+        _ = r.handle(.advertisementReceived(advert(priority: 255, interval: 4095), from: routerC), now: at(second))
+        #expect(r.masterAdverInterval == 4095)
+        #expect(config.acceptedIntervalLimit == 4095)
+        config.acceptedIntervalFactor = 10
+        config.advertisementInterval = 1000
+        #expect(config.acceptedIntervalLimit == 4095)  // capped at what VRRPv3 can carry
+    }
+
     @Test func v2BackupDiscardsAdvertWithAnotherAdverInt() throws {
         var r = try startedBackup(configuration(version: .v2, interval: 100))
         let actions = r.handle(.advertisementReceived(advert(priority: 200, interval: 200, version: .v2), from: routerB), now: at(second))

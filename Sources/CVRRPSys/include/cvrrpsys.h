@@ -139,6 +139,9 @@ int cvrrp_reap(pid_t pid, int *status);
 /// Blocks SIGTERM, SIGINT, SIGHUP, SIGPIPE in the calling thread (call before starting threads)
 /// and returns a non-blocking signalfd for the first three.
 int cvrrp_signalfd(void);
+/// Whether the effective capability set holds CAP_NET_RAW and CAP_NET_ADMIN (all the daemon
+/// needs besides CAP_SYS_NICE for realtime scheduling): 1, 0, or -errno.
+int cvrrp_has_network_capabilities(void);
 /// Puts the calling thread under SCHED_RR at `priority` (1..99): adverts every 10 ms must not
 /// wait behind busy processes, or backups see the Master as dead. 0: back to SCHED_OTHER.
 int cvrrp_realtime(int priority);

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupSSH
 import Foundation
 
 extension Clusterup {
@@ -42,11 +43,15 @@ extension Clusterup {
                 throw ValidationError("deploy works on the whole inventory; --hosts and --roles are for exec and check")
             }
             var settings = loaded.deploy
+            var vrrpdNote: String? = nil
             if settings.artifacts["clusterup-vrrpd"] == nil, !loaded.hosts(withRole: .lb).isEmpty,
                loaded.vrrp?.backend != .keepalived {
-                let path = try VRRPDaemonBinary.locate(explicit: vrrpdBinary)
+                let binary = try VRRPDaemonBinary.locate(explicit: vrrpdBinary)
+                // The digest taken here is checked again when deploy reads the file to upload it,
+                // and by the node before it starts the daemon.
                 settings.artifacts["clusterup-vrrpd"] = Artifact(
-                    name: "clusterup-vrrpd", source: .file(path, sha256: nil), path: "/usr/local/bin/clusterup-vrrpd")
+                    name: "clusterup-vrrpd", source: .file(binary.path, sha256: binary.sha256), path: "/usr/local/bin/clusterup-vrrpd")
+                vrrpdNote = "clusterup-vrrpd: \(binary.path) (sha256 \(binary.sha256))"
             }
             var options = DeployOptions(cacheDirectory: Self.cacheDirectory())
             options.dryRun = dryRun
@@ -59,6 +64,7 @@ extension Clusterup {
                 inventory: loaded, settings: settings, options: options, connector: try ssh.connector(for: loaded),
                 emit: renderer.handle)
 
+            if let vrrpdNote { renderer.handle(.note(host: nil, vrrpdNote)) }
             let task = Task { try await Deploy.run(session) }
             let interrupt = InterruptHandler { task.cancel() }
             defer { interrupt.remove() }
@@ -82,33 +88,91 @@ extension Clusterup {
     }
 }
 
-/// Finds the clusterup-vrrpd to upload, refusing one that needs the Swift runtime (nodes have none).
+/// Finds the clusterup-vrrpd to upload, refusing one that needs the Swift runtime (nodes have none)
+/// or that someone else could have replaced: the file found is run as root on every lb host.
 enum VRRPDaemonBinary {
-    static func locate(explicit: String?) throws -> String {
-        var candidates: [String] = []
-        if let explicit { candidates.append(explicit) }
-        if let env = ProcessInfo.processInfo.environment["CLUSTERUP_VRRPD"] { candidates.append(env) }
-        let invoked = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        // scripts/build-vrrpd's stripped static build (.build/dist) first, whether this program runs as
-        // .build/debug/clusterup (a symlink) or .build/<triple>/debug/clusterup; then the one beside it.
-        for dir in [invoked.deletingLastPathComponent(), exe.deletingLastPathComponent(),
-                    exe.deletingLastPathComponent().deletingLastPathComponent()] {
-            let path = dir.appendingPathComponent("dist/clusterup-vrrpd").standardizedFileURL.path
-            if !candidates.contains(path) { candidates.append(path) }
-        }
-        candidates.append(exe.appendingPathComponent("clusterup-vrrpd").path)
-        candidates.append(exe.deletingLastPathComponent().appendingPathComponent("release/clusterup-vrrpd").path)
+    struct Located: Equatable {
+        var path: String
+        var sha256: String
+    }
+
+    static func locate(explicit: String?) throws -> Located {
+        let environment = ProcessInfo.processInfo.environment["CLUSTERUP_VRRPD"]
+        let candidates = candidates(explicit: explicit, environment: environment, executable: runningExecutable())
         var dynamic: [String] = []
         for path in candidates where FileManager.default.isExecutableFile(atPath: path) {
-            if isStatic(path) { return path }
+            if isStatic(path) {
+                try refuseIfReplaceable(path)
+                guard let bytes = FileManager.default.contents(atPath: path) else {
+                    throw ClusterupError.local("cannot read \(path)")
+                }
+                return Located(path: path, sha256: sha256Hex([UInt8](bytes)))
+            }
             dynamic.append(path)
             if path == explicit { break }
         }
         throw ClusterupError.badInput(
             dynamic.isEmpty ? "no clusterup-vrrpd binary found (looked at \(candidates.joined(separator: ", ")))"
                             : "\(dynamic[0]) links the Swift runtime dynamically; lb nodes have no Swift runtime",
-            hint: "build it with scripts/build-vrrpd (writes .build/dist/clusterup-vrrpd), or set vrrp.backend: keepalived")
+            hint: "pass --vrrpd-binary PATH, install the clusterup package (it ships /usr/lib/clusterup/clusterup-vrrpd), build it with scripts/build-vrrpd, or set vrrp.backend: keepalived")
+    }
+
+    /// Where to look, in order. Everything implicit is relative to the running program's real
+    /// file (`/proc/self/exe`), never to `argv[0]`: run from PATH, argv[0] is a bare name and the
+    /// search would start in the current directory, where anyone may have left a file.
+    static func candidates(explicit: String?, environment: String?, executable: String?) -> [String] {
+        var candidates: [String] = []
+        func add(_ path: String) {
+            let normal = URL(fileURLWithPath: path).standardizedFileURL.path
+            if !candidates.contains(normal) { candidates.append(normal) }
+        }
+        if let explicit { add(explicit) }
+        if let environment, !environment.isEmpty { add(environment) }
+        guard let executable, executable.hasPrefix("/") else { return candidates }
+        let dir = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        add(dir.appendingPathComponent("clusterup-vrrpd").path)                       // tarball: side by side
+        add(dir.deletingLastPathComponent().appendingPathComponent("lib/clusterup/clusterup-vrrpd").path) // package: /usr/bin -> /usr/lib
+        // A source build: .build/<triple>/debug/clusterup, with scripts/build-vrrpd's static build
+        // in .build/dist and SwiftPM's own in .build/<triple>/release.
+        guard executable.contains("/.build/") else { return candidates }
+        add(dir.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("dist/clusterup-vrrpd").path)
+        add(dir.deletingLastPathComponent().appendingPathComponent("release/clusterup-vrrpd").path)
+        return candidates
+    }
+
+    /// The running program's own file, symlinks resolved by the kernel.
+    static func runningExecutable() -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    }
+
+    /// Refuses a binary that a user other than root or us could change: writable by group or
+    /// others, owned by someone else, or in a directory where others may rename files.
+    static func refuseIfReplaceable(_ path: String) throws {
+        if let problem = replaceability(path) {
+            throw ClusterupError.badInput(
+                "refusing \(path): \(problem); it would be run as root on every lb host",
+                hint: "chmod go-w the file and its directory (or pass --vrrpd-binary with a file only you and root can write)")
+        }
+    }
+
+    static func replaceability(_ path: String) -> String? {
+        var file = stat(), directory = stat()
+        guard stat(path, &file) == 0 else { return "it cannot be read" }
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard stat(parent, &directory) == 0 else { return "its directory cannot be read" }
+        return replaceability(file: (owner: file.st_uid, mode: file.st_mode), directory: (owner: directory.st_uid, mode: directory.st_mode), user: geteuid())
+    }
+
+    /// Pure: the rule, on owners and modes.
+    static func replaceability(file: (owner: uid_t, mode: mode_t), directory: (owner: uid_t, mode: mode_t), user: uid_t) -> String? {
+        if file.owner != 0 && file.owner != user { return "it belongs to uid \(file.owner)" }
+        if file.mode & 0o022 != 0 { return "it is writable by group or others (mode \(String(file.mode & 0o7777, radix: 8)))" }
+        if directory.owner != 0 && directory.owner != user { return "its directory belongs to uid \(directory.owner)" }
+        let sticky = directory.mode & 0o1000 != 0
+        if directory.mode & 0o022 != 0 && !sticky {
+            return "its directory is writable by group or others (mode \(String(directory.mode & 0o7777, radix: 8)))"
+        }
+        return nil
     }
 
     /// A binary built with --static-swift-stdlib names no libswiftCore.so among its libraries.

@@ -4,6 +4,7 @@ import ClusterupLab
 import ClusterupSSH
 import ClusterupVerify
 import Foundation
+import Timeline
 
 extension Clusterup {
     /// `clusterup verify failover [INVENTORY]`: break the VRRP master and measure what clients see.
@@ -30,6 +31,10 @@ extension Clusterup {
                         on the node removes the rules even if this machine goes away
               service   stop HAProxy on the master (needs vrrp.track to move the VIP)
 
+            --plot FILE.svg draws every probe of every round on one time line per round, aligned at \
+            the fault, with the takeover, restore and failback marked (also with --output json, whose \
+            "plot" names the file); the file is checked writable before any fault.
+
             Ctrl-C stops after the current step and restores the node. Outside a lab \
             (inventories under /var/lib/clusterup/labs/) it needs --yes. Exits 1 when a round \
             fails: split brain, no new master, a node not restored, or downtime over \
@@ -41,6 +46,7 @@ extension Clusterup {
               clusterup verify failover prod.yml --mode network --cut 5s \\
                   --max-downtime 500ms --yes --output json
               clusterup verify failover prod.yml --probe https --rounds 3 --yes
+              clusterup verify failover prod.yml --mode network --rounds 3 --plot failover.svg --yes
             """)
 
         enum Probe: String, ExpressibleByArgument, CaseIterable {
@@ -94,6 +100,9 @@ extension Clusterup {
         @Option(help: "Exit 1 when a round's downtime exceeds this (e.g. 500ms).")
         var maxDowntime: DurationArgument?
 
+        @Option(help: ArgumentHelp("Also draw the rounds as a timeline picture into this SVG file.", valueName: "file.svg"))
+        var plot: String?
+
         @Flag(help: "With --mode crash in a lab: stop the master's whole node (its init is killed) and boot it again to restore.")
         var stopNode = false
 
@@ -118,6 +127,8 @@ extension Clusterup {
         }
 
         func run() async throws {
+            // Before anything is broken: a run whose picture cannot be kept would have to be repeated.
+            if let plot { try PlotFile.checkWritable(plot) }
             let loaded = try inventory.load()
             let path = URL(fileURLWithPath: loaded.path).standardizedFileURL.path
             let power = try stopNode ? Self.labPower(inventoryPath: path, mode: mode, hosts: loaded.hosts(withRole: .lb).map { ($0.name, $0.address) }) : nil
@@ -155,18 +166,29 @@ extension Clusterup {
             let interrupts = Self.trapInterrupts(cancel)
             defer { interrupts.forEach { $0.cancel() } }
             let lbHosts = loaded.hosts(withRole: .lb)
-            let (results, realtime): ([FailoverRound], Bool) = try await DedicatedThread.run(name: "verify-failover") {
+            let (results, realtime, prober): ([FailoverRound], Bool, String) = try await DedicatedThread.run(name: "verify-failover") {
                 let connections = try FailoverRunner.connectAll(lbHosts, connector: connector)
                 let runner = try FailoverRunner(inventory: loaded, options: settings, connections: connections, cancel: cancel,
                                                 power: power, connector: connector) { line in
                     if !json { FileHandle.standardError.write(Data((line + "\n").utf8)) }
                 }
                 defer { runner.closeAll() }
-                return (try runner.run(), runner.prober.realtime)
+                return (try runner.run(), runner.prober.realtime, runner.prober.description)
             }
             let summary = FailoverSummary(results)
             let limit = maxDowntime?.duration
             let spacing = FailoverSummary.median(results.compactMap { $0.probeSpacing?.median })
+            // The picture is written before the report, and its failure reported after it: the
+            // figures of a run that broke the master are never lost to a full disk.
+            var plotError: ClusterupError?
+            if let plot {
+                let context = FailoverTimeline.Context(
+                    cluster: loaded.cluster, mode: mode, probeKind: probe.rawValue, probe: prober,
+                    interval: options.probeInterval, timeout: options.probeTimeout)
+                do { try PlotFile.write(TimelineSVG.render(FailoverTimeline.picture(results, context: context)), to: plot) }
+                catch { plotError = error }
+            }
+            let plotted = plotError == nil ? plot : nil
             if json {
                 print(JSONValue.object([
                     ("ok", .bool(summary.passed(maxDowntime: limit) && !cancel.isRaised)),
@@ -179,6 +201,7 @@ extension Clusterup {
                                        ("realtime", .bool(realtime)),
                                        ("median_spacing_ms", spacing.map { .double($0.milliseconds) } ?? .null)])),
                     ("interrupted", .bool(cancel.isRaised)),
+                    ("plot", .optional(plotted)),
                     ("median_downtime_ms", summary.medianDowntime.map { .double($0.milliseconds) } ?? .null),
                     ("median_failback_downtime_ms", summary.medianFailbackDowntime.map { .double($0.milliseconds) } ?? .null),
                     ("max_downtime_ms", summary.maximumDowntime.map { .double($0.milliseconds) } ?? .null),
@@ -193,7 +216,9 @@ extension Clusterup {
                 let apart = spacing.map { "; probes \(FailoverRound.ms($0)) apart (median)" } ?? ""
                 print("\(mode.rawValue), \(results.count) round(s): median downtime \(median), median failback downtime \(failback), median detection \(detection)"
                       + apart + (cancel.isRaised ? " (interrupted; the node was restored)" : ""))
+                if let plotted { print("timeline: \(plotted)") }
             }
+            if let plotError { throw plotError }
             if cancel.isRaised || !summary.passed(maxDowntime: limit) || results.count < rounds { throw ExitCode(1) }
         }
 

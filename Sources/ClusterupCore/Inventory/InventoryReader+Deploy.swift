@@ -76,6 +76,16 @@ extension InventoryReader {
     private func absoluteRemotePath(_ field: YAMLField) throws(ClusterupError) -> String {
         let text = try field.nonEmptyString()
         guard text.hasPrefix("/") else { throw field.error("'\(text)' must be an absolute path on the node") }
+        // Normal form only: deploy writes, and reset removes, exactly the path written here.
+        let components = text.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard text != "/", !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw field.error("'\(text)' is not a normal path: no '.', '..', '//' or trailing '/', and not '/' itself",
+                              hint: "write the directory as an absolute path such as /var/lib/etcd")
+        }
+        // Paths go into unit files and configuration mid-word, where quoting cannot reach.
+        if let bad = text.unicodeScalars.first(where: { " \"'\\".unicodeScalars.contains($0) }) {
+            throw field.error("'\(text)' holds '\(bad)'", hint: "use a path without spaces, quotes or backslashes")
+        }
         return text
     }
 
@@ -84,7 +94,15 @@ extension InventoryReader {
         var flags: [String] = []
         for item in try field.sequence() {
             let flag = try item.nonEmptyString()
-            guard flag.hasPrefix("--") else { throw item.error("'\(flag)' is not a flag", hint: "write flags as --name=value") }
+            guard flag.hasPrefix("--") else {
+                throw item.error("'\(flag)' is not a flag", hint: "write each flag as one list item, --name or --name=value")
+            }
+            // The name is letters, digits and dashes; the value is rendered as one quoted systemd word.
+            let name = flag.dropFirst(2).prefix { $0 != "=" }
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "." }) else {
+                throw item.error("'\(flag)': the flag name '\(name)' may only hold letters, digits, '-' and '.'",
+                                 hint: "write each flag as one list item, --name or --name=value")
+            }
             flags.append(flag)
         }
         return flags

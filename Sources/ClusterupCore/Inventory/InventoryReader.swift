@@ -350,7 +350,7 @@ struct InventoryReader {
 
     static let vrrpKeys = [
         "backend", "interface", "vrid", "version", "advert_interval", "priorities", "preempt", "preempt_delay",
-        "unicast", "checksum", "auth_password", "garp", "track", "realtime_priority",
+        "unicast", "checksum", "auth_password", "garp", "track", "realtime_priority", "max_interval_factor", "unicast_ttl_check",
     ]
 
     private func readVRRP(_ field: YAMLField) throws(ClusterupError) -> VRRPSettings {
@@ -402,12 +402,25 @@ struct InventoryReader {
                 throw password.error("VRRPv2 passwords are at most 8 bytes (keepalived truncates longer ones)",
                                      hint: "shorten it")
             }
+            // keepalived reads auth_pass as a bare word and cuts it at '#' or '!' (comments).
+            if let bad = text.unicodeScalars.first(where: { !("!"..."~").contains($0) || "#!\"'\\".unicodeScalars.contains($0) }) {
+                throw password.error("the password holds '\(bad)'",
+                                     hint: "use printable ASCII without spaces, quotes, backslashes, '#' or '!' (keepalived cuts a password there)")
+            }
             settings.authPassword = text
         }
         if let garp = mapping["garp"] { settings.garp = try readGARP(garp) }
         if let track = mapping["track"] { settings.track = try readTrack(track) }
         if let realtime = mapping["realtime_priority"] {
             settings.realtimePriority = try realtime.int(in: 0...99, what: "a realtime priority")
+        }
+        if let check = mapping["unicast_ttl_check"] { settings.unicastTTLCheck = try check.bool() }
+        if let factor = mapping["max_interval_factor"] {
+            guard version == 3 else {
+                throw factor.error("'max_interval_factor' applies to VRRPv3 only (v2 routers must share one interval)",
+                                   hint: "remove it, or set 'version: 3'")
+            }
+            settings.maxIntervalFactor = try factor.int(in: 0...1000, what: "a multiple of advert_interval")
         }
         return settings
     }
@@ -437,8 +450,10 @@ struct InventoryReader {
         var track = VRRPSettings.Track()
         if let http = mapping["http"] {
             let url = try http.string()
-            guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
-                throw http.error("'\(url)' is not an http:// or https:// URL", hint: "e.g. https://127.0.0.1:6443/readyz")
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil,
+                  url.unicodeScalars.allSatisfy({ ("!"..."~").contains($0) && !"\"'\\`<>{}|^".unicodeScalars.contains($0) }) else {
+                throw http.error("'\(url)' is not an http:// or https:// URL",
+                                 hint: "e.g. https://127.0.0.1:6443/readyz (percent-encode anything else)")
             }
             track.http = url
         }
@@ -454,7 +469,7 @@ struct InventoryReader {
             for item in try scripts.sequence() {
                 let script = try item.mapping(allowed: ["name", "command", "interval", "timeout", "rise", "fall", "weight"])
                 var entry = VRRPSettings.Script(
-                    name: try script.required("name").nonEmptyString(), command: try script.required("command").nonEmptyString(),
+                    name: try scriptName(script.required("name")), command: try script.required("command").nonEmptyString(),
                     interval: track.interval, timeout: track.timeout, rise: track.rise, fall: track.fall, weight: track.weight)
                 try readCheckTiming(script, into: &entry.interval, &entry.timeout, &entry.rise, &entry.fall, &entry.weight)
                 track.scripts.append(entry)
@@ -464,6 +479,15 @@ struct InventoryReader {
             for item in try interfaces.sequence() { track.interfaces.append(try readInterfaceName(item)) }
         }
         return track
+    }
+
+    /// A check's name becomes a keepalived `vrrp_script` name and a status key: one plain word.
+    private func scriptName(_ field: YAMLField) throws(ClusterupError) -> String {
+        let name = try field.nonEmptyString()
+        guard name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0) }) else {
+            throw field.error("'\(name)' is not a check name", hint: "use letters, digits, '_', '.' and '-'")
+        }
+        return name
     }
 
     private func readCheckTiming(

@@ -123,7 +123,14 @@ public struct VRRPSettings: Sendable, Equatable {
     /// SCHED_RR priority of the VRRP daemon's event loop (keepalived: `vrrp_rt_priority`),
     /// 1...99; 0 = normal scheduling.
     public var realtimePriority: Int
+    /// VRRPv3, clusterup-vrrpd: a Master's advertised interval is adopted only up to this multiple
+    /// of ours, so one forged advert cannot stall failover for minutes; 0 adopts any (RFC 5798).
+    public var maxIntervalFactor: Int = defaultMaxIntervalFactor
+    /// Unicast mode, clusterup-vrrpd: hear only peers on this link (TTL / hop limit 255), as
+    /// multicast mode always does. The lb hosts share the VIP's segment, so this is the default.
+    public var unicastTTLCheck = true
 
+    public static let defaultMaxIntervalFactor = 10
     public static let defaultVRID = 51
     /// As clusterup-vrrpd's own default: adverts leave on time on a node whose cores are busy.
     public static let defaultRealtimePriority = 10

@@ -59,10 +59,12 @@ public enum StarterInventory {
           preempt: true
           preempt_delay: 0s
           unicast: false             # true: advertise to the other lb hosts' private addresses
+          unicast_ttl_check: true    # unicast: hear only peers on this link (TTL 255); false if they are routed
           checksum: pseudo-header    # v3: pseudo-header (RFC 5798) | message-only (RFC 9568)
           # auth_password: secret    # v2 only, at most 8 characters (keepalived auth_pass)
           garp: {repeat: 5, delay: 0ms, refresh: 0s}
           realtime_priority: 10      # SCHED_RR of the VRRP daemon, 1..99 (keepalived: vrrp_rt_priority); 0 = normal
+          max_interval_factor: 10    # v3, clusterup-vrrpd: adopt a master's interval up to 10x ours (0 = any, as RFC 5798)
           track:
             http: https://127.0.0.1:6443/readyz
             interval: 1s

@@ -52,6 +52,14 @@ struct YAMLField {
         guard case .scalar(let scalar) = node, !isNull else {
             throw error("expected a string, got \(isNull ? "nothing" : kindName)")
         }
+        // No inventory value is multi-line or holds control characters: they end lines in units and
+        // configuration files, and split or end words in remote commands.
+        if let bad = scalar.string.unicodeScalars.first(where: { $0.properties.generalCategory == .control
+            || $0.properties.generalCategory == .lineSeparator || $0.properties.generalCategory == .paragraphSeparator }) {
+            let code = String(bad.value, radix: 16, uppercase: true)
+            throw error("holds the control character U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code)",
+                        hint: "remove it: inventory values may not contain line breaks, tabs or other control characters")
+        }
         return scalar.string
     }
 

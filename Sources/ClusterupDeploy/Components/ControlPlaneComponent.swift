@@ -34,8 +34,8 @@ enum ControlPlaneComponent {
         ]
         for (name, extraArgs) in components {
             var context = common
-            context["binary"] = try inputs.artifactPath(name)
-            context["extraArgs"] = extraArgs
+            context["binary"] = systemdWord(try inputs.artifactPath(name))
+            context["extraArgs"] = extraArgs.map(systemdWord)
             if name == "kube-apiserver" { context["etcdServers"] = EtcdComponent.clientURLs(inventory) }
             state.add(ManagedFile(
                 path: "/etc/systemd/system/\(name).service", text: try inputs.render("\(name).service", context),

@@ -13,8 +13,8 @@ enum EtcdComponent {
             path: unitPath,
             text: try inputs.render("etcd.service", [
                 "cluster": inputs.inventory.cluster, "name": host.name, "address": host.privateAddress,
-                "binary": try inputs.artifactPath("etcd"), "dataDir": settings.dataDirectory,
-                "pki": DeployInputs.remotePKI, "extraArgs": settings.extraArgs,
+                "binary": systemdWord(try inputs.artifactPath("etcd")), "dataDir": systemdWord(settings.dataDirectory),
+                "pki": DeployInputs.remotePKI, "extraArgs": settings.extraArgs.map(systemdWord),
             ]),
             restarts: ["etcd.service"], component: "etcd"))
         // Only a member that is about to start for the first time gets (a new) bootstrap file:

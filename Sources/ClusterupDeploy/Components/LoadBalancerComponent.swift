@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupSSH
 
 /// lb hosts: the VRRP daemon (clusterup-vrrpd or keepalived) holding the VIP, and HAProxy on
 /// the VIP in front of every control-plane node's kube-apiserver.
@@ -6,6 +7,7 @@ enum LoadBalancerComponent {
     static let sysctlPath = "/etc/sysctl.d/90-clusterup.conf"
     static let haproxyConfig = "/etc/haproxy/haproxy.cfg"
     static let vrrpdConfig = "/etc/clusterup/vrrpd.yaml"
+    static let vrrpdDigest = "/etc/clusterup/clusterup-vrrpd.sha256"
     static let keepalivedConfig = "/etc/keepalived/keepalived.conf"
     static let statsPort = 8404
 
@@ -50,25 +52,36 @@ enum LoadBalancerComponent {
         }
         switch vrrp.backend {
         case .clusterupVRRPD:
+            let binaryPath = try inputs.artifactPath("clusterup-vrrpd")
+            var digestFile: String? = nil
             if let binary = try inputs.uploadedArtifact("clusterup-vrrpd", restarts: ["clusterup-vrrpd.service"], component: "vrrp") {
                 state.add(binary)
+                // The node checks the binary it runs as root against the digest deploy uploaded it
+                // with, before every start: a file changed on the node since does not start.
+                digestFile = vrrpdDigest
+                state.add(ManagedFile(
+                    path: vrrpdDigest, text: "\(sha256Hex(binary.content))  \(binaryPath)\n",
+                    restarts: ["clusterup-vrrpd.service"], component: "vrrp"))
             }
-            state.add(ManagedFile(
-                path: vrrpdConfig, text: config, mode: 0o600, sensitive: vrrp.authPassword != nil,
-                restarts: ["clusterup-vrrpd.service"], component: "vrrp"))
+            var daemonConfig = ManagedFile(path: vrrpdConfig, text: config, mode: 0o600,
+                                           restarts: ["clusterup-vrrpd.service"], component: "vrrp")
+            daemonConfig.secretLinePrefixes = ["auth_password:"]
+            state.add(daemonConfig)
             state.add(ManagedFile(
                 path: "/etc/systemd/system/clusterup-vrrpd.service",
                 text: try inputs.render("clusterup-vrrpd.service", [
                     "cluster": cluster, "vip": vip.address,
-                    "binary": try inputs.artifactPath("clusterup-vrrpd"), "config": vrrpdConfig,
+                    "binary": systemdWord(binaryPath), "config": vrrpdConfig,
+                    "digest_file": digestFile ?? false as Any,
                 ]),
                 restarts: ["clusterup-vrrpd.service"], component: "vrrp"))
             state.add(ManagedUnit(name: "clusterup-vrrpd.service", component: "vrrp", reload: true))
             state.disabledUnits.append("keepalived.service")
         case .keepalived:
-            state.add(ManagedFile(
-                path: keepalivedConfig, text: config, mode: 0o600, sensitive: vrrp.authPassword != nil,
-                restarts: ["keepalived.service"], component: "vrrp"))
+            var keepalived = ManagedFile(path: keepalivedConfig, text: config, mode: 0o600,
+                                         restarts: ["keepalived.service"], component: "vrrp")
+            keepalived.secretLinePrefixes = ["auth_pass"]
+            state.add(keepalived)
             state.add(ManagedUnit(name: "keepalived.service", component: "vrrp", reload: true))
             state.disabledUnits.append("clusterup-vrrpd.service")
         }

@@ -21,6 +21,9 @@ public struct ResetPlan: Sendable, Equatable {
     public var etcdData: EtcdData
     public var keptDirectory: String
 
+    /// The only directories reset removes whole: deploy made them and nothing else lives there.
+    static let ownedDirectories: Set<String> = ["/etc/clusterup", DeployInputs.kubernetesDirectory]
+
     public static func plan(inventory: Inventory, settings: DeploySettings, etcdData: EtcdData) -> ResetPlan {
         var paths = [
             "/etc/systemd/system/etcd.service",
@@ -72,7 +75,14 @@ public struct ResetPlan: Sendable, Equatable {
         }
         for path in paths {
             let p = shellQuote(path)
-            script += "if [ -e \(p) ]; then rm -rf \(p) && echo \"removed \(path)\"; fi\n"
+            if Self.ownedDirectories.contains(path) {
+                script += "if [ -e \(p) ]; then rm -rf -- \(p) && echo \"removed \(path)\"; fi\n"
+            } else {
+                // Deploy wrote a file here: an artifact path such as /usr/local/bin must not take
+                // the whole directory with it.
+                script += "if [ -f \(p) ] || [ -L \(p) ]; then rm -f -- \(p) && echo \"removed \(path)\"; "
+                    + "elif [ -e \(p) ]; then echo \"kept \(path) (not a file: reset removes only files deploy wrote)\"; fi\n"
+            }
         }
         for path in managedConfigs {
             let p = shellQuote(path)

@@ -136,13 +136,18 @@ struct ArtifactsPhase: DeployPhase {
     }
 
     /// Installs without letting the package's own service start with its default configuration
-    /// (Debian starts etcd and haproxy on install): deploy starts them configured.
-    static func installScript(_ package: String) -> String {
+    /// (Debian starts etcd and haproxy on install): deploy starts them configured. The node's own
+    /// policy-rc.d, if it has one, is put aside and back (one left aside by a run that died is
+    /// kept, not overwritten by ours).
+    static func installScript(_ package: String, policy: String = "/usr/sbin/policy-rc.d") -> String {
         let p = shellQuote(package)
+        let policyPath = shellQuote(policy)
+        let saved = shellQuote((policy as NSString).deletingLastPathComponent + "/.policy-rc.d.clusterup-saved")
         return """
         if command -v apt-get >/dev/null 2>&1; then
-          printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-          trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+          if [ ! -e \(saved) ] && { [ -e \(policyPath) ] || [ -L \(policyPath) ]; }; then mv -f \(policyPath) \(saved) || exit 1; fi
+          trap 'rm -f \(policyPath); if [ -e \(saved) ] || [ -L \(saved) ]; then mv -f \(saved) \(policyPath); fi' EXIT
+          printf '#!/bin/sh\\nexit 101\\n' > \(policyPath) && chmod 755 \(policyPath)
           DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \(p) || {
             DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \(p); }
         elif command -v dnf >/dev/null 2>&1; then

@@ -172,7 +172,8 @@ struct PlanPhase: DeployPhase {
                     lines.append("  (binary: \(file.content.count) bytes)")
                 } else {
                     let old = String(decoding: try connection.get(file.path), as: UTF8.self)
-                    let diff = unifiedDiff(old: old, new: String(decoding: file.content, as: UTF8.self), path: file.path)
+                    let diff = unifiedDiff(old: file.redacted(old), new: file.redacted(String(decoding: file.content, as: UTF8.self)),
+                                           path: file.path)
                     lines += diff.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "  " + $0 }
                 }
             }
