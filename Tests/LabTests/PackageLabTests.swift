@@ -51,6 +51,7 @@ struct PackageLabTests {
         #expect(pulled.contains { $0.hasPrefix("libssh2-1") }, "\(release) pulled \(pulled)")
 
         try await checkCommands(in: root, clusterup: "clusterup", lab: lab)
+        try await checkDeployFindsDaemon(in: root, clusterup: "clusterup", lab: lab, at: "/usr/lib/clusterup/clusterup-vrrpd")
 
         let daemon = try await root.run("test -x /usr/lib/clusterup/clusterup-vrrpd && ldd /usr/lib/clusterup/clusterup-vrrpd; true")
         #expect(!daemon.stdout.contains("libswift") && !daemon.stdout.isEmpty, "\(release): clusterup-vrrpd: \(daemon.stdout)\(daemon.stderr)")
@@ -75,11 +76,18 @@ struct PackageLabTests {
         #expect(unpacked.status == 0, "\(unpacked.stderr)")
         let directory = "/srv/anywhere/\(try PackageFiles.tarballDirectory)"
         try await checkCommands(in: root, clusterup: directory + "/clusterup", lab: lab)
+        try await checkDeployFindsDaemon(in: root, clusterup: directory + "/clusterup", lab: lab, at: directory + "/clusterup-vrrpd")
+        // Linked onto PATH and run by name from another directory, it still finds the daemon beside its real file.
+        let linked = try await root.run("ln -sf \(directory)/clusterup /usr/local/bin/clusterup")
+        #expect(linked.status == 0, "\(linked.stderr)")
+        try await checkDeployFindsDaemon(in: root, clusterup: "clusterup", lab: lab, at: directory + "/clusterup-vrrpd")
+    }
 
-        // deploy finds clusterup-vrrpd beside clusterup and plans with it (dry run: nothing changes).
-        let dry = try await root.run("\(directory)/clusterup deploy \(try Lab.inventoryPath(name: lab.name)) --dry-run")
-        #expect(dry.status == 0, "\(dry.stdout)\(dry.stderr)")
-        #expect(dry.stdout.contains("/usr/local/bin/clusterup-vrrpd"), "\(dry.stdout)")
+    /// deploy finds clusterup-vrrpd without a flag, names it, and plans with it (dry run: nothing changes).
+    func checkDeployFindsDaemon(in root: DebianRoot, clusterup: String, lab: LabState, at daemon: String) async throws {
+        let dry = try await root.run("cd /tmp && \(clusterup) deploy \(try Lab.inventoryPath(name: lab.name)) --dry-run")
+        #expect(dry.status == 0, "\(root.release): \(dry.stdout)\(dry.stderr)")
+        #expect((dry.stdout + dry.stderr).contains("clusterup-vrrpd: \(daemon) (sha256 "), "\(root.release): \(dry.stdout)\(dry.stderr)")
     }
 
     /// What an operator does first, from a fresh directory, then against the lab node over SSH.
