@@ -18,7 +18,7 @@ public struct Clusterup: AsyncParsableCommand {
           clusterup deploy                    # converge every host
           clusterup lab up --nodes 3          # three local nodes to try it on (root)
         """,
-        version: clusterupVersion,
+        version: "clusterup " + ClusterupBuild.current.description,
         subcommands: allSubcommands
     )
 
@@ -48,5 +48,3 @@ public struct Clusterup: AsyncParsableCommand {
         }
     }
 }
-
-public let clusterupVersion = "0.1.0"

@@ -16,6 +16,7 @@ public enum Deploy {
         EtcdPhase(),
         ControlPlanePhase(),
         LoadBalancerPhase(),
+        RecordDeployPhase(),
         PostChecksPhase(),
     ]
 

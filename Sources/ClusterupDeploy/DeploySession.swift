@@ -17,6 +17,8 @@ public struct DeployOptions: Sendable {
     public var cacheDirectory: String
     /// The clusterup-vrrpd binary to upload when the inventory names none.
     public var vrrpdBinary: String?
+    /// Which clusterup this is, recorded on the hosts deploy changes (DeployRecord); nil records nothing.
+    public var build: ClusterupBuild?
 
     public init(cacheDirectory: String) {
         self.cacheDirectory = cacheDirectory

@@ -64,9 +64,20 @@ struct DeployLabTests {
             }
             #expect(holders == 1)
 
+            // Each node records which clusterup changed it, and status shows it.
+            let versionLine = try await clusterup(["--version"]).output
+            let version = try #require(versionLine.split(separator: " ").dropFirst().first.map(String.init), "\(versionLine)")
+            let record = try await ssh(state, "node2", "cat /etc/clusterup/last-deploy")
+            #expect(record.contains("\nversion=\(version)\n") && record.contains("\ndeployed_at=20"), "\(record)")
+            let status = try await clusterup(["status", inventory])
+            #expect(status.output.split(separator: "\n").filter { $0.contains(" clusterup \(version) (commit ") }.count == 3, "\(status.output)")
+
             // A re-run changes nothing; JSON gives each phase's wall and CPU time.
             let second = try await clusterup(["deploy", inventory, "--output", "json"])
             #expect(second.status == 0, "\(second.output)")
+            // Nothing changed, so the record still names the first run.
+            let recordAfter = try await ssh(state, "node2", "cat /etc/clusterup/last-deploy")
+            #expect(recordAfter == record)
             // The pretty-printed document: from its "{" line to its closing "}" line (stderr follows it).
             let lines = second.output.split(separator: "\n", omittingEmptySubsequences: false)
             let start = try #require(lines.firstIndex(of: "{")), end = try #require(lines.firstIndex(of: "}"))

@@ -1,4 +1,4 @@
-# Sourced (POSIX sh) by the scripts that build: scripts/setup, test, demo, build-vrrpd and
+# Sourced (POSIX sh) by the scripts that build: scripts/setup, test, demo, static-build, package and
 # bench/pki/run. Uses the Swift toolchain on PATH; without one, the common install location
 # /opt/swift/usr/bin; otherwise stops, saying how to get one.
 if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then

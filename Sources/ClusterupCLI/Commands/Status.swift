@@ -76,6 +76,7 @@ enum StatusReport {
         }
         out += TextTable.render(header: ["HOST", "ROLES", "SERVICES", "CERTIFICATES"], rows: rows) + "\n"
         out += TextTable.render(header: ["COMPONENT", "VERSION", "HOSTS"], rows: versionRows(status.hosts))
+        out += "\n" + TextTable.render(header: ["HOST", "LAST CHANGED BY"], rows: lastDeployRows(status.hosts))
         let problems = status.problems
         out += problems.isEmpty ? "\nstatus: healthy\n" : "\n\(problems.count) problem(s):\n" + problems.map { "  \($0)\n" }.joined()
         return out
@@ -100,6 +101,11 @@ enum StatusReport {
         return byComponent.keys.sorted().flatMap { component in
             byComponent[component]!.sorted { $0.key < $1.key }.map { [component, $0.key, $0.value.joined(separator: ",")] }
         }
+    }
+
+    /// Which clusterup last changed each reachable host, from the record deploy leaves there.
+    static func lastDeployRows(_ hosts: [HostStatus]) -> [[String]] {
+        hosts.filter { $0.error == nil }.map { [$0.name, $0.lastDeploy?.summary ?? "none recorded"] }
     }
 
     /// `etcd Version: 3.4.23` → `3.4.23`; keeps the line when it has no version-like word.
@@ -131,6 +137,11 @@ enum StatusReport {
             })))
             fields.append(("certificates", .array(host.certificates.map { $0.json(now: now) })))
             fields.append(("versions", .object(host.versions.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+            fields.append(("last_deploy", host.lastDeploy.map { record in
+                .object([("version", .string(record.build.version)), ("commit", .optional(record.build.commit)),
+                         ("built", .optional(record.build.date)), ("deployed_at", .string(record.deployedAt)),
+                         ("deployed_by", .string(record.deployedBy))])
+            } ?? .null))
             return .object(fields)
         }
         var fields: [(String, JSONValue)] = [("healthy", .bool(status.problems.isEmpty))]

@@ -59,6 +59,8 @@ public struct HostStatus: Sendable {
     public var certificates: [InstalledCertificate] = []
     /// Component → first line of its `--version`.
     public var versions: [String: String] = [:]
+    /// Which clusterup last changed the host; nil when none recorded it.
+    public var lastDeploy: DeployRecord?
 }
 
 /// One VRRP instance as clusterup-vrrpd reports it (`clusterup-vrrpd status`).
@@ -214,6 +216,7 @@ enum StatusProbe {
             script += "echo '@@haproxy'; curl -s --max-time 2 'http://127.0.0.1:\(LoadBalancerComponent.statsPort)/stats;csv' 2>/dev/null || true\n"
         }
         script += certificatesScript()
+        script += "echo '@@deployed'; cat \(shellQuote(DeployRecord.path)) 2>/dev/null || true\n"
         script += versionScript(for: host, inventory: inventory, settings: settings)
         return script
     }
@@ -289,6 +292,7 @@ enum StatusProbe {
             }
         }
         status.certificates = parseCertificates(sections, now: now)
+        status.lastDeploy = sections.first("deployed").flatMap { DeployRecord.parse($0.body) }
         status.versions = parseVersions(sections)
         return status
     }
