@@ -51,10 +51,7 @@ final class Instance {
     /// periodic refresh.
     private(set) var garp: GARPSchedule
 
-    var checks: [CheckHysteresis] = []
-    var checkNames: [String] = []
-    var checkWeights: [Int] = []
-    var checkDetails: [String] = []
+    private(set) var checks: CheckSet
     var trackedInterfaces: [(name: String, index: Int32, up: Bool)] = []
     private(set) var tracking = TrackedPriority(fault: false, priority: 0, reason: "")
 
@@ -74,6 +71,7 @@ final class Instance {
         self.config = config
         self.notifier = notifier
         garp = GARPSchedule(config.garp)
+        checks = CheckSet(config.track)
         destinations = Self.destinations(config)
         interface = try InterfaceInfo.read(config.interface, family: config.family)
         let source = config.unicastSource ?? interface.primaryAddress
@@ -85,7 +83,6 @@ final class Instance {
         socket = try VRRPSocket(interface: config.interface, ifindex: interface.index, source: source,
                                 multicast: !config.isUnicast, vrid: config.vrid)
         announcer = try VIPAnnouncer(family: config.family, interface: interface)
-        resetChecks()
         refreshTrackedInterfaces()
     }
 
@@ -142,12 +139,7 @@ final class Instance {
     }
 
     func resetChecks() {
-        let t = config.track
-        checkNames = t.scripts.map { "script:\($0.name)" } + t.http.map { "http:\($0.url)" } + t.tcp.map { "tcp:\($0.target)" }
-        let timings = t.scripts.map(\.timing) + t.http.map(\.timing) + t.tcp.map(\.timing)
-        checks = timings.map { CheckHysteresis(rise: $0.rise, fall: $0.fall) }
-        checkWeights = timings.map(\.weight)
-        checkDetails = timings.map { _ in "no result yet" }
+        checks = CheckSet(config.track)
     }
 
     func checkJobs(instance: Int) -> [CheckJob] {
@@ -186,11 +178,9 @@ final class Instance {
     }
 
     func checkResult(index: Int, ok: Bool, detail: String, now: UInt64) {
-        guard checks.indices.contains(index) else { return }
-        checkDetails[index] = detail
-        if checks[index].record(success: ok) {
-            Log.info("check", ["instance": config.name, "check": checkNames[index],
-                               "status": checks[index].isGood ? "good" : "failing", "detail": detail])
+        if let changed = checks.record(index: index, ok: ok, detail: detail) {
+            Log.info("check", ["instance": config.name, "check": changed.name,
+                               "status": changed.isGood ? "good" : "failing", "detail": detail])
             updateTracking(now: now, announce: true)
         }
     }
@@ -249,8 +239,7 @@ final class Instance {
     }
 
     func updateTracking(now: UInt64, announce: Bool) {
-        let checkStates = checks.indices.map { (name: checkNames[$0], good: checks[$0].isGood, weight: checkWeights[$0]) }
-        let next = TrackedPriority.compute(base: config.priority, checks: checkStates,
+        let next = TrackedPriority.compute(base: config.priority, checks: checks.states,
                                            downInterfaces: trackedInterfaces.filter { !$0.up }.map(\.name))
         let effective: UInt8 = next.fault ? 0 : next.priority
         if announce, next != tracking {
