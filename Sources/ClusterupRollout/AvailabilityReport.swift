@@ -1,3 +1,4 @@
+import ClusterupCore
 import ClusterupVerify
 
 /// A named stretch of a rollout on the watch's clock ("node2: kube-apiserver upgrade").
@@ -132,5 +133,25 @@ public struct AvailabilityReport: Sendable, Equatable, Codable {
 
     static func ms(_ value: Double) -> String {
         value < 10 ? "\((value * 10).rounded() / 10) ms" : "\(Int(value.rounded())) ms"
+    }
+}
+
+extension AvailabilityReport {
+    /// The report in the project's JSON writer (the same keys as its Codable form).
+    public var json: JSONValue {
+        func counts(_ counts: ProbeCounts?) -> JSONValue {
+            guard let counts else { return .null }
+            return .object([("probes", .int(Int64(counts.probes))), ("failed", .int(Int64(counts.failed))),
+                            ("longest_gap_ms", .double(counts.longestGapMilliseconds))])
+        }
+        return .object([
+            ("probes", .strings(probes)),
+            ("steps", .array(steps.map { step in
+                .object([("step", .string(step.step)), ("host", .string(step.host)),
+                         ("start_ms", .double(step.startMilliseconds)), ("end_ms", .double(step.endMilliseconds)),
+                         ("tcp", counts(step.tcp)), ("readyz", counts(step.readyz))])
+            })),
+            ("tcp", counts(tcp)), ("readyz", counts(readyz)),
+        ])
     }
 }
