@@ -1,5 +1,6 @@
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupRollout
 import ClusterupSSH
 import Foundation
 import Testing
@@ -114,6 +115,74 @@ struct UpgradeApplyLabTests {
             // deploy with the upgraded inventory has nothing left to refuse.
             let converge = try await clusterup(["deploy", upgraded])
             #expect(converge.status == 0, "\(converge.output)")
+        } catch {
+            _ = try? await Lab.down(name: name)
+            throw error
+        }
+        let report = try await Lab.down(name: name)
+        #expect(report.remaining.isEmpty)
+    }
+
+    /// SIGKILL of clusterup while an apiserver is drained, then a re-run: it takes the drain
+    /// back, finishes the hosts left and the cluster converges.
+    @Test func anUpgradeKilledMidRunConvergesWhenRunAgain() async throws {
+        let name = "upkill"
+        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let original = try Lab.inventoryPath(name: name)
+        do {
+            let deploy = try await clusterup(["deploy", original])
+            #expect(deploy.status == 0, "\(deploy.output)")
+            let upgraded = try inventory(original, version: "v1.32.0")
+            let inventory = try InventoryLoader().load(path: upgraded)
+            let connector = try HostConnector.load(for: inventory, acceptNewHostKeys: false)
+            let lbHosts = inventory.hosts(withRole: .lb)
+
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ClusterupBinary.path)
+            process.arguments = ["upgrade", "apply", upgraded, "--yes"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Killed once node2's apiserver is drained: between a guard and its restore.
+            let drainedWhenKilled = try await DedicatedThread.run(name: "upkill-watch") { () throws -> Bool in
+                let connections = try lbHosts.map { try connector.connect($0) }
+                defer { connections.forEach { $0.close() } }
+                let drain = BackendDrain(balancers: Dictionary(uniqueKeysWithValues: connections.map { ($0.hostName, $0 as any RemoteShell) }))
+                let deadline = ContinuousClock.now + .seconds(180)
+                while ContinuousClock.now < deadline && process.isRunning {
+                    if (try? drain.stats("node2"))?.values.contains(where: { $0.status == "DRAIN" }) == true {
+                        kill(process.processIdentifier, SIGKILL)
+                        return true
+                    }
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
+                return false
+            }
+            process.waitUntilExit()
+            #expect(drainedWhenKilled, "upgrade apply ended (status \(process.terminationStatus)) before node2 was drained")
+            #expect(process.terminationReason == .uncaughtSignal)
+
+            let again = try await clusterup(["upgrade", "apply", upgraded, "--yes", "--output", "json"])
+            #expect(again.status == 0, "\(again.output)")
+            let report = try json(again.output)
+            #expect(report["ok"] as? Bool == true, "\(again.output)")
+            // node1 was done before the kill: the re-run's plan does not touch it again.
+            let hosts = (report["outcomes"] as? [[String: Any]] ?? []).filter { $0["guard"] as? String == "drain-apiserver" }.map { $0["host"] as? String ?? "?" }
+            #expect(!hosts.contains("node1") && hosts.contains("node3"), "\(again.output)")
+            let availability = try #require(report["availability"] as? [String: Any])
+            #expect((availability["tcp"] as? [String: Any])?["failed"] as? Int == 0, "\(again.output)")
+            #expect((availability["readyz"] as? [String: Any])?["failed"] as? Int == 0, "\(again.output)")
+
+            let after = try await clusterup(["upgrade", "plan", upgraded])
+            #expect(after.status == 0 && after.output.contains("nothing to upgrade"), "\(after.output)")
+            // No apiserver is left drained on any HAProxy.
+            let status = try await clusterup(["status", upgraded, "--output", "json"])
+            for host in try #require(try json(status.output)["hosts"] as? [[String: Any]]) where lbHosts.contains(where: { $0.name == host["name"] as? String }) {
+                let backends = try #require(host["haproxy_backends"] as? [String: String])
+                #expect(backends.count == 3 && backends.values.allSatisfy { $0 == "UP" }, "\(host["name"] ?? "?"): \(backends)")
+            }
+            let verify = try await clusterup(["verify", upgraded])
+            #expect(verify.status == 0, "\(verify.output)")
         } catch {
             _ = try? await Lab.down(name: name)
             throw error
