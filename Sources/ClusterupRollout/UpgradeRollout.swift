@@ -1,4 +1,5 @@
 import ClusterupDeploy
+import ClusterupNodes
 
 /// `upgrade plan`'s steps as the rollout runs them: the snapshot first, then one rolling step per
 /// host turn, each with the guard the plan's steps around it ask for (drain/undrain → drain the

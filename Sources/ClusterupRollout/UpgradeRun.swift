@@ -1,5 +1,6 @@
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupNodes
 import Foundation
 
 /// `upgrade apply`'s executor: the rollout's turns through `RollingHosts`, each install done by
