@@ -1,20 +1,6 @@
 import ClusterupCore
 import ClusterupVerify
-
-/// A named stretch of a rollout on the watch's clock ("node2: kube-apiserver upgrade").
-public struct StepWindow: Sendable, Equatable {
-    public var name: String
-    public var host: String
-    public var start: Duration
-    public var end: Duration
-
-    public init(name: String, host: String, start: Duration, end: Duration) {
-        self.name = name
-        self.host = host
-        self.start = start
-        self.end = end
-    }
-}
+import Timeline
 
 /// What one prober saw during a stretch.
 public struct ProbeCounts: Sendable, Equatable, Codable {
@@ -84,8 +70,9 @@ public struct AvailabilityReport: Sendable, Equatable, Codable {
         self.readyz = readyz
     }
 
-    /// Each step's window cut out of the probe logs; the totals from the whole logs.
-    public static func make(probes: [String], steps: [StepWindow], tcp: ProbeLog?, readyz: ProbeLog?) -> AvailabilityReport {
+    /// Each step's window (a step of the timeline picture: name, host, start, end on the watch's
+    /// clock) cut out of the probe logs; the totals from the whole logs.
+    public static func make(probes: [String], steps: [TimelineStep], tcp: ProbeLog?, readyz: ProbeLog?) -> AvailabilityReport {
         AvailabilityReport(
             probes: probes,
             steps: steps.map { window in

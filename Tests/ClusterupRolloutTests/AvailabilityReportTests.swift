@@ -2,6 +2,7 @@ import ClusterupRollout
 import ClusterupVerify
 import Foundation
 import Testing
+import Timeline
 
 struct AvailabilityReportTests {
     /// A probe every 10 ms from 0 to 990 ms; the ones in `failing` (ms) fail.
@@ -12,8 +13,8 @@ struct AvailabilityReportTests {
     }
 
     let steps = [
-        StepWindow(name: "kube-apiserver upgrade", host: "node1", start: .milliseconds(100), end: .milliseconds(400)),
-        StepWindow(name: "kube-apiserver upgrade", host: "node2", start: .milliseconds(400), end: .milliseconds(800)),
+        TimelineStep(name: "kube-apiserver upgrade", host: "node1", start: .milliseconds(100), end: .milliseconds(400)),
+        TimelineStep(name: "kube-apiserver upgrade", host: "node2", start: .milliseconds(400), end: .milliseconds(800)),
     ]
 
     @Test func eachStepCountsTheProbesInItsWindow() {
