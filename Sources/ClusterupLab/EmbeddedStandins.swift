@@ -86,6 +86,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    # A connection that sends nothing (a load balancer's TCP check) must not hold a handler,
+    # and with it the SIGTERM shutdown, forever.
+    timeout = 10
+
     def handle(self):
         with in_flight:
             in_flight.count += 1

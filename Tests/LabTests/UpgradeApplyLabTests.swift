@@ -191,4 +191,68 @@ struct UpgradeApplyLabTests {
         let report = try await Lab.down(name: name)
         #expect(report.remaining.isEmpty)
     }
+
+    /// Every component the lab can change at once: the Kubernetes stand-ins to v1.32.0 and
+    /// another build of clusterup-vrrpd (the same daemon with bytes appended: another digest, so
+    /// the VRRP daemon is upgraded on every lb host, the VIP holder last after a hand-over).
+    @Test func controlPlaneAndVRRPDaemonAtOnce() async throws {
+        let name = "upall"
+        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let original = try Lab.inventoryPath(name: name)
+        do {
+            let deploy = try await clusterup(["deploy", original])
+            #expect(deploy.status == 0, "\(deploy.output)")
+            let upgraded = try inventory(original, version: "v1.32.0")
+            let built = ClusterupBinary.repo.appendingPathComponent(".build/dist/clusterup-vrrpd").path
+            let rebuilt = URL(fileURLWithPath: upgraded).deletingLastPathComponent().appendingPathComponent("clusterup-vrrpd-rebuilt").path
+            var bytes = try #require(FileManager.default.contents(atPath: built))
+            bytes.append(contentsOf: Array("clusterup upgrade lab test: another build\n".utf8))
+            try bytes.write(to: URL(fileURLWithPath: rebuilt))
+            chmod(rebuilt, 0o755)
+
+            let before = try json(try await clusterup(["upgrade", "plan", upgraded, "--vrrpd-binary", rebuilt, "--output", "json"]).output)
+            let holder = try #require(before["vip_holder"] as? String)
+            let apply = try await clusterup(["upgrade", "apply", upgraded, "--vrrpd-binary", rebuilt, "--yes", "--output", "json"])
+            #expect(apply.status == 0, "\(apply.output)")
+            let report = try json(apply.output)
+            #expect(report["ok"] as? Bool == true, "\(apply.output)")
+            let outcomes = try #require(report["outcomes"] as? [[String: Any]])
+            // The lb turns come last, the backups first, the holder last after handing the VIP over.
+            let lbTurns = outcomes.filter { $0["guard"] as? String == "hand-over-vip" }
+            #expect(lbTurns.map { $0["host"] as? String ?? "?" } == nodes.filter { $0 != holder } + [holder], "\(apply.output)")
+            #expect(outcomes.count == 3 + 6 + 3 && Array(outcomes.suffix(3).map { $0["guard"] as? String }) == ["hand-over-vip", "hand-over-vip", "hand-over-vip"])
+            let holderNotes = (lbTurns.last?["notes"] as? [String] ?? []).joined(separator: "; ")
+            #expect(holderNotes.contains("VIP handed over to"), "\(holderNotes)")
+            #expect(holderNotes.contains("VRRP daemon rejoined"), "\(holderNotes)")
+            // Zero failed probes in every turn but the holder's: there the VIP moves twice (handed
+            // over, then taken back by preempt), and a move resets the connection in flight at
+            // that instant (the new holder's HAProxy has no such connection): at most one probe of
+            // each kind per move (docs/upgrade.md, "What a VIP move costs").
+            let availability = try #require(report["availability"] as? [String: Any])
+            let steps = try #require(availability["steps"] as? [[String: Any]])
+            #expect(steps.count == outcomes.count, "\(apply.output)")
+            for (index, step) in steps.enumerated() {
+                let holderTurn = index == steps.count - 1
+                for kind in ["tcp", "readyz"] {
+                    let failed = (step[kind] as? [String: Any])?["failed"] as? Int ?? -1
+                    if holderTurn {
+                        #expect((0...2).contains(failed), "\(kind) in the holder's turn: \(step)")
+                        if failed > 0 { print("holder's turn: \(kind): \(step[kind] ?? "?")") }
+                    } else {
+                        #expect(failed == 0, "\(kind) in \(step["host"] ?? "?") \(step["step"] ?? "?"): \(step)")
+                    }
+                }
+            }
+
+            let after = try await clusterup(["upgrade", "plan", upgraded, "--vrrpd-binary", rebuilt])
+            #expect(after.status == 0 && after.output.contains("nothing to upgrade"), "\(after.output)")
+            let verify = try await clusterup(["verify", upgraded])
+            #expect(verify.status == 0, "\(verify.output)")
+        } catch {
+            _ = try? await Lab.down(name: name)
+            throw error
+        }
+        let report = try await Lab.down(name: name)
+        #expect(report.remaining.isEmpty)
+    }
 }
