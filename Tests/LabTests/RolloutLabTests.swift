@@ -23,12 +23,7 @@ struct RolloutLabTests {
     }
 
     @Test func drainingAnAPIServerAroundItsRestartCostsNoProbeThroughTheVIP() async throws {
-        let name = "uproll"
-        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
-        let path = try Lab.inventoryPath(name: name)
-        do {
-            let deploy = try await ClusterupBinary.run(["deploy", path], limit: 240)
-            #expect(deploy.status == 0, "\(deploy.output)")
+        try await DeployedLab.run("uproll") { path in
             let inventory = try InventoryLoader().load(path: path)
             let connector = try HostConnector.load(for: inventory, acceptNewHostKeys: false)
             let vip = try #require(inventory.vip)
@@ -81,11 +76,6 @@ struct RolloutLabTests {
             #expect(observed.report.tcp?.failed == 0, "\(observed.report.lines)")
             #expect(observed.report.readyz?.failed == 0, "\(observed.report.lines)")
             #expect(observed.outcomes.first?.notes.contains("undrained: every HAProxy reports it UP") == true)
-        } catch {
-            _ = try? await Lab.down(name: name)
-            throw error
         }
-        let report = try await Lab.down(name: name)
-        #expect(report.remaining.isEmpty)
     }
 }

@@ -61,12 +61,7 @@ struct UpgradeApplyLabTests {
     }
 
     @Test func upgradeApplyRollsTheControlPlaneWithoutAFailedProbe() async throws {
-        let name = "upapply"
-        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
-        let original = try Lab.inventoryPath(name: name)
-        do {
-            let deploy = try await clusterup(["deploy", original])
-            #expect(deploy.status == 0, "\(deploy.output)")
+        try await DeployedLab.run("upapply") { original in
             _ = try await etcdctl(original, "put /upgrade-test/before kept-through-the-upgrade")
 
             let upgraded = try inventory(original, version: "v1.32.0")
@@ -116,23 +111,13 @@ struct UpgradeApplyLabTests {
             // deploy with the upgraded inventory has nothing left to refuse.
             let converge = try await clusterup(["deploy", upgraded])
             #expect(converge.status == 0, "\(converge.output)")
-        } catch {
-            _ = try? await Lab.down(name: name)
-            throw error
         }
-        let report = try await Lab.down(name: name)
-        #expect(report.remaining.isEmpty)
     }
 
     /// SIGKILL of clusterup while an apiserver is drained, then a re-run: it takes the drain
     /// back, finishes the hosts left and the cluster converges.
     @Test func anUpgradeKilledMidRunConvergesWhenRunAgain() async throws {
-        let name = "upkill"
-        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
-        let original = try Lab.inventoryPath(name: name)
-        do {
-            let deploy = try await clusterup(["deploy", original])
-            #expect(deploy.status == 0, "\(deploy.output)")
+        try await DeployedLab.run("upkill") { original in
             let upgraded = try inventory(original, version: "v1.32.0")
             let inventory = try InventoryLoader().load(path: upgraded)
             let connector = try HostConnector.load(for: inventory, acceptNewHostKeys: false)
@@ -184,24 +169,14 @@ struct UpgradeApplyLabTests {
             }
             let verify = try await clusterup(["verify", upgraded])
             #expect(verify.status == 0, "\(verify.output)")
-        } catch {
-            _ = try? await Lab.down(name: name)
-            throw error
         }
-        let report = try await Lab.down(name: name)
-        #expect(report.remaining.isEmpty)
     }
 
     /// Every component the lab can change at once: the Kubernetes stand-ins to v1.32.0 and
     /// another build of clusterup-vrrpd (the same daemon with bytes appended: another digest, so
     /// the VRRP daemon is upgraded on every lb host, the VIP holder last after a hand-over).
     @Test func controlPlaneAndVRRPDaemonAtOnce() async throws {
-        let name = "upall"
-        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
-        let original = try Lab.inventoryPath(name: name)
-        do {
-            let deploy = try await clusterup(["deploy", original])
-            #expect(deploy.status == 0, "\(deploy.output)")
+        try await DeployedLab.run("upall") { original in
             let upgraded = try inventory(original, version: "v1.32.0")
             let built = ClusterupBinary.repo.appendingPathComponent(".build/dist/clusterup-vrrpd").path
             let rebuilt = URL(fileURLWithPath: upgraded).deletingLastPathComponent().appendingPathComponent("clusterup-vrrpd-rebuilt").path
@@ -248,11 +223,6 @@ struct UpgradeApplyLabTests {
             #expect(after.status == 0 && after.output.contains("nothing to upgrade"), "\(after.output)")
             let verify = try await clusterup(["verify", upgraded])
             #expect(verify.status == 0, "\(verify.output)")
-        } catch {
-            _ = try? await Lab.down(name: name)
-            throw error
         }
-        let report = try await Lab.down(name: name)
-        #expect(report.remaining.isEmpty)
     }
 }
