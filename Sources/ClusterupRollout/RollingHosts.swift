@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupVerify
 import Foundation
 
 /// Runs a rollout one host at a time: for each step, mark it on the availability watch, put its
@@ -12,6 +13,8 @@ public final class RollingHosts: @unchecked Sendable {
     public let drain: BackendDrain?
     public let handover: VIPHandover?
     public let etcd: EtcdMembers?
+    /// Raised (Ctrl-C): the rollout stops before the next step, never inside one.
+    public let cancel: CancelFlag?
     let progress: @Sendable (String) -> Void
 
     /// How one step went.
@@ -24,11 +27,12 @@ public final class RollingHosts: @unchecked Sendable {
     /// The guards a plan's steps use must be given: `drain` for drainAPIServer, `handover` for
     /// handOverVIP, `etcd` for etcdMember.
     public init(watch: AvailabilityWatch?, drain: BackendDrain? = nil, handover: VIPHandover? = nil, etcd: EtcdMembers? = nil,
-                progress: @escaping @Sendable (String) -> Void) {
+                cancel: CancelFlag? = nil, progress: @escaping @Sendable (String) -> Void) {
         self.watch = watch
         self.drain = drain
         self.handover = handover
         self.etcd = etcd
+        self.cancel = cancel
         self.progress = progress
     }
 
@@ -43,6 +47,11 @@ public final class RollingHosts: @unchecked Sendable {
         var etcdDone: Set<String> = []
         let etcdOrder = steps.filter { $0.guarding == .etcdMember }.map(\.host)
         for step in steps {
+            if cancel?.isRaised == true {
+                watch?.endStep()
+                throw RolloutFailure(host: step.host, step: "\(step.name) (not started)", reason: "interrupted before this step",
+                                     state: ledger.state)
+            }
             ledger.begin(step)
             watch?.mark(step: step.name, host: step.host)
             progress("\(step.host): \(step.name)")

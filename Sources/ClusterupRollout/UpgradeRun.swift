@@ -1,5 +1,6 @@
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupVerify
 import ClusterupNodes
 import Foundation
 
@@ -11,6 +12,8 @@ public struct UpgradeRun: Sendable {
     public let installer: UpgradeInstaller
     public let rollout: UpgradeRollout
     public let watch: AvailabilityWatch?
+    /// Raised by Ctrl-C: stops before the next turn.
+    public var cancel: CancelFlag?
     /// Longest wait for a component to serve after its restart.
     public var healthTimeout: Duration
     let progress: @Sendable (String) -> Void
@@ -38,7 +41,7 @@ public struct UpgradeRun: Sendable {
                 handover: !lbShells.isEmpty && inventory.vip != nil ? try VIPHandover(balancers: lbShells, inventory: inventory) : nil,
                 etcd: guards.contains(.etcdMember)
                     ? EtcdMembers(shells: etcdShells, etcdctl: installer.session.settings.artifact("etcdctl")?.path ?? "etcdctl") : nil,
-                progress: progress)
+                cancel: cancel, progress: progress)
         } catch {
             throw RolloutFailure(host: "-", step: "connecting the rollout", error: error, state: "no host was changed")
         }

@@ -3,6 +3,7 @@ import ClusterupDeploy
 import ClusterupNodes
 import ClusterupRollout
 import ClusterupSSH
+import ClusterupVerify
 import Testing
 
 /// A shell that answers every command with a fixed result and records what it ran.
@@ -59,6 +60,24 @@ struct RollingHostsTests {
         }
         // node3 was never touched.
         #expect(touched.withLock { $0 } == ["node1", "node2"])
+    }
+
+    @Test func anInterruptStopsBeforeTheNextStepNeverInsideOne() {
+        let cancel = CancelFlag()
+        let order = Locked<[String]>([])
+        let rolling = RollingHosts(watch: nil, cancel: cancel, progress: { _ in })
+        do {
+            _ = try rolling.run(plan, action: { step in
+                order.withLock { $0.append("act \(step.host)") }
+                if step.host == "node1" { cancel.raise() }
+            }, ready: { step in order.withLock { $0.append("ready \(step.host)") } })
+            Issue.record("an interrupted rollout must stop")
+        } catch {
+            #expect(error.host == "node2" && error.reason == "interrupted before this step")
+            #expect(error.state == "1 of 3 step(s) done")
+        }
+        // node1's step ran to its end; node2's never began.
+        #expect(order.withLock { $0 } == ["act node1", "ready node1"])
     }
 
     @Test func aGuardTheRolloutWasNotGivenStopsBeforeTheAction() {

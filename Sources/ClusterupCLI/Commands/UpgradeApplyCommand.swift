@@ -126,9 +126,15 @@ extension Clusterup {
                     say("snapshot \(backup.localPath) (sha256 \(backup.sha256)), kept on \(backup.member): \(backup.remotePath)")
                 }
                 if !output.isJSON { print("==> rolling upgrade: \(rollout.turns.count) turn(s), one host at a time") }
-                let run = UpgradeRun(inventory: loaded, installer: installer, rollout: rollout, watch: watch,
+                var run = UpgradeRun(inventory: loaded, installer: installer, rollout: rollout, watch: watch,
                                      healthTimeout: .seconds(healthTimeout), progress: say)
-                result.outcomes = try await DedicatedThread.run(name: "clusterup-upgrade") { try run.run() }
+                // Ctrl-C: the turn under way finishes (its guard comes down), then the run stops.
+                let cancel = CancelFlag()
+                run.cancel = cancel
+                let interrupt = InterruptHandler { cancel.raise() }
+                defer { interrupt.remove() }
+                let running = run
+                result.outcomes = try await DedicatedThread.run(name: "clusterup-upgrade") { try running.run() }
             } catch let failure as RolloutFailure {
                 result.failure = failure
             } catch {
