@@ -215,7 +215,7 @@ WantedBy=multi-user.target
 global
     log /dev/log local0
     maxconn 8000
-    stats socket /run/haproxy/admin.sock mode 660 level admin
+    stats socket {{adminSocket}} mode 660 level admin
     daemon
 
 defaults

@@ -76,6 +76,11 @@ enum StatusReport {
         }
         out += TextTable.render(header: ["HOST", "ROLES", "SERVICES", "CERTIFICATES"], rows: rows) + "\n"
         out += TextTable.render(header: ["COMPONENT", "VERSION", "HOSTS"], rows: versionRows(status.hosts))
+        let mixed = mixedVersions(status.hosts)
+        if !mixed.isEmpty {
+            out += "\nmixed versions (an upgrade in progress or interrupted: `clusterup upgrade plan` shows what is left):\n"
+                + mixed.map { "  \($0)\n" }.joined()
+        }
         out += "\n" + TextTable.render(header: ["HOST", "LAST CHANGED BY"], rows: lastDeployRows(status.hosts))
         let problems = status.problems
         out += problems.isEmpty ? "\nstatus: healthy\n" : "\n\(problems.count) problem(s):\n" + problems.map { "  \($0)\n" }.joined()
@@ -100,6 +105,28 @@ enum StatusReport {
         }
         return byComponent.keys.sorted().flatMap { component in
             byComponent[component]!.sorted { $0.key < $1.key }.map { [component, $0.key, $0.value.joined(separator: ",")] }
+        }
+    }
+
+    /// Components whose hosts run more than one release (compared as `upgrade plan` compares
+    /// them: a Debian revision is not another release), one line each: `kube-apiserver: v1.31.2
+    /// on node3; v1.32.0 on node1, node2`.
+    static func mixedVersions(_ hosts: [HostStatus]) -> [String] {
+        var byComponent: [String: [String: [String]]] = [:]
+        for host in hosts {
+            for (component, line) in host.versions {
+                let release = ComponentVersion(parsing: line).map { "\($0.major).\($0.minor).\($0.patch)" } ?? line
+                byComponent[component, default: [:]][release, default: []].append(host.name)
+            }
+        }
+        return byComponent.keys.sorted().compactMap { component in
+            let releases = byComponent[component]!
+            guard releases.count > 1 else { return nil }
+            let shown = releases.sorted { $0.key < $1.key }.map { release, names in
+                let text = hosts.first { names.contains($0.name) }.flatMap { $0.versions[component] }.map(shortVersion) ?? release
+                return "\(text) on \(names.joined(separator: ", "))"
+            }
+            return "\(component): " + shown.joined(separator: "; ")
         }
     }
 
@@ -159,6 +186,7 @@ enum StatusReport {
             ])))
         }
         fields.append(("hosts", .array(hosts)))
+        fields.append(("mixed_versions", .strings(mixedVersions(status.hosts))))
         fields.append(("problems", .strings(status.problems)))
         return .object(fields)
     }

@@ -1,0 +1,21 @@
+import Testing
+@testable import ClusterupLab
+
+/// A 3-node lab, deployed, for the length of a test: torn down whatever happens.
+enum DeployedLab {
+    /// Boots the lab `name`, deploys its inventory, runs `body` with the inventory's path.
+    static func run(_ name: String, _ body: (String) async throws -> Void) async throws {
+        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let inventory = try Lab.inventoryPath(name: name)
+        do {
+            let deploy = try await ClusterupBinary.run(["deploy", inventory], limit: 400)
+            #expect(deploy.status == 0, "\(deploy.output)")
+            try await body(inventory)
+        } catch {
+            _ = try? await Lab.down(name: name)
+            throw error
+        }
+        let report = try await Lab.down(name: name)
+        #expect(report.remaining.isEmpty)
+    }
+}

@@ -1,0 +1,228 @@
+import ClusterupCore
+import ClusterupDeploy
+import ClusterupNodes
+import ClusterupRollout
+import ClusterupSSH
+import Foundation
+import Testing
+@testable import ClusterupLab
+
+/// `clusterup upgrade apply` against a deployed 3-node lab: v1.31.2 stand-ins replaced by copies
+/// claiming v1.32.0 (the version is the artifact's, as with real binaries), the VIP probed
+/// throughout. Root only.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys onto it and upgrades it"))
+struct UpgradeApplyLabTests {
+    let nodes = ["node1", "node2", "node3"]
+
+    func clusterup(_ arguments: [String], limit: Int = 400) async throws -> ClusterupBinary.Run {
+        try await ClusterupBinary.run(arguments, limit: limit)
+    }
+
+    /// The lab's inventory with control_plane.version `version` and the stand-ins claiming it,
+    /// written beside it.
+    func inventory(_ original: String, version: String) throws -> String {
+        let directory = URL(fileURLWithPath: original).deletingLastPathComponent().appendingPathComponent("standins-\(version)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var text = try String(contentsOfFile: original, encoding: .utf8)
+        for name in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+            let program = try #require(LabFiles.standin(name, version: version))
+            #expect(program.contains("VERSION = \"\(version)\""))
+            let path = "\(directory)/\(name)"
+            try program.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("  \(name): {file: ") })
+            text = text.replacingOccurrences(of: String(line), with: "  \(name): {file: \(path)}")
+        }
+        text = text.replacingOccurrences(of: "control_plane:\n  version: \(LabFiles.standinVersion)\n", with: "control_plane:\n  version: \(version)\n")
+        #expect(text.contains("  version: \(version)\n"))
+        let edited = original.replacingOccurrences(of: "inventory.yml", with: "upgrade-\(version).yml")
+        try text.write(toFile: edited, atomically: true, encoding: .utf8)
+        return edited
+    }
+
+    func json(_ output: String) throws -> [String: Any] {
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex(of: "{")), end = try #require(lines.lastIndex(of: "}"))
+        return try #require(try JSONSerialization.jsonObject(with: Data(lines[start...end].joined(separator: "\n").utf8)) as? [String: Any])
+    }
+
+    /// etcdctl on node1 over SSH, as deploy runs it.
+    func etcdctl(_ inventoryPath: String, _ arguments: String) async throws -> String {
+        let inventory = try InventoryLoader().load(path: inventoryPath)
+        let connector = try HostConnector.load(for: inventory, acceptNewHostKeys: false)
+        let host = try #require(inventory.hosts(withRole: .etcd).first)
+        return try await DedicatedThread.run(name: "etcdctl") {
+            let connection = try connector.connect(host)
+            defer { connection.close() }
+            let result = try connection.run(Etcdctl.command("etcdctl", arguments), sudo: true, timeout: 30)
+            guard result.succeeded else { throw ClusterupError.remote("etcdctl \(arguments): \(result.stderrText)", host: host.name) }
+            return result.stdoutText
+        }
+    }
+
+    @Test func upgradeApplyRollsTheControlPlaneWithoutAFailedProbe() async throws {
+        try await DeployedLab.run("upapply") { original in
+            _ = try await etcdctl(original, "put /upgrade-test/before kept-through-the-upgrade")
+
+            let upgraded = try inventory(original, version: "v1.32.0")
+            let plan = try await clusterup(["upgrade", "plan", upgraded])
+            #expect(plan.status == 0, "\(plan.output)")
+            #expect(plan.output.contains("kube-apiserver upgrade v1.31.2 → v1.32.0"), "\(plan.output)")
+
+            // Without --yes nothing runs.
+            let refused = try await clusterup(["upgrade", "apply", upgraded])
+            #expect(refused.status == 2, "\(refused.output)")
+            #expect(refused.output.contains("--yes"), "\(refused.output)")
+
+            let apply = try await clusterup(["upgrade", "apply", upgraded, "--yes", "--output", "json"])
+            #expect(apply.status == 0, "\(apply.output)")
+            let report = try json(apply.output)
+            #expect(report["ok"] as? Bool == true, "\(apply.output)")
+            // Three apiserver turns (drained), then controller-manager and scheduler per host.
+            let outcomes = try #require(report["outcomes"] as? [[String: Any]])
+            let order = outcomes.map { "\($0["host"] as? String ?? "?") \($0["guard"] as? String ?? "?") \($0["step"] as? String ?? "?")" }
+            let expected = nodes.map { "\($0) drain-apiserver kube-apiserver upgrade v1.31.2 → v1.32.0" }
+                + nodes.flatMap { ["\($0) none kube-controller-manager upgrade v1.31.2 → v1.32.0", "\($0) none kube-scheduler upgrade v1.31.2 → v1.32.0"] }
+            #expect(order == expected, "\(apply.output)")
+            // Availability through the VIP: probed throughout, nothing failed.
+            let availability = try #require(report["availability"] as? [String: Any])
+            let tcp = try #require(availability["tcp"] as? [String: Any]), readyz = try #require(availability["readyz"] as? [String: Any])
+            #expect((tcp["probes"] as? Int ?? 0) > 0 && (readyz["probes"] as? Int ?? 0) > 0, "\(apply.output)")
+            #expect(tcp["failed"] as? Int == 0, "\(apply.output)")
+            #expect(readyz["failed"] as? Int == 0, "\(apply.output)")
+            #expect((availability["steps"] as? [Any])?.count == expected.count, "\(apply.output)")
+
+            // Every host runs v1.32.0: the plan has nothing left, status shows it, verify passes.
+            let after = try await clusterup(["upgrade", "plan", upgraded])
+            #expect(after.status == 0 && after.output.contains("nothing to upgrade"), "\(after.output)")
+            let status = try await clusterup(["status", upgraded, "--output", "json"])
+            let hosts = try #require(try json(status.output)["hosts"] as? [[String: Any]])
+            for host in hosts {
+                let versions = try #require(host["versions"] as? [String: String])
+                for component in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+                    #expect(versions[component]?.contains("v1.32.0") == true, "\(host["name"] ?? "?"): \(versions)")
+                }
+            }
+            let verify = try await clusterup(["verify", upgraded])
+            #expect(verify.status == 0, "\(verify.output)")
+            // The data written before the upgrade reads back after it.
+            let read = try await etcdctl(original, "get /upgrade-test/before --print-value-only")
+            #expect(read.trimmingCharacters(in: .whitespacesAndNewlines) == "kept-through-the-upgrade")
+            // deploy with the upgraded inventory has nothing left to refuse.
+            let converge = try await clusterup(["deploy", upgraded])
+            #expect(converge.status == 0, "\(converge.output)")
+        }
+    }
+
+    /// SIGKILL of clusterup while an apiserver is drained, then a re-run: it takes the drain
+    /// back, finishes the hosts left and the cluster converges.
+    @Test func anUpgradeKilledMidRunConvergesWhenRunAgain() async throws {
+        try await DeployedLab.run("upkill") { original in
+            let upgraded = try inventory(original, version: "v1.32.0")
+            let inventory = try InventoryLoader().load(path: upgraded)
+            let connector = try HostConnector.load(for: inventory, acceptNewHostKeys: false)
+            let lbHosts = inventory.hosts(withRole: .lb)
+
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ClusterupBinary.path)
+            process.arguments = ["upgrade", "apply", upgraded, "--yes"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Killed once node2's apiserver is drained: between a guard and its restore.
+            let drainedWhenKilled = try await DedicatedThread.run(name: "upkill-watch") { () throws -> Bool in
+                let connections = try lbHosts.map { try connector.connect($0) }
+                defer { connections.forEach { $0.close() } }
+                let drain = BackendDrain(balancers: Dictionary(uniqueKeysWithValues: connections.map { ($0.hostName, $0 as any RemoteShell) }))
+                let deadline = ContinuousClock.now + .seconds(180)
+                while ContinuousClock.now < deadline && process.isRunning {
+                    if (try? drain.stats("node2"))?.values.contains(where: { $0.status == "DRAIN" }) == true {
+                        kill(process.processIdentifier, SIGKILL)
+                        return true
+                    }
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
+                return false
+            }
+            process.waitUntilExit()
+            #expect(drainedWhenKilled, "upgrade apply ended (status \(process.terminationStatus)) before node2 was drained")
+            #expect(process.terminationReason == .uncaughtSignal)
+
+            let again = try await clusterup(["upgrade", "apply", upgraded, "--yes", "--output", "json"])
+            #expect(again.status == 0, "\(again.output)")
+            let report = try json(again.output)
+            #expect(report["ok"] as? Bool == true, "\(again.output)")
+            // node1 was done before the kill: the re-run's plan does not touch it again.
+            let hosts = (report["outcomes"] as? [[String: Any]] ?? []).filter { $0["guard"] as? String == "drain-apiserver" }.map { $0["host"] as? String ?? "?" }
+            #expect(!hosts.contains("node1") && hosts.contains("node3"), "\(again.output)")
+            let availability = try #require(report["availability"] as? [String: Any])
+            #expect((availability["tcp"] as? [String: Any])?["failed"] as? Int == 0, "\(again.output)")
+            #expect((availability["readyz"] as? [String: Any])?["failed"] as? Int == 0, "\(again.output)")
+
+            let after = try await clusterup(["upgrade", "plan", upgraded])
+            #expect(after.status == 0 && after.output.contains("nothing to upgrade"), "\(after.output)")
+            // No apiserver is left drained on any HAProxy.
+            let status = try await clusterup(["status", upgraded, "--output", "json"])
+            for host in try #require(try json(status.output)["hosts"] as? [[String: Any]]) where lbHosts.contains(where: { $0.name == host["name"] as? String }) {
+                let backends = try #require(host["haproxy_backends"] as? [String: String])
+                #expect(backends.count == 3 && backends.values.allSatisfy { $0 == "UP" }, "\(host["name"] ?? "?"): \(backends)")
+            }
+            let verify = try await clusterup(["verify", upgraded])
+            #expect(verify.status == 0, "\(verify.output)")
+        }
+    }
+
+    /// Every component the lab can change at once: the Kubernetes stand-ins to v1.32.0 and
+    /// another build of clusterup-vrrpd (the same daemon with bytes appended: another digest, so
+    /// the VRRP daemon is upgraded on every lb host, the VIP holder last after a hand-over).
+    @Test func controlPlaneAndVRRPDaemonAtOnce() async throws {
+        try await DeployedLab.run("upall") { original in
+            let upgraded = try inventory(original, version: "v1.32.0")
+            let built = ClusterupBinary.repo.appendingPathComponent(".build/dist/clusterup-vrrpd").path
+            let rebuilt = URL(fileURLWithPath: upgraded).deletingLastPathComponent().appendingPathComponent("clusterup-vrrpd-rebuilt").path
+            var bytes = try #require(FileManager.default.contents(atPath: built))
+            bytes.append(contentsOf: Array("clusterup upgrade lab test: another build\n".utf8))
+            try bytes.write(to: URL(fileURLWithPath: rebuilt))
+            chmod(rebuilt, 0o755)
+
+            let before = try json(try await clusterup(["upgrade", "plan", upgraded, "--vrrpd-binary", rebuilt, "--output", "json"]).output)
+            let holder = try #require(before["vip_holder"] as? String)
+            let apply = try await clusterup(["upgrade", "apply", upgraded, "--vrrpd-binary", rebuilt, "--yes", "--output", "json"])
+            #expect(apply.status == 0, "\(apply.output)")
+            let report = try json(apply.output)
+            #expect(report["ok"] as? Bool == true, "\(apply.output)")
+            let outcomes = try #require(report["outcomes"] as? [[String: Any]])
+            // The lb turns come last, the backups first, the holder last after handing the VIP over.
+            let lbTurns = outcomes.filter { $0["guard"] as? String == "hand-over-vip" }
+            #expect(lbTurns.map { $0["host"] as? String ?? "?" } == nodes.filter { $0 != holder } + [holder], "\(apply.output)")
+            #expect(outcomes.count == 3 + 6 + 3 && Array(outcomes.suffix(3).map { $0["guard"] as? String }) == ["hand-over-vip", "hand-over-vip", "hand-over-vip"])
+            let holderNotes = (lbTurns.last?["notes"] as? [String] ?? []).joined(separator: "; ")
+            #expect(holderNotes.contains("VIP handed over to"), "\(holderNotes)")
+            #expect(holderNotes.contains("VRRP daemon rejoined"), "\(holderNotes)")
+            // Zero failed probes in every turn but the holder's: there the VIP moves twice (handed
+            // over, then taken back by preempt), and a move resets the connection in flight at
+            // that instant (the new holder's HAProxy has no such connection): at most one probe of
+            // each kind per move (docs/upgrade.md, "What a VIP move costs").
+            let availability = try #require(report["availability"] as? [String: Any])
+            let steps = try #require(availability["steps"] as? [[String: Any]])
+            #expect(steps.count == outcomes.count, "\(apply.output)")
+            for (index, step) in steps.enumerated() {
+                let holderTurn = index == steps.count - 1
+                for kind in ["tcp", "readyz"] {
+                    let failed = (step[kind] as? [String: Any])?["failed"] as? Int ?? -1
+                    if holderTurn {
+                        #expect((0...2).contains(failed), "\(kind) in the holder's turn: \(step)")
+                        if failed > 0 { print("holder's turn: \(kind): \(step[kind] ?? "?")") }
+                    } else {
+                        #expect(failed == 0, "\(kind) in \(step["host"] ?? "?") \(step["step"] ?? "?"): \(step)")
+                    }
+                }
+            }
+
+            let after = try await clusterup(["upgrade", "plan", upgraded, "--vrrpd-binary", rebuilt])
+            #expect(after.status == 0 && after.output.contains("nothing to upgrade"), "\(after.output)")
+            let verify = try await clusterup(["verify", upgraded])
+            #expect(verify.status == 0, "\(verify.output)")
+        }
+    }
+}
