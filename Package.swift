@@ -70,7 +70,11 @@ let package = Package(
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
         .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupSSH", "VRRPDaemon"]),
-        .testTarget(name: "ClusterupVerifyTests", dependencies: ["ClusterupVerify", "Timeline"]),
+        .testTarget(name: "ClusterupVerifyTests", dependencies: [
+            "ClusterupVerify", "Timeline",
+            // The served-certificate tests: certificates from ClusterupPKI, an in-process OpenSSL server.
+            "ClusterupPKI", "COpenSSL", "ClusterupCore",
+        ]),
         // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).
         .testTarget(name: "TimelineTests", dependencies: ["Timeline"], exclude: ["Fixtures"]),
         .testTarget(name: "VRRPTests", dependencies: [

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterupCore
+import ClusterupPKI
 import ClusterupVerify
 import Foundation
 
@@ -13,7 +14,10 @@ extension Clusterup {
             Connects to every host and checks: SSH, exactly one lb host holds each VIP (two or more is split brain), \
             etcd health over TLS on every etcd member, the certificates under /etc/kubernetes/pki are valid and do not \
             expire within --expiry-days, HAProxy sees every kube-apiserver up on every lb host, and the services each \
-            host's roles run are active (etcd, kube-*, haproxy, the VRRP daemon). Exits 1 when any check fails.
+            host's roles run are active (etcd, kube-*, haproxy, the VRRP daemon), and every TLS server presents the \
+certificate installed on its host (served-certificates: a handshake reads the serial on etcd's client and peer \
+ports, each apiserver's 6443 and the VIP, compared with the serial of the file under /etc/kubernetes/pki). \
+Exits 1 when any check fails.
 
             Examples:
               clusterup verify
@@ -38,7 +42,11 @@ extension Clusterup {
             let connector = try ssh.connector(for: loaded)
             let surveys = await ClusterSurvey.run(hosts, inventory: loaded, connector: connector,
                                                   fanOut: fanOut.fanOut(clock: .continuous))
-            let results = VerifyEvaluator(inventory: loaded, now: Date(), expiryDays: expiryDays).evaluate(surveys)
+            var results = VerifyEvaluator(inventory: loaded, now: Date(), expiryDays: expiryDays).evaluate(surveys)
+            let endpoints = ServedEndpoints.plan(loaded, hosts: hosts)
+            let served = await ServedCertificateReader.readAll(endpoints, client: etcdClientCredential(loaded))
+            results += ServedCertificateCheck.evaluate(endpoints, served: served,
+                                                       installed: ServedCertificateCheck.installedSerials(surveys))
             let failed = results.filter { !$0.ok }
             if output.isJSON {
                 print(JSONValue.object([
@@ -56,4 +64,18 @@ extension Clusterup {
             if !failed.isEmpty { throw ExitCode(1) }
         }
     }
+}
+
+/// The local PKI's etcd healthcheck client (deploy's choice for talking to etcd), for etcd's peer
+/// port; nil when this machine has no PKI (the peer port is then read without one).
+func etcdClientCredential(_ inventory: Inventory) -> (certificate: String, key: String)? {
+    guard let generator = try? PKIGenerator(request: PKIRequest(inventory: inventory)) else { return nil }
+    for host in inventory.hosts(withRole: .etcd) {
+        guard let spec = generator.plan.certificate(named: "etcd-healthcheck-client@\(host.name)") else { continue }
+        let certificate = generator.directory.absolute(spec.certificatePath), key = generator.directory.absolute(spec.keyPath)
+        if FileManager.default.isReadableFile(atPath: certificate), FileManager.default.isReadableFile(atPath: key) {
+            return (certificate, key)
+        }
+    }
+    return nil
 }
