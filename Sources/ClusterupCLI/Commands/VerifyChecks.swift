@@ -15,9 +15,9 @@ extension Clusterup {
             etcd health over TLS on every etcd member, the certificates under /etc/kubernetes/pki are valid and do not \
             expire within --expiry-days, HAProxy sees every kube-apiserver up on every lb host, and the services each \
             host's roles run are active (etcd, kube-*, haproxy, the VRRP daemon), and every TLS server presents the \
-certificate installed on its host (served-certificates: a handshake reads the serial on etcd's client and peer \
-ports, each apiserver's 6443 and the VIP, compared with the serial of the file under /etc/kubernetes/pki). \
-Exits 1 when any check fails.
+            certificate installed on its host (served-certificates: a handshake reads the serial on etcd's client and peer \
+            ports, each apiserver's 6443 and the VIP, compared with the serial of the file under /etc/kubernetes/pki). \
+            Exits 1 when any check fails.
 
             Examples:
               clusterup verify
@@ -43,10 +43,7 @@ Exits 1 when any check fails.
             let surveys = await ClusterSurvey.run(hosts, inventory: loaded, connector: connector,
                                                   fanOut: fanOut.fanOut(clock: .continuous))
             var results = VerifyEvaluator(inventory: loaded, now: Date(), expiryDays: expiryDays).evaluate(surveys)
-            let endpoints = ServedEndpoints.plan(loaded, hosts: hosts)
-            let served = await ServedCertificateReader.readAll(endpoints, client: etcdClientCredential(loaded))
-            results += ServedCertificateCheck.evaluate(endpoints, served: served,
-                                                       installed: ServedCertificateCheck.installedSerials(surveys))
+            results += await servedCertificateResults(loaded, hosts: hosts, surveys: surveys).results
             let failed = results.filter { !$0.ok }
             if output.isJSON {
                 print(JSONValue.object([
@@ -64,6 +61,17 @@ Exits 1 when any check fails.
             if !failed.isEmpty { throw ExitCode(1) }
         }
     }
+}
+
+/// The served-certificates check: every endpoint of `hosts` read on the wire and compared with
+/// the serials the surveys found installed; also returns the reads (`certs renew --deploy` compares them).
+func servedCertificateResults(
+    _ loaded: Inventory, hosts: [ClusterupCore.Host], surveys: [(host: ClusterupCore.Host, survey: Result<HostSurvey, ClusterupError>)]
+) async -> (results: [CheckResult], served: [ServedEndpoint: Result<ServedCertificate, ClusterupError>]) {
+    let endpoints = ServedEndpoints.plan(loaded, hosts: hosts)
+    let served = await ServedCertificateReader.readAll(endpoints, client: etcdClientCredential(loaded))
+    return (ServedCertificateCheck.evaluate(endpoints, served: served, installed: ServedCertificateCheck.installedSerials(surveys)),
+            served)
 }
 
 /// The local PKI's etcd healthcheck client (deploy's choice for talking to etcd), for etcd's peer

@@ -17,12 +17,15 @@ final class DeployRenderer: Sendable {
 
     let json: Bool
     let live: ProgressWriter.Mode
+    /// Standard error when the deploy is a step of another command that prints its own JSON.
+    let toStandardError: Bool
     private let clock = TimeSource.continuous
     private let state = Locked(State())
 
-    init(json: Bool, live: ProgressWriter.Mode) {
+    init(json: Bool, live: ProgressWriter.Mode, toStandardError: Bool = false) {
         self.json = json
         self.live = live
+        self.toStandardError = toStandardError
     }
 
     private var isLive: Bool {
@@ -121,6 +124,6 @@ final class DeployRenderer: Sendable {
     }
 
     private func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        (toStandardError ? FileHandle.standardError : FileHandle.standardOutput).write(Data(text.utf8))
     }
 }
