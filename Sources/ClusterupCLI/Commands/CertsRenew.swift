@@ -100,7 +100,8 @@ extension Clusterup {
                 text += "nothing renewed, nothing to deploy\n"
                 return
             }
-            print(text, terminator: "")
+            // Unbuffered, like deploy's lines that follow.
+            if !output.isJSON { FileHandle.standardOutput.write(Data(text.utf8)) }
             text = ""
             let outcome = try await deployRenewed(inventory: inventory)
             fields += [("served_changed", .array(outcome.changed.map(JSONValue.string))),
