@@ -247,8 +247,8 @@ enum HostProbe {
 }
 
 /// etcdctl on a node, talking to the local member over TLS with the health-check client.
-enum Etcdctl {
-    static func command(_ etcdctl: String, _ arguments: String, endpoints: String = "https://127.0.0.1:2379") -> String {
+public enum Etcdctl {
+    public static func command(_ etcdctl: String, _ arguments: String, endpoints: String = "https://127.0.0.1:2379") -> String {
         let pki = DeployInputs.remotePKI
         return "ETCDCTL_API=3 \(shellQuote(etcdctl)) --endpoints=\(endpoints) --cacert=\(pki)/etcd/ca.crt --cert=\(pki)/etcd/healthcheck-client.crt --key=\(pki)/etcd/healthcheck-client.key --command-timeout=5s \(arguments)"
     }
