@@ -15,13 +15,14 @@ extension Clusterup {
             (see `certs rotate-ca`). --expiring renews exactly the leaves that expire within \
             pki.renew_before: the command for a timer on the machine holding the CA keys.
 
-            The new files are local until deployed: --deploy (or `clusterup deploy` afterwards) installs \
-            them. Deploy writes only files whose contents changed; servers that reload their own \
-            certificate (etcd's server and peer pairs, kube-apiserver's serving pair) keep running, the \
-            readers of other files (apiserver client certificates, CAs) restart one host at a time, each \
-            ready before the next. --deploy then reads what every server presents and fails unless it is \
-            the installed certificate (verify's served-certificates check), naming the endpoints whose \
-            served serial changed.
+            The new files are local until deployed. --deploy installs exactly the renewed files on the \
+            hosts that hold them; servers that reload their own certificate (etcd's server and peer pairs, \
+            kube-apiserver's serving pair) keep running, the readers of other files (apiserver client \
+            certificates, kubeconfigs) restart one host at a time, each apiserver drained on every HAProxy \
+            meanwhile, with probes through the VIP reported. It then reads what every server presents and \
+            fails unless it is the installed certificate (verify's served-certificates check), naming the \
+            endpoints whose served serial changed. `clusterup deploy` after a plain renew installs the same \
+            files (restarting the same services one host at a time, without the drain).
 
             Examples:
               clusterup certs renew all
@@ -103,10 +104,28 @@ extension Clusterup {
             // Unbuffered, like deploy's lines that follow.
             if !output.isJSON { FileHandle.standardOutput.write(Data(text.utf8)) }
             text = ""
-            let outcome = try await deployRenewed(inventory: inventory)
-            fields += [("served_changed", .array(outcome.changed.map(JSONValue.string))),
-                       ("checks", .array(outcome.results.map(\.json)))]
+            let outcome = try await deployRenewed(inventory: inventory, written: report.written, generator: generator)
+            let rollout = outcome.rollout
+            fields += [
+                ("installed", .array(rollout.placements.map { placement in
+                    .object([("host", .string(placement.host)), ("files", .array(placement.files.map { .string($0.remote) })),
+                             ("restarts", .array(placement.restarts.map(JSONValue.string)))])
+                })),
+                ("restarted", .array(rollout.restarted.map(JSONValue.string))),
+                ("served_changed", .array(outcome.changed.map(JSONValue.string))),
+                ("checks", .array(outcome.results.map(\.json))),
+            ]
+            if let availability = rollout.availability {
+                fields.append(("availability", .object([
+                    ("failed_probes", .int(Int64(availability.failedProbes))),
+                    ("lines", .array(availability.lines.map(JSONValue.string))),
+                ])))
+            }
             let failed = outcome.results.filter { !$0.ok }
+            text += "restarted: " + (rollout.restarted.isEmpty ? "nothing (every renewed file is reloaded by its server)" : rollout.restarted.joined(separator: "; ")) + "\n"
+            if let availability = rollout.availability {
+                text += "through the VIP during the restarts:\n" + availability.lines.map { "  \($0)\n" }.joined()
+            }
             text += "served serial changed on: " + (outcome.changed.isEmpty ? "no endpoint" : outcome.changed.joined(separator: ", ")) + "\n"
             for result in outcome.results {
                 text += "\(result.host ?? "(cluster)"): \(result.ok ? "ok" : "FAIL") \(result.detail)\n"
@@ -118,17 +137,21 @@ extension Clusterup {
             }
         }
 
-        /// Deploy, with the served certificates read before and after: which endpoints changed,
-        /// and the served-certificates check.
-        func deployRenewed(inventory: String?) async throws -> (changed: [String], results: [CheckResult]) {
+        /// Installs the renewed files and restarts what does not reload them (PKIRollout), with the
+        /// served certificates read before and after: which endpoints changed, and the served-certificates check.
+        func deployRenewed(inventory: String?, written: [String], generator: PKIGenerator)
+            async throws -> (changed: [String], results: [CheckResult], rollout: PKIRollout.Outcome) {
             let loaded = try InventoryLoader().loadLocated(inventory)
+            let connector = try ssh.connector(for: loaded)
             let endpoints = ServedEndpoints.plan(loaded, hosts: loaded.hosts)
             let client = etcdClientCredential(loaded)
             let before = await ServedCertificateReader.readAll(endpoints, client: client)
-            try await DeployCommand.converge(loaded, ssh: ssh, fanOut: fanOut, output: output, dryRun: false,
-                                             healthTimeout: healthTimeout, vrrpdBinary: nil,
-                                             progressToStandardError: output.isJSON)
-            let surveys = await ClusterSurvey.run(loaded.hosts, inventory: loaded, connector: try ssh.connector(for: loaded),
+            let json = output.isJSON
+            let rollout = try await PKIRollout(
+                inventory: loaded, connector: connector, healthTimeout: .seconds(healthTimeout),
+                progress: { line in FileHandle.standardError.write(Data(((json ? "" : "    ") + line + "\n").utf8)) }
+            ).run(changed: Set(written), plan: generator.plan, directory: generator.directory)
+            let surveys = await ClusterSurvey.run(loaded.hosts, inventory: loaded, connector: connector,
                                                   fanOut: fanOut.fanOut(clock: .continuous))
             let (results, after) = await servedCertificateResults(loaded, hosts: loaded.hosts, surveys: surveys)
             // Through the VIP any backend may answer, so only the hosts' own endpoints are compared.
@@ -136,7 +159,7 @@ extension Clusterup {
                 guard let old = try? before[endpoint]?.get(), let new = try? after[endpoint]?.get() else { return false }
                 return old.serial != new.serial
             }.map { "\($0.host!) \($0.kind.rawValue)" }
-            return (changed, results)
+            return (changed, results, rollout)
         }
     }
 }

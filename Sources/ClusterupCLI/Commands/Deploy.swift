@@ -42,16 +42,6 @@ extension Clusterup {
             if !inventory.hostNames.isEmpty || !inventory.roleNames.isEmpty {
                 throw ValidationError("deploy works on the whole inventory; --hosts and --roles are for exec and check")
             }
-            try await Self.converge(loaded, ssh: ssh, fanOut: fanOut, output: output, dryRun: dryRun,
-                                    healthTimeout: healthTimeout, vrrpdBinary: vrrpdBinary)
-        }
-
-        /// The whole deploy on a loaded inventory, as this command runs it; `certs renew --deploy`
-        /// runs the same, so a renewed file is installed (and its readers restarted) exactly as here.
-        static func converge(
-            _ loaded: Inventory, ssh: SSHOptions, fanOut: FanOutOptions, output: OutputOptions, dryRun: Bool,
-            healthTimeout: Int, vrrpdBinary: String?, progressToStandardError: Bool = false
-        ) async throws {
             var settings = loaded.deploy
             let vrrpdNote = try VRRPDaemonBinary.defaultArtifact(into: &settings, inventory: loaded, explicit: vrrpdBinary)
                 .map { "clusterup-vrrpd: \($0.path) (sha256 \($0.sha256))" }
@@ -61,9 +51,7 @@ extension Clusterup {
             options.concurrency = fanOut.concurrency
             options.acceptNewHostKeys = ssh.acceptNewHostKeys
             options.healthTimeout = .seconds(healthTimeout)
-            let renderer = progressToStandardError
-                ? DeployRenderer(json: false, live: .plain, toStandardError: true)
-                : DeployRenderer(json: output.isJSON, live: output.progressMode)
+            let renderer = DeployRenderer(json: output.isJSON, live: output.progressMode)
             let session = DeploySession(
                 inventory: loaded, settings: settings, options: options, connector: try ssh.connector(for: loaded),
                 emit: renderer.handle)

@@ -17,15 +17,12 @@ final class DeployRenderer: Sendable {
 
     let json: Bool
     let live: ProgressWriter.Mode
-    /// Standard error when the deploy is a step of another command that prints its own JSON.
-    let toStandardError: Bool
     private let clock = TimeSource.continuous
     private let state = Locked(State())
 
-    init(json: Bool, live: ProgressWriter.Mode, toStandardError: Bool = false) {
+    init(json: Bool, live: ProgressWriter.Mode) {
         self.json = json
         self.live = live
-        self.toStandardError = toStandardError
     }
 
     private var isLive: Bool {
@@ -124,6 +121,6 @@ final class DeployRenderer: Sendable {
     }
 
     private func write(_ text: String) {
-        (toStandardError ? FileHandle.standardError : FileHandle.standardOutput).write(Data(text.utf8))
+        FileHandle.standardOutput.write(Data(text.utf8))
     }
 }
