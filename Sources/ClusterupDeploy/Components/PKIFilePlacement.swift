@@ -24,7 +24,12 @@ public struct PKIFilePlacement: Sendable, Equatable {
         hosts.compactMap { host in
             var files: [File] = []
             var restarts: [String] = []
-            func add(_ units: [String]) { for unit in units where !restarts.contains(unit) { restarts.append(unit) } }
+            // Only units the host's roles run: etcd/ca.crt also concerns kube-apiserver, but not on an etcd-only host.
+            func add(_ units: [String]) {
+                for unit in units where !restarts.contains(unit) && host.roles.contains(unit == "etcd.service" ? .etcd : .controlPlane) {
+                    restarts.append(unit)
+                }
+            }
             for (local, remote) in plan.files(forNode: host.name) where changed.contains(local) {
                 files.append(File(local: local, remote: "\(DeployInputs.remotePKI)/\(remote)", mode: local.hasSuffix(".key") ? 0o600 : 0o644))
                 add(DeployInputs.consumers(ofPKIFile: remote))
