@@ -146,3 +146,66 @@ import Testing
         #expect(throws: ClusterupError.self) { try RotationState.load(from: directory) }
     }
 }
+
+/// The local files of each phase, on a real PKI directory, checked with the openssl command.
+@Suite struct CARotationFilesTests {
+    func certificates(in path: String) -> Int {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").components(separatedBy: "BEGIN CERTIFICATE").count - 1
+    }
+
+    @Test func trustReissueFinishOnTheEtcdCA() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let generator = try PKIGenerator(request: makeRequest(nodes: 2, directory: dir.pki))
+        _ = try generator.run(now: fixedNow)
+        let before = snapshot(dir.pki)
+        let pki = dir.pki
+
+        let trusted = try generator.prepareRotation(.trust, authorities: [.etcd], rotateKeys: false, now: fixedNow)
+        #expect(Set(trusted) == ["rotate-ca/new/etcd/ca.key", "rotate-ca/new/etcd/ca.crt", "etcd/ca.crt"])
+        #expect(certificates(in: pki + "/etcd/ca.crt") == 2)
+        #expect(snapshot(pki)["etcd/ca.crt"]!.contents.starts(with: before["etcd/ca.crt"]!.contents))
+        // Leaves of the old CA still verify against the bundle, and nothing else changed.
+        #expect(openssl("verify", "-CAfile", pki + "/etcd/ca.crt", pki + "/nodes/node1/etcd/peer.crt").status == 0)
+        #expect(snapshot(pki)["nodes/node1/etcd/peer.crt"] == before["nodes/node1/etcd/peer.crt"])
+
+        let reissued = try generator.prepareRotation(.reissue, authorities: [.etcd], rotateKeys: false, now: fixedNow)
+        #expect(reissued.contains("rotate-ca/old/etcd/ca.key") && reissued.contains("etcd/ca.key"))
+        #expect(reissued.contains("nodes/node2/etcd/server.crt") && reissued.contains("nodes/node1/apiserver-etcd-client.crt"))
+        #expect(!reissued.contains("nodes/node1/apiserver.crt") && !reissued.contains("nodes/node1/etcd/peer.key"))
+        let newCA = pki + "/rotate-ca/new/etcd/ca.crt"
+        for leaf in ["nodes/node1/etcd/peer.crt", "nodes/node2/etcd/server.crt", "nodes/node2/apiserver-etcd-client.crt"] {
+            let result = openssl("verify", "-CAfile", newCA, pki + "/" + leaf)
+            #expect(result.status == 0, "\(leaf): \(result.output)")
+        }
+        #expect(snapshot(pki)["rotate-ca/old/etcd/ca.key"]?.contents == before["etcd/ca.key"]?.contents)
+        // Reissue again: nothing to swap, nothing to re-issue.
+        #expect(try generator.prepareRotation(.reissue, authorities: [.etcd], rotateKeys: false, now: fixedNow).isEmpty)
+
+        let finished = try generator.prepareRotation(.finish, authorities: [.etcd], rotateKeys: false, now: fixedNow)
+        #expect(finished == ["etcd/ca.crt"])
+        #expect(certificates(in: pki + "/etcd/ca.crt") == 1)
+        #expect(snapshot(pki)["etcd/ca.crt"]?.contents == snapshot(pki)["rotate-ca/new/etcd/ca.crt"]?.contents)
+        // certs gen afterwards finds nothing to do, and the old CA signs nothing that is left.
+        #expect(try generator.run(now: fixedNow).written.isEmpty)
+        let plan = try PKIPlan(request: makeRequest(nodes: 2, directory: pki))
+        for leaf in plan.leaves where leaf.signingAuthority == .etcd {
+            #expect(openssl("verify", "-CAfile", pki + "/rotate-ca/old/etcd/ca.crt", pki + "/" + leaf.certificatePath).status != 0, "\(leaf.name)")
+        }
+    }
+
+    @Test func theKubernetesCABundleReachesTheKubeconfigs() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let generator = try PKIGenerator(request: makeRequest(nodes: 1, directory: dir.pki))
+        _ = try generator.run(now: fixedNow)
+        let written = try generator.prepareRotation(.trust, authorities: [.kubernetes], rotateKeys: true, now: fixedNow)
+        #expect(written.contains("admin.conf") && written.contains("scheduler.conf"))
+        let admin = try String(contentsOfFile: dir.pki + "/admin.conf", encoding: .utf8)
+        let bundle = try Data(contentsOf: URL(fileURLWithPath: dir.pki + "/ca.crt"))
+        #expect(admin.contains("certificate-authority-data: \(bundle.base64EncodedString())"))
+        let reissued = try generator.prepareRotation(.reissue, authorities: [.kubernetes], rotateKeys: true, now: fixedNow)
+        #expect(reissued.contains("nodes/node1/apiserver.key"))  // --rotate-keys
+        #expect(!reissued.contains("nodes/node1/etcd/server.crt"))
+    }
+}
