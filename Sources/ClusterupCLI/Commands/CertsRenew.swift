@@ -146,10 +146,9 @@ extension Clusterup {
             let endpoints = ServedEndpoints.plan(loaded, hosts: loaded.hosts)
             let client = etcdClientCredential(loaded)
             let before = await ServedCertificateReader.readAll(endpoints, client: client)
-            let json = output.isJSON
             let rollout = try await PKIRollout(
                 inventory: loaded, connector: connector, healthTimeout: .seconds(healthTimeout),
-                progress: { line in FileHandle.standardError.write(Data(((json ? "" : "    ") + line + "\n").utf8)) }
+                progress: PKIRollout.progressLines(json: output.isJSON)
             ).run(changed: Set(written), plan: generator.plan, directory: generator.directory)
             let surveys = await ClusterSurvey.run(loaded.hosts, inventory: loaded, connector: connector,
                                                   fanOut: fanOut.fanOut(clock: .continuous))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClusterupCore
 import ClusterupPKI
+import ClusterupSSH
 import ClusterupVerify
 import Foundation
 
@@ -39,11 +40,8 @@ extension Clusterup {
 
         func run() async throws {
             let (loaded, hosts) = try inventory.loadSelection()
-            let connector = try ssh.connector(for: loaded)
-            let surveys = await ClusterSurvey.run(hosts, inventory: loaded, connector: connector,
-                                                  fanOut: fanOut.fanOut(clock: .continuous))
-            var results = VerifyEvaluator(inventory: loaded, now: Date(), expiryDays: expiryDays).evaluate(surveys)
-            results += await servedCertificateResults(loaded, hosts: hosts, surveys: surveys).results
+            let results = await verifyChecks(loaded, hosts: hosts, connector: try ssh.connector(for: loaded),
+                                             fanOut: fanOut.fanOut(clock: .continuous), expiryDays: expiryDays)
             let failed = results.filter { !$0.ok }
             if output.isJSON {
                 print(JSONValue.object([
@@ -61,6 +59,15 @@ extension Clusterup {
             if !failed.isEmpty { throw ExitCode(1) }
         }
     }
+}
+
+/// Every check of `verify` on `hosts` (also run by `certs rotate-ca` before and after a phase).
+func verifyChecks(
+    _ loaded: Inventory, hosts: [ClusterupCore.Host], connector: HostConnector, fanOut: FanOut, expiryDays: Int = 30
+) async -> [CheckResult] {
+    let surveys = await ClusterSurvey.run(hosts, inventory: loaded, connector: connector, fanOut: fanOut)
+    return VerifyEvaluator(inventory: loaded, now: Date(), expiryDays: expiryDays).evaluate(surveys)
+        + (await servedCertificateResults(loaded, hosts: hosts, surveys: surveys).results)
 }
 
 /// The served-certificates check: every endpoint of `hosts` read on the wire and compared with

@@ -9,7 +9,7 @@ import Foundation
 /// Installs changed files of the local PKI on the hosts that hold them (exactly those files), then
 /// restarts the services that do not reload them by themselves one host at a time with the shared
 /// rollout: etcd with its leadership moved away first, kube-apiserver drained on every HAProxy, all
-/// under the availability watch through the VIP. Used by `certs renew --deploy`.
+/// under the availability watch through the VIP. Used by `certs renew --deploy` and `certs rotate-ca`.
 struct PKIRollout: Sendable {
     struct Outcome: Sendable {
         var placements: [PKIFilePlacement]
@@ -23,8 +23,10 @@ struct PKIRollout: Sendable {
     let healthTimeout: Duration
     let progress: @Sendable (String) -> Void
 
-    func run(changed: Set<String>, plan: PKIPlan, directory: PKIDirectory) async throws -> Outcome {
-        let placements = PKIFilePlacement.placements(of: changed, plan: plan, hosts: inventory.hosts)
+    /// `onlyHosts`: install on these hosts only (a resumed rotation phase skips the hosts done).
+    func run(changed: Set<String>, plan: PKIPlan, directory: PKIDirectory, onlyHosts: Set<String>? = nil) async throws -> Outcome {
+        let targets = inventory.hosts.filter { onlyHosts?.contains($0.name) ?? true }
+        let placements = PKIFilePlacement.placements(of: changed, plan: plan, hosts: targets)
         guard !placements.isEmpty else { return Outcome(placements: [], restarted: [], availability: nil) }
         let steps = Self.steps(placements, inventory: inventory)
         let (inventory, connector, timeout, progress) = (inventory, connector, healthTimeout, progress)
@@ -81,6 +83,11 @@ struct PKIRollout: Sendable {
             return Outcome(placements: placements, restarted: steps.map { "\($0.step.host): \($0.units.joined(separator: ", "))" },
                            availability: watch?.finish())
         }
+    }
+
+    /// Progress on standard error (standard output keeps the report, or the JSON document).
+    static func progressLines(json: Bool) -> @Sendable (String) -> Void {
+        { line in FileHandle.standardError.write(Data(((json ? "" : "    ") + line + "\n").utf8)) }
     }
 
     struct Step: Sendable, Equatable {
