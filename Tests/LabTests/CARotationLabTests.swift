@@ -9,16 +9,6 @@ import Testing
 /// by an old CA at the end. Root only.
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys onto it and rotates every CA"))
 struct CARotationLabTests {
-    func ssh(_ state: LabState, _ node: String, _ command: String) async throws -> String {
-        let paths = LabPaths(name: try LabName(state.name))
-        let address = state.nodes.first { $0.name == node }!.address
-        return try await Blocking.run {
-            try HostCommands().run("ssh", [
-                "-i", paths.privateKey, "-o", "UserKnownHostsFile=\(paths.knownHosts)", "-o", "StrictHostKeyChecking=yes",
-                "-o", "BatchMode=yes", "-o", "GlobalKnownHostsFile=/dev/null", "root@\(address)", command,
-            ]).stdout
-        }
-    }
 
     func etcdctl(_ arguments: String) -> String {
         let pki = "/etc/kubernetes/pki/etcd"
@@ -68,7 +58,7 @@ struct CARotationLabTests {
             let inventory = try InventoryLoader().load(path: path)
             let pki = inventory.pki.directory
             let canary = "written-before-rotation-\(UInt32.random(in: 0...UInt32.max))"
-            #expect(try await ssh(state, "node1", etcdctl("put rotation-canary \(canary)")).contains("OK"))
+            #expect(try await labSSH(state, "node1", etcdctl("put rotation-canary \(canary)")).contains("OK"))
 
             sampler = HealthSampler(addresses: inventory.hosts(withRole: .etcd).map(\.privateAddress), pki: pki)
             for phase in ["trust", "reissue", "finish"] {
@@ -86,7 +76,7 @@ struct CARotationLabTests {
             #expect(samples.count > 20, "too few samples: \(samples.count)")
             #expect(samples.allSatisfy { $0 >= 2 }, "fewer than 2 healthy etcd members at some sample: \(samples)")
 
-            #expect(try await ssh(state, "node2", etcdctl("get rotation-canary --print-value-only")).contains(canary))
+            #expect(try await labSSH(state, "node2", etcdctl("get rotation-canary --print-value-only")).contains(canary))
             let status = try await ClusterupBinary.run(["certs", "rotate-ca", "status", path], limit: 60)
             #expect(status.output.contains("over: every host has finished"), "\(status.output)")
 
@@ -96,11 +86,11 @@ struct CARotationLabTests {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             for node in state.nodes.map(\.name) {
-                let listing = try await ssh(state, node, "cd /etc/kubernetes/pki && find . -name '*.crt' | sort")
+                let listing = try await labSSH(state, node, "cd /etc/kubernetes/pki && find . -name '*.crt' | sort")
                 let files = listing.split(separator: "\n").map(String.init)
                 #expect(files.count >= 7, "\(node): \(listing)")
                 for file in files {
-                    let pem = try await ssh(state, node, "cat /etc/kubernetes/pki/\(file)")
+                    let pem = try await labSSH(state, node, "cat /etc/kubernetes/pki/\(file)")
                     #expect(pem.components(separatedBy: "BEGIN CERTIFICATE").count == 2, "\(node) \(file) holds more than one certificate")
                     let local = scratch + "/cert.pem"
                     try pem.write(toFile: local, atomically: true, encoding: .utf8)

@@ -11,22 +11,12 @@ import Testing
 struct CertificatesLabTests {
     static let units = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "haproxy", "clusterup-vrrpd"]
 
-    func ssh(_ state: LabState, _ node: String, _ command: String) async throws -> String {
-        let paths = LabPaths(name: try LabName(state.name))
-        let address = state.nodes.first { $0.name == node }!.address
-        return try await Blocking.run {
-            try HostCommands().run("ssh", [
-                "-i", paths.privateKey, "-o", "UserKnownHostsFile=\(paths.knownHosts)", "-o", "StrictHostKeyChecking=yes",
-                "-o", "BatchMode=yes", "-o", "GlobalKnownHostsFile=/dev/null", "root@\(address)", command,
-            ]).stdout
-        }
-    }
 
     /// "node: unit" → MainPID, for every unit on every node.
     func mainPIDs(_ state: LabState) async throws -> [String: String] {
         var pids: [String: String] = [:]
         for node in state.nodes.map(\.name) {
-            let output = try await ssh(state, node, Self.units.map { "systemctl show -p MainPID --value \($0).service" }.joined(separator: "; "))
+            let output = try await labSSH(state, node, Self.units.map { "systemctl show -p MainPID --value \($0).service" }.joined(separator: "; "))
             let values = output.split(separator: "\n").map(String.init)
             #expect(values.count == Self.units.count, "\(node): \(output)")
             for (unit, pid) in zip(Self.units, values) {
