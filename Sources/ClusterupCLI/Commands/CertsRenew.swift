@@ -116,10 +116,7 @@ extension Clusterup {
                 ("checks", .array(outcome.results.map(\.json))),
             ]
             if let availability = rollout.availability {
-                fields.append(("availability", .object([
-                    ("failed_probes", .int(Int64(availability.failedProbes))),
-                    ("lines", .array(availability.lines.map(JSONValue.string))),
-                ])))
+                fields.append(("availability", availability.summaryJSON))
             }
             let failed = outcome.results.filter { !$0.ok }
             text += "restarted: " + (rollout.restarted.isEmpty ? "nothing (every renewed file is reloaded by its server)" : rollout.restarted.joined(separator: "; ")) + "\n"

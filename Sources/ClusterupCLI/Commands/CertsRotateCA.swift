@@ -141,11 +141,7 @@ extension Clusterup {
                 ("state", .object(plan.hosts.map { ($0.host, JSONValue.string(phase.rawValue)) })),
             ]
             if let availability = rollout.availability {
-                fields.append(("availability", .object([
-                    ("failed_probes", .int(Int64(availability.failedProbes))),
-                    ("longest_gap_ms", .double(max(availability.tcp?.longestGapMilliseconds ?? 0, availability.readyz?.longestGapMilliseconds ?? 0))),
-                    ("lines", .array(availability.lines.map(JSONValue.string))),
-                ])))
+                fields.append(("availability", availability.summaryJSON))
                 lines.append("through the VIP:")
                 lines += availability.lines.map { "  \($0)" }
             }

@@ -115,3 +115,15 @@ struct PKIRollout: Sendable {
         return steps
     }
 }
+
+extension AvailabilityReport {
+    /// What `certs renew --deploy` and `certs rotate-ca` put in their JSON: failed probes over the
+    /// run, the longest gap of either prober, and the text lines per step.
+    var summaryJSON: JSONValue {
+        .object([
+            ("failed_probes", .int(Int64(failedProbes))),
+            ("longest_gap_ms", .double(max(tcp?.longestGapMilliseconds ?? 0, readyz?.longestGapMilliseconds ?? 0))),
+            ("lines", .array(lines.map(JSONValue.string))),
+        ])
+    }
+}
