@@ -46,23 +46,26 @@ let package = Package(
         .target(name: "ClusterupPKI", dependencies: ["COpenSSL", "ClusterupCore"]),
         .target(name: "ClusterupLab", dependencies: ["ClusterupCore"]),
         .target(name: "VRRPDaemon", dependencies: ["VRRP", "VRRPConfig", "CVRRPSys"], swiftSettings: vrrpdSize),
+        // What clusterup knows about a node's components (paths, ports, etcdctl over TLS, HAProxy's
+        // statistics, the VRRP daemon's status), shared by deploy, status, verify and Day-2 operations.
+        .target(name: "ClusterupNodes", dependencies: ["ClusterupCore"]),
 
         // Deploy: desired state per host, compared with what the hosts have, applied in phases.
         .target(name: "ClusterupDeploy", dependencies: [
-            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "VRRPDaemon",
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupNodes", "VRRPDaemon",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
         // verify / verify failover: non-disruptive checks and measured failover.
-        .target(name: "ClusterupVerify", dependencies: ["COpenSSL", "ClusterupCore", "ClusterupSSH", "ClusterupDeploy", "Timeline"]),
+        .target(name: "ClusterupVerify", dependencies: ["COpenSSL", "ClusterupCore", "ClusterupSSH", "ClusterupNodes", "Timeline"]),
 
         // Day-2 rollout mechanism: availability through the VIP per step, HAProxy drain, VIP
         // handover, etcd member order, host-by-host rolling. Upgrades and other Day-2 operations use it.
-        .target(name: "ClusterupRollout", dependencies: ["ClusterupCore", "ClusterupSSH", "ClusterupDeploy", "ClusterupVerify", "Timeline"]),
+        .target(name: "ClusterupRollout", dependencies: ["ClusterupCore", "ClusterupSSH", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "Timeline"]),
 
         // Commands.
         .target(name: "ClusterupCLI", dependencies: [
-            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP",
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Mustache", package: "swift-mustache"),
@@ -73,14 +76,15 @@ let package = Package(
         .testTarget(name: "ClusterupCoreTests", dependencies: ["ClusterupCore"]),
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
-        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupSSH", "VRRPDaemon"]),
+        .testTarget(name: "ClusterupNodesTests", dependencies: ["ClusterupNodes"]),
+        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPDaemon"]),
         .testTarget(name: "ClusterupVerifyTests", dependencies: [
-            "ClusterupVerify", "Timeline",
+            "ClusterupVerify", "ClusterupNodes", "Timeline",
             // The served-certificate tests: certificates from ClusterupPKI, an in-process OpenSSL server.
             "ClusterupPKI", "COpenSSL", "ClusterupCore",
         ]),
         // Fixtures: answers HAProxy 2.6 gave over its runtime API (read through #filePath).
-        .testTarget(name: "ClusterupRolloutTests", dependencies: ["ClusterupRollout", "ClusterupVerify", "ClusterupDeploy", "ClusterupSSH", "Timeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "ClusterupRolloutTests", dependencies: ["ClusterupRollout", "ClusterupNodes", "ClusterupVerify", "ClusterupDeploy", "ClusterupSSH", "Timeline"], exclude: ["Fixtures"]),
         // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).
         .testTarget(name: "TimelineTests", dependencies: ["Timeline"], exclude: ["Fixtures"]),
         .testTarget(name: "VRRPTests", dependencies: [
@@ -88,6 +92,6 @@ let package = Package(
             // Renders templates/keepalived.conf.mustache for the interop tests.
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
-        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP"]),
+        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP"]),
     ]
 )

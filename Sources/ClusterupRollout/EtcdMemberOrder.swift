@@ -1,5 +1,6 @@
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupNodes
 import Foundation
 
 /// The order etcd members are touched in during a rollout, and when the next may start. Pure.

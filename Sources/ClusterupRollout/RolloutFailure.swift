@@ -1,5 +1,6 @@
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupNodes
 import ClusterupSSH
 
 /// A command on a host that did not succeed during a rollout: what ran, where, and what it said.

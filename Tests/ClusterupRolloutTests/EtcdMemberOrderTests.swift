@@ -1,4 +1,5 @@
 import ClusterupDeploy
+import ClusterupNodes
 import ClusterupRollout
 import Testing
 

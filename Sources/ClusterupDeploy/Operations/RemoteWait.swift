@@ -7,7 +7,7 @@ import ClusterupCore
 public enum RemoteWait {
     /// A script that runs `check` every `interval` seconds until it exits 0 (then exits 0), or
     /// `seconds` have passed: then it runs `explain` with its output on stderr and exits 1.
-    static func script(until check: String, every interval: Double = 0.2, seconds: Int, explain: String) -> String {
+    public static func script(until check: String, every interval: Double = 0.2, seconds: Int, explain: String) -> String {
         """
         deadline=$(( $(date +%s) + \(max(1, seconds)) ))
         while :; do
