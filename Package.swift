@@ -52,7 +52,7 @@ let package = Package(
 
         // Deploy: desired state per host, compared with what the hosts have, applied in phases.
         .target(name: "ClusterupDeploy", dependencies: [
-            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupNodes", "VRRPDaemon",
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupNodes", "VRRPConfig",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
         .testTarget(name: "ClusterupNodesTests", dependencies: ["ClusterupNodes"]),
-        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPDaemon"]),
+        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPConfig"]),
         .testTarget(name: "ClusterupVerifyTests", dependencies: [
             "ClusterupVerify", "ClusterupNodes", "Timeline",
             // The served-certificate tests: certificates from ClusterupPKI, an in-process OpenSSL server.
@@ -88,7 +88,7 @@ let package = Package(
         // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).
         .testTarget(name: "TimelineTests", dependencies: ["Timeline"], exclude: ["Fixtures"]),
         .testTarget(name: "VRRPTests", dependencies: [
-            "VRRP", "VRRPDaemon",
+            "VRRP", "VRRPConfig", "VRRPDaemon",
             // Renders templates/keepalived.conf.mustache for the interop tests.
             .product(name: "Mustache", package: "swift-mustache"),
         ]),

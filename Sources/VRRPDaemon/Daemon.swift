@@ -1,3 +1,4 @@
+import VRRPConfig
 import CVRRPSys
 import Glibc
 import VRRP
@@ -214,6 +215,7 @@ public final class Daemon {
         do {
             text = try readFile(configPath)
             newConfig = try DaemonConfig.parse(text, file: configPath)
+            try newConfig.requireTLSRuntime(file: configPath)
         } catch let e as ConfigError {
             Log.error("reload-rejected", ["error": e.description])
             return

@@ -1,3 +1,4 @@
+import VRRPConfig
 import CVRRPSys
 import VRRP
 import Glibc
@@ -48,8 +49,7 @@ final class Instance {
     private var destinations: [IPAddress]
     /// Pending gratuitous-ARP (IPv6: neighbour advertisement) rounds (monotonic ns), and the next
     /// periodic refresh.
-    private(set) var garpDue: [UInt64] = []
-    private(set) var garpRefreshDue: UInt64?
+    private(set) var garp: GARPSchedule
 
     var checks: [CheckHysteresis] = []
     var checkNames: [String] = []
@@ -73,6 +73,7 @@ final class Instance {
     init(config: InstanceConfig, notifier: Notifier) throws(SystemError) {
         self.config = config
         self.notifier = notifier
+        garp = GARPSchedule(config.garp)
         destinations = Self.destinations(config)
         interface = try InterfaceInfo.read(config.interface, family: config.family)
         let source = config.unicastSource ?? interface.primaryAddress
@@ -124,6 +125,7 @@ final class Instance {
         let sameChecks = new.track == config.track
         retiredVIPs = config.vips
         config = new
+        garp.adopt(new.garp)
         destinations = Self.destinations(new)
         lastSentPriority = -1
         forgetLastReceived()
@@ -444,14 +446,7 @@ final class Instance {
         fireTimer(.masterDown, now: now)
         fireTimer(.adver, now: now)
         fireTimer(.preemptDelay, now: now)
-        if let first = garpDue.first, first <= now {
-            garpDue.removeAll { $0 <= now }
-            announceVIPs()
-        }
-        if let refresh = garpRefreshDue, refresh <= now {
-            announceVIPs()
-            garpRefreshDue = now + UInt64(config.garp.refresh.nanoseconds)
-        }
+        for _ in 0..<garp.fire(now: now) { announceVIPs() }
     }
 
     private func fireTimer(_ kind: VRRPRouter.TimerKind, now: UInt64) {
@@ -462,7 +457,7 @@ final class Instance {
     }
 
     var nextDeadline: UInt64? {
-        earliest(earliest(timers.earliest, garpDue.first), garpRefreshDue)
+        earliest(timers.earliest, garp.nextDeadline)
     }
 
     // MARK: Actions out
@@ -511,10 +506,10 @@ final class Instance {
                 installedVIPs.remove(vip.address)
             }
         case .sendGratuitousARP:
-            scheduleGARP(now: now)
+            for _ in 0..<garp.takeover(now: now) { announceVIPs() }
         case .reannounceVirtualAddresses(_, let reason):
             Log.info("reannounce", ["instance": config.name, "reason": reason])
-            scheduleGARPBurst(now: now)
+            for _ in 0..<garp.burst(now: now) { announceVIPs() }
         case .armTimer(let kind, let deadline):
             timers[kind] = deadline.nanoseconds
         case .cancelTimer(let kind):
@@ -525,10 +520,7 @@ final class Instance {
             Log.info("transition", ["instance": config.name, "vrid": String(config.vrid), "from": from.rawValue,
                                     "to": to.rawValue, "reason": reason,
                                     "priority": String(router.effectivePriority)])
-            if to != .master {
-                garpDue.removeAll()
-                garpRefreshDue = nil
-            }
+            if to != .master { garp.stop() }
             notifier.notify(commands: config.notify, instance: config.name, state: to.rawValue.uppercased(),
                             priority: router.effectivePriority)
         case .advertisementDiscarded(let reason, let from):
@@ -569,38 +561,6 @@ final class Instance {
                 }
             }
         }
-    }
-
-    /// keepalived's schedule: `repeat` rounds `interval` apart now, the same again after `delay`,
-    /// then one round every `refresh` while Master.
-    private func scheduleGARP(now: UInt64) {
-        let g = config.garp
-        let gap = UInt64(g.interval.nanoseconds)
-        announceVIPs()
-        var due: [UInt64] = []
-        for k in 1..<max(1, g.repeatCount) { due.append(now + UInt64(k) * gap) }
-        if g.delay > .zero {
-            let start = now + UInt64(g.delay.nanoseconds)
-            for k in 0..<g.repeatCount { due.append(start + UInt64(k) * gap) }
-        }
-        // Rounds with no gap between them go out together.
-        let immediate = due.filter { $0 <= now }.count
-        for _ in 0..<immediate { announceVIPs() }
-        garpDue = due.filter { $0 > now }.sorted()
-        garpRefreshDue = g.refresh > .zero ? now + UInt64(g.refresh.nanoseconds) : nil
-    }
-
-    /// One burst (`repeat` rounds `interval` apart) merged into the pending rounds; the second
-    /// burst and the refresh schedule stay as they were.
-    private func scheduleGARPBurst(now: UInt64) {
-        let g = config.garp
-        let gap = UInt64(g.interval.nanoseconds)
-        announceVIPs()
-        var due = garpDue
-        for k in 1..<max(1, g.repeatCount) {
-            if gap == 0 { announceVIPs() } else { due.append(now + UInt64(k) * gap) }
-        }
-        garpDue = due.sorted()
     }
 
     private func announceVIPs() {
