@@ -57,6 +57,8 @@ public struct ServedCertificateReader: Sendable {
             throw .local("\(target): IPv6 endpoints are not read", hint: "the served-certificate check covers IPv4 addresses only")
         }
         let address = try Prober.resolve(target)
+        // A server that closes first must not kill the process when the close_notify is written.
+        signal(SIGPIPE, SIG_IGN)
         let fd = try connect(address, target: target)
         // Closed politely (unlike a probe's reset): one connection per endpoint, and the server
         // should see a complete handshake, not an error in its log.

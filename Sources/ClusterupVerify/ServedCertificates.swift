@@ -1,5 +1,6 @@
 import ClusterupCore
 import struct ClusterupCore.Host
+import ClusterupNodes
 import Foundation
 
 /// One TLS endpoint whose certificate `verify` reads on the wire, and the installed file it must present.
@@ -42,7 +43,7 @@ public enum ServedEndpoints {
     /// Every endpoint of `hosts` by role (on each host's private address, where the units listen),
     /// then the VIP when the inventory has one and lb hosts.
     public static func plan(_ inventory: Inventory, hosts: [Host]) -> [ServedEndpoint] {
-        let pki = HostSurvey.certificateDirectory
+        let pki = NodeLayout.pkiDirectory
         var endpoints: [ServedEndpoint] = []
         for host in hosts {
             if host.roles.contains(.etcd) {
@@ -111,7 +112,7 @@ public enum ServedCertificateCheck {
         _ endpoint: ServedEndpoint, served: Result<ServedCertificate, ClusterupError>?,
         installed: [String: [String: String]]
     ) -> Result<String, Problem> {
-        let file = String(endpoint.installedPath.dropFirst(HostSurvey.certificateDirectory.count + 1))
+        let file = String(endpoint.installedPath.dropFirst(NodeLayout.pkiDirectory.count + 1))
         let presented: ServedCertificate
         switch served {
         case nil: return .failure(Problem(message: "\(endpoint): not read"))

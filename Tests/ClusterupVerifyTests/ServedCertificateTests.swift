@@ -147,6 +147,8 @@ import Testing
         #expect(presented.serial == expected)
         #expect(presented.issuer == "CN=etcd-ca")
         #expect(presented.subject == "CN=node1")
+        // The server finishes its side of the handshake after the client has read the certificate.
+        for _ in 0..<200 where server.clientSubjects.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
         #expect(server.clientSubjects.withLock { $0 } == ["CN=kube-etcd-healthcheck-client"])
 
         // The check end to end over the reads of two endpoints, one of them stale.

@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupNodes
 import ClusterupPKI
 
 /// Where changed files of the local PKI directory go on the nodes, and which services must restart
@@ -31,7 +32,7 @@ public struct PKIFilePlacement: Sendable, Equatable {
                 }
             }
             for (local, remote) in plan.files(forNode: host.name) where changed.contains(local) {
-                files.append(File(local: local, remote: "\(DeployInputs.remotePKI)/\(remote)", mode: local.hasSuffix(".key") ? 0o600 : 0o644))
+                files.append(File(local: local, remote: "\(NodeLayout.pkiDirectory)/\(remote)", mode: local.hasSuffix(".key") ? 0o600 : 0o644))
                 add(DeployInputs.consumers(ofPKIFile: remote))
             }
             if host.roles.contains(.controlPlane) {
