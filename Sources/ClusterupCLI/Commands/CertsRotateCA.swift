@@ -119,18 +119,26 @@ extension Clusterup {
                 PKIRollout.progressLines(json: output.isJSON)("local: wrote \(written.count) file(s) in \(generator.directory.root)")
             }
             let changed = Set(plan.hosts.flatMap(\.files))
+            let recorded = Locked(state)
+            let directory = generator.directory
             let rollout: PKIRollout.Outcome
             do {
                 rollout = try await PKIRollout(inventory: loaded, connector: connector, healthTimeout: .seconds(healthTimeout),
                                                progress: PKIRollout.progressLines(json: output.isJSON))
-                    .run(changed: changed, plan: generator.plan, directory: generator.directory, onlyHosts: Set(plan.hosts.map(\.host)))
+                    .run(changed: changed, plan: generator.plan, directory: directory, onlyHosts: Set(plan.hosts.map(\.host))) { host in
+                        // Recorded as each host completes, so a re-run resumes after the last one done.
+                        try recorded.withLock { state in
+                            state.hosts[host] = phase
+                            try state.save(to: directory)
+                        }
+                    }
             } catch {
+                let done = recorded.withLock { state in plan.hosts.map(\.host).filter { state.hosts[$0] == phase } }
                 throw ClusterupError.remote(
                     "phase \(phase.rawValue) stopped: \(explain(error))",
-                    hint: "the local PKI is at phase \(phase.rawValue); hosts not recorded as done in \(RotationState.fileName) get it again when you re-run the same command, which resumes")
+                    hint: "the local PKI is at phase \(phase.rawValue); done: \(done.isEmpty ? "no host" : done.joined(separator: ", ")) (\(RotationState.fileName)); re-run the same command to resume on the others")
             }
-            for host in plan.hosts { state.hosts[host.host] = phase }
-            try state.save(to: generator.directory)
+            state = recorded.withLock { $0 }
 
             let after = await verifyChecks(loaded, hosts: loaded.hosts, connector: connector, fanOut: runFanOut)
             let failed = after.filter { !$0.ok }

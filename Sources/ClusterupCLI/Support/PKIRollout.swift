@@ -24,7 +24,10 @@ struct PKIRollout: Sendable {
     let progress: @Sendable (String) -> Void
 
     /// `onlyHosts`: install on these hosts only (a resumed rotation phase skips the hosts done).
-    func run(changed: Set<String>, plan: PKIPlan, directory: PKIDirectory, onlyHosts: Set<String>? = nil) async throws -> Outcome {
+    /// `onHostDone`: called once a host has its files and its restarts are over (guards taken down),
+    /// so a caller can record it before the next host is touched.
+    func run(changed: Set<String>, plan: PKIPlan, directory: PKIDirectory, onlyHosts: Set<String>? = nil,
+             onHostDone: @escaping @Sendable (String) throws -> Void = { _ in }) async throws -> Outcome {
         let targets = inventory.hosts.filter { onlyHosts?.contains($0.name) ?? true }
         let placements = PKIFilePlacement.placements(of: changed, plan: plan, hosts: targets)
         guard !placements.isEmpty else { return Outcome(placements: [], restarted: [], availability: nil) }
@@ -43,6 +46,7 @@ struct PKIRollout: Sendable {
                 }
                 try connections[placement.host]!.putAll(uploads)
                 progress("\(placement.host): installed " + placement.files.map(\.remote).joined(separator: ", "))
+                if !steps.contains(where: { $0.step.host == placement.host }) { try onHostDone(placement.host) }
             }
             guard !steps.isEmpty else { return Outcome(placements: placements, restarted: [], availability: nil) }
 
@@ -59,23 +63,31 @@ struct PKIRollout: Sendable {
                 watch: watch, drain: balancers.isEmpty ? nil : BackendDrain(balancers: balancers),
                 etcd: EtcdMembers(shells: etcdShells, etcdctl: inventory.deploy.artifact("etcdctl")?.path ?? "etcdctl"),
                 progress: progress)
-            do {
-                _ = try rolling.run(steps.map(\.step), action: { step in
-                    let units = steps.first { $0.step == step }!.units
-                    try RolloutCommand.run(connections[step.host]!, "systemctl restart " + units.map(shellQuote).joined(separator: " "))
-                }, ready: { step in
-                    let units = steps.first { $0.step == step }!.units
-                    let shell = connections[step.host]!
-                    if units.contains("kube-apiserver.service") {
-                        try APIServerReady.wait(inventory.host(named: step.host)!, connection: shell, timeout: timeout)
-                    } else {
-                        try RemoteWait.run(until: "systemctl is-active --quiet " + units.map(shellQuote).joined(separator: " "),
-                                           explain: "systemctl is-active " + units.map(shellQuote).joined(separator: " "),
-                                           timeout: timeout, on: shell) { detail in
-                            ClusterupError.remote("\(units.joined(separator: ", ")) not active within \(timeout) (\(detail))", host: step.host)
-                        }
+            let action: (RollingStep) throws -> Void = { step in
+                let units = steps.first { $0.step == step }!.units
+                try RolloutCommand.run(connections[step.host]!, "systemctl restart " + units.map(shellQuote).joined(separator: " "))
+            }
+            let ready: (RollingStep) throws -> Void = { step in
+                let units = steps.first { $0.step == step }!.units
+                let shell = connections[step.host]!
+                if units.contains("kube-apiserver.service") {
+                    try APIServerReady.wait(inventory.host(named: step.host)!, connection: shell, timeout: timeout)
+                } else {
+                    try RemoteWait.run(until: "systemctl is-active --quiet " + units.map(shellQuote).joined(separator: " "),
+                                       explain: "systemctl is-active " + units.map(shellQuote).joined(separator: " "),
+                                       timeout: timeout, on: shell) { detail in
+                        ClusterupError.remote("\(units.joined(separator: ", ")) not active within \(timeout) (\(detail))", host: step.host)
                     }
-                })
+                }
+            }
+            do {
+                // Host by host, each recorded as done before the next is touched.
+                var hosts: [String] = []
+                for step in steps where !hosts.contains(step.step.host) { hosts.append(step.step.host) }
+                for host in hosts {
+                    _ = try rolling.run(steps.filter { $0.step.host == host }.map(\.step), action: action, ready: ready)
+                    try onHostDone(host)
+                }
             } catch {
                 _ = watch?.finish()
                 throw error
