@@ -31,9 +31,12 @@ public struct RotationState: Sendable, Codable, Equatable {
     /// makes a second new CA.
     public var prepared: RotationPhase?
     public var hosts: [String: RotationPhase]
+    /// The service-account key pair rotates too (`--rotate-sa`); absent in files of older runs.
+    public var serviceAccount: Bool?
 
-    public init(authorities: [CertificateAuthority], rotateKeys: Bool = false, phase: RotationPhase,
+    public init(authorities: [CertificateAuthority], serviceAccount: Bool = false, rotateKeys: Bool = false, phase: RotationPhase,
                 prepared: RotationPhase? = nil, hosts: [String: RotationPhase] = [:]) {
+        self.serviceAccount = serviceAccount ? true : nil
         self.authorities = authorities
         self.rotateKeys = rotateKeys
         self.phase = phase
@@ -46,6 +49,13 @@ public struct RotationState: Sendable, Codable, Equatable {
     /// Hosts (of `hosts`) where `phase` is not rolled out yet.
     public func incomplete(_ phase: RotationPhase, of hosts: [String]) -> [String] {
         hosts.filter { self.hosts[$0].map { $0 < phase } ?? true }
+    }
+
+    public var rotatesServiceAccount: Bool { serviceAccount == true }
+
+    /// `ca, etcd/ca, service-account key`: what is rotated, in words.
+    public var subjects: String {
+        (authorities.map(\.rawValue) + (rotatesServiceAccount ? ["service-account key"] : [])).joined(separator: ", ")
     }
 
     public var isOver: Bool { phase == .finish && hosts.values.allSatisfy { $0 == .finish } }
@@ -78,6 +88,7 @@ public struct RotationPhasePlan: Sendable, Equatable {
 
     public var phase: RotationPhase
     public var authorities: [CertificateAuthority]
+    public var serviceAccount: Bool
     public var bundle: TrustBundle
     /// What this machine does first, in words.
     public var local: [String]
@@ -106,23 +117,30 @@ public enum CARotationPlanner {
     /// Plans `phase` of rotating `authorities` on `hosts` (inventory order) given the saved state
     /// (nil: no rotation under way). Throws, changing nothing, when the phase may not run now.
     public static func plan(
-        phase: RotationPhase, authorities requested: [CertificateAuthority], rotateKeys: Bool,
+        phase: RotationPhase, authorities requested: [CertificateAuthority], serviceAccount: Bool = false, rotateKeys: Bool,
         state saved: RotationState?, pki: PKIPlan, hosts inventoryHosts: [String]
     ) throws(ClusterupError) -> RotationPhasePlan {
         let authorities = CertificateAuthority.allCases.filter(requested.contains)
-        guard !authorities.isEmpty else { throw .badInput("no CA to rotate", at: "--ca", hint: "use kubernetes, etcd, front-proxy or all") }
+        guard !authorities.isEmpty || serviceAccount else {
+            throw .badInput("nothing to rotate", at: "--ca", hint: "use --ca kubernetes, etcd, front-proxy or all, and/or --rotate-sa")
+        }
         if authorities.contains(.kubernetes), pki.externalCA != nil {
             throw .badInput("the Kubernetes CA is external (pki.external_ca): clusterup does not replace it", at: "--ca",
                             hint: "rotate it where it is managed, or rotate etcd and front-proxy only")
         }
-        // Only hosts that receive PKI files take part (lb-only hosts have none).
-        let hosts = inventoryHosts.filter { !pki.files(forNode: $0).isEmpty }
-        let names = authorities.map(\.rawValue).joined(separator: ", ")
+        let hosts = participants(authorities: authorities, serviceAccount: serviceAccount, pki: pki, hosts: inventoryHosts)
+        let wanted = RotationState(authorities: authorities, serviceAccount: serviceAccount, rotateKeys: rotateKeys, phase: .trust)
+        let names = wanted.subjects
+        func same(_ old: RotationState) -> Bool { old.authorities == authorities && old.rotatesServiceAccount == serviceAccount }
+        func nothing(_ state: RotationState) -> RotationPhasePlan {
+            RotationPhasePlan(phase: phase, authorities: authorities, serviceAccount: serviceAccount, bundle: .during(phase),
+                              local: [], hosts: [], state: state)
+        }
 
         var state: RotationState
         if let old = saved, !old.isOver {
-            guard old.authorities == authorities else {
-                throw .badInput("a rotation of \(old.authorities.map(\.rawValue).joined(separator: ", ")) is under way (phase \(old.phase.rawValue)); \(names) cannot start now",
+            guard same(old) else {
+                throw .badInput("a rotation of \(old.subjects) is under way (phase \(old.phase.rawValue)); \(names) cannot start now",
                                 at: "--ca", hint: "finish it first (certs rotate-ca status shows where it stands), or name the same CAs")
             }
             state = old
@@ -139,26 +157,44 @@ public enum CARotationPlanner {
                 state.phase = phase
             } else if phase < old.phase {
                 // An earlier phase again: done everywhere already (the next one could not have started otherwise).
-                return RotationPhasePlan(phase: phase, authorities: authorities, bundle: .during(phase), local: [], hosts: [], state: old)
+                return nothing(old)
             }
         } else if phase == .trust {
-            state = RotationState(authorities: authorities, rotateKeys: rotateKeys, phase: .trust)
-        } else if let over = saved, over.authorities == authorities {
+            state = wanted
+        } else if let over = saved, same(over) {
             // The rotation is over: every phase again is a no-op.
-            return RotationPhasePlan(phase: phase, authorities: authorities, bundle: .during(phase), local: [], hosts: [], state: over)
+            return nothing(over)
         } else {
             throw .badInput("no CA rotation of \(names) is under way, so --phase \(phase.rawValue) has nothing to continue", at: "--phase",
                             hint: "start with --phase trust")
         }
 
         let todo = state.incomplete(phase, of: hosts)
-        let local = state.prepared.map { $0 < phase } ?? true ? localSteps(phase, authorities) : []
-        let hostFiles = todo.map { RotationPhasePlan.HostFiles(host: $0, files: files(phase, authorities, rotateKeys: state.rotateKeys, pki: pki, host: $0)) }
-        return RotationPhasePlan(phase: phase, authorities: authorities, bundle: .during(phase), local: local, hosts: hostFiles, state: state)
+        let local = state.prepared.map { $0 < phase } ?? true ? localSteps(phase, authorities, serviceAccount: serviceAccount) : []
+        let hostFiles = todo.map { host in
+            RotationPhasePlan.HostFiles(host: host, files: files(phase, authorities, serviceAccount: serviceAccount,
+                                                                 rotateKeys: state.rotateKeys, pki: pki, host: host))
+        }
+        return RotationPhasePlan(phase: phase, authorities: authorities, serviceAccount: serviceAccount, bundle: .during(phase),
+                                 local: local, hosts: hostFiles, state: state)
     }
+    /// The hosts holding a file of the rotation (lb-only hosts none; with --rotate-sa alone, the
+    /// control-plane hosts). Every phase changes at least the trust phase's files there.
+    public static func participants(
+        authorities: [CertificateAuthority], serviceAccount: Bool, pki: PKIPlan, hosts: [String]
+    ) -> [String] {
+        hosts.filter { !files(.trust, authorities, serviceAccount: serviceAccount, rotateKeys: false, pki: pki, host: $0).isEmpty }
+    }
+
     /// What this machine does at the start of a phase (never again on a resumed run).
-    static func localSteps(_ phase: RotationPhase, _ authorities: [CertificateAuthority]) -> [String] {
-        authorities.flatMap { ca -> [String] in
+    static func localSteps(_ phase: RotationPhase, _ authorities: [CertificateAuthority], serviceAccount: Bool) -> [String] {
+        let sa: [String]
+        switch phase {
+        case .trust: sa = ["make a new service-account key pair (rotate-ca/new/sa.key)", "sa.pub: old + new public keys"]
+        case .reissue: sa = ["move the old sa.key to rotate-ca/old/, sign with the new one", "sa.pub: new + old public keys"]
+        case .finish: sa = ["sa.pub: the new public key only (the old key stays in rotate-ca/old/)"]
+        }
+        return authorities.flatMap { ca -> [String] in
             switch phase {
             case .trust:
                 ["make a new \(ca.rawValue) (key in rotate-ca/new/)", "\(ca.certificatePath): bundle of old + new"]
@@ -168,11 +204,12 @@ public enum CARotationPlanner {
             case .finish:
                 ["\(ca.certificatePath): the new CA only (the old key stays in rotate-ca/old/)"]
             }
-        }
+        } + (serviceAccount ? sa : [])
     }
 
     /// Local paths that change on `host` in `phase`.
-    static func files(_ phase: RotationPhase, _ authorities: [CertificateAuthority], rotateKeys: Bool, pki: PKIPlan, host: String) -> [String] {
+    static func files(_ phase: RotationPhase, _ authorities: [CertificateAuthority], serviceAccount: Bool = false,
+                      rotateKeys: Bool, pki: PKIPlan, host: String) -> [String] {
         let held = Set(pki.files(forNode: host).map(\.local))
         var result: [String] = authorities.map(\.certificatePath).filter(held.contains)
         if phase == .reissue {
@@ -186,6 +223,11 @@ public enum CARotationPlanner {
         // Kubeconfigs embed the Kubernetes CA (all phases) and a client certificate it signs (reissue).
         if authorities.contains(.kubernetes), pki.leaves.contains(where: { $0.node == host && $0.kind == "apiserver" }) {
             result += pki.kubeconfigs.map(\.path)
+        }
+        // The apiserver verifies tokens with every key in sa.pub; the signers use sa.key.
+        if serviceAccount {
+            result += [pki.serviceAccount.publicKeyPath].filter(held.contains)
+            if phase == .reissue { result += [pki.serviceAccount.privateKeyPath].filter(held.contains) }
         }
         return result
     }

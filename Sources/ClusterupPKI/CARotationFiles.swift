@@ -13,9 +13,9 @@ extension PKIGenerator {
     /// Runs the local steps of `phase` for `authorities`; returns the paths written (relative to
     /// the PKI directory). Each step writes all-or-nothing; the caller records `prepared` after it.
     public func prepareRotation(
-        _ phase: RotationPhase, authorities: [CertificateAuthority], rotateKeys: Bool, now: Date
+        _ phase: RotationPhase, authorities: [CertificateAuthority], serviceAccount: Bool = false, rotateKeys: Bool, now: Date
     ) throws(ClusterupError) -> [String] {
-        var writes: [FileWrite] = []
+        var writes: [FileWrite] = serviceAccount ? try serviceAccountRotation(phase) : []
         var renew: Set<String> = []
         for ca in authorities {
             let current = try pemBlocks(ca.certificatePath)
@@ -53,14 +53,43 @@ extension PKIGenerator {
         return written
     }
 
-    /// The PEM certificates of a file, each with its END line and newline, in order.
-    func pemBlocks(_ path: String) throws(ClusterupError) -> [Data] {
+    /// The service-account pair, as the CAs: sa.pub holds the public keys the apiserver accepts,
+    /// the signer's first (sa.key is what PKIGenerator checks it against).
+    func serviceAccountRotation(_ phase: RotationPhase) throws(ClusterupError) -> [FileWrite] {
+        let sa = plan.serviceAccount
+        let newKeyPath = "\(Self.rotationDirectory)/new/\(sa.privateKeyPath)", newPublicPath = "\(Self.rotationDirectory)/new/\(sa.publicKeyPath)"
+        let current = try pemBlocks(sa.publicKeyPath, label: "PUBLIC KEY")
+        switch phase {
+        case .trust:
+            guard let old = current.first else {
+                throw .badInput("sa.pub has no public key", at: directory.absolute(sa.publicKeyPath), hint: "run certs gen first")
+            }
+            let key = try wrap(sa.name) { try PrivateKey.generate(plan.algorithm) }
+            let publicPEM = try encode(sa.name) { try key.publicKeyPEM() }
+            return [.secret(newKeyPath, try encode(sa.name) { try key.pkcs8PEM() }).flushed,
+                    .certificate(newPublicPath, publicPEM).flushed,
+                    .certificate(sa.publicKeyPath, old + publicPEM).flushed]
+        case .reissue:
+            let newPublic = try required(newPublicPath)
+            guard let old = current.first, old != newPublic else { return [] }  // swapped already
+            let oldPath = "\(Self.rotationDirectory)/old/"
+            return [.certificate(oldPath + sa.publicKeyPath, old).flushed,
+                    .secret(oldPath + sa.privateKeyPath, try required(sa.privateKeyPath)).flushed,
+                    .secret(sa.privateKeyPath, try required(newKeyPath)).flushed,
+                    .certificate(sa.publicKeyPath, newPublic + old).flushed]
+        case .finish:
+            return [.certificate(sa.publicKeyPath, try required(newPublicPath)).flushed]
+        }
+    }
+
+    /// The PEM blocks (certificates by default) of a file, each with its END line and newline, in order.
+    func pemBlocks(_ path: String, label: String = "CERTIFICATE") throws(ClusterupError) -> [Data] {
         guard case .contents(let data) = try directory.read(path) else { return [] }
         let text = String(decoding: data, as: UTF8.self)
-        let end = "-----END CERTIFICATE-----"
+        let end = "-----END \(label)-----"
         var blocks: [Data] = []
         var rest = Substring(text)
-        while let begin = rest.range(of: "-----BEGIN CERTIFICATE-----"), let close = rest.range(of: end, range: begin.upperBound..<rest.endIndex) {
+        while let begin = rest.range(of: "-----BEGIN \(label)-----"), let close = rest.range(of: end, range: begin.upperBound..<rest.endIndex) {
             blocks.append(Data((rest[begin.lowerBound..<close.upperBound] + "\n").utf8))
             rest = rest[close.upperBound...]
         }

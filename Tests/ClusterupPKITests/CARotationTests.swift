@@ -209,3 +209,64 @@ import Testing
         #expect(!reissued.contains("nodes/node1/etcd/server.crt"))
     }
 }
+
+/// `--rotate-sa`: the service-account pair through the same three phases.
+@Suite struct ServiceAccountRotationTests {
+    func plan() throws -> PKIPlan {
+        var request = makeRequest(nodes: 2)
+        request.nodes[1].roles = [.etcd]
+        return try PKIPlan(request: request)
+    }
+
+    @Test func saFilesGoToControlPlaneHostsOnly() throws {
+        let pki = try plan()
+        let trust = try CARotationPlanner.plan(phase: .trust, authorities: [], serviceAccount: true, rotateKeys: false,
+                                               state: nil, pki: pki, hosts: ["node1", "node2"])
+        #expect(trust.hosts.map(\.host) == ["node1"])
+        #expect(trust.hosts[0].files == ["sa.pub"])
+        #expect(trust.state.rotatesServiceAccount && trust.state.subjects == "service-account key")
+        let state = RotationState(authorities: [], serviceAccount: true, phase: .trust, prepared: .trust, hosts: ["node1": .trust])
+        let reissue = try CARotationPlanner.plan(phase: .reissue, authorities: [], serviceAccount: true, rotateKeys: false,
+                                                 state: state, pki: pki, hosts: ["node1", "node2"])
+        #expect(reissue.hosts.map(\.files) == [["sa.pub", "sa.key"]])
+        // A CA rotation is another rotation: refused while this one runs.
+        #expect(throws: ClusterupError.self) {
+            try CARotationPlanner.plan(phase: .reissue, authorities: [.etcd], rotateKeys: false, state: state, pki: pki, hosts: ["node1"])
+        }
+        #expect(throws: ClusterupError.self) {
+            try CARotationPlanner.plan(phase: .trust, authorities: [], rotateKeys: false, state: nil, pki: pki, hosts: ["node1"])
+        }
+    }
+
+    @Test func thePublicKeysFollowThePhasesAndSaKeyIsMovedAside() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let generator = try PKIGenerator(request: makeRequest(nodes: 1, directory: dir.pki))
+        _ = try generator.run(now: fixedNow)
+        let before = snapshot(dir.pki)
+        func keys(_ path: String) -> Int {
+            ((try? String(contentsOfFile: dir.pki + "/" + path, encoding: .utf8)) ?? "").components(separatedBy: "BEGIN PUBLIC KEY").count - 1
+        }
+        let trusted = try generator.prepareRotation(.trust, authorities: [], serviceAccount: true, rotateKeys: false, now: fixedNow)
+        #expect(Set(trusted) == ["rotate-ca/new/sa.key", "rotate-ca/new/sa.pub", "sa.pub"])
+        #expect(keys("sa.pub") == 2)
+        #expect(snapshot(dir.pki)["sa.key"] == before["sa.key"])
+        #expect(try generator.run(now: fixedNow).written.isEmpty)  // certs gen accepts the bundle
+
+        let reissued = try generator.prepareRotation(.reissue, authorities: [], serviceAccount: true, rotateKeys: false, now: fixedNow)
+        #expect(Set(reissued) == ["rotate-ca/old/sa.key", "rotate-ca/old/sa.pub", "sa.key", "sa.pub"])
+        #expect(snapshot(dir.pki)["rotate-ca/old/sa.key"]?.contents == before["sa.key"]?.contents)
+        #expect(snapshot(dir.pki)["sa.key"]?.contents == snapshot(dir.pki)["rotate-ca/new/sa.key"]?.contents)
+        #expect(try generator.run(now: fixedNow).written.isEmpty)
+        #expect(try generator.prepareRotation(.reissue, authorities: [], serviceAccount: true, rotateKeys: false, now: fixedNow).isEmpty)
+
+        let finished = try generator.prepareRotation(.finish, authorities: [], serviceAccount: true, rotateKeys: false, now: fixedNow)
+        #expect(finished == ["sa.pub"])
+        #expect(keys("sa.pub") == 1)
+        #expect(snapshot(dir.pki)["sa.pub"]?.contents == snapshot(dir.pki)["rotate-ca/new/sa.pub"]?.contents)
+        #expect(try generator.run(now: fixedNow).written.isEmpty)
+        // sa.pub is sa.key's public half.
+        let derived = openssl("pkey", "-in", dir.pki + "/sa.key", "-pubout").output
+        #expect(derived == (try String(contentsOfFile: dir.pki + "/sa.pub", encoding: .utf8)))
+    }
+}

@@ -18,6 +18,8 @@ extension Clusterup {
               --phase reissue  every leaf of the old CA is re-issued by the new one (same keys unless \
             --rotate-keys), rolled out host by host, served serials checked;
               --phase finish   the old CA leaves every bundle; its key stays in pki.directory/rotate-ca/old/.
+            --rotate-sa rotates the service-account key pair the same way (sa.pub holds old + new public \
+            keys, then the new key signs, then the old public key goes), alone or with --ca.
 
             Files are installed exactly where they changed; etcd restarts one member at a time (leader \
             last, leadership moved first) and kube-apiserver drained on every HAProxy, under probes through \
@@ -44,7 +46,10 @@ extension Clusterup {
         var inventory: String?
 
         @Option(help: "kubernetes | etcd | front-proxy | all")
-        var ca: String
+        var ca: String?
+
+        @Flag(help: "Rotate the service-account key pair too (the apiserver accepts tokens of the old and the new key in between).")
+        var rotateSa = false
 
         @Option(help: "trust | reissue | finish")
         var phase: String
@@ -66,19 +71,20 @@ extension Clusterup {
             guard let phase = RotationPhase(rawValue: phase) else {
                 throw ClusterupError.badInput("unknown phase '\(phase)'", at: "--phase", hint: "use trust, reissue or finish")
             }
-            let authorities = try CARotationPlanner.authorities(ca)
+            let authorities = try ca.map(CARotationPlanner.authorities) ?? []
             let loaded = try InventoryLoader().loadLocated(inventory)
             let generator = try PKIGenerator(request: PKIRequest(inventory: loaded))
             let saved = try RotationState.load(from: generator.directory)
-            let plan = try CARotationPlanner.plan(phase: phase, authorities: authorities, rotateKeys: rotateKeys, state: saved,
+            let plan = try CARotationPlanner.plan(phase: phase, authorities: authorities, serviceAccount: rotateSa, rotateKeys: rotateKeys, state: saved,
                                                   pki: generator.plan, hosts: loaded.hosts.map(\.name))
             var fields: [(String, JSONValue)] = [
                 ("phase", .string(phase.rawValue)), ("cas", .array(plan.authorities.map { .string($0.rawValue) })),
+                ("service_account", .bool(plan.serviceAccount)),
                 ("bundle", .string(plan.bundle.rawValue)), ("dry_run", .bool(dryRun)),
                 ("local", .array(plan.local.map(JSONValue.string))),
                 ("hosts", .array(describeHosts(plan, generator: generator, loaded: loaded))),
             ]
-            var lines = ["rotate-ca \(plan.authorities.map(\.rawValue).joined(separator: ", ")), phase \(phase.rawValue) (trust bundle: \(plan.bundle.rawValue))"]
+            var lines = ["rotate-ca \(plan.state.subjects), phase \(phase.rawValue) (trust bundle: \(plan.bundle.rawValue))"]
             lines += plan.local.map { "  local: \($0)" }
             lines += plan.hosts.map { host in
                 let placement = PKIFilePlacement.placements(of: Set(host.files), plan: generator.plan, hosts: loaded.hosts.filter { $0.name == host.host }).first
@@ -113,7 +119,8 @@ extension Clusterup {
             try state.save(to: generator.directory)
             var written: [String] = []
             if !plan.local.isEmpty {
-                written = try generator.prepareRotation(phase, authorities: plan.authorities, rotateKeys: state.rotateKeys, now: Date())
+                written = try generator.prepareRotation(phase, authorities: plan.authorities, serviceAccount: plan.serviceAccount,
+                                                        rotateKeys: state.rotateKeys, now: Date())
                 state.prepared = phase
                 try state.save(to: generator.directory)
                 PKIRollout.progressLines(json: output.isJSON)("local: wrote \(written.count) file(s) in \(generator.directory.root)")
