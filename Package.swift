@@ -78,7 +78,11 @@ let package = Package(
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
         .testTarget(name: "ClusterupNodesTests", dependencies: ["ClusterupNodes"]),
         .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPConfig"]),
-        .testTarget(name: "ClusterupVerifyTests", dependencies: ["ClusterupVerify", "ClusterupNodes", "Timeline"]),
+        .testTarget(name: "ClusterupVerifyTests", dependencies: [
+            "ClusterupVerify", "ClusterupNodes", "Timeline",
+            // The served-certificate tests: certificates from ClusterupPKI, an in-process OpenSSL server.
+            "ClusterupPKI", "COpenSSL", "ClusterupCore",
+        ]),
         // Fixtures: answers HAProxy 2.6 gave over its runtime API (read through #filePath).
         .testTarget(name: "ClusterupRolloutTests", dependencies: ["ClusterupRollout", "ClusterupNodes", "ClusterupVerify", "ClusterupDeploy", "ClusterupSSH", "Timeline"], exclude: ["Fixtures"]),
         // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).

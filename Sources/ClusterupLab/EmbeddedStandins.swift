@@ -123,8 +123,37 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-server_context.load_cert_chain(args.tls_cert_file, args.tls_private_key_file)
+# Serving certificate: re-read when its files change, for new connections, as the real
+# kube-apiserver's dynamic serving certificate does (a renewed apiserver.crt needs no restart).
+serving = {"stamp": None, "context": None}
+serving_lock = threading.Lock()
+
+def serving_context():
+    import os
+    stamp = tuple((s.st_mtime_ns, s.st_size, s.st_ino) for s in map(os.stat, (args.tls_cert_file, args.tls_private_key_file)))
+    with serving_lock:
+        if stamp != serving["stamp"]:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                context.load_cert_chain(args.tls_cert_file, args.tls_private_key_file)
+            except (ssl.SSLError, OSError) as e:
+                if serving["context"] is None:
+                    raise
+                # Half-written pair (certificate and key are replaced one after the other): keep serving the old one.
+                print(f"kube-apiserver (stand-in): serving certificate not reloaded yet: {e}", flush=True)
+                return serving["context"]
+            context.sni_callback = switch_context
+            reloaded = serving["stamp"] is not None
+            serving["stamp"], serving["context"] = stamp, context
+            if reloaded:
+                print(f"kube-apiserver (stand-in): serving certificate loaded from {args.tls_cert_file}", flush=True)
+        return serving["context"]
+
+def switch_context(connection, server_name, initial_context):
+    # Called for every ClientHello (with or without SNI): hand the handshake the current pair.
+    connection.context = serving_context()
+
+server_context = serving_context()
 httpd = Server((args.bind_address, args.secure_port), Handler)
 # Handshakes happen in the handler threads, so one slow client cannot stall the others.
 httpd.socket = server_context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)

@@ -17,6 +17,11 @@ public struct PKIRunReport: Sendable, Equatable {
     public var warnings: [String] = []
 
     public var changedNothing: Bool { written.isEmpty }
+
+    public init(serviceAccount: ServiceAccountAction = .keep, warnings: [String] = []) {
+        self.serviceAccount = serviceAccount
+        self.warnings = warnings
+    }
 }
 
 /// Runs the plan against the PKI directory: gather facts, decide, build everything in memory,
@@ -134,12 +139,16 @@ public struct PKIGenerator: Sendable {
     }
 
     /// `certs gen` (and, with `renew`, `certs renew`). Nothing is written when `dryRun`.
+    /// `only`: leaves outside it are kept whatever their state (`certs renew --expiring`).
     public func run(
-        now: Date, renew: Set<String> = [], rotateKeys: Bool = false, dryRun: Bool = false
+        now: Date, renew: Set<String> = [], rotateKeys: Bool = false, only: Set<String>? = nil, dryRun: Bool = false
     ) throws(ClusterupError) -> PKIRunReport {
         try checkRenewNames(renew)
         var loaded = try load()
-        let decisions = try plan.decide(observed: loaded.observed, now: now, renew: renew, rotateKeys: rotateKeys)
+        var decisions = try plan.decide(observed: loaded.observed, now: now, renew: renew, rotateKeys: rotateKeys)
+        if let only {
+            decisions.leaves = decisions.leaves.map { only.contains($0.name) ? $0 : LeafDecision(name: $0.name, reasons: [], reuseKey: true) }
+        }
         var report = PKIRunReport(serviceAccount: decisions.serviceAccount, warnings: decisions.warnings)
         var writes: [FileWrite] = []
 
@@ -194,6 +203,17 @@ public struct PKIGenerator: Sendable {
             report.written = try directory.write(writes)
         }
         return report
+    }
+
+    /// Leaves that have expired or expire within `pki.renew_before`, by name: what
+    /// `certs renew --expiring` renews. Missing or unreadable ones are `certs gen`'s business.
+    public func expiring(now: Date) throws(ClusterupError) -> [String] {
+        let observed = try load().observed
+        return plan.leaves.compactMap { spec in
+            guard case .present(let facts)? = observed.pairs[spec.name]?.certificate,
+                  facts.notAfter.timeIntervalSince(now) < plan.renewBefore else { return nil }
+            return spec.name
+        }
     }
 
     struct IssuedLeaf: Sendable {

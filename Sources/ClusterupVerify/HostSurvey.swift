@@ -11,11 +11,14 @@ public struct HostSurvey: Sendable, Equatable {
         /// nil when openssl could not read the file.
         public var notAfter: Date?
         public var error: String?
+        /// Normalized hexadecimal (`SerialNumber`), nil when openssl could not read it.
+        public var serial: String?
 
-        public init(path: String, notAfter: Date?, error: String? = nil) {
+        public init(path: String, notAfter: Date?, error: String? = nil, serial: String? = nil) {
             self.path = path
             self.notAfter = notAfter
             self.error = error
+            self.serial = serial
         }
     }
 
@@ -56,7 +59,8 @@ public struct HostSurvey: Sendable, Equatable {
         }
         lines += [
             "echo @@certs",
-            "for f in $(find \(certificateDirectory) -name '*.crt' 2>/dev/null | sort); do printf '%s\\t%s\\n' \"$f\" \"$(openssl x509 -noout -enddate -in \"$f\" 2>&1 | head -1)\"; done",
+            // The serial tells which file a server presents (the served-certificates check).
+            "for f in $(find \(certificateDirectory) -name '*.crt' 2>/dev/null | sort); do printf '%s\\t%s\\t%s\\n' \"$f\" \"$(openssl x509 -noout -enddate -in \"$f\" 2>&1 | head -1)\" \"$(openssl x509 -noout -serial -in \"$f\" 2>&1 | head -1)\"; done",
         ]
         if haproxy {
             lines += ["echo @@haproxy", HAProxyNode.statsCSVCommand]
@@ -95,11 +99,12 @@ public struct HostSurvey: Sendable, Equatable {
             survey.units[String(fields[0])] = fields[1].isEmpty ? "unknown" : String(fields[1])
         }
         for line in sections["certs"] ?? [] {
-            let fields = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
-            guard fields.count == 2 else { continue }
+            let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count >= 2 else { continue }
             let answer = String(fields[1])
+            let serial = fields.count == 3 ? SerialNumber.parse(String(fields[2])) : nil
             if answer.hasPrefix("notAfter="), let date = parseOpenSSLDate(String(answer.dropFirst("notAfter=".count))) {
-                survey.certificates.append(CertificateFacts(path: String(fields[0]), notAfter: date))
+                survey.certificates.append(CertificateFacts(path: String(fields[0]), notAfter: date, serial: serial))
             } else {
                 survey.certificates.append(CertificateFacts(path: String(fields[0]), notAfter: nil, error: answer))
             }

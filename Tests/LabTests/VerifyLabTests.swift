@@ -63,7 +63,7 @@ struct VerifyLabTests {
             let verify = try await clusterup(["verify", inventory, "--output", "json"])
             #expect(verify.status == 0, "\(verify.output)")
             let checks = try json(verify)["checks"] as? [[String: Any]] ?? []
-            #expect(Set(checks.compactMap { $0["check"] as? String }) == ["ssh", "services", "certificates", "etcd", "haproxy", "vip"])
+            #expect(Set(checks.compactMap { $0["check"] as? String }) == ["ssh", "services", "certificates", "etcd", "haproxy", "vip", "served-certificates"])
 
             // An unwritable --plot is bad input, refused before any fault: node1 keeps the VIP.
             let unwritable = try await clusterup(["verify", "failover", inventory, "--plot", "/nonexistent-dir/failover.svg"])

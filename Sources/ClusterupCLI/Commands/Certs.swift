@@ -14,7 +14,7 @@ extension Clusterup {
             layout; each node's own certificates are under nodes/<node>/, mirroring /etc/kubernetes/pki.
             Private keys are 0600 in 0700 directories and are never printed.
             """,
-            subcommands: [CertsGen.self, CertsCheckExpiration.self, CertsRenew.self]
+            subcommands: [CertsGen.self, CertsCheckExpiration.self, CertsRenew.self, CertsRotateCA.self]
         )
     }
 }

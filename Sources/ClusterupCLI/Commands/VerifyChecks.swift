@@ -1,5 +1,7 @@
 import ArgumentParser
 import ClusterupCore
+import ClusterupPKI
+import ClusterupSSH
 import ClusterupVerify
 import Foundation
 
@@ -13,7 +15,10 @@ extension Clusterup {
             Connects to every host and checks: SSH, exactly one lb host holds each VIP (two or more is split brain), \
             etcd health over TLS on every etcd member, the certificates under /etc/kubernetes/pki are valid and do not \
             expire within --expiry-days, HAProxy sees every kube-apiserver up on every lb host, and the services each \
-            host's roles run are active (etcd, kube-*, haproxy, the VRRP daemon). Exits 1 when any check fails.
+            host's roles run are active (etcd, kube-*, haproxy, the VRRP daemon), and every TLS server presents the \
+            certificate installed on its host (served-certificates: a handshake reads the serial on etcd's client and peer \
+            ports, each apiserver's 6443 and the VIP, compared with the serial of the file under /etc/kubernetes/pki). \
+            Exits 1 when any check fails.
 
             Examples:
               clusterup verify
@@ -35,10 +40,8 @@ extension Clusterup {
 
         func run() async throws {
             let (loaded, hosts) = try inventory.loadSelection()
-            let connector = try ssh.connector(for: loaded)
-            let surveys = await ClusterSurvey.run(hosts, inventory: loaded, connector: connector,
-                                                  fanOut: fanOut.fanOut(clock: .continuous))
-            let results = VerifyEvaluator(inventory: loaded, now: Date(), expiryDays: expiryDays).evaluate(surveys)
+            let results = await verifyChecks(loaded, hosts: hosts, connector: try ssh.connector(for: loaded),
+                                             fanOut: fanOut.fanOut(clock: .continuous), expiryDays: expiryDays)
             let failed = results.filter { !$0.ok }
             if output.isJSON {
                 print(JSONValue.object([
@@ -56,4 +59,38 @@ extension Clusterup {
             if !failed.isEmpty { throw ExitCode(1) }
         }
     }
+}
+
+/// Every check of `verify` on `hosts` (also run by `certs rotate-ca` before and after a phase).
+func verifyChecks(
+    _ loaded: Inventory, hosts: [ClusterupCore.Host], connector: HostConnector, fanOut: FanOut, expiryDays: Int = 30
+) async -> [CheckResult] {
+    let surveys = await ClusterSurvey.run(hosts, inventory: loaded, connector: connector, fanOut: fanOut)
+    return VerifyEvaluator(inventory: loaded, now: Date(), expiryDays: expiryDays).evaluate(surveys)
+        + (await servedCertificateResults(loaded, hosts: hosts, surveys: surveys).results)
+}
+
+/// The served-certificates check: every endpoint of `hosts` read on the wire and compared with
+/// the serials the surveys found installed; also returns the reads (`certs renew --deploy` compares them).
+func servedCertificateResults(
+    _ loaded: Inventory, hosts: [ClusterupCore.Host], surveys: [(host: ClusterupCore.Host, survey: Result<HostSurvey, ClusterupError>)]
+) async -> (results: [CheckResult], served: [ServedEndpoint: Result<ServedCertificate, ClusterupError>]) {
+    let endpoints = ServedEndpoints.plan(loaded, hosts: hosts)
+    let served = await ServedCertificateReader.readAll(endpoints, client: etcdClientCredential(loaded))
+    return (ServedCertificateCheck.evaluate(endpoints, served: served, installed: ServedCertificateCheck.installedSerials(surveys)),
+            served)
+}
+
+/// The local PKI's etcd healthcheck client (deploy's choice for talking to etcd), for etcd's peer
+/// port; nil when this machine has no PKI (the peer port is then read without one).
+func etcdClientCredential(_ inventory: Inventory) -> (certificate: String, key: String)? {
+    guard let generator = try? PKIGenerator(request: PKIRequest(inventory: inventory)) else { return nil }
+    for host in inventory.hosts(withRole: .etcd) {
+        guard let spec = generator.plan.certificate(named: "etcd-healthcheck-client@\(host.name)") else { continue }
+        let certificate = generator.directory.absolute(spec.certificatePath), key = generator.directory.absolute(spec.keyPath)
+        if FileManager.default.isReadableFile(atPath: certificate), FileManager.default.isReadableFile(atPath: key) {
+            return (certificate, key)
+        }
+    }
+    return nil
 }

@@ -53,9 +53,12 @@ public struct DeployInputs: Sendable {
         }
     }
 
-    /// Which services read a PKI file, so a renewed certificate restarts exactly those.
+    /// Which services must restart to use a changed PKI file, so a renewed certificate restarts
+    /// exactly those. Serving certificates restart nothing: etcd reads its server and peer pair
+    /// for every new connection, and kube-apiserver reloads its serving pair when the files change
+    /// (both checked in the lab, docs/certificates.md); `verify`'s served-certificates check sees it.
     static func consumers(ofPKIFile remote: String) -> [String] {
-        if remote.hasPrefix("etcd/server") || remote.hasPrefix("etcd/peer") { return ["etcd.service"] }
+        if selfReloading.contains(remote) { return [] }
         if remote == "etcd/ca.crt" { return ["etcd.service", "kube-apiserver.service"] }
         if remote.hasPrefix("etcd/") { return [] }
         if remote.hasPrefix("sa.") || remote.hasPrefix("ca.") {
@@ -65,6 +68,11 @@ public struct DeployInputs: Sendable {
         if remote.hasPrefix("apiserver") || remote.hasPrefix("front-proxy-client") { return ["kube-apiserver.service"] }
         return []
     }
+
+    /// Certificate and key files their server re-reads by itself (paths under /etc/kubernetes/pki).
+    public static let selfReloading: Set<String> = [
+        "etcd/server.crt", "etcd/server.key", "etcd/peer.crt", "etcd/peer.key", "apiserver.crt", "apiserver.key",
+    ]
 
     func render(_ template: String, _ context: [String: Any]) throws -> String {
         try templates.render(template, context)
