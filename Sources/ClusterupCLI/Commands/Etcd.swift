@@ -5,6 +5,6 @@ extension Clusterup {
     struct Etcd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Back up, restore, defragment and recover the etcd cluster; list and disarm its alarms.",
-            subcommands: [EtcdBackupCommand.self, EtcdRestoreCommand.self, EtcdDefragCommand.self, EtcdAlarmsCommand.self])
+            subcommands: [EtcdBackupCommand.self, EtcdRestoreCommand.self, EtcdDefragCommand.self, EtcdAlarmsCommand.self, EtcdRecoverCommand.self])
     }
 }

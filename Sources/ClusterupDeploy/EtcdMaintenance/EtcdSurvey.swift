@@ -38,7 +38,11 @@ public struct EtcdSurvey: Sendable, Equatable {
             try parse(try connection.checkedOutput(script, sudo: true, timeout: 40), host: host.name)
         }
         switch answer {
-        case .success(let survey): return survey
+        case .success(var survey):
+            // Inventory order: the order operators read and the order followers are taken in.
+            let rank = Dictionary(uniqueKeysWithValues: inventory.hosts.enumerated().map { ($1.name, $0) })
+            survey.members.sort { (rank[$0.name] ?? Int.max, $0.name) < (rank[$1.name] ?? Int.max, $1.name) }
+            return survey
         case .failure(let error):
             throw ClusterupError.remote("no etcd member answered: \(error.message)",
                                         hint: "check `clusterup status`; after a lost quorum see `clusterup etcd recover`")

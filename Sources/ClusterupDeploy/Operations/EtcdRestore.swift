@@ -139,7 +139,7 @@ public enum EtcdRestore {
         }.value
     }
 
-    static func readSnapshot(_ path: String) throws -> [UInt8] {
+    public static func readSnapshot(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ClusterupError.badInput("cannot read the snapshot \(path)", at: "SNAPSHOT", hint: "give a file made by `clusterup etcd backup`")
         }
@@ -155,10 +155,11 @@ public enum EtcdRestore {
         return bytes
     }
 
-    static func requireAll<Value>(_ results: [HostResult<Value>], step: String, state: String) throws {
+    /// Every host's result, or a failure naming the operation's step, the hosts and the state left.
+    static func requireAll<Value>(_ results: [HostResult<Value>], operation: String = "etcd restore", step: String, state: String) throws {
         let failures = results.compactMap { r in r.error.map { (host: r.host, error: describe($0)) } }
         if !failures.isEmpty {
-            throw DeployFailure(phase: "etcd restore (\(step))", failures: failures, state: state)
+            throw DeployFailure(phase: "\(operation) (\(step))", failures: failures, state: state)
         }
     }
 }
