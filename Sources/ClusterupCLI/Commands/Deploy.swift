@@ -48,7 +48,8 @@ extension Clusterup {
 
         /// A whole deploy as the command runs it; `etcd recover` runs it too, to re-add members.
         static func deploy(
-            _ loaded: Inventory, ssh: SSHOptions, output: OutputOptions, concurrency: Int, dryRun: Bool, healthTimeout: Int, vrrpdBinary: String?
+            _ loaded: Inventory, ssh: SSHOptions, output: OutputOptions, concurrency: Int, dryRun: Bool, healthTimeout: Int, vrrpdBinary: String?,
+            jsonSink: (@Sendable (JSONValue) -> Void)? = nil
         ) async throws {
             var settings = loaded.deploy
             let vrrpdNote = try VRRPDaemonBinary.defaultArtifact(into: &settings, inventory: loaded, explicit: vrrpdBinary)
@@ -59,7 +60,7 @@ extension Clusterup {
             options.concurrency = concurrency
             options.acceptNewHostKeys = ssh.acceptNewHostKeys
             options.healthTimeout = .seconds(healthTimeout)
-            let renderer = DeployRenderer(json: output.isJSON, live: output.progressMode)
+            let renderer = DeployRenderer(json: output.isJSON, live: output.progressMode, jsonSink: jsonSink)
             let session = DeploySession(
                 inventory: loaded, settings: settings, options: options, connector: try ssh.connector(for: loaded),
                 emit: renderer.handle)

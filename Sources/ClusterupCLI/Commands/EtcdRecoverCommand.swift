@@ -75,7 +75,8 @@ extension Clusterup {
             let facts = await EtcdRecover.probe(inventory: loaded, settings: settings, sessions: sessions)
             let plan = try EtcdRecoverPlan.plan(etcdHosts: loaded.hosts(withRole: .etcd).map(\.name), facts: facts, source: source, force: force)
             let text = !output.isJSON
-            func say(_ line: String) { if text { print(line) } }
+            // Unbuffered, like the deploy's own lines, so the two stay in order.
+            func say(_ line: String) { if text { Terminal.writeStandardOutput(line + "\n") } }
             say(Self.describe(plan, facts: facts, snapshotNote: snapshotNote, snapshotAge: snapshotAge))
             if dryRun {
                 if output.isJSON { print(Self.json(plan, revision: nil, snapshotAge: snapshotAge, dryRun: true).pretty) }
@@ -84,7 +85,7 @@ extension Clusterup {
             let timeout = healthTimeout
             let task = Task {
                 try await EtcdRecover.run(plan: plan, snapshot: snapshot, inventory: loaded, settings: settings, sessions: sessions,
-                                          healthTimeout: .seconds(timeout), note: { line in if text { print(line) } })
+                                          healthTimeout: .seconds(timeout), note: { line in if text { Terminal.writeStandardOutput(line + "\n") } })
             }
             let interrupt = InterruptHandler { task.cancel() }
             let result: EtcdRecover.Result
@@ -97,21 +98,21 @@ extension Clusterup {
                 throw ExitCode(1)
             }
             for (host, path) in result.keptAside.sorted(by: { $0.key < $1.key }) { say("\(host): previous data directory kept at \(path)") }
+            let deployReport = Locked<JSONValue>(.null)
             if !plan.rejoin.isEmpty {
                 say("re-adding \(plan.rejoin.joined(separator: ", ")) with `clusterup deploy`, one member at a time:")
                 do {
-                    // JSON output stays one document: the deploy's own report is not printed then.
-                    var quiet = output
-                    if output.isJSON { quiet.output = .json }
-                    try await DeployCommand.deploy(loaded, ssh: ssh, output: quiet, concurrency: FanOut.defaultConcurrency, dryRun: false,
-                                                   healthTimeout: healthTimeout, vrrpdBinary: nil)
+                    // JSON output stays one document: the deploy's report goes inside ours.
+                    try await DeployCommand.deploy(loaded, ssh: ssh, output: output, concurrency: FanOut.defaultConcurrency, dryRun: false,
+                                                   healthTimeout: healthTimeout, vrrpdBinary: nil, jsonSink: { value in deployReport.withLock { $0 = value } })
                 } catch {
+                    if output.isJSON { print(Self.json(plan, revision: result.revision, snapshotAge: snapshotAge, dryRun: false, deploy: deployReport.withLock { $0 }).pretty) }
                     printError("etcd runs as a one-member cluster on \(plan.seed) (revision \(result.revision.map(String.init) ?? "unknown")); re-adding the others failed: re-run `clusterup deploy` to finish")
                     throw error
                 }
             }
             if output.isJSON {
-                print(Self.json(plan, revision: result.revision, snapshotAge: snapshotAge, dryRun: false).pretty)
+                print(Self.json(plan, revision: result.revision, snapshotAge: snapshotAge, dryRun: false, deploy: deployReport.withLock { $0 }).pretty)
             } else {
                 print("etcd recovered from \(Self.sourceText(plan.source)) at revision \(result.revision.map(String.init) ?? "unknown")"
                       + (snapshotAge.map { "; the snapshot is \(Self.age($0)) old: writes after it are lost" } ?? ""))
@@ -147,7 +148,7 @@ extension Clusterup {
             return lines.joined(separator: "\n")
         }
 
-        static func json(_ plan: EtcdRecoverPlan, revision: Int64?, snapshotAge: TimeInterval?, dryRun: Bool) -> JSONValue {
+        static func json(_ plan: EtcdRecoverPlan, revision: Int64?, snapshotAge: TimeInterval?, dryRun: Bool, deploy: JSONValue = .null) -> JSONValue {
             var source: [(String, JSONValue)] = []
             switch plan.source {
             case .member(let name): source = [("member", .string(name))]
@@ -158,6 +159,7 @@ extension Clusterup {
                 ("rejoin", .strings(plan.rejoin)), ("left_out", .strings(plan.leftOut)),
                 ("revision", revision.map { .int($0) } ?? .null),
                 ("snapshot_age_seconds", snapshotAge.map { .double($0.rounded()) } ?? .null),
+                ("deploy", deploy),
             ])
         }
     }
