@@ -223,7 +223,12 @@ defaults
     log global
     option tcplog
     option dontlognull
-    timeout connect 3s
+    # A connect to a live apiserver on the LAN takes well under a millisecond; one to a node that
+    # is cut off never completes. Give up after 500 ms and try another apiserver (redispatch),
+    # so a client waits half a second instead of failing.
+    timeout connect 500ms
+    retries 3
+    option redispatch 1
     timeout client 1h
     timeout server 1h
     timeout check 2s
@@ -231,13 +236,16 @@ defaults
 # The VIP may live on another node: binding it needs net.ipv4.ip_nonlocal_bind=1.
 frontend kube-apiserver
     bind {{vip}}:{{port}}
-    default_backend kube-apiservers
+    default_backend {{backend}}
 
-backend kube-apiservers
+backend {{backend}}
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    default-server check check-ssl verify none inter {{checkInterval}} fall 2 rise 2
+    # Health checks take fall x inter to notice a dead node; meanwhile every new connection that
+    # round-robin sends there waits for the connect timeout. observe layer4: three consecutive
+    # connection failures seen on real traffic mark the server down at once (checks bring it back).
+    default-server check check-ssl verify none inter {{checkInterval}} fall 2 rise 2 observe layer4 error-limit 3 on-error mark-down
 {{#backends}}
     server {{name}} {{address}}:{{apiserverPort}}
 {{/backends}}
@@ -248,7 +256,7 @@ backend kube-apiservers
 frontend stats
     mode http
     bind 127.0.0.1:{{statsPort}}
-    http-request return status 503 content-type text/plain string "no kube-apiserver up\n" if { path /healthz } { nbsrv(kube-apiservers) lt 1 }
+    http-request return status 503 content-type text/plain string "no kube-apiserver up\n" if { path /healthz } { nbsrv({{backend}}) lt 1 }
     http-request return status 200 content-type text/plain string "ok\n" if { path /healthz }
     stats enable
     stats uri /stats
