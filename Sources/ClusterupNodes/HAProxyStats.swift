@@ -16,6 +16,13 @@ public enum HAProxyStats {
 
     /// The same, nil when the text has no CSV header (HAProxy did not answer with statistics).
     public static func parse(_ csv: String, backend: String = HAProxyNode.apiserverBackend) -> [String: String]? {
+        column(csv, backend: backend, named: "status")?.mapValues { $0.split(separator: " ").first.map(String.init) ?? "" }
+    }
+
+    /// Server name → one column of its row (`status`, `scur`: current sessions) for one backend,
+    /// nil when the text has no CSV header. The web page and the runtime API's `show stat` print
+    /// the same CSV.
+    public static func column(_ csv: String, backend: String = HAProxyNode.apiserverBackend, named column: String) -> [String: String]? {
         var header: [Substring] = []
         var result: [String: String] = [:]
         for line in csv.split(separator: "\n") {
@@ -25,10 +32,10 @@ public enum HAProxyStats {
             }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard let px = header.firstIndex(of: "pxname"), let sv = header.firstIndex(of: "svname"),
-                  let st = header.firstIndex(of: "status"), fields.count > max(px, sv, st),
+                  let wanted = header.firstIndex(of: Substring(column)), fields.count > max(px, sv, wanted),
                   fields[px] == backend, fields[sv] != "BACKEND", fields[sv] != "FRONTEND"
             else { continue }
-            result[String(fields[sv])] = String(fields[st]).split(separator: " ").first.map(String.init) ?? ""
+            result[String(fields[sv])] = String(fields[wanted])
         }
         return header.isEmpty ? nil : result
     }

@@ -224,7 +224,7 @@ public final class FailoverRunner: @unchecked Sendable {
         return recent.count >= 5 && recent.allSatisfy(\.ok)
     }
 
-    static func baselineHint(_ failure: String?, kind: ProbeKind) -> String {
+    public static func baselineHint(_ failure: String?, kind: ProbeKind) -> String {
         if let failure, failure.hasPrefix("HTTP 401") || failure.hasPrefix("HTTP 403") {
             return "the apiserver refuses anonymous requests for this path: pass --probe-cert and --probe-key (e.g. admin.crt and admin.key from the pki directory)"
         }
