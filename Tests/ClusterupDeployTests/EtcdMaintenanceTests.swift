@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupNodes
 import Foundation
 import Testing
 @testable import ClusterupDeploy
@@ -11,18 +12,6 @@ enum EtcdFixtures {
     static let alarmsNoSpace = #"{"alarms":[{"memberID":3319814642761637952,"alarm":1}]}"#
 }
 
-/// Stands in for the rollout's member order in these tests: followers in the given order, the
-/// leader last. Only checks that the plan takes its order from the ordering it is given.
-struct LeaderLastForTests: EtcdMaintenanceOrder {
-    func order(_ members: [String], leader: String?) throws -> [String] {
-        members.filter { $0 != leader } + members.filter { $0 == leader }
-    }
-}
-
-struct ReversedForTests: EtcdMaintenanceOrder {
-    func order(_ members: [String], leader: String?) throws -> [String] { members.reversed() }
-}
-
 @Suite struct EtcdMaintenanceTests {
     func state(_ name: String, id: UInt64, leader: UInt64, size: Int64, inUse: Int64, answers: Bool = true) -> EtcdMemberState {
         let url = "https://198.51.100.\(10 + id):2379"
@@ -32,7 +21,7 @@ struct ReversedForTests: EtcdMaintenanceOrder {
     }
 
     @Test func parsesEndpointStatusWithAnAlarm() throws {
-        let list = try EtcdEndpointStatus.parseList(EtcdFixtures.statusNoSpace, host: "node1")
+        let list = try EtcdEndpointStatus.parse(EtcdFixtures.statusNoSpace, host: "node1")
         #expect(list.count == 1)
         let status = try #require(list.first)
         #expect(status.dbSize == 1_044_480)
@@ -45,9 +34,9 @@ struct ReversedForTests: EtcdMaintenanceOrder {
     }
 
     @Test func endpointStatusGarbageIsAnErrorNamingTheHost() {
-        #expect(throws: ClusterupError.self) { try EtcdEndpointStatus.parseList("Error: context deadline exceeded", host: "node2") }
+        #expect(throws: ClusterupError.self) { try EtcdEndpointStatus.parse("Error: context deadline exceeded", host: "node2") }
         do {
-            _ = try EtcdEndpointStatus.parseList("Error: context deadline exceeded", host: "node2")
+            _ = try EtcdEndpointStatus.parse("Error: context deadline exceeded", host: "node2")
         } catch let error as ClusterupError {
             #expect(error.location == "node2")
         } catch { Issue.record("unexpected \(error)") }
@@ -68,72 +57,6 @@ struct ReversedForTests: EtcdMaintenanceOrder {
         #expect(EtcdQuota.bytes(settings) == 4096)
         settings.extraArgs = ["--quota-backend-bytes=0"]
         #expect(EtcdQuota.bytes(settings) == EtcdQuota.etcdDefault)
-    }
-
-    // MARK: defrag
-
-    @Test func onlyMembersAboveTheFreeThresholdAreDefragmented() throws {
-        let states = [
-            state("node1", id: 1, leader: 2, size: 100, inUse: 90),  // 10 % free
-            state("node2", id: 2, leader: 2, size: 100, inUse: 50),  // 50 % free, leader
-            state("node3", id: 3, leader: 2, size: 100, inUse: 80),  // 20 % free: at the threshold
-        ]
-        let plan = try EtcdDefragPlan.plan(states: states, selection: .minFree(0.2), order: LeaderLastForTests())
-        #expect(plan.members.map(\.name) == ["node3", "node2"])
-        #expect(plan.skipped.map(\.name) == ["node1"])
-        #expect(plan.moveLeaderTo == "node3")
-    }
-
-    @Test func allTakesEveryMemberAndTheOrderComesFromTheOrdering() throws {
-        let states = [
-            state("node1", id: 1, leader: 1, size: 100, inUse: 100),
-            state("node2", id: 2, leader: 1, size: 100, inUse: 100),
-            state("node3", id: 3, leader: 1, size: 100, inUse: 100),
-        ]
-        let leaderLast = try EtcdDefragPlan.plan(states: states, selection: .all, order: LeaderLastForTests())
-        #expect(leaderLast.members.map(\.name) == ["node2", "node3", "node1"])
-        #expect(leaderLast.members.last?.isLeader == true)
-        #expect(leaderLast.moveLeaderTo == "node2")
-        let reversed = try EtcdDefragPlan.plan(states: states, selection: .all, order: ReversedForTests())
-        #expect(reversed.members.map(\.name) == ["node3", "node2", "node1"])
-    }
-
-    @Test func leaderNotSelectedMeansNoLeadershipMove() throws {
-        let states = [
-            state("node1", id: 1, leader: 1, size: 100, inUse: 95),
-            state("node2", id: 2, leader: 1, size: 100, inUse: 10),
-        ]
-        let plan = try EtcdDefragPlan.plan(states: states, selection: .minFree(0.2), order: LeaderLastForTests())
-        #expect(plan.members.map(\.name) == ["node2"])
-        #expect(plan.moveLeaderTo == nil)
-    }
-
-    @Test func aSingleMemberIsDefragmentedWithoutAMove() throws {
-        let plan = try EtcdDefragPlan.plan(states: [state("node1", id: 1, leader: 1, size: 100, inUse: 10)], selection: .all, order: LeaderLastForTests())
-        #expect(plan.members.map(\.name) == ["node1"])
-        #expect(plan.moveLeaderTo == nil)
-    }
-
-    @Test func refusesWhileAMemberDoesNotAnswer() {
-        let states = [
-            state("node1", id: 1, leader: 1, size: 100, inUse: 10),
-            state("node2", id: 2, leader: 1, size: 100, inUse: 10, answers: false),
-        ]
-        do {
-            _ = try EtcdDefragPlan.plan(states: states, selection: .all, order: LeaderLastForTests())
-            Issue.record("planned a defrag with a member down")
-        } catch let error as ClusterupError {
-            #expect(error.kind == .badInput)
-            #expect(error.message.contains("node2"))
-        } catch { Issue.record("unexpected \(error)") }
-    }
-
-    @Test func refusesWhenMembersDisagreeOnTheLeader() {
-        let states = [
-            state("node1", id: 1, leader: 1, size: 100, inUse: 10),
-            state("node2", id: 2, leader: 2, size: 100, inUse: 10),
-        ]
-        #expect(throws: ClusterupError.self) { try EtcdDefragPlan.plan(states: states, selection: .all, order: LeaderLastForTests()) }
     }
 
     // MARK: alarms

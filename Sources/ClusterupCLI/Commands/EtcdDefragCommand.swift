@@ -1,7 +1,11 @@
 import ArgumentParser
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupRollout
+import ClusterupSSH
+import ClusterupVerify
 import Foundation
+import Timeline
 
 extension Clusterup {
     /// `clusterup etcd defrag [INVENTORY] [--min-free P | --all] [--compact] [--dry-run]`.
@@ -35,8 +39,11 @@ extension Clusterup {
         @Flag(help: "Show which members would be defragmented, in which order, and change nothing.")
         var dryRun = false
 
-        @Option(help: "Seconds each member may take to defragment and become healthy again.")
+        @Option(help: "Seconds each member may take to defragment and to catch up again.")
         var healthTimeout: Int = 120
+
+        @Option(help: ArgumentHelp("Write the availability timeline (probes through the VIP, a band per member) as SVG.", valueName: "file.svg"))
+        var plot: String?
 
         func validate() throws {
             if all && minFree != nil { throw ValidationError("give either --min-free or --all") }
@@ -56,38 +63,86 @@ extension Clusterup {
         func run() async throws {
             let loaded = try inventory.load()
             let settings = loaded.deploy
-            let sessions = HostSessions(connector: try ssh.connector(for: loaded))
-            let progress: @Sendable (String) -> Void = { [json = output.isJSON] line in if !json { print(line) } }
-            var survey = try await EtcdSurvey.read(inventory: loaded, settings: settings, sessions: sessions)
-            var compactedAt: Int64? = nil
-            if compact && !dryRun {
-                compactedAt = try await EtcdDefrag.compact(survey: survey, inventory: loaded, settings: settings, sessions: sessions)
-                progress("compacted the keyspace to revision \(compactedAt!)")
-                // What compaction freed shows in the members' in-use size.
-                survey = try await EtcdSurvey.read(inventory: loaded, settings: settings, sessions: sessions)
-            }
-            let plan = try EtcdDefragPlan.plan(states: survey.members, selection: try selection(), order: EtcdMemberOrdering.shared)
-            if dryRun || !output.isJSON { progress(Self.describe(plan, dryRun: dryRun, compact: compact && dryRun)) }
-            var results: [EtcdDefrag.MemberResult] = []
-            if !dryRun && !plan.members.isEmpty {
-                let timeout = healthTimeout
-                let task = Task {
-                    try await EtcdDefrag.run(plan: plan, inventory: loaded, settings: settings, sessions: sessions, healthTimeout: .seconds(timeout),
-                                             onMember: { progress("defragmenting \($0)") }, note: progress)
+            if let plot { try PlotFile.checkWritable(plot) }
+            let connector = try ssh.connector(for: loaded)
+            let sessions = HostSessions(connector: connector)
+            let json = output.isJSON
+            let progress: @Sendable (String) -> Void = { line in if !json { Terminal.writeStandardOutput(line + "\n") } }
+            let before = try await EtcdSurvey.read(inventory: loaded, settings: settings, sessions: sessions)
+            let firstPlan = try EtcdDefragPlan.plan(states: before.members, selection: try selection())
+            if dryRun {
+                if json {
+                    print(Self.json(plan: firstPlan, results: [], compactedAt: nil, availability: nil, dryRun: true).pretty)
+                } else {
+                    print(Self.describe(firstPlan, dryRun: true, compact: compact))
                 }
-                let interrupt = InterruptHandler { task.cancel() }
-                defer { interrupt.remove() }
+                return
+            }
+            let etcdHosts = loaded.hosts(withRole: .etcd)
+            let etcdctl = settings.artifact("etcdctl")?.path ?? "etcdctl"
+            let watch = loaded.vip.map { vip in
+                AvailabilityWatch(.init(target: ProbeTarget(host: vip.address, port: vip.port),
+                                        readyz: HTTPSProbe(caFile: loaded.pki.directory + "/ca.crt")))
+            }
+            if watch == nil { progress("no vip in the inventory: availability is not probed") }
+            let timeout = healthTimeout
+            let selection = try selection()
+            let doCompact = compact
+            let stop = Locked(false)
+            let interrupt = InterruptHandler { stop.withLock { $0 = true } }
+            defer { interrupt.remove() }
+            struct Outcome: Sendable {
+                var plan: EtcdDefragPlan
+                var results: [EtcdDefrag.MemberResult]
+                var compactedAt: Int64?
+                var failure: RolloutFailure?
+            }
+            let outcome = try await DedicatedThread.run(name: "etcd-defrag") { () throws -> Outcome in
+                let connections = try FailoverRunner.connectAll(etcdHosts, connector: connector)
+                defer { connections.values.forEach { $0.close() } }
+                let members = EtcdMembers(shells: connections.mapValues { $0 as any RemoteShell }, etcdctl: etcdctl, limit: .seconds(timeout))
+                var compactedAt: Int64? = nil
+                var plan = firstPlan
+                if doCompact, let shell = connections[before.queriedOn] {
+                    compactedAt = try EtcdDefrag.compact(survey: before, shell: shell, etcdctl: etcdctl)
+                    progress("compacted the keyspace to revision \(compactedAt!)")
+                    // What compaction freed shows in the members' in-use size: plan again.
+                    var again = try EtcdSurvey.parse(try RolloutCommand.run(shell, EtcdSurvey.script(etcdctl: etcdctl), timeout: 40), host: before.queriedOn)
+                    again.members = before.members.compactMap { old in again.members.first { $0.member.id == old.member.id } }
+                    plan = try EtcdDefragPlan.plan(states: again.members, selection: selection)
+                }
+                progress(Self.describe(plan, dryRun: false, compact: false))
+                guard !plan.members.isEmpty else { return Outcome(plan: plan, results: [], compactedAt: compactedAt) }
+                try watch?.start()
                 do {
-                    results = try await task.value
-                } catch let failure as DeployFailure {
-                    printError(failure.description)
-                    throw ExitCode(1)
+                    let results = try EtcdDefrag.run(
+                        plan: plan, members: members, timeout: .seconds(timeout),
+                        onMember: { member in
+                            watch?.mark(step: "defrag", host: member.name)
+                            progress("defragmenting \(member.name)")
+                        },
+                        note: progress, cancelled: { stop.withLock { $0 } })
+                    return Outcome(plan: plan, results: results, compactedAt: compactedAt)
+                } catch let failure as RolloutFailure {
+                    return Outcome(plan: plan, results: [], compactedAt: compactedAt, failure: failure)
                 }
             }
-            if output.isJSON {
-                print(Self.json(plan: plan, results: results, compactedAt: compactedAt, dryRun: dryRun).pretty)
-            } else if !dryRun {
-                print(plan.members.isEmpty ? "etcd defrag: nothing to do" : "etcd defrag: \(results.count) member(s) defragmented, one at a time")
+            let plan = outcome.plan
+            let availability = watch.map { $0.finish() }
+            if let plot, let watch {
+                try PlotFile.write(TimelineSVG.render(watch.picture(title: "etcd defrag of \(loaded.cluster)")), to: plot)
+            }
+            if json {
+                print(Self.json(plan: plan, results: outcome.results, compactedAt: outcome.compactedAt, availability: availability, dryRun: false).pretty)
+            } else {
+                if let availability { print(availability.lines.joined(separator: "\n")) }
+                if outcome.failure == nil {
+                    print(plan.members.isEmpty ? "etcd defrag: nothing to do" : "etcd defrag: \(outcome.results.count) member(s) defragmented, one at a time")
+                }
+            }
+            if let failure = outcome.failure {
+                printError(failure.description)
+                throw ExitCode(1)
             }
         }
 
@@ -108,9 +163,10 @@ extension Clusterup {
             return text.trimmingCharacters(in: .newlines)
         }
 
-        static func json(plan: EtcdDefragPlan, results: [EtcdDefrag.MemberResult], compactedAt: Int64?, dryRun: Bool) -> JSONValue {
+        static func json(plan: EtcdDefragPlan, results: [EtcdDefrag.MemberResult], compactedAt: Int64?, availability: AvailabilityReport?, dryRun: Bool) -> JSONValue {
             .object([
                 ("dry_run", .bool(dryRun)),
+                ("availability", availability.flatMap { try? JSONValue(encoding: $0) } ?? .null),
                 ("compacted_revision", compactedAt.map { .int($0) } ?? .null),
                 ("move_leader_to", .optional(plan.moveLeaderTo)),
                 ("members", .array(plan.members.map { member in

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 
 /// Whether `etcd alarms disarm` may clear the alarms: only when their cause is gone. A NOSPACE

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 
 /// The backend quota the members run with: `--quota-backend-bytes` from the inventory's

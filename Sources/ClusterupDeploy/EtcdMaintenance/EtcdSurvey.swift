@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 
 /// The cluster as one member sees it, in one round trip: members, every endpoint's status, and
@@ -12,17 +13,17 @@ public struct EtcdSurvey: Sendable, Equatable {
 
     /// `endpoint status --cluster` fails as a whole when one endpoint is down, but prints the
     /// others first: its output is read either way, a missing member is a nil status.
-    static func script(etcdctl: String) -> String {
+    public static func script(etcdctl: String) -> String {
         "echo '@@members'; \(Etcdctl.command(etcdctl, "member list -w json"))\n"
             + "echo '@@status'; \(Etcdctl.command(etcdctl, "endpoint status --cluster -w json")) 2>/dev/null || true\n"
             + "echo '@@alarms'; \(Etcdctl.command(etcdctl, "alarm list -w json"))\n"
     }
 
-    static func parse(_ output: String, host: String) throws -> EtcdSurvey {
+    public static func parse(_ output: String, host: String) throws -> EtcdSurvey {
         let sections = ProbeSections(output)
         let members = try EtcdMember.parseList(sections.first("members")?.body ?? "", host: host)
         let body = sections.first("status")?.body ?? ""
-        let statuses = body.contains("[") ? try EtcdEndpointStatus.parseList(body, host: host) : []
+        let statuses = body.contains("[") ? try EtcdEndpointStatus.parse(body, host: host) : []
         let alarms = try EtcdAlarm.parseList(sections.first("alarms")?.body ?? "", host: host)
         return EtcdSurvey(queriedOn: host, members: EtcdMemberState.join(members: members, statuses: statuses), alarms: alarms)
     }

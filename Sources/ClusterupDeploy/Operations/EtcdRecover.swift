@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 import ClusterupSSH
 import Foundation
@@ -110,7 +111,7 @@ public enum EtcdRecover {
             }
             let endpoint = EtcdPeer(name: host.name, address: host.privateAddress).clientURL
             let status = try connection.checkedOutput(Etcdctl.command(etcdctl, "endpoint status -w json", endpoints: endpoint), timeout: 30)
-            return try EtcdEndpointStatus.parseList(status, host: host.name).first?.revision
+            return try EtcdEndpointStatus.parse(status, host: host.name).first?.revision
         }
         try requireAll(seedResult, step: "seed \(seed.name)", state: """
             etcd is stopped on \(rejoin.map(\.name).joined(separator: ", ")); on \(seed.name) its data \(plan.source == .member(seed.name) ? "was copied" : "was moved") to \(aside) before anything changed. \

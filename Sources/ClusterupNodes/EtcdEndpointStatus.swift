@@ -1,8 +1,9 @@
 import ClusterupCore
 import Foundation
 
-/// One member's `etcdctl endpoint status -w json` entry: sizes, leader, raft progress and the
-/// alarms it reports. Sizes are bytes.
+/// One member's `etcdctl endpoint status -w json` entry (etcd 3.4 and 3.5): sizes, leader, raft
+/// progress, version and the alarms it reports. Sizes are bytes. Status, defrag, the rollout's
+/// member order and verify read it from here.
 public struct EtcdEndpointStatus: Sendable, Equatable, Codable {
     public var endpoint: String
     public var memberID: UInt64
@@ -14,9 +15,10 @@ public struct EtcdEndpointStatus: Sendable, Equatable, Codable {
     public var raftAppliedIndex: UInt64
     /// etcd's own words, e.g. "memberID:3319… alarm:NOSPACE".
     public var errors: [String]
+    public var version: String
 
-    public init(endpoint: String, memberID: UInt64, revision: Int64 = 0, dbSize: Int64, dbSizeInUse: Int64, leader: UInt64,
-                raftIndex: UInt64 = 0, raftAppliedIndex: UInt64 = 0, errors: [String] = []) {
+    public init(endpoint: String, memberID: UInt64, revision: Int64 = 0, dbSize: Int64 = 0, dbSizeInUse: Int64 = 0, leader: UInt64,
+                raftIndex: UInt64 = 0, raftAppliedIndex: UInt64 = 0, errors: [String] = [], version: String = "") {
         self.endpoint = endpoint
         self.memberID = memberID
         self.revision = revision
@@ -26,6 +28,7 @@ public struct EtcdEndpointStatus: Sendable, Equatable, Codable {
         self.raftIndex = raftIndex
         self.raftAppliedIndex = raftAppliedIndex
         self.errors = errors
+        self.version = version
     }
 
     public var isLeader: Bool { memberID == leader }
@@ -36,7 +39,7 @@ public struct EtcdEndpointStatus: Sendable, Equatable, Codable {
     }
 
     /// etcdctl 3.4 and 3.5 print one array entry per endpoint.
-    public static func parseList(_ json: String, host: String) throws -> [EtcdEndpointStatus] {
+    public static func parse(_ json: String, host: String) throws -> [EtcdEndpointStatus] {
         struct Entry: Decodable {
             struct Header: Decodable {
                 var member_id: UInt64
@@ -50,6 +53,7 @@ public struct EtcdEndpointStatus: Sendable, Equatable, Codable {
                 var raftIndex: UInt64?
                 var raftAppliedIndex: UInt64?
                 var errors: [String]?
+                var version: String?
             }
             var Endpoint: String
             var Status: Status
@@ -63,8 +67,8 @@ public struct EtcdEndpointStatus: Sendable, Equatable, Codable {
                 EtcdEndpointStatus(
                     endpoint: e.Endpoint, memberID: e.Status.header.member_id, revision: e.Status.header.revision ?? 0,
                     dbSize: e.Status.dbSize, dbSizeInUse: e.Status.dbSizeInUse ?? e.Status.dbSize, leader: e.Status.leader,
-                    raftIndex: e.Status.raftIndex ?? 0, raftAppliedIndex: e.Status.raftAppliedIndex ?? 0,
-                    errors: (e.Status.errors ?? []).map { $0.trimmingCharacters(in: .whitespaces) })
+                    raftIndex: e.Status.raftIndex ?? 0, raftAppliedIndex: e.Status.raftAppliedIndex ?? e.Status.raftIndex ?? 0,
+                    errors: (e.Status.errors ?? []).map { $0.trimmingCharacters(in: .whitespaces) }, version: e.Status.version ?? "")
             }
         } catch {
             throw ClusterupError.remote("could not read `etcdctl endpoint status` output: \(error)", host: host)
@@ -72,29 +76,3 @@ public struct EtcdEndpointStatus: Sendable, Equatable, Codable {
     }
 }
 
-/// A member of the cluster with its status, as the maintenance commands see it: the member list
-/// gives names, the endpoint status gives sizes and leadership. `status` is nil for a member
-/// that did not answer.
-public struct EtcdMemberState: Sendable, Equatable {
-    public var member: EtcdMember
-    public var status: EtcdEndpointStatus?
-
-    public init(member: EtcdMember, status: EtcdEndpointStatus?) {
-        self.member = member
-        self.status = status
-    }
-
-    public var name: String { member.name.isEmpty ? member.hexID : member.name }
-
-    /// Joins `member list` and `endpoint status --cluster` by member ID.
-    public static func join(members: [EtcdMember], statuses: [EtcdEndpointStatus]) -> [EtcdMemberState] {
-        members.map { member in EtcdMemberState(member: member, status: statuses.first { $0.memberID == member.id }) }
-    }
-
-    /// The member every answering endpoint names as leader, when they agree.
-    public static func leader(of states: [EtcdMemberState]) -> EtcdMemberState? {
-        let leaders = Set(states.compactMap(\.status?.leader))
-        guard leaders.count == 1, let id = leaders.first else { return nil }
-        return states.first { $0.member.id == id }
-    }
-}

@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupDeploy
 
 /// Which members `etcd defrag` defragments, in which order, and where leadership goes first.
 /// Pure: from the members' status and the operator's threshold.
@@ -33,7 +34,7 @@ public struct EtcdDefragPlan: Sendable, Equatable {
     /// Refuses (exit 2 with the reason) when a member does not answer, when the members do not
     /// agree on a leader, or when the leader is to be defragmented with no other member to take
     /// over: a blocked member while another is down can cost the cluster its quorum.
-    public static func plan(states: [EtcdMemberState], selection: Selection, order: some EtcdMaintenanceOrder) throws -> EtcdDefragPlan {
+    public static func plan(states: [EtcdMemberState], selection: Selection) throws -> EtcdDefragPlan {
         let silent = states.filter { $0.status == nil || $0.member.clientURLs.isEmpty }
         if !silent.isEmpty {
             throw ClusterupError.badInput(
@@ -55,17 +56,14 @@ public struct EtcdDefragPlan: Sendable, Equatable {
             case .minFree(let threshold): member.freeFraction >= threshold
             }
         }
-        let names = try order.order(chosen.map(\.name), leader: leader.name)
-        guard Set(names) == Set(chosen.map(\.name)), names.count == chosen.count else {
-            throw ClusterupError.local("the member order returned \(names) for \(chosen.map(\.name))")
-        }
+        // The rollout's member order: followers first, the leader last; leadership goes to a
+        // member already defragmented (compact file, warm cache), else to any other.
+        let names = EtcdMemberOrder.order(chosen.map(\.name), leader: leader.name)
         let ordered = names.map { name in chosen.first { $0.name == name }! }
-        var moveTo: String? = nil
-        if ordered.contains(where: \.isLeader), all.count > 1 {
-            // The successor: a member defragmented already (compact file, warm cache), else any follower.
-            let defragmented = ordered.filter { !$0.isLeader }.map(\.name)
-            moveTo = defragmented.first ?? all.first { !$0.isLeader }?.name
-        }
-        return EtcdDefragPlan(members: ordered, skipped: all.filter { m in !chosen.contains { $0.name == m.name } }, moveLeaderTo: moveTo)
+        let moveTo = EtcdMemberOrder.successor(
+            of: leader.name, leader: leader.name, order: names + all.map(\.name).filter { !names.contains($0) },
+            done: Set(names.filter { $0 != leader.name }), started: Set(all.map(\.name)))
+        return EtcdDefragPlan(members: ordered, skipped: all.filter { m in !chosen.contains { $0.name == m.name } },
+                              moveLeaderTo: ordered.contains(where: \.isLeader) ? moveTo : nil)
     }
 }
