@@ -84,7 +84,6 @@ extension Clusterup {
                 AvailabilityWatch(.init(target: ProbeTarget(host: vip.address, port: vip.port),
                                         readyz: HTTPSProbe(caFile: loaded.pki.directory + "/ca.crt")))
             }
-            if watch == nil { progress("no vip in the inventory: availability is not probed") }
             let timeout = healthTimeout
             let selection = try selection()
             let doCompact = compact
@@ -95,6 +94,8 @@ extension Clusterup {
                 var plan: EtcdDefragPlan
                 var results: [EtcdDefrag.MemberResult]
                 var compactedAt: Int64?
+                var probed = false
+                var unprobed: String?
                 var failure: RolloutFailure?
             }
             let outcome = try await DedicatedThread.run(name: "etcd-defrag") { () throws -> Outcome in
@@ -113,27 +114,42 @@ extension Clusterup {
                 }
                 progress(Self.describe(plan, dryRun: false, compact: false))
                 guard !plan.members.isEmpty else { return Outcome(plan: plan, results: [], compactedAt: compactedAt) }
-                try watch?.start()
+                // A cluster in a NOSPACE alarm serves nothing through the VIP (etcd's /health
+                // fails, every apiserver is unready): defrag is the cure, so it runs unprobed then.
+                var probed = watch
+                var unprobed: String? = watch == nil ? "no vip in the inventory" : nil
+                do {
+                    try watch?.start()
+                } catch {
+                    probed = nil
+                    unprobed = "the VIP did not answer steadily before the defrag (\(ClusterupCore.describe(error)))"
+                    progress("availability not measured: \(unprobed!)")
+                }
                 do {
                     let results = try EtcdDefrag.run(
                         plan: plan, members: members, timeout: .seconds(timeout),
                         onMember: { member in
-                            watch?.mark(step: "defrag", host: member.name)
+                            probed?.mark(step: "defrag", host: member.name)
                             progress("defragmenting \(member.name)")
                         },
                         note: progress, cancelled: { stop.withLock { $0 } })
-                    return Outcome(plan: plan, results: results, compactedAt: compactedAt)
+                    return Outcome(plan: plan, results: results, compactedAt: compactedAt, probed: probed != nil, unprobed: unprobed)
                 } catch let failure as RolloutFailure {
-                    return Outcome(plan: plan, results: [], compactedAt: compactedAt, failure: failure)
+                    return Outcome(plan: plan, results: [], compactedAt: compactedAt, probed: probed != nil, unprobed: unprobed, failure: failure)
                 }
             }
             let plan = outcome.plan
-            let availability = watch.map { $0.finish() }
-            if let plot, let watch {
+            let availability = outcome.probed ? watch?.finish() : nil
+            if let plot, let watch, outcome.probed {
                 try PlotFile.write(TimelineSVG.render(watch.picture(title: "etcd defrag of \(loaded.cluster)")), to: plot)
             }
             if json {
-                print(Self.json(plan: plan, results: outcome.results, compactedAt: outcome.compactedAt, availability: availability, dryRun: false).pretty)
+                var document = Self.json(plan: plan, results: outcome.results, compactedAt: outcome.compactedAt, availability: availability, dryRun: false)
+                if case .object(var fields) = document, let reason = outcome.unprobed {
+                    fields.append(("availability_not_measured", JSONValue.string(reason)))
+                    document = .object(fields)
+                }
+                print(document.pretty)
             } else {
                 if let availability { print(availability.lines.joined(separator: "\n")) }
                 if outcome.failure == nil {
