@@ -38,6 +38,26 @@ public struct EtcdEndpointStatus: Sendable, Equatable, Codable {
         dbSize > 0 ? Double(max(0, dbSize - dbSizeInUse)) / Double(dbSize) : 0
     }
 
+    /// The alarms the member reports, from its `errors`: each with the member it is about.
+    public var alarms: [(memberID: UInt64?, alarm: String)] { errors.compactMap(Self.alarm(in:)) }
+
+    /// "memberID:3319814642761637952 alarm:NOSPACE" → (3319814642761637952, "NOSPACE").
+    public static func alarm(in error: String) -> (memberID: UInt64?, alarm: String)? {
+        let words = error.split(whereSeparator: \.isWhitespace)
+        guard let alarm = words.first(where: { $0.hasPrefix("alarm:") })?.dropFirst("alarm:".count), !alarm.isEmpty else { return nil }
+        let id = words.first { $0.hasPrefix("memberID:") }.flatMap { UInt64($0.dropFirst("memberID:".count)) }
+        return (id, String(alarm))
+    }
+
+    /// Raft entries this member has still to apply of those the leader has.
+    public func lag(behind leader: EtcdEndpointStatus) -> UInt64 {
+        leader.raftIndex > raftAppliedIndex ? leader.raftIndex - raftAppliedIndex : 0
+    }
+
+    /// A member further behind than this is lagging (status reports it, verify fails): a healthy
+    /// member follows within a few entries; etcd itself sends a snapshot past 5000.
+    public static let laggingAfter: UInt64 = 1000
+
     /// etcdctl 3.4 and 3.5 print one array entry per endpoint.
     public static func parse(_ json: String, host: String) throws -> [EtcdEndpointStatus] {
         struct Entry: Decodable {
