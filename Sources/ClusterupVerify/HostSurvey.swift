@@ -40,13 +40,17 @@ public struct HostSurvey: Sendable, Equatable {
     public var etcd: EtcdHealth?
     /// clusterup-vrrpd's own view (state per instance), when it runs there.
     public var vrrpStates: [String]?
+    /// etcd hosts: every member's `endpoint status` as this host's member sees the cluster.
+    public var etcdStatuses: [EtcdEndpointStatus]?
+    /// etcd hosts: age of the newest snapshot in the backup directory; nil when there is none.
+    public var newestSnapshotAge: TimeInterval?
 
     public init() {}
 
     public static let certificateDirectory = NodeLayout.pkiDirectory
 
     /// The survey script. Each section starts with a `@@name` line; nothing in it changes the host.
-    public static func script(units: [String], haproxy: Bool, etcdctl: String?, vrrpd: Bool) -> String {
+    public static func script(units: [String], haproxy: Bool, etcdctl: String?, vrrpd: Bool, etcdBackupDirectory: String? = nil) -> String {
         var lines = [
             "echo @@addr", "ip -o addr show 2>&1",
             "echo @@units",
@@ -63,6 +67,11 @@ public struct HostSurvey: Sendable, Equatable {
         }
         if let etcdctl {
             lines += ["echo @@etcd", Etcdctl.command(etcdctl, "endpoint health") + " 2>&1; echo \"exit=$?\""]
+            lines += ["echo @@etcdstatus", Etcdctl.command(etcdctl, "endpoint status --cluster -w json") + " 2>/dev/null"]
+        }
+        if let dir = etcdBackupDirectory.map(shellQuote) {
+            // The host's clock, then the newest snapshot's time: the age needs no clock agreement.
+            lines += ["echo @@snapshot", "date +%s; ls -1 \(dir) 2>/dev/null | grep '\\.db$' | (cd \(dir) && xargs -r stat -c %Y) | sort -n | tail -1"]
         }
         if vrrpd {
             lines += ["echo @@vrrpd", "clusterup-vrrpd status 2>&1 | tr -d '\\n'; echo"]
@@ -113,6 +122,13 @@ public struct HostSurvey: Sendable, Equatable {
             let body = text.filter { !$0.hasPrefix("exit=") }.joined(separator: "; ")
             let healthy = exit == 0 && body.contains("is healthy")
             survey.etcd = EtcdHealth(healthy: healthy, detail: body.isEmpty ? "no answer from etcdctl" : body)
+        }
+        if let status = sections["etcdstatus"] {
+            survey.etcdStatuses = try? EtcdEndpointStatus.parse(status.joined(separator: "\n"), host: "")
+        }
+        if let snapshot = sections["snapshot"] {
+            let numbers = snapshot.flatMap { $0.split(whereSeparator: \.isWhitespace) }.compactMap { Double($0) }
+            if numbers.count == 2 { survey.newestSnapshotAge = max(0, numbers[0] - numbers[1]) }
         }
         if let vrrpd = sections["vrrpd"], let line = vrrpd.first(where: { !$0.isEmpty }) {
             survey.vrrpStates = (try? VRRPInstanceStatus.parse(String(line), host: ""))?.map(\.state)
