@@ -204,7 +204,12 @@ if [ $((avail - size)) -lt "$floor" ]; then
   exit 1
 fi
 name=scheduled-$(date -u +%Y%m%dT%H%M%SZ).db
-etcdctl snapshot save "$dir/$name.partial" --command-timeout=300s >/dev/null
+# etcdctl logs its progress on stderr: kept for the journal only when the save fails.
+if ! out=$(etcdctl snapshot save "$dir/$name.partial" --command-timeout=300s 2>&1); then
+  rm -f "$dir/$name.partial"
+  echo "etcd snapshot failed: $(printf '%s\n' "$out" | tail -3)" >&2
+  exit 1
+fi
 if ! ETCDCTL_API=3 {{etcdctlBinary}} snapshot status -w json "$dir/$name.partial" >/dev/null; then
   rm -f "$dir/$name.partial"
   echo "etcd snapshot discarded: $name failed its check (etcdctl snapshot status)" >&2

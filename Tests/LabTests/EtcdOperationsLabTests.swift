@@ -1,4 +1,5 @@
 import ClusterupCore
+import ClusterupSSH
 import Foundation
 import Testing
 @testable import ClusterupLab
@@ -186,6 +187,59 @@ struct EtcdOperationsLabTests {
             let readyz = try #require(availability["readyz"] as? [String: Any], "\(availability)")
             #expect((readyz["probes"] as? Int ?? 0) > 0, "\(readyz)")
             #expect(readyz["failed"] as? Int == 0, "\(availability)")
+        }
+    }
+
+    @Test func scheduledSnapshotsFireKeepTheNewestAndHonourTheFloor() async throws {
+        let lab = "etsched"
+        let schedule = "etcd:\n  snapshots: {every: 10s, keep: 2}\n"
+        try await withDeployedLab(lab, etcd: schedule) { inventory in
+            let list = "ls -1 /var/lib/clusterup/etcd-backups | grep '^scheduled-.*\\.db$' || true"
+            let runs = "journalctl -u etcd-snapshot.service -o cat | grep -c '^etcd snapshot /' || true"
+            // Three runs at least: one more than it keeps.
+            var ran = 0
+            for _ in 0..<90 where ran < 3 {
+                try await Task.sleep(for: .seconds(1))
+                ran = Int(try await node("node2", runs, lab: lab).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            }
+            try #require(ran >= 3, "the timer ran \(ran) time(s) in 90 s")
+            for name in ["node1", "node2", "node3"] {
+                let kept = try await node(name, list, lab: lab).split(separator: "\n")
+                #expect(kept.count == 2, "\(name) keeps the newest 2: \(kept)")
+                let checked = try await node(name, "cd /var/lib/clusterup/etcd-backups && sha256sum -c \(kept.map { "\($0).sha256" }.joined(separator: " "))", lab: lab)
+                #expect(checked.components(separatedBy: ": OK").count - 1 == kept.count, "\(checked)")
+            }
+
+            let status = try await clusterup(["status", inventory, "--output", "json"])
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any], "\(status.output)")
+            let ages = try #require((document["etcd"] as? [String: Any])?["newest_snapshot_age_seconds"] as? [String: Any], "\(document)")
+            #expect(ages.count == 3 && ages.values.allSatisfy { ($0 as? Double ?? 1e9) < 60 }, "\(ages)")
+            let verify = try await clusterup(["verify", inventory, "--output", "json"])
+            #expect(verify.status == 0, "\(verify.output)")
+            #expect(verify.output.contains("\"etcd snapshot\""), "\(verify.output)")
+
+            let dir = "/tmp/clusterup-\(lab)-fetched"
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let fetch = try await clusterup(["etcd", "backup", inventory, "--fetch", "--output-dir", dir])
+            #expect(fetch.status == 0, "\(fetch.output)")
+            let fetched = try FileManager.default.contentsOfDirectory(atPath: dir)
+            let snapshot = try #require(fetched.first { $0.hasPrefix("scheduled-") && $0.hasSuffix(".db") }, "\(fetched)")
+            let sum = try String(contentsOfFile: "\(dir)/\(snapshot).sha256", encoding: .utf8)
+            let computed = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(snapshot)"))
+            #expect(sum.hasPrefix(ClusterupSSH.sha256Hex([UInt8](computed))), "\(sum)")
+
+            // A floor no disk meets: every run skips, says why in the journal, and deletes nothing.
+            let floored = (inventory as NSString).deletingLastPathComponent + "/inventory-floor.yml"
+            let text = try String(contentsOfFile: inventory, encoding: .utf8)
+                .replacingOccurrences(of: "{every: 10s, keep: 2}", with: "{every: 10s, keep: 2, min_free: 1000TiB}")
+            try text.write(toFile: floored, atomically: true, encoding: .utf8)
+            let redeploy = try await clusterup(["deploy", floored])
+            try #require(redeploy.status == 0, "\(redeploy.output)")
+            let before = try await node("node1", list, lab: lab)
+            let run = try await node("node1", "systemctl start etcd-snapshot.service; echo exit=$?; journalctl -u etcd-snapshot.service -o cat | tail -5", lab: lab)
+            #expect(!run.contains("exit=0"), "\(run)")
+            #expect(run.contains("etcd snapshot skipped") && run.contains("min_free"), "\(run)")
+            #expect(try await node("node1", list, lab: lab) == before)
         }
     }
 }

@@ -7,6 +7,8 @@ import Foundation
 /// (member add, then start), sheds removed members (member remove first), and restarts members
 /// whose files changed one at a time, waiting for each to be healthy again.
 struct EtcdPhase: DeployPhase {
+    static let unitName = "etcd.service"
+
     let title = "etcd"
     let changesHosts = true
 
@@ -14,7 +16,9 @@ struct EtcdPhase: DeployPhase {
         let etcdHosts = session.inventory.hosts(withRole: .etcd)
         if etcdHosts.isEmpty { return "no etcd hosts" }
         let (plan, changes) = session.with { ($0.etcdPlan, $0.changes) }
-        let touched = etcdHosts.contains { changes[$0.name]?.touches("etcd.service") == true }
+        let touched = etcdHosts.contains { host in
+            [EtcdPhase.unitName, EtcdComponent.snapshotTimer].contains { changes[host.name]?.touches($0) == true }
+        }
         return (plan?.isNoChange ?? true) && !touched ? "etcd members and files unchanged" : nil
     }
 
@@ -101,6 +105,12 @@ struct EtcdPhase: DeployPhase {
                 }
                 try EtcdPhase.waitHealthy(host, connection: connection, etcdctl: etcdctl, timeout: timeout)
             }
+        }
+        // etcd.snapshots: the timer starts (or restarts on a new interval) once its member runs.
+        let timer = ManagedUnit(name: EtcdComponent.snapshotTimer, component: "etcd")
+        let timed = etcdHosts.filter { changes[$0.name]?.touches(timer.name) == true }
+        try await session.onHosts(timed, phase: title, step: "snapshot timer") { host, connection, _ in
+            if let what = try applyUnitChange(timer, changes: changes[host.name]!, on: connection) { session.note(host.name, what) }
         }
     }
 
