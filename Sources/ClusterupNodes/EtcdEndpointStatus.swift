@@ -54,6 +54,12 @@ public struct EtcdEndpointStatus: Sendable, Equatable, Codable {
         leader.raftIndex > raftAppliedIndex ? leader.raftIndex - raftAppliedIndex : 0
     }
 
+    /// The member ID every answering endpoint names as leader; nil when they disagree or none answers.
+    public static func agreedLeader(_ statuses: some Sequence<EtcdEndpointStatus>) -> UInt64? {
+        let leaders = Set(statuses.map(\.leader))
+        return leaders.count == 1 ? leaders.first : nil
+    }
+
     /// A member further behind than this is lagging (status reports it, verify fails): a healthy
     /// member follows within a few entries; etcd itself sends a snapshot past 5000.
     public static let laggingAfter: UInt64 = 1000

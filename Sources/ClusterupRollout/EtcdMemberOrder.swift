@@ -46,8 +46,7 @@ public struct EtcdClusterView: Sendable, Equatable {
 
     /// The member every answering endpoint names as leader; nil when they disagree or none answers.
     public var leader: String? {
-        let leaders = Set(statuses.values.map(\.leader))
-        guard leaders.count == 1, let id = leaders.first else { return nil }
+        guard let id = EtcdEndpointStatus.agreedLeader(statuses.values) else { return nil }
         return members.first { $0.id == id && $0.isStarted }?.name
     }
 

@@ -69,9 +69,8 @@ public struct HostSurvey: Sendable, Equatable {
             lines += ["echo @@etcd", Etcdctl.command(etcdctl, "endpoint health") + " 2>&1; echo \"exit=$?\""]
             lines += ["echo @@etcdstatus", Etcdctl.command(etcdctl, "endpoint status --cluster -w json") + " 2>/dev/null"]
         }
-        if let dir = etcdBackupDirectory.map(shellQuote) {
-            // The host's clock, then the newest snapshot's time: the age needs no clock agreement.
-            lines += ["echo @@snapshot", "date +%s; ls -1 \(dir) 2>/dev/null | grep '\\.db$' | (cd \(dir) && xargs -r stat -c %Y) | sort -n | tail -1"]
+        if let etcdBackupDirectory {
+            lines += ["echo @@snapshot", EtcdSnapshotAge.script(directory: etcdBackupDirectory)]
         }
         if vrrpd {
             lines += ["echo @@vrrpd", "clusterup-vrrpd status 2>&1 | tr -d '\\n'; echo"]
@@ -126,10 +125,7 @@ public struct HostSurvey: Sendable, Equatable {
         if let status = sections["etcdstatus"] {
             survey.etcdStatuses = try? EtcdEndpointStatus.parse(status.joined(separator: "\n"), host: "")
         }
-        if let snapshot = sections["snapshot"] {
-            let numbers = snapshot.flatMap { $0.split(whereSeparator: \.isWhitespace) }.compactMap { Double($0) }
-            if numbers.count == 2 { survey.newestSnapshotAge = max(0, numbers[0] - numbers[1]) }
-        }
+        survey.newestSnapshotAge = sections["snapshot"].flatMap { EtcdSnapshotAge.parse($0.joined(separator: "\n")) }
         if let vrrpd = sections["vrrpd"], let line = vrrpd.first(where: { !$0.isEmpty }) {
             survey.vrrpStates = (try? VRRPInstanceStatus.parse(String(line), host: ""))?.map(\.state)
         }

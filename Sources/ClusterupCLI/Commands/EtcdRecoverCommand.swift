@@ -115,7 +115,7 @@ extension Clusterup {
                 print(Self.json(plan, revision: result.revision, snapshotAge: snapshotAge, dryRun: false, deploy: deployReport.withLock { $0 }).pretty)
             } else {
                 print("etcd recovered from \(Self.sourceText(plan.source)) at revision \(result.revision.map(String.init) ?? "unknown")"
-                      + (snapshotAge.map { "; the snapshot is \(Self.age($0)) old: writes after it are lost" } ?? ""))
+                      + (snapshotAge.map { "; the snapshot is \(AgeText.describe($0)) old: writes after it are lost" } ?? ""))
                 if !plan.leftOut.isEmpty { print("left out (unreachable): \(plan.leftOut.joined(separator: ", ")); run `clusterup deploy` once they are back") }
             }
         }
@@ -127,16 +127,8 @@ extension Clusterup {
             }
         }
 
-        static func age(_ seconds: TimeInterval) -> String {
-            let s = Int(max(0, seconds))
-            if s < 120 { return "\(s) s" }
-            if s < 7200 { return "\(s / 60) min" }
-            if s < 172_800 { return "\(s / 3600) h \(s % 3600 / 60) min" }
-            return "\(s / 86400) days"
-        }
-
         static func describe(_ plan: EtcdRecoverPlan, facts: [String: EtcdRecoverPlan.HostFacts], snapshotNote: String?, snapshotAge: TimeInterval?) -> String {
-            var lines = ["recover from \(sourceText(plan.source))" + (snapshotAge.map { " (taken \(age($0)) ago)" } ?? "")]
+            var lines = ["recover from \(sourceText(plan.source))" + (snapshotAge.map { " (taken \(AgeText.describe($0)) ago)" } ?? "")]
             if let snapshotNote { lines.append("  \(snapshotNote)") }
             lines.append("  1. \(plan.seed): " + (plan.source == .member(plan.seed)
                 ? "copy its data aside, start it with --force-new-cluster (one-member cluster)"

@@ -61,7 +61,7 @@ enum StatusReport {
                     let state = member.name.isEmpty ? "not started" : health[endpoint].map { $0.healthy ? "healthy" : "UNHEALTHY \($0.error ?? "")" } ?? "unknown"
                     let own = etcd.endpoint(of: member)
                     let alarms = etcd.alarms.filter { $0.member == member.name }.map(\.alarm)
-                    let age = (snapshotAges[member.name] ?? nil).map { Clusterup.EtcdRecoverCommand.age($0) } ?? "none"
+                    let age = (snapshotAges[member.name] ?? nil).map { AgeText.describe($0) } ?? "none"
                     return [member.name.isEmpty ? "(unstarted)" : member.name, member.hexID, member.peerURLs.joined(separator: ","), state,
                             own.map { "\(ByteCount($0.dbSize))" } ?? "-", own.map { "\(ByteCount($0.dbSizeInUse))" } ?? "-",
                             own.map { $0.isLeader ? "leader" : "follower" } ?? "-", etcd.lag(of: member).map(String.init) ?? "-",

@@ -21,8 +21,7 @@ public struct EtcdMemberState: Sendable, Equatable {
 
     /// The member every answering endpoint names as leader, when they agree.
     public static func leader(of states: [EtcdMemberState]) -> EtcdMemberState? {
-        let leaders = Set(states.compactMap(\.status?.leader))
-        guard leaders.count == 1, let id = leaders.first else { return nil }
+        guard let id = EtcdEndpointStatus.agreedLeader(states.compactMap(\.status)) else { return nil }
         return states.first { $0.member.id == id }
     }
 }

@@ -135,8 +135,7 @@ public struct EtcdStatus: Sendable {
     public func endpoint(of member: EtcdMember) -> EtcdEndpointStatus? { endpoints.first { $0.memberID == member.id } }
 
     public var leader: EtcdEndpointStatus? {
-        let ids = Set(endpoints.map(\.leader))
-        return ids.count == 1 ? endpoints.first { $0.memberID == ids.first } : nil
+        EtcdEndpointStatus.agreedLeader(endpoints).flatMap { id in endpoints.first { $0.memberID == id } }
     }
 
     /// Raft entries `member` has still to apply of the leader's; nil when either does not answer.
@@ -217,9 +216,7 @@ enum StatusProbe {
             script += "echo '@@haproxy'; \(HAProxyNode.statsCSVCommand) 2>/dev/null || true\n"
         }
         if host.roles.contains(.etcd) {
-            // The newest snapshot's time and the host's clock, so its age needs no clock agreement.
-            let dir = shellQuote(settings.etcd.backupDirectory)
-            script += "echo '@@snapshot'; date +%s; ls -1 \(dir) 2>/dev/null | grep '\\.db$' | (cd \(dir) && xargs -r stat -c %Y) | sort -n | tail -1\n"
+            script += "echo '@@snapshot'; \(EtcdSnapshotAge.script(directory: settings.etcd.backupDirectory))\n"
         }
         script += certificatesScript()
         script += "echo '@@deployed'; cat \(shellQuote(DeployRecord.path)) 2>/dev/null || true\n"
@@ -300,10 +297,7 @@ enum StatusProbe {
         status.certificates = parseCertificates(sections, now: now)
         status.lastDeploy = sections.first("deployed").flatMap { DeployRecord.parse($0.body) }
         status.versions = parseVersions(sections)
-        if let snapshot = sections.first("snapshot") {
-            let numbers = snapshot.body.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
-            if numbers.count == 2 { status.newestSnapshotAge = max(0, numbers[0] - numbers[1]) }
-        }
+        status.newestSnapshotAge = sections.first("snapshot").flatMap { EtcdSnapshotAge.parse($0.body) }
         return status
     }
 }
