@@ -63,7 +63,21 @@ public enum EtcdRecover {
             throw ClusterupError.badInput("\(plan.seed) is not a host of the inventory", at: inventory.path)
         }
         let rejoin = plan.rejoin.compactMap { inventory.host(named: $0) }
+        // Under the deploy lock: no deploy may start members while the new cluster forms. It is
+        // released before the deploy that re-adds the others (which takes it itself).
+        return try await EtcdOperationLock.holding([seed] + rejoin, sessions: sessions, operation: "etcd recover", note: note) {
+            try await seedAndClear(plan: plan, seed: seed, rejoin: rejoin, snapshot: snapshot, inventory: inventory, settings: settings,
+                                   sessions: sessions, etcdctl: etcdctl, dataDir: dataDir, stamp: stamp, aside: aside,
+                                   healthTimeout: healthTimeout, note: note)
+        }
+    }
 
+    /// Steps 1-3 of `run`, holding the lock.
+    static func seedAndClear(
+        plan: EtcdRecoverPlan, seed: ClusterupCore.Host, rejoin: [ClusterupCore.Host], snapshot: [UInt8]?, inventory: Inventory,
+        settings: DeploySettings, sessions: HostSessions, etcdctl: String, dataDir: String, stamp: String, aside: String,
+        healthTimeout: Duration, note: @escaping @Sendable (String) -> Void
+    ) async throws -> Result {
         // 1. Stop every reachable member: none may answer the old cluster's peers while the new one forms.
         let stopped = await sessions.run([seed] + rejoin, step: "stopping etcd") { _, connection, _ in
             _ = try connection.checkedOutput("systemctl stop etcd.service", timeout: 90)
