@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPDaemon"]),
         .testTarget(name: "ClusterupVerifyTests", dependencies: ["ClusterupVerify", "ClusterupNodes", "Timeline"]),
         // Fixtures: answers HAProxy 2.6 gave over its runtime API (read through #filePath).
-        .testTarget(name: "ClusterupRolloutTests", dependencies: ["ClusterupRollout", "ClusterupVerify", "ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "Timeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "ClusterupRolloutTests", dependencies: ["ClusterupRollout", "ClusterupNodes", "ClusterupVerify", "ClusterupDeploy", "ClusterupSSH", "Timeline"], exclude: ["Fixtures"]),
         // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).
         .testTarget(name: "TimelineTests", dependencies: ["Timeline"], exclude: ["Fixtures"]),
         .testTarget(name: "VRRPTests", dependencies: [
@@ -88,6 +88,6 @@ let package = Package(
             // Renders templates/keepalived.conf.mustache for the interop tests.
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
-        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP"]),
+        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP"]),
     ]
 )

@@ -290,7 +290,7 @@ WantedBy=multi-user.target
 global
     log /dev/log local0
     maxconn 8000
-    stats socket /run/haproxy/admin.sock mode 660 level admin
+    stats socket {{adminSocket}} mode 660 level admin
     daemon
 
 defaults
@@ -317,10 +317,9 @@ backend {{backend}}
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
-    # Health checks take fall x inter to notice a dead node; meanwhile every new connection that
-    # round-robin sends there waits for the connect timeout. observe layer4: three consecutive
-    # connection failures seen on real traffic mark the server down at once (checks bring it back).
-    default-server check check-ssl verify none inter {{checkInterval}} fall 2 rise 2 observe layer4 error-limit 3 on-error mark-down
+    # Until health checks notice a dead node (fall x inter), round robin still sends it new
+    # connections: each waits for the connect timeout above, then goes to another apiserver.
+    default-server check check-ssl verify none inter {{checkInterval}} fall 2 rise 2
 {{#backends}}
     server {{name}} {{address}}:{{apiserverPort}}
 {{/backends}}

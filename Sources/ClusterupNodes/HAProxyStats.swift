@@ -3,6 +3,8 @@
 public enum HAProxyNode {
     public static let apiserverBackend = "kube-apiservers"
     public static let statsPort = 8404
+    /// The runtime API at admin level (`stats socket … level admin`): root and the haproxy group only.
+    public static let adminSocket = "/run/haproxy/admin.sock"
     /// Prints the statistics CSV (empty when HAProxy does not answer); runs as any user.
     public static let statsCSVCommand = "curl -s --max-time 2 'http://127.0.0.1:\(statsPort)/stats;csv'"
 }
@@ -20,8 +22,8 @@ public enum HAProxyStats {
     }
 
     /// Server name → one column of its row (`status`, `scur`: current sessions) for one backend,
-    /// nil when the text has no CSV header. The web page and the runtime API's `show stat` print
-    /// the same CSV.
+    /// nil when the text has no CSV header. The stats page and the runtime API's `show stat`
+    /// print the same CSV.
     public static func column(_ csv: String, backend: String = HAProxyNode.apiserverBackend, named column: String) -> [String: String]? {
         var header: [Substring] = []
         var result: [String: String] = [:]

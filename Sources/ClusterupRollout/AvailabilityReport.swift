@@ -1,19 +1,6 @@
+import ClusterupCore
 import ClusterupVerify
-
-/// A named stretch of a rollout on the watch's clock ("node2: kube-apiserver upgrade").
-public struct StepWindow: Sendable, Equatable {
-    public var name: String
-    public var host: String
-    public var start: Duration
-    public var end: Duration
-
-    public init(name: String, host: String, start: Duration, end: Duration) {
-        self.name = name
-        self.host = host
-        self.start = start
-        self.end = end
-    }
-}
+import Timeline
 
 /// What one prober saw during a stretch.
 public struct ProbeCounts: Sendable, Equatable, Codable {
@@ -22,24 +9,30 @@ public struct ProbeCounts: Sendable, Equatable, Codable {
     /// The longest run of failures, from the last answer before it to the first after it (ms); 0 when none failed.
     public var longestGapMilliseconds: Double
 
-    public init(probes: Int = 0, failed: Int = 0, longestGapMilliseconds: Double = 0) {
+    /// Why probes failed ("connect: Connection refused", "no answer within 1000 ms") → how many.
+    public var reasons: [String: Int]
+
+    public init(probes: Int = 0, failed: Int = 0, longestGapMilliseconds: Double = 0, reasons: [String: Int] = [:]) {
         self.probes = probes
         self.failed = failed
         self.longestGapMilliseconds = longestGapMilliseconds
+        self.reasons = reasons
     }
 
     public init(_ log: ProbeLog) {
-        self.init(probes: log.samples.count, failed: log.failedProbes, longestGapMilliseconds: log.downtimeMilliseconds)
+        self.init(probes: log.samples.count, failed: log.failedProbes, longestGapMilliseconds: log.downtimeMilliseconds,
+                  reasons: Dictionary(uniqueKeysWithValues: log.failureReasons.map { ($0.reason, $0.count) }))
     }
 
     /// Two stretches together: counts add up, the longest gap is the longer one.
     public func merged(with other: ProbeCounts) -> ProbeCounts {
         ProbeCounts(probes: probes + other.probes, failed: failed + other.failed,
-                    longestGapMilliseconds: max(longestGapMilliseconds, other.longestGapMilliseconds))
+                    longestGapMilliseconds: max(longestGapMilliseconds, other.longestGapMilliseconds),
+                    reasons: reasons.merging(other.reasons, uniquingKeysWith: +))
     }
 
     enum CodingKeys: String, CodingKey {
-        case probes, failed, longestGapMilliseconds = "longest_gap_ms"
+        case probes, failed, reasons, longestGapMilliseconds = "longest_gap_ms"
     }
 }
 
@@ -83,8 +76,9 @@ public struct AvailabilityReport: Sendable, Equatable, Codable {
         self.readyz = readyz
     }
 
-    /// Each step's window cut out of the probe logs; the totals from the whole logs.
-    public static func make(probes: [String], steps: [StepWindow], tcp: ProbeLog?, readyz: ProbeLog?) -> AvailabilityReport {
+    /// Each step's window (a step of the timeline picture: name, host, start, end on the watch's
+    /// clock) cut out of the probe logs; the totals from the whole logs.
+    public static func make(probes: [String], steps: [TimelineStep], tcp: ProbeLog?, readyz: ProbeLog?) -> AvailabilityReport {
         AvailabilityReport(
             probes: probes,
             steps: steps.map { window in
@@ -121,7 +115,10 @@ public struct AvailabilityReport: Sendable, Equatable, Codable {
     /// One line per step and a total, for the text report.
     public var lines: [String] {
         func counts(_ name: String, _ counts: ProbeCounts?) -> String? {
-            counts.map { "\(name) \($0.failed)/\($0.probes) failed" + ($0.failed > 0 ? ", longest gap \(Self.ms($0.longestGapMilliseconds))" : "") }
+            counts.map { counts in
+                "\(name) \(counts.failed)/\(counts.probes) failed" + (counts.failed == 0 ? "" : ", longest gap \(Self.ms(counts.longestGapMilliseconds)) ("
+                    + counts.reasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.value)× \($0.key)" }.joined(separator: ", ") + ")")
+            }
         }
         var lines = steps.map { step in
             "\(step.host): \(step.step): " + [counts("tcp", step.tcp), counts("readyz", step.readyz)].compactMap { $0 }.joined(separator: "; ")
@@ -132,5 +129,26 @@ public struct AvailabilityReport: Sendable, Equatable, Codable {
 
     static func ms(_ value: Double) -> String {
         value < 10 ? "\((value * 10).rounded() / 10) ms" : "\(Int(value.rounded())) ms"
+    }
+}
+
+extension AvailabilityReport {
+    /// The report in the project's JSON writer (the same keys as its Codable form).
+    public var json: JSONValue {
+        func counts(_ counts: ProbeCounts?) -> JSONValue {
+            guard let counts else { return .null }
+            return .object([("probes", .int(Int64(counts.probes))), ("failed", .int(Int64(counts.failed))),
+                            ("longest_gap_ms", .double(counts.longestGapMilliseconds)),
+                            ("reasons", .object(counts.reasons.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) }))])
+        }
+        return .object([
+            ("probes", .strings(probes)),
+            ("steps", .array(steps.map { step in
+                .object([("step", .string(step.step)), ("host", .string(step.host)),
+                         ("start_ms", .double(step.startMilliseconds)), ("end_ms", .double(step.endMilliseconds)),
+                         ("tcp", counts(step.tcp)), ("readyz", counts(step.readyz))])
+            })),
+            ("tcp", counts(tcp)), ("readyz", counts(readyz)),
+        ])
     }
 }

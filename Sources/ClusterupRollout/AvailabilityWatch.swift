@@ -30,7 +30,7 @@ public final class AvailabilityWatch: @unchecked Sendable {
     let tcp: Prober
     let readyz: Prober?
     private let lock = NSLock()
-    private var closed: [StepWindow] = []
+    private var closed: [TimelineStep] = []
     private var open: (name: String, host: String, start: Duration)?
     private var finished: AvailabilityReport?
 
@@ -79,7 +79,7 @@ public final class AvailabilityWatch: @unchecked Sendable {
     public func mark(step: String, host: String) {
         let at = now
         lock.withLock {
-            if let open { closed.append(StepWindow(name: open.name, host: open.host, start: open.start, end: at)) }
+            if let open { closed.append(TimelineStep(name: open.name, host: open.host, start: open.start, end: at)) }
             open = (step, host, at)
         }
     }
@@ -88,13 +88,13 @@ public final class AvailabilityWatch: @unchecked Sendable {
     public func endStep() {
         let at = now
         lock.withLock {
-            if let open { closed.append(StepWindow(name: open.name, host: open.host, start: open.start, end: at)) }
+            if let open { closed.append(TimelineStep(name: open.name, host: open.host, start: open.start, end: at)) }
             open = nil
         }
     }
 
     /// The steps closed so far.
-    public var steps: [StepWindow] { lock.withLock { closed } }
+    public var steps: [TimelineStep] { lock.withLock { closed } }
 
     /// Stops probing (once) and returns the report.
     public func finish() -> AvailabilityReport {
@@ -132,7 +132,7 @@ public final class AvailabilityWatch: @unchecked Sendable {
         let lane = TimelineLane(
             label: "\(report.steps.count) step\(report.steps.count == 1 ? "" : "s")",
             probes: probes,
-            steps: steps.map { TimelineStep(name: $0.name, host: $0.host, start: $0.start, end: $0.end) },
+            steps: steps,
             spans: (tcpLog.outages + (readyzLog?.outages ?? [])).map {
                 TimelineSpan(start: $0.start, end: $0.end, label: "gap \(FailoverRound.ms($0.duration))")
             })

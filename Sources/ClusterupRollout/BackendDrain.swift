@@ -17,7 +17,7 @@ public struct BackendDrain: Sendable {
     /// Longest wait for every HAProxy to report the server UP again after `ready`.
     public var upLimit: Duration
 
-    public init(balancers: [String: any RemoteShell], socat: String = "socat", backend: String = HAProxyRuntime.apiserverBackend,
+    public init(balancers: [String: any RemoteShell], socat: String = "socat", backend: String = HAProxyNode.apiserverBackend,
                 sessionsLimit: Duration = .seconds(30), upLimit: Duration = .seconds(60)) {
         self.balancers = balancers
         self.socat = socat

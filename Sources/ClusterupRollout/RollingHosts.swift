@@ -74,6 +74,36 @@ public final class RollingHosts: @unchecked Sendable {
         return ledger.entries.map { Outcome(step: $0.step, notes: $0.notes) }
     }
 
+    /// Takes down guards an interrupted rollout left up (it was killed between guard and
+    /// restore): apiservers still drained on some HAProxy are taken back once `ready` says they
+    /// serve, lb hosts whose VRRP daemon is stopped rejoin. A re-run calls it first, since the
+    /// plan it recomputes no longer names a host whose component already runs the new version.
+    /// Returns what it did.
+    public func recoverGuards(apiservers: [String], ready: (String) throws -> Void) throws -> [String] {
+        var done: [String] = []
+        if let drain {
+            for server in apiservers {
+                let stats = try drain.stats(server)
+                let held = stats.filter { $0.value.status == "DRAIN" || $0.value.status == "MAINT" }.map(\.key).sorted()
+                guard !held.isEmpty else { continue }
+                progress("\(server): kube-apiserver left \(stats[held[0]]!.status) on \(held.joined(separator: ", ")) by an interrupted run: taking it back")
+                try ready(server)
+                try drain.undrain(server)
+                done.append("\(server): undrained (left drained by an interrupted run)")
+            }
+        }
+        if let handover {
+            for host in handover.balancers.keys.sorted() {
+                let active = try handover.balancers[host]!.run("systemctl is-active --quiet \(shellQuote(handover.vrrpUnit))", sudo: true, timeout: 15)
+                guard !active.succeeded else { continue }
+                progress("\(host): \(handover.vrrpUnit) left stopped by an interrupted run: starting it")
+                let rejoined = try handover.rejoin(host)
+                done.append("\(host): \(handover.vrrpUnit) started again (\(rejoined.holder) holds the VIP)")
+            }
+        }
+        return done
+    }
+
     func raiseGuard(_ step: RollingStep, etcdOrder: [String], etcdDone: Set<String>) throws -> String? {
         switch step.guarding {
         case .none:

@@ -6,10 +6,10 @@ import Testing
 /// The rendered haproxy.cfg run by the real HAProxy on loopback, with one backend that never
 /// completes a TCP handshake (a listener whose accept queue is full: the kernel drops further SYNs,
 /// as a node cut off the network does) and one that answers. Every request through the frontend
-/// must be answered (the connect to the dead backend times out and is redispatched), and HAProxy
-/// must mark the dead backend down from that traffic alone, long before its health checks could.
+/// must be answered: the connect to the dead backend times out and is redispatched to the other.
+/// (With the template before redispatch, every second request failed.)
 @Suite struct HAProxyRedispatchTests {
-    @Test func aBackendThatNeverAnswersCostsLatencyNotFailuresAndIsMarkedDown() throws {
+    @Test func aBackendThatNeverAnswersCostsLatencyNotFailures() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy"),
               FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"),
               FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else {
@@ -26,8 +26,7 @@ import Testing
         let blackhole = try Blackhole(port: UInt16(dead))
         defer { blackhole.close() }
 
-        // Checks every 60 s: within this test at most one check runs, and fall 2 needs two failures,
-        // so only the traffic can mark the dead backend down.
+        // Checks every 60 s: the test's requests meet the dead backend before checks take it out.
         var config = try TemplateSet().render("haproxy.cfg", [
             "cluster": "t", "vip": "127.0.0.1", "port": frontend,
             "backends": [["name": "dead", "address": "127.0.0.1"]], "apiserverPort": dead,
@@ -49,12 +48,12 @@ import Testing
             cd '\(dir.path)' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
               -keyout k.pem -out c.pem -subj /CN=cp1 -days 1 2>/dev/null
             """)
-        let server = try start("/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(live)", "-www", "-quiet",
+        let server = try startProcess("/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(live)", "-www", "-quiet",
                                                      "-cert", dir.appendingPathComponent("c.pem").path,
                                                      "-key", dir.appendingPathComponent("k.pem").path])
-        defer { stop(server) }
-        let haproxy = try start("/usr/sbin/haproxy", ["-db", "-f", configPath])
-        defer { stop(haproxy) }
+        defer { killAndWait(server) }
+        let haproxy = try startProcess("/usr/sbin/haproxy", ["-db", "-f", configPath])
+        defer { killAndWait(haproxy) }
         #expect(waitForListener(port: frontend), "HAProxy did not listen on \(frontend)")
         #expect(waitForListener(port: live), "openssl s_server did not listen on \(live)")
 
@@ -64,10 +63,6 @@ import Testing
                 "curl -sk -o /dev/null -w '%{http_code}' --max-time 10 https://127.0.0.1:\(frontend)/readyz")) ?? "error")
         }
         #expect(answers.allSatisfy { $0 == "200" }, "requests through HAProxy failed: \(answers)")
-        let csv = (try? runShell("curl -s --max-time 2 'http://127.0.0.1:\(stats)/stats;csv'")) ?? ""
-        let status = HAProxyStats.backendStatus(csv)
-        #expect(status["dead"] == "DOWN", "the backend that never answers is \(status["dead"] ?? "absent"), not DOWN")
-        #expect(status["live"] == "UP")
     }
 
     /// A TCP listener that completes no handshake: backlog 0 and one connection already queued and
@@ -112,22 +107,6 @@ import Testing
             address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
             return address
         }
-    }
-
-    private func start(_ path: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
-    /// SIGKILL: a child of the test runner may inherit SIGTERM blocked (openssl s_server then never exits).
-    private func stop(_ process: Process) {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
     }
 
     /// Waits until something accepts on the port; the 30 s limit only catches a hang.

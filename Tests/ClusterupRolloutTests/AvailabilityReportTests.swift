@@ -2,6 +2,7 @@ import ClusterupRollout
 import ClusterupVerify
 import Foundation
 import Testing
+import Timeline
 
 struct AvailabilityReportTests {
     /// A probe every 10 ms from 0 to 990 ms; the ones in `failing` (ms) fail.
@@ -12,8 +13,8 @@ struct AvailabilityReportTests {
     }
 
     let steps = [
-        StepWindow(name: "kube-apiserver upgrade", host: "node1", start: .milliseconds(100), end: .milliseconds(400)),
-        StepWindow(name: "kube-apiserver upgrade", host: "node2", start: .milliseconds(400), end: .milliseconds(800)),
+        TimelineStep(name: "kube-apiserver upgrade", host: "node1", start: .milliseconds(100), end: .milliseconds(400)),
+        TimelineStep(name: "kube-apiserver upgrade", host: "node2", start: .milliseconds(400), end: .milliseconds(800)),
     ]
 
     @Test func eachStepCountsTheProbesInItsWindow() {
@@ -21,9 +22,9 @@ struct AvailabilityReportTests {
         #expect(report.steps.map(\.host) == ["node1", "node2"])
         #expect(report.steps[0].tcp == ProbeCounts(probes: 31, failed: 0, longestGapMilliseconds: 0))
         // Three failures from 500 to 520: the gap runs from the answer at 490 to the one at 530.
-        #expect(report.steps[1].tcp == ProbeCounts(probes: 41, failed: 3, longestGapMilliseconds: 40))
+        #expect(report.steps[1].tcp == ProbeCounts(probes: 41, failed: 3, longestGapMilliseconds: 40, reasons: ["connect: Connection refused": 3]))
         #expect(report.steps[1].readyz?.failed == 0)
-        #expect(report.tcp == ProbeCounts(probes: 100, failed: 3, longestGapMilliseconds: 40))
+        #expect(report.tcp == ProbeCounts(probes: 100, failed: 3, longestGapMilliseconds: 40, reasons: ["connect: Connection refused": 3]))
         #expect(report.failedProbes == 3)
         #expect(report.disruptedSteps.map(\.host) == ["node2"])
     }
@@ -39,7 +40,7 @@ struct AvailabilityReportTests {
         let second = AvailabilityReport.make(probes: ["tcp", "readyz"], steps: [steps[1]], tcp: log(failing: [600, 610]), readyz: log())
         let merged = first.merged(with: second)
         #expect(merged.steps.map(\.host) == ["node1", "node2"])
-        #expect(merged.tcp == ProbeCounts(probes: 200, failed: 3, longestGapMilliseconds: 30))
+        #expect(merged.tcp == ProbeCounts(probes: 200, failed: 3, longestGapMilliseconds: 30, reasons: ["connect: Connection refused": 3]))
         #expect(merged.readyz == ProbeCounts(probes: 100, failed: 0, longestGapMilliseconds: 0))
         #expect(merged.probes == ["tcp", "readyz"])
     }
@@ -55,6 +56,6 @@ struct AvailabilityReportTests {
     @Test func linesNameTheStepAndItsFailures() {
         let report = AvailabilityReport.make(probes: ["tcp"], steps: steps, tcp: log(failing: [500]), readyz: log())
         #expect(report.lines[0] == "node1: kube-apiserver upgrade: tcp 0/31 failed; readyz 0/31 failed")
-        #expect(report.lines[1] == "node2: kube-apiserver upgrade: tcp 1/41 failed, longest gap 20 ms; readyz 0/41 failed")
+        #expect(report.lines[1] == "node2: kube-apiserver upgrade: tcp 1/41 failed, longest gap 20 ms (1× connect: Connection refused); readyz 0/41 failed")
     }
 }

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupRollout
 import Foundation
 import Testing

@@ -93,6 +93,25 @@ struct RollingHostsTests {
         }
     }
 
+    @Test func aDrainLeftByAnInterruptedRunIsTakenBackOnceReady() throws {
+        // node2 is DRAIN on this HAProxy until `set server … state ready` arrives.
+        let undrained = Locked(false)
+        let shell = ScriptedShell("node1") { command in
+            if command.contains("state ready") { undrained.withLock { $0 = true } }
+            let node2 = undrained.withLock { $0 } ? "UP" : "DRAIN"
+            let body = command.contains("show stat")
+                ? "@@answer 0\n# pxname,svname,scur,status\nkube-apiservers,node1,0,UP\nkube-apiservers,node2,0,\(node2)\n" : "@@answer 0\n\n"
+            return CommandResult(exitStatus: 0, stdout: Array(body.utf8), stderr: [], signal: nil)
+        }
+        let readyAsked = Locked<[String]>([])
+        let rolling = RollingHosts(watch: nil, drain: BackendDrain(balancers: ["node1": shell]), progress: { _ in })
+        let done = try rolling.recoverGuards(apiservers: ["node1", "node2"], ready: { server in readyAsked.withLock { $0.append(server) } })
+        #expect(readyAsked.withLock { $0 } == ["node2"])
+        #expect(done == ["node2: undrained (left drained by an interrupted run)"])
+        #expect(shell.commands.contains { $0.contains("'set server kube-apiservers/node2 state ready'") })
+        #expect(!shell.commands.contains { $0.contains("node1 state") })
+    }
+
     @Test func aRefusedDrainNamesTheHostAndHAProxysAnswer() {
         let refusing = ScriptedShell("node3") { _ in CommandResult(exitStatus: 0, stdout: Array("@@answer 0\nNo such server.\n\n".utf8), stderr: [], signal: nil) }
         let drain = BackendDrain(balancers: ["node3": refusing])

@@ -1,5 +1,6 @@
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupNodes
 import ClusterupRollout
 import ClusterupSSH
 import ClusterupVerify
