@@ -52,7 +52,7 @@ let package = Package(
 
         // Deploy: desired state per host, compared with what the hosts have, applied in phases.
         .target(name: "ClusterupDeploy", dependencies: [
-            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupNodes", "VRRPDaemon",
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupNodes", "VRRPConfig",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
@@ -77,14 +77,14 @@ let package = Package(
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
         .testTarget(name: "ClusterupNodesTests", dependencies: ["ClusterupNodes"]),
-        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPDaemon"]),
+        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPConfig"]),
         .testTarget(name: "ClusterupVerifyTests", dependencies: ["ClusterupVerify", "ClusterupNodes", "Timeline"]),
         // Fixtures: answers HAProxy 2.6 gave over its runtime API (read through #filePath).
         .testTarget(name: "ClusterupRolloutTests", dependencies: ["ClusterupRollout", "ClusterupNodes", "ClusterupVerify", "ClusterupDeploy", "ClusterupSSH", "Timeline"], exclude: ["Fixtures"]),
         // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).
         .testTarget(name: "TimelineTests", dependencies: ["Timeline"], exclude: ["Fixtures"]),
         .testTarget(name: "VRRPTests", dependencies: [
-            "VRRP", "VRRPDaemon",
+            "VRRP", "VRRPConfig", "VRRPDaemon",
             // Renders templates/keepalived.conf.mustache for the interop tests.
             .product(name: "Mustache", package: "swift-mustache"),
         ]),

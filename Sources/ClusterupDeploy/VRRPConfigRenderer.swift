@@ -1,5 +1,5 @@
 import ClusterupCore
-import VRRPDaemon
+import VRRPConfig
 
 /// Turns the inventory's `vrrp` and `vip` sections into one lb host's VRRP configuration: the
 /// clusterup-vrrpd YAML or the equivalent keepalived.conf, from one context so both backends get

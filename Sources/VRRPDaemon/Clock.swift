@@ -1,3 +1,4 @@
+import VRRPConfig
 import CVRRPSys
 
 /// The daemon's monotonic clock, in nanoseconds.

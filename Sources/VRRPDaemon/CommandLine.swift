@@ -1,3 +1,4 @@
+import VRRPConfig
 import CVRRPSys
 import Glibc
 
@@ -62,7 +63,9 @@ public enum VRRPDaemonCommand {
             return nil
         }
         do {
-            return try DaemonConfig.parse(text, file: path)
+            let config = try DaemonConfig.parse(text, file: path)
+            try config.requireTLSRuntime(file: path)
+            return config
         } catch {
             printError("clusterup-vrrpd: \(error)")
             return nil

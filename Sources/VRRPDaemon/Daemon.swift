@@ -1,3 +1,4 @@
+import VRRPConfig
 import CVRRPSys
 import Glibc
 import VRRP
@@ -214,6 +215,7 @@ public final class Daemon {
         do {
             text = try readFile(configPath)
             newConfig = try DaemonConfig.parse(text, file: configPath)
+            try newConfig.requireTLSRuntime(file: configPath)
         } catch let e as ConfigError {
             Log.error("reload-rejected", ["error": e.description])
             return
@@ -356,9 +358,9 @@ public final class Daemon {
             ("last_transition", transition),
             ("last_advert_ms_ago", lastAdvert),
             ("master_down_in_ms", masterDownIn),
-            ("checks", .array(i.checks.indices.map { n in
-                .object([("name", .string(i.checkNames[n])), ("good", .bool(i.checks[n].isGood)),
-                         ("weight", .int(i.checkWeights[n])), ("detail", .string(i.checkDetails[n]))])
+            ("checks", .array(i.checks.checks.map { c in
+                .object([("name", .string(c.name)), ("good", .bool(c.isGood)),
+                         ("weight", .int(c.weight)), ("detail", .string(c.detail))])
             })),
             ("tracked_interfaces", .array(i.trackedInterfaces.map { .object([("name", .string($0.name)), ("up", .bool($0.up))]) })),
             ("counters", .object([

@@ -1,3 +1,4 @@
+import VRRPConfig
 /// One tracked check's hysteresis: `fall` failures in a row make it fail, `rise` successes in a
 /// row make it good again. Before its first result a check counts as failing, so an instance
 /// with a weight-0 check does not take the VIP before the check has passed once.

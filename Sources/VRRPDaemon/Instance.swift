@@ -1,3 +1,4 @@
+import VRRPConfig
 import CVRRPSys
 import VRRP
 import Glibc
@@ -48,13 +49,9 @@ final class Instance {
     private var destinations: [IPAddress]
     /// Pending gratuitous-ARP (IPv6: neighbour advertisement) rounds (monotonic ns), and the next
     /// periodic refresh.
-    private(set) var garpDue: [UInt64] = []
-    private(set) var garpRefreshDue: UInt64?
+    private(set) var garp: GARPSchedule
 
-    var checks: [CheckHysteresis] = []
-    var checkNames: [String] = []
-    var checkWeights: [Int] = []
-    var checkDetails: [String] = []
+    private(set) var checks: CheckSet
     var trackedInterfaces: [(name: String, index: Int32, up: Bool)] = []
     private(set) var tracking = TrackedPriority(fault: false, priority: 0, reason: "")
 
@@ -73,6 +70,8 @@ final class Instance {
     init(config: InstanceConfig, notifier: Notifier) throws(SystemError) {
         self.config = config
         self.notifier = notifier
+        garp = GARPSchedule(config.garp)
+        checks = CheckSet(config.track)
         destinations = Self.destinations(config)
         interface = try InterfaceInfo.read(config.interface, family: config.family)
         let source = config.unicastSource ?? interface.primaryAddress
@@ -84,7 +83,6 @@ final class Instance {
         socket = try VRRPSocket(interface: config.interface, ifindex: interface.index, source: source,
                                 multicast: !config.isUnicast, vrid: config.vrid)
         announcer = try VIPAnnouncer(family: config.family, interface: interface)
-        resetChecks()
         refreshTrackedInterfaces()
     }
 
@@ -124,6 +122,7 @@ final class Instance {
         let sameChecks = new.track == config.track
         retiredVIPs = config.vips
         config = new
+        garp.adopt(new.garp)
         destinations = Self.destinations(new)
         lastSentPriority = -1
         forgetLastReceived()
@@ -140,12 +139,7 @@ final class Instance {
     }
 
     func resetChecks() {
-        let t = config.track
-        checkNames = t.scripts.map { "script:\($0.name)" } + t.http.map { "http:\($0.url)" } + t.tcp.map { "tcp:\($0.target)" }
-        let timings = t.scripts.map(\.timing) + t.http.map(\.timing) + t.tcp.map(\.timing)
-        checks = timings.map { CheckHysteresis(rise: $0.rise, fall: $0.fall) }
-        checkWeights = timings.map(\.weight)
-        checkDetails = timings.map { _ in "no result yet" }
+        checks = CheckSet(config.track)
     }
 
     func checkJobs(instance: Int) -> [CheckJob] {
@@ -184,11 +178,9 @@ final class Instance {
     }
 
     func checkResult(index: Int, ok: Bool, detail: String, now: UInt64) {
-        guard checks.indices.contains(index) else { return }
-        checkDetails[index] = detail
-        if checks[index].record(success: ok) {
-            Log.info("check", ["instance": config.name, "check": checkNames[index],
-                               "status": checks[index].isGood ? "good" : "failing", "detail": detail])
+        if let changed = checks.record(index: index, ok: ok, detail: detail) {
+            Log.info("check", ["instance": config.name, "check": changed.name,
+                               "status": changed.isGood ? "good" : "failing", "detail": detail])
             updateTracking(now: now, announce: true)
         }
     }
@@ -247,8 +239,7 @@ final class Instance {
     }
 
     func updateTracking(now: UInt64, announce: Bool) {
-        let checkStates = checks.indices.map { (name: checkNames[$0], good: checks[$0].isGood, weight: checkWeights[$0]) }
-        let next = TrackedPriority.compute(base: config.priority, checks: checkStates,
+        let next = TrackedPriority.compute(base: config.priority, checks: checks.states,
                                            downInterfaces: trackedInterfaces.filter { !$0.up }.map(\.name))
         let effective: UInt8 = next.fault ? 0 : next.priority
         if announce, next != tracking {
@@ -444,14 +435,7 @@ final class Instance {
         fireTimer(.masterDown, now: now)
         fireTimer(.adver, now: now)
         fireTimer(.preemptDelay, now: now)
-        if let first = garpDue.first, first <= now {
-            garpDue.removeAll { $0 <= now }
-            announceVIPs()
-        }
-        if let refresh = garpRefreshDue, refresh <= now {
-            announceVIPs()
-            garpRefreshDue = now + UInt64(config.garp.refresh.nanoseconds)
-        }
+        for _ in 0..<garp.fire(now: now) { announceVIPs() }
     }
 
     private func fireTimer(_ kind: VRRPRouter.TimerKind, now: UInt64) {
@@ -462,7 +446,7 @@ final class Instance {
     }
 
     var nextDeadline: UInt64? {
-        earliest(earliest(timers.earliest, garpDue.first), garpRefreshDue)
+        earliest(timers.earliest, garp.nextDeadline)
     }
 
     // MARK: Actions out
@@ -511,10 +495,10 @@ final class Instance {
                 installedVIPs.remove(vip.address)
             }
         case .sendGratuitousARP:
-            scheduleGARP(now: now)
+            for _ in 0..<garp.takeover(now: now) { announceVIPs() }
         case .reannounceVirtualAddresses(_, let reason):
             Log.info("reannounce", ["instance": config.name, "reason": reason])
-            scheduleGARPBurst(now: now)
+            for _ in 0..<garp.burst(now: now) { announceVIPs() }
         case .armTimer(let kind, let deadline):
             timers[kind] = deadline.nanoseconds
         case .cancelTimer(let kind):
@@ -525,10 +509,7 @@ final class Instance {
             Log.info("transition", ["instance": config.name, "vrid": String(config.vrid), "from": from.rawValue,
                                     "to": to.rawValue, "reason": reason,
                                     "priority": String(router.effectivePriority)])
-            if to != .master {
-                garpDue.removeAll()
-                garpRefreshDue = nil
-            }
+            if to != .master { garp.stop() }
             notifier.notify(commands: config.notify, instance: config.name, state: to.rawValue.uppercased(),
                             priority: router.effectivePriority)
         case .advertisementDiscarded(let reason, let from):
@@ -569,38 +550,6 @@ final class Instance {
                 }
             }
         }
-    }
-
-    /// keepalived's schedule: `repeat` rounds `interval` apart now, the same again after `delay`,
-    /// then one round every `refresh` while Master.
-    private func scheduleGARP(now: UInt64) {
-        let g = config.garp
-        let gap = UInt64(g.interval.nanoseconds)
-        announceVIPs()
-        var due: [UInt64] = []
-        for k in 1..<max(1, g.repeatCount) { due.append(now + UInt64(k) * gap) }
-        if g.delay > .zero {
-            let start = now + UInt64(g.delay.nanoseconds)
-            for k in 0..<g.repeatCount { due.append(start + UInt64(k) * gap) }
-        }
-        // Rounds with no gap between them go out together.
-        let immediate = due.filter { $0 <= now }.count
-        for _ in 0..<immediate { announceVIPs() }
-        garpDue = due.filter { $0 > now }.sorted()
-        garpRefreshDue = g.refresh > .zero ? now + UInt64(g.refresh.nanoseconds) : nil
-    }
-
-    /// One burst (`repeat` rounds `interval` apart) merged into the pending rounds; the second
-    /// burst and the refresh schedule stay as they were.
-    private func scheduleGARPBurst(now: UInt64) {
-        let g = config.garp
-        let gap = UInt64(g.interval.nanoseconds)
-        announceVIPs()
-        var due = garpDue
-        for k in 1..<max(1, g.repeatCount) {
-            if gap == 0 { announceVIPs() } else { due.append(now + UInt64(k) * gap) }
-        }
-        garpDue = due.sorted()
     }
 
     private func announceVIPs() {

@@ -1,3 +1,4 @@
+import VRRPConfig
 import VRRP
 import CVRRPSys
 import Glibc

@@ -1,3 +1,4 @@
+import VRRPConfig
 /// A minimal JSON value for the status output (no Foundation in the daemon).
 indirect enum JSON {
     case string(String)

@@ -1,3 +1,4 @@
+import VRRPConfig
 import VRRP
 
 /// The unsolicited Neighbor Advertisement a new IPv6 Master sends for each VIP (RFC 5798 §6.4.2,

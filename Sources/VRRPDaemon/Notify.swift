@@ -1,3 +1,4 @@
+import VRRPConfig
 import CVRRPSys
 
 /// Runs notify hooks on state changes without waiting for them, keepalived-style:

@@ -1,3 +1,4 @@
+import VRRPConfig
 import VRRP
 
 /// What a datagram from the raw socket means for one instance: pure, so the receive path is

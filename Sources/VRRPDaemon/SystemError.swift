@@ -1,3 +1,4 @@
+import VRRPConfig
 import Glibc
 
 /// A failed system call: what we tried, on what, and errno's text.

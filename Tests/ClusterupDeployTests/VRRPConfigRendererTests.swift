@@ -1,6 +1,6 @@
 import ClusterupCore
 import Testing
-import VRRPDaemon
+import VRRPConfig
 @testable import ClusterupDeploy
 
 @Suite struct VRRPConfigRendererTests {

@@ -1,6 +1,6 @@
 import ClusterupCore
 import Testing
-import VRRPDaemon
+import VRRPConfig
 @testable import ClusterupDeploy
 
 /// One rule each: for every boundary value, `inventory check` accepts it exactly when the daemon

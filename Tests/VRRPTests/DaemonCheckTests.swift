@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VRRP
+@testable import VRRPConfig
 @testable import VRRPDaemon
 
 /// The built-in checks against servers on loopback (no root needed).

@@ -1,5 +1,6 @@
 import Testing
 import VRRP
+@testable import VRRPConfig
 @testable import VRRPDaemon
 
 /// Parsing a daemon configuration in tests: the config, or the error it gives.
@@ -182,6 +183,16 @@ extension DaemonConfigParsing {
     @Test func httpCheckNeedsAnAddressNotAName() {
         let text = Self.minimal + "\n    track:\n      http:\n        - url: http://api.example/readyz\n"
         #expect(error(text)?.path == "instances[0].track.http[0].url")
+    }
+
+    /// Parsing is pure: an https check parses whatever this machine's libraries are; the daemon
+    /// asks for libssl on the node through `httpsChecks` when it loads the file.
+    @Test func httpsChecksAreListedForTheNodesLibsslCheck() throws {
+        let text = Self.minimal + "\n    track:\n      http:\n        - url: http://127.0.0.1:8404/healthz\n        - url: https://127.0.0.1:6443/readyz\n"
+        let config = try parse(text)
+        #expect(config.httpsChecks.map(\.path) == ["instances[0].track.http[1].url"])
+        #expect(config.httpsChecks.map(\.url) == ["https://127.0.0.1:6443/readyz"])
+        #expect(try parse(Self.minimal).httpsChecks.isEmpty)
     }
 
     @Test func yamlSyntaxErrorCarriesFileAndPosition() {

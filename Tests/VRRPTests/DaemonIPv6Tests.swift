@@ -1,5 +1,6 @@
 import Testing
 import VRRP
+@testable import VRRPConfig
 @testable import VRRPDaemon
 
 /// IPv6 instances: configuration, the receive path, link-local selection and the unsolicited

@@ -1,5 +1,6 @@
 import Testing
 import VRRP
+@testable import VRRPConfig
 @testable import VRRPDaemon
 
 @Suite struct DaemonPacketIntakeTests {

@@ -1,4 +1,5 @@
 import Testing
+@testable import VRRPConfig
 @testable import VRRPDaemon
 
 @Suite struct DaemonTrackingTests {

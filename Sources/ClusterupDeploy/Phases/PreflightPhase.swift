@@ -20,6 +20,18 @@ struct PreflightPhase: DeployPhase {
                 if finding.severity == .error { failures.append((host.name, "\(finding.check): \(finding.detail)")) }
             }
         }
+        if NodeTLSCheck.needed(session.inventory), let url = session.inventory.vrrp?.track.http {
+            let lbHosts = session.inventory.hosts(withRole: .lb)
+            let answers = try await session.onHosts(lbHosts, phase: title, step: "libssl for https checks") { _, connection, _ in
+                try connection.checkedOutput(NodeTLSCheck.probe, sudo: false)
+            }
+            for host in lbHosts {
+                if let answer = answers[host.name], let problem = NodeTLSCheck.problem(answer, url: url) {
+                    session.note(host.name, "error: libssl: \(problem)")
+                    failures.append((host.name, "libssl: \(problem)"))
+                }
+            }
+        }
         if !failures.isEmpty {
             throw DeployFailure(phase: title, failures: failures, state: session.stateAfterFailure(in: title))
         }

@@ -1,37 +1,37 @@
 import VRRP
 extension IPv4Address {
     /// As `in_addr.s_addr`: the bytes in network order, read as a native integer.
-    init(networkOrder raw: UInt32) { self.init(UInt32(bigEndian: raw)) }
-    var networkOrder: UInt32 { value.bigEndian }
-    var isUnspecified: Bool { value == 0 }
-    var isLoopback: Bool { value >> 24 == 127 }
+    package init(networkOrder raw: UInt32) { self.init(UInt32(bigEndian: raw)) }
+    package var networkOrder: UInt32 { value.bigEndian }
+    package var isUnspecified: Bool { value == 0 }
+    package var isLoopback: Bool { value >> 24 == 127 }
 
     /// Dotted quad from any substring.
-    static func parse(_ text: some StringProtocol) -> IPv4Address? { IPv4Address(String(text)) }
+    package static func parse(_ text: some StringProtocol) -> IPv4Address? { IPv4Address(String(text)) }
 }
 
 extension IPv6Address {
-    var isUnspecified: Bool { high == 0 && low == 0 }
-    var isLoopback: Bool { high == 0 && low == 1 }
+    package var isUnspecified: Bool { high == 0 && low == 0 }
+    package var isLoopback: Bool { high == 0 && low == 1 }
     /// fe80::/10: the source of IPv6 adverts and of the tie-break (RFC 5798 §5.1.2.1).
-    var isLinkLocal: Bool { high >> 54 == 0x3FA }
+    package var isLinkLocal: Bool { high >> 54 == 0x3FA }
 }
 
 extension IPAddress {
-    var isUnspecified: Bool {
+    package var isUnspecified: Bool {
         switch self {
         case .v4(let a): a.isUnspecified
         case .v6(let a): a.isUnspecified
         }
     }
-    var isLoopback: Bool {
+    package var isLoopback: Bool {
         switch self {
         case .v4(let a): a.isLoopback
         case .v6(let a): a.isLoopback
         }
     }
     /// rtnetlink's and the socket calls' address family numbers.
-    var systemFamily: Int32 {
+    package var systemFamily: Int32 {
         switch self {
         case .v4: 2   // AF_INET
         case .v6: 10  // AF_INET6
