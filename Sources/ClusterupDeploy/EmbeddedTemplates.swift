@@ -166,6 +166,81 @@ ETCD_INITIAL_CLUSTER_STATE={{initialState}}
 ETCD_INITIAL_CLUSTER_TOKEN={{cluster}}
 
 """##,
+        "etcd-snapshot.service": ##"""
+{{% CONTENT_TYPE: TEXT}}
+# Managed by clusterup for cluster {{cluster}}: the next deploy overwrites changes here.
+# etcd.snapshots: one snapshot of the local member, run by etcd-snapshot.timer. Its output and
+# any refusal (too little free space, a snapshot that fails its check) are in this unit's journal.
+[Unit]
+Description=clusterup etcd snapshot of member {{name}} (cluster {{cluster}})
+After=etcd.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh {{script}}
+
+"""##,
+        "etcd-snapshot.sh": ##"""
+{{% CONTENT_TYPE: TEXT}}
+#!/bin/sh
+# Managed by clusterup for cluster {{cluster}}: the next deploy overwrites changes here.
+# etcd.snapshots: snapshots the local member into {{dir}}, checks it (etcdctl snapshot status),
+# writes its sha256 beside it (as `clusterup etcd backup` does) and keeps the newest {{keep}}.
+# Skips, exiting 1 with the reason on stderr (the journal), when the snapshot would leave less
+# than {{minFree}} bytes free there: a full disk would stop etcd itself.
+set -eu
+dir={{dir}}
+keep={{keep}}
+floor={{minFree}}
+etcdctl() { {{etcdctl}} "$@"; }
+
+install -d -m 0700 "$dir"
+# A snapshot is about as large as the member's database file.
+size=$(etcdctl endpoint status -w json | sed -n 's/.*"dbSize":\([0-9]*\).*/\1/p')
+[ -n "$size" ] || { echo "etcd snapshot skipped: the local member did not report its size" >&2; exit 1; }
+avail=$(df -P -B1 "$dir" | awk 'NR == 2 { print $4 }')
+if [ $((avail - size)) -lt "$floor" ]; then
+  echo "etcd snapshot skipped: $avail bytes free in $dir, a snapshot of $size bytes would leave less than the floor of $floor (etcd.snapshots.min_free)" >&2
+  exit 1
+fi
+name=scheduled-$(date -u +%Y%m%dT%H%M%SZ).db
+# etcdctl logs its progress on stderr: kept for the journal only when the save fails.
+if ! out=$(etcdctl snapshot save "$dir/$name.partial" --command-timeout=300s 2>&1); then
+  rm -f "$dir/$name.partial"
+  echo "etcd snapshot failed: $(printf '%s\n' "$out" | tail -3)" >&2
+  exit 1
+fi
+if ! ETCDCTL_API=3 {{etcdctlBinary}} snapshot status -w json "$dir/$name.partial" >/dev/null; then
+  rm -f "$dir/$name.partial"
+  echo "etcd snapshot discarded: $name failed its check (etcdctl snapshot status)" >&2
+  exit 1
+fi
+chmod 0600 "$dir/$name.partial"
+mv "$dir/$name.partial" "$dir/$name"
+(cd "$dir" && sha256sum "$name" > "$name.sha256")
+# Names sort by time: all but the newest $keep go, with their checksums.
+ls -1 "$dir" | grep '^scheduled-.*\.db$' | sort -r | tail -n +$((keep + 1)) | while read -r old; do
+  rm -f "$dir/$old" "$dir/$old.sha256"
+done
+echo "etcd snapshot $dir/$name: $(wc -c < "$dir/$name") bytes, keeping the newest $keep"
+
+"""##,
+        "etcd-snapshot.timer": ##"""
+{{% CONTENT_TYPE: TEXT}}
+# Managed by clusterup for cluster {{cluster}}: the next deploy overwrites changes here.
+# etcd.snapshots: every {{every}} after the timer starts and after each run.
+[Unit]
+Description=clusterup etcd snapshot every {{every}} (cluster {{cluster}})
+
+[Timer]
+OnActiveSec={{seconds}}s
+OnUnitActiveSec={{seconds}}s
+AccuracySec=1s
+
+[Install]
+WantedBy=timers.target
+
+"""##,
         "etcd.service": ##"""
 {{% CONTENT_TYPE: TEXT}}
 # Managed by clusterup for cluster {{cluster}}: the next deploy overwrites changes here.

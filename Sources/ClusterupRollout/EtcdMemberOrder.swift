@@ -29,51 +29,6 @@ public enum EtcdMemberOrder {
     }
 }
 
-/// One endpoint as `etcdctl endpoint status -w json` reports it.
-public struct EtcdEndpointStatus: Sendable, Equatable {
-    public var endpoint: String
-    public var memberID: UInt64
-    public var leader: UInt64
-    public var raftIndex: UInt64
-    public var raftAppliedIndex: UInt64
-    public var version: String
-
-    public init(endpoint: String, memberID: UInt64, leader: UInt64, raftIndex: UInt64, raftAppliedIndex: UInt64, version: String) {
-        self.endpoint = endpoint
-        self.memberID = memberID
-        self.leader = leader
-        self.raftIndex = raftIndex
-        self.raftAppliedIndex = raftAppliedIndex
-        self.version = version
-    }
-
-    /// `endpoint status -w json`: `[{"Endpoint": …, "Status": {"header": {"member_id": …}, "leader": …,
-    /// "raftIndex": …, "raftAppliedIndex": …, "version": …}}]`.
-    public static func parse(_ json: String, host: String) throws -> [EtcdEndpointStatus] {
-        struct Endpoint: Decodable {
-            struct Status: Decodable {
-                struct Header: Decodable { var member_id: UInt64 }
-                var header: Header
-                var leader: UInt64
-                var raftIndex: UInt64
-                var raftAppliedIndex: UInt64?
-                var version: String?
-            }
-            var Endpoint: String
-            var Status: Status
-        }
-        do {
-            return try JSONDecoder().decode([Endpoint].self, from: Data(json.utf8)).map {
-                EtcdEndpointStatus(endpoint: $0.Endpoint, memberID: $0.Status.header.member_id, leader: $0.Status.leader,
-                                   raftIndex: $0.Status.raftIndex, raftAppliedIndex: $0.Status.raftAppliedIndex ?? $0.Status.raftIndex,
-                                   version: $0.Status.version ?? "")
-            }
-        } catch {
-            throw ClusterupError.remote("could not read `etcdctl endpoint status`: \(error)", host: host)
-        }
-    }
-}
-
 /// What the members say about the cluster at one instant.
 public struct EtcdClusterView: Sendable, Equatable {
     public var members: [EtcdMember]
@@ -91,8 +46,7 @@ public struct EtcdClusterView: Sendable, Equatable {
 
     /// The member every answering endpoint names as leader; nil when they disagree or none answers.
     public var leader: String? {
-        let leaders = Set(statuses.values.map(\.leader))
-        guard leaders.count == 1, let id = leaders.first else { return nil }
+        guard let id = EtcdEndpointStatus.agreedLeader(statuses.values) else { return nil }
         return members.first { $0.id == id && $0.isStarted }?.name
     }
 

@@ -11,7 +11,8 @@ public enum ClusterSurvey {
             units: ExpectedServices.units(for: host, backend: backend),
             haproxy: host.roles.contains(.lb),
             etcdctl: host.roles.contains(.etcd) ? (inventory.deploy.artifact("etcdctl")?.path ?? "etcdctl") : nil,
-            vrrpd: host.roles.contains(.lb) && backend == .clusterupVRRPD)
+            vrrpd: host.roles.contains(.lb) && backend == .clusterupVRRPD,
+            etcdBackupDirectory: host.roles.contains(.etcd) ? inventory.deploy.etcd.backupDirectory : nil)
     }
 
     public static func run(

@@ -43,13 +43,17 @@ public struct HostSurvey: Sendable, Equatable {
     public var etcd: EtcdHealth?
     /// clusterup-vrrpd's own view (state per instance), when it runs there.
     public var vrrpStates: [String]?
+    /// etcd hosts: every member's `endpoint status` as this host's member sees the cluster.
+    public var etcdStatuses: [EtcdEndpointStatus]?
+    /// etcd hosts: age of the newest snapshot in the backup directory; nil when there is none.
+    public var newestSnapshotAge: TimeInterval?
 
     public init() {}
 
     public static let certificateDirectory = NodeLayout.pkiDirectory
 
     /// The survey script. Each section starts with a `@@name` line; nothing in it changes the host.
-    public static func script(units: [String], haproxy: Bool, etcdctl: String?, vrrpd: Bool) -> String {
+    public static func script(units: [String], haproxy: Bool, etcdctl: String?, vrrpd: Bool, etcdBackupDirectory: String? = nil) -> String {
         var lines = [
             "echo @@addr", "ip -o addr show 2>&1",
             "echo @@units",
@@ -67,6 +71,10 @@ public struct HostSurvey: Sendable, Equatable {
         }
         if let etcdctl {
             lines += ["echo @@etcd", Etcdctl.command(etcdctl, "endpoint health") + " 2>&1; echo \"exit=$?\""]
+            lines += ["echo @@etcdstatus", Etcdctl.command(etcdctl, "endpoint status --cluster -w json") + " 2>/dev/null"]
+        }
+        if let etcdBackupDirectory {
+            lines += ["echo @@snapshot", EtcdSnapshotAge.script(directory: etcdBackupDirectory)]
         }
         if vrrpd {
             lines += ["echo @@vrrpd", "clusterup-vrrpd status 2>&1 | tr -d '\\n'; echo"]
@@ -119,6 +127,10 @@ public struct HostSurvey: Sendable, Equatable {
             let healthy = exit == 0 && body.contains("is healthy")
             survey.etcd = EtcdHealth(healthy: healthy, detail: body.isEmpty ? "no answer from etcdctl" : body)
         }
+        if let status = sections["etcdstatus"] {
+            survey.etcdStatuses = try? EtcdEndpointStatus.parse(status.joined(separator: "\n"), host: "")
+        }
+        survey.newestSnapshotAge = sections["snapshot"].flatMap { EtcdSnapshotAge.parse($0.joined(separator: "\n")) }
         if let vrrpd = sections["vrrpd"], let line = vrrpd.first(where: { !$0.isEmpty }) {
             survey.vrrpStates = (try? VRRPInstanceStatus.parse(String(line), host: ""))?.map(\.state)
         }

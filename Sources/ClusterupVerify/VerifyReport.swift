@@ -10,16 +10,19 @@ public struct CheckResult: Sendable, Equatable {
     public var host: String?
     public var ok: Bool
     public var detail: String
+    /// Passed, but worth a look (an old snapshot): shown as WARN, does not fail verify.
+    public var warning: Bool
 
-    public init(check: String, host: String?, ok: Bool, detail: String) {
+    public init(check: String, host: String?, ok: Bool, detail: String, warning: Bool = false) {
         self.check = check
         self.host = host
         self.ok = ok
         self.detail = detail
+        self.warning = warning
     }
 
     public var json: JSONValue {
-        .object([("check", .string(check)), ("host", .optional(host)), ("ok", .bool(ok)), ("detail", .string(detail))])
+        .object([("check", .string(check)), ("host", .optional(host)), ("ok", .bool(ok)), ("warning", .bool(warning)), ("detail", .string(detail))])
     }
 }
 
@@ -108,6 +111,38 @@ public struct VerifyEvaluator: Sendable {
         return results
     }
 
+    /// etcd hosts: no alarm is active, this member is not lagging behind the leader, and (with
+    /// etcd.snapshots) the newest snapshot is younger than twice the schedule (a warning).
+    func etcdMaintenanceChecks(_ host: Host, _ survey: HostSurvey) -> [CheckResult] {
+        var results: [CheckResult] = []
+        let statuses = survey.etcdStatuses ?? []
+        let alarms = Set(statuses.flatMap { $0.alarms.map(\.alarm) }).sorted()
+        results.append(CheckResult(
+            check: "etcd alarms", host: host.name, ok: !statuses.isEmpty && alarms.isEmpty,
+            detail: statuses.isEmpty ? "no member status" : alarms.isEmpty ? "none" : "active: \(alarms.joined(separator: ", ")) (see `clusterup etcd alarms`)"))
+        let address = host.privateAddress.contains(":") ? "[\(host.privateAddress)]" : host.privateAddress
+        if let mine = statuses.first(where: { $0.endpoint.contains("://\(address):") }),
+           let leader = statuses.first(where: { $0.memberID == mine.leader }) {
+            let lag = mine.lag(behind: leader)
+            results.append(CheckResult(
+                check: "etcd lag", host: host.name, ok: lag <= EtcdEndpointStatus.laggingAfter,
+                detail: mine.isLeader ? "leader" : "\(lag) raft entries behind the leader (limit \(EtcdEndpointStatus.laggingAfter))"))
+        } else {
+            results.append(CheckResult(check: "etcd lag", host: host.name, ok: false, detail: "the member or its leader gave no status"))
+        }
+        if let schedule = inventory.deploy.etcd.snapshots {
+            let limit = 2 * Double(schedule.every.components.seconds)
+            let age = survey.newestSnapshotAge
+            let fresh = age.map { $0 <= limit } ?? false
+            results.append(CheckResult(
+                check: "etcd snapshot", host: host.name, ok: true,
+                detail: age.map { "newest \(Int($0)) s old" + (fresh ? "" : ", older than twice etcd.snapshots.every (\(schedule.every.inventoryText))") }
+                    ?? "no snapshot in \(inventory.deploy.etcd.backupDirectory)",
+                warning: !fresh))
+        }
+        return results
+    }
+
     public func vipCheck(_ address: String, holders: [String], unreachable: [String]) -> CheckResult {
         let verdict = VIPVerdict(holders: holders)
         var detail: String
@@ -133,6 +168,7 @@ public struct VerifyEvaluator: Sendable {
         if host.roles.contains(.etcd) {
             let health = survey.etcd ?? HostSurvey.EtcdHealth(healthy: false, detail: "not surveyed")
             results.append(CheckResult(check: "etcd", host: host.name, ok: health.healthy, detail: health.detail))
+            results += etcdMaintenanceChecks(host, survey)
         }
         if host.roles.contains(.lb) {
             results.append(haproxyCheck(host, survey.haproxyBackends))

@@ -18,8 +18,17 @@ import Testing
         return inventory
     }
 
+    /// Both members as `endpoint status --cluster -w json` prints them (etcdctl 3.4): node1 (ID 1)
+    /// leads at raft index 5000.
+    func etcdStatus(alarm: Bool, node2Applied: Int) -> String {
+        let errors = alarm ? #","errors":["memberID:2 alarm:NOSPACE "]"# : ""
+        return #"[{"Endpoint":"https://198.51.100.10:2379","Status":{"header":{"member_id":1,"revision":9},"dbSize":4096,"leader":1,"raftIndex":5000,"raftAppliedIndex":5000"#
+            + errors + #","dbSizeInUse":2048}},{"Endpoint":"https://198.51.100.11:2379","Status":{"header":{"member_id":2,"revision":9},"dbSize":4096,"leader":1,"raftIndex":5000,"raftAppliedIndex":"#
+            + "\(node2Applied)" + errors + #","dbSizeInUse":2048}}]"#
+    }
+
     func output(holdsVIP: Bool = false, haproxy: String = "UP", etcdExit: Int = 0, vrrpd: String = "active",
-                notAfter: String = "Nov 18 05:51:20 2027 GMT") -> String {
+                notAfter: String = "Nov 18 05:51:20 2027 GMT", alarm: Bool = false, node2Applied: Int = 4999, snapshotAge: Int? = nil) -> String {
         """
         @@addr
         1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
@@ -43,13 +52,20 @@ import Testing
         @@etcd
         https://127.0.0.1:2379 is healthy: successfully committed proposal: took = 1.9ms
         exit=\(etcdExit)
+        @@etcdstatus
+        \(etcdStatus(alarm: alarm, node2Applied: node2Applied))
+        @@snapshot
+        1795000000
+        \(snapshotAge.map { "\(1_795_000_000 - $0)" } ?? "")
         @@vrrpd
         {"daemon":{"config":"/etc/clusterup/vrrpd.yaml"},"instances":[{"name":"vi_51","vrid":51,"priority":254,"state":"\(holdsVIP ? "master" : "backup")","vips":["198.51.100.62/26"],"vips_installed":[],"effective_priority":254}]}
         """
     }
 
-    func evaluate(_ first: String, _ second: String, backend: VRRPSettings.Backend = .clusterupVRRPD) -> [CheckResult] {
-        let inventory = inventory(backend: backend)
+    func evaluate(_ first: String, _ second: String, backend: VRRPSettings.Backend = .clusterupVRRPD,
+                  snapshots: EtcdSnapshotSchedule? = nil) -> [CheckResult] {
+        var inventory = inventory(backend: backend)
+        inventory.deploy.etcd.snapshots = snapshots
         return VerifyEvaluator(inventory: inventory, now: Self.now, expiryDays: 30).evaluate([
             (inventory.hosts[0], .success(HostSurvey.parse(first))),
             (inventory.hosts[1], .success(HostSurvey.parse(second))),
@@ -59,7 +75,7 @@ import Testing
     @Test func aHealthyClusterPassesEveryCheck() {
         let results = evaluate(output(holdsVIP: true), output())
         #expect(results.filter { !$0.ok }.isEmpty, "\(results.filter { !$0.ok })")
-        #expect(Set(results.map(\.check)) == ["ssh", "services", "certificates", "etcd", "haproxy", "vip"])
+        #expect(Set(results.map(\.check)) == ["ssh", "services", "certificates", "etcd", "etcd alarms", "etcd lag", "haproxy", "vip"])
         #expect(results.first { $0.check == "vip" }?.detail == "198.51.100.62 held by node1")
     }
 
@@ -99,6 +115,36 @@ import Testing
         let results = evaluate(output(holdsVIP: true), output(etcdExit: 1))
         let etcd = try #require(results.first { $0.check == "etcd" && $0.host == "node2" })
         #expect(!etcd.ok)
+    }
+
+    @Test func anActiveEtcdAlarmFailsOnEveryEtcdHost() throws {
+        let results = evaluate(output(holdsVIP: true, alarm: true), output(alarm: true))
+        let alarms = results.filter { $0.check == "etcd alarms" }
+        #expect(alarms.count == 2 && alarms.allSatisfy { !$0.ok }, "\(alarms)")
+        #expect(alarms.first?.detail.contains("NOSPACE") == true)
+    }
+
+    @Test func aMemberLaggingBehindTheLeaderFails() throws {
+        let results = evaluate(output(holdsVIP: true, node2Applied: 3000), output(node2Applied: 3000))
+        let lag = try #require(results.first { $0.check == "etcd lag" && $0.host == "node2" })
+        #expect(!lag.ok)
+        #expect(lag.detail.hasPrefix("2000 raft entries behind"), "\(lag.detail)")
+        #expect(results.first { $0.check == "etcd lag" && $0.host == "node1" }?.ok == true, "the leader is not behind itself")
+    }
+
+    @Test func anOldSnapshotWarnsWithoutFailing() throws {
+        let schedule = EtcdSnapshotSchedule(every: .hours(1))
+        let results = evaluate(output(holdsVIP: true, snapshotAge: 3 * 3600), output(snapshotAge: 600), snapshots: schedule)
+        let old = try #require(results.first { $0.check == "etcd snapshot" && $0.host == "node1" })
+        #expect(old.ok && old.warning, "\(old)")
+        #expect(old.detail.contains("older than twice"))
+        let fresh = try #require(results.first { $0.check == "etcd snapshot" && $0.host == "node2" })
+        #expect(fresh.ok && !fresh.warning, "\(fresh)")
+        // Without a schedule, no snapshot check.
+        #expect(!evaluate(output(holdsVIP: true), output()).contains { $0.check == "etcd snapshot" })
+        // Scheduled but none taken yet: a warning too.
+        let none = evaluate(output(holdsVIP: true), output(), snapshots: schedule).filter { $0.check == "etcd snapshot" }
+        #expect(none.count == 2 && none.allSatisfy { $0.ok && $0.warning }, "\(none)")
     }
 
     @Test func anInactiveVRRPDaemonFailsTheServicesCheck() throws {

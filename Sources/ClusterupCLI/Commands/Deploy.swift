@@ -42,16 +42,25 @@ extension Clusterup {
             if !inventory.hostNames.isEmpty || !inventory.roleNames.isEmpty {
                 throw ValidationError("deploy works on the whole inventory; --hosts and --roles are for exec and check")
             }
+            try await Self.deploy(loaded, ssh: ssh, output: output, concurrency: fanOut.concurrency, dryRun: dryRun,
+                                  healthTimeout: healthTimeout, vrrpdBinary: vrrpdBinary)
+        }
+
+        /// A whole deploy as the command runs it; `etcd recover` runs it too, to re-add members.
+        static func deploy(
+            _ loaded: Inventory, ssh: SSHOptions, output: OutputOptions, concurrency: Int, dryRun: Bool, healthTimeout: Int, vrrpdBinary: String?,
+            jsonSink: (@Sendable (JSONValue) -> Void)? = nil
+        ) async throws {
             var settings = loaded.deploy
             let vrrpdNote = try VRRPDaemonBinary.defaultArtifact(into: &settings, inventory: loaded, explicit: vrrpdBinary)
                 .map { "clusterup-vrrpd: \($0.path) (sha256 \($0.sha256))" }
             var options = DeployOptions(cacheDirectory: Self.cacheDirectory())
             options.dryRun = dryRun
             options.build = .current
-            options.concurrency = fanOut.concurrency
+            options.concurrency = concurrency
             options.acceptNewHostKeys = ssh.acceptNewHostKeys
             options.healthTimeout = .seconds(healthTimeout)
-            let renderer = DeployRenderer(json: output.isJSON, live: output.progressMode)
+            let renderer = DeployRenderer(json: output.isJSON, live: output.progressMode, jsonSink: jsonSink)
             let session = DeploySession(
                 inventory: loaded, settings: settings, options: options, connector: try ssh.connector(for: loaded),
                 emit: renderer.handle)

@@ -4,7 +4,7 @@ extension Clusterup {
     /// `clusterup etcd backup|restore`.
     struct Etcd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Back up and restore the etcd cluster.",
-            subcommands: [EtcdBackupCommand.self, EtcdRestoreCommand.self])
+            abstract: "Back up, restore, defragment and recover the etcd cluster; list and disarm its alarms.",
+            subcommands: [EtcdBackupCommand.self, EtcdRestoreCommand.self, EtcdDefragCommand.self, EtcdAlarmsCommand.self, EtcdRecoverCommand.self])
     }
 }

@@ -14,6 +14,7 @@ extension Clusterup {
 
             Examples:
               clusterup etcd backup --output-dir /srv/backups/etcd
+              clusterup etcd backup --fetch      # the newest scheduled snapshot (etcd.snapshots)
               clusterup etcd restore /srv/backups/etcd/etcd-prod-20261122T060000Z.db --yes
             """)
 
@@ -24,11 +25,16 @@ extension Clusterup {
         @Option(help: ArgumentHelp("Where to write the snapshot on this machine.", discussion: "Default: etcd-backups beside the inventory."))
         var outputDir: String?
 
+        @Flag(help: "Take no snapshot: copy the newest one already on an etcd host (etcd.snapshots' or an earlier backup's).")
+        var fetch = false
+
         func run() async throws {
             let loaded = try inventory.load()
             let directory = outputDir ?? URL(fileURLWithPath: loaded.path).deletingLastPathComponent().appendingPathComponent("etcd-backups").path
             let sessions = HostSessions(connector: try ssh.connector(for: loaded))
-            let result = try await EtcdBackup.run(inventory: loaded, settings: loaded.deploy, sessions: sessions, outputDirectory: directory)
+            let result = fetch
+                ? try await EtcdBackup.fetch(inventory: loaded, settings: loaded.deploy, sessions: sessions, outputDirectory: directory)
+                : try await EtcdBackup.run(inventory: loaded, settings: loaded.deploy, sessions: sessions, outputDirectory: directory)
             if output.isJSON {
                 print(JSONValue.object([
                     ("member", .string(result.member)), ("remote_path", .string(result.remotePath)),
@@ -37,7 +43,7 @@ extension Clusterup {
                 ]).pretty)
             } else {
                 print("""
-                etcd snapshot taken on \(result.member)\(result.revision.map { " at revision \($0)" } ?? "")
+                etcd snapshot \(fetch ? "fetched from" : "taken on") \(result.member)\(result.revision.map { " at revision \($0)" } ?? "")
                   local:  \(result.localPath) (\(result.bytes) bytes, 0600)
                   sha256: \(result.sha256)
                   kept on \(result.member): \(result.remotePath)

@@ -55,13 +55,20 @@ enum StatusReport {
                 out += "etcd: \(error)\n\n"
             } else {
                 let health = Dictionary(etcd.health.map { ($0.endpoint, $0) }, uniquingKeysWith: { a, _ in a })
+                let snapshotAges = Dictionary(status.hosts.map { ($0.name, $0.newestSnapshotAge) }, uniquingKeysWith: { a, _ in a })
                 let rows = etcd.members.sorted { $0.name < $1.name }.map { member -> [String] in
                     let endpoint = member.clientURLs.first ?? ""
                     let state = member.name.isEmpty ? "not started" : health[endpoint].map { $0.healthy ? "healthy" : "UNHEALTHY \($0.error ?? "")" } ?? "unknown"
-                    return [member.name.isEmpty ? "(unstarted)" : member.name, member.hexID, member.peerURLs.joined(separator: ","), state]
+                    let own = etcd.endpoint(of: member)
+                    let alarms = etcd.alarms.filter { $0.member == member.name }.map(\.alarm)
+                    let age = (snapshotAges[member.name] ?? nil).map { AgeText.describe($0) } ?? "none"
+                    return [member.name.isEmpty ? "(unstarted)" : member.name, member.hexID, member.peerURLs.joined(separator: ","), state,
+                            own.map { "\(ByteCount($0.dbSize))" } ?? "-", own.map { "\(ByteCount($0.dbSizeInUse))" } ?? "-",
+                            own.map { $0.isLeader ? "leader" : "follower" } ?? "-", etcd.lag(of: member).map(String.init) ?? "-",
+                            alarms.isEmpty ? "none" : alarms.joined(separator: ","), age]
                 }
                 out += "etcd (asked \(etcd.queriedOn ?? "-")): \(etcd.members.count) member(s)\n"
-                out += TextTable.render(header: ["MEMBER", "ID", "PEER URL", "HEALTH"], rows: rows) + "\n"
+                out += TextTable.render(header: ["MEMBER", "ID", "PEER URL", "HEALTH", "DB SIZE", "IN USE", "ROLE", "LAG", "ALARMS", "NEWEST SNAPSHOT"], rows: rows) + "\n"
             }
         }
         var rows: [[String]] = []
@@ -182,6 +189,17 @@ enum StatusReport {
                 })),
                 ("health", .array(etcd.health.map { h in
                     .object([("endpoint", .string(h.endpoint)), ("healthy", .bool(h.healthy)), ("took", .optional(h.took)), ("error", .optional(h.error))])
+                })),
+                ("endpoints", .array(etcd.members.compactMap { m in
+                    etcd.endpoint(of: m).map { e in
+                        .object([("name", .string(m.name)), ("db_size", .int(e.dbSize)), ("db_size_in_use", .int(e.dbSizeInUse)),
+                                 ("leader", .bool(e.isLeader)), ("raft_index", .int(Int64(e.raftIndex))),
+                                 ("raft_applied_index", .int(Int64(e.raftAppliedIndex))), ("lag", etcd.lag(of: m).map { .int(Int64($0)) } ?? .null)])
+                    }
+                })),
+                ("alarms", .array(etcd.alarms.map { .object([("member", .string($0.member)), ("alarm", .string($0.alarm))]) })),
+                ("newest_snapshot_age_seconds", .object(status.hosts.filter { $0.roles.contains("etcd") }.map { h in
+                    (h.name, h.newestSnapshotAge.map { .double($0) } ?? .null)
                 })),
             ])))
         }

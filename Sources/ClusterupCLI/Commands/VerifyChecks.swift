@@ -50,7 +50,7 @@ extension Clusterup {
                     ("checks", .array(results.map(\.json))),
                 ]).pretty)
             } else {
-                let rows = results.map { [$0.host ?? "(cluster)", $0.check, $0.ok ? "ok" : "FAIL", $0.detail] }
+                let rows = results.map { [$0.host ?? "(cluster)", $0.check, !$0.ok ? "FAIL" : $0.warning ? "WARN" : "ok", $0.detail] }
                 print(TextTable.render(header: ["HOST", "CHECK", "RESULT", "DETAIL"], rows: rows), terminator: "")
                 print(failed.isEmpty
                       ? "verify: all \(results.count) checks passed"

@@ -17,12 +17,16 @@ final class DeployRenderer: Sendable {
 
     let json: Bool
     let live: ProgressWriter.Mode
+    /// The JSON document goes here instead of stdout: a command that runs a deploy as one of
+    /// its steps (`etcd recover`) puts it inside its own document.
+    let jsonSink: (@Sendable (JSONValue) -> Void)?
     private let clock = TimeSource.continuous
     private let state = Locked(State())
 
-    init(json: Bool, live: ProgressWriter.Mode) {
+    init(json: Bool, live: ProgressWriter.Mode, jsonSink: (@Sendable (JSONValue) -> Void)? = nil) {
         self.json = json
         self.live = live
+        self.jsonSink = jsonSink
     }
 
     private var isLive: Bool {
@@ -84,7 +88,7 @@ final class DeployRenderer: Sendable {
                     fields.append(("hosts_changed", .array(report.changes.filter { !$0.value.isEmpty }.keys.sorted().map(JSONValue.string))))
                 }
                 if let error { fields.append(("error", .string(error))) }
-                write(JSONValue.object(fields).pretty + "\n")
+                if let jsonSink { jsonSink(.object(fields)) } else { write(JSONValue.object(fields).pretty + "\n") }
                 return
             }
             if let error {

@@ -52,8 +52,28 @@ public struct EtcdSettings: Sendable, Equatable {
     /// Where deploy keeps snapshots on etcd nodes before changing a running cluster.
     public var backupDirectory: String = "/var/lib/clusterup/etcd-backups"
     public var extraArgs: [String] = []
+    /// `etcd.snapshots`: scheduled snapshots on every etcd host; nil (off) when absent.
+    public var snapshots: EtcdSnapshotSchedule?
 
     public init() {}
+}
+
+/// `etcd.snapshots: {every: 6h, keep: 8, min_free: 1GiB}`: a systemd timer on each etcd host
+/// snapshots the local member into the backup directory, keeps the newest `keep`, and skips
+/// (an error in the journal) when the snapshot would leave less than `minFree` bytes free.
+public struct EtcdSnapshotSchedule: Sendable, Equatable {
+    public var every: Duration
+    public var keep: Int
+    public var minFree: Int64
+
+    public static let defaultKeep = 8
+    public static let defaultMinFree: Int64 = 1 << 30
+
+    public init(every: Duration, keep: Int = defaultKeep, minFree: Int64 = defaultMinFree) {
+        self.every = every
+        self.keep = keep
+        self.minFree = minFree
+    }
 }
 
 public struct ControlPlaneSettings: Sendable, Equatable {

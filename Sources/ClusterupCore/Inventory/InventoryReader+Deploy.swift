@@ -5,10 +5,11 @@ extension InventoryReader {
     func readDeploy(_ top: YAMLMapping) throws(ClusterupError) -> DeploySettings {
         var settings = DeploySettings()
         if let field = top["etcd"] {
-            let etcd = try field.mapping(allowed: ["data_dir", "backup_dir", "extra_args"])
+            let etcd = try field.mapping(allowed: ["data_dir", "backup_dir", "extra_args", "snapshots"])
             if let dir = etcd["data_dir"] { settings.etcd.dataDirectory = try absoluteRemotePath(dir) }
             if let dir = etcd["backup_dir"] { settings.etcd.backupDirectory = try absoluteRemotePath(dir) }
             if let args = etcd["extra_args"] { settings.etcd.extraArgs = try flags(args) }
+            if let snapshots = etcd["snapshots"] { settings.etcd.snapshots = try readSnapshots(snapshots) }
         }
         if let field = top["control_plane"] {
             let cp = try field.mapping(allowed: [
@@ -27,6 +28,22 @@ extension InventoryReader {
         }
         if let field = top["templates"] { settings.templates = resolve(try field.nonEmptyString()) }
         return settings
+    }
+
+    /// `{every: 6h, keep: 8, min_free: 1GiB}`; `every` is required.
+    private func readSnapshots(_ field: YAMLField) throws(ClusterupError) -> EtcdSnapshotSchedule {
+        let mapping = try field.mapping(allowed: ["every", "keep", "min_free"])
+        guard let everyField = mapping["every"] else {
+            throw field.error("says no interval", hint: "give every: (e.g. every: 6h); remove etcd.snapshots to turn them off")
+        }
+        let every = try everyField.duration()
+        guard every >= .seconds(10) else {
+            throw everyField.error("\(every.inventoryText) is too short: snapshots at least 10s apart", hint: "e.g. every: 6h")
+        }
+        var schedule = EtcdSnapshotSchedule(every: every)
+        if let keep = mapping["keep"] { schedule.keep = try keep.int(in: 1...1000, what: "a number of snapshots") }
+        if let minFree = mapping["min_free"] { schedule.minFree = try minFree.byteSize() }
+        return schedule
     }
 
     /// `{package: NAME}`, `{url: U, sha256: H}`, `{file: PATH, sha256: H}` or `{present: true, version: V}`,

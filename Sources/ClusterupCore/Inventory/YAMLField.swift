@@ -100,6 +100,24 @@ struct YAMLField {
         return value
     }
 
+    /// A size in bytes: a whole number with an optional unit, 512MiB, 2GiB, 500MB, 4096.
+    func byteSize() throws(ClusterupError) -> Int64 {
+        let units: [(String, Int64)] = [
+            ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10),
+            ("TB", 1_000_000_000_000), ("GB", 1_000_000_000), ("MB", 1_000_000), ("kB", 1000), ("KB", 1000), ("B", 1),
+        ]
+        if case .scalar(let scalar) = node {
+            let text = scalar.string.trimmingCharacters(in: .whitespaces)
+            let unit = units.first { text.hasSuffix($0.0) } ?? ("", 1)
+            let digits = text.dropLast(unit.0.count).trimmingCharacters(in: .whitespaces)
+            if !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let value = Int64(digits) {
+                let (bytes, overflow) = value.multipliedReportingOverflow(by: unit.1)
+                if !overflow { return bytes }
+            }
+        }
+        throw error("expected a size, got \(kindName)", hint: "write a whole number and a unit: 512MiB, 2GiB, 500MB (or bytes: 1048576)")
+    }
+
     /// A number of seconds, or a duration with a unit ("10" and "10s" both mean ten seconds).
     func seconds() throws(ClusterupError) -> Duration {
         if case .scalar(let scalar) = node, let whole = Int(scalar.string) {

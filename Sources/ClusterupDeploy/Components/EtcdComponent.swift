@@ -35,6 +35,43 @@ enum EtcdComponent {
             }
         }
         state.add(ManagedUnit(name: "etcd.service", component: "etcd", restartOrder: .oneHostAtATime))
+        try describeSnapshots(host, inputs, into: &state)
+    }
+
+    static let snapshotScriptPath = "/etc/clusterup/etcd-snapshot.sh"
+    static let snapshotTimer = "etcd-snapshot.timer"
+
+    /// `etcd.snapshots`: the script, a oneshot service that runs it and the timer that starts the
+    /// service. Without the setting the timer is stopped and disabled (the files stay, inert).
+    static func describeSnapshots(_ host: Host, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
+        guard let schedule = inputs.settings.etcd.snapshots else {
+            state.disabledUnits.append(snapshotTimer)
+            return
+        }
+        let etcdctl = try inputs.artifactPath("etcdctl")
+        let script = try snapshotScript(schedule, cluster: inputs.inventory.cluster, directory: inputs.settings.etcd.backupDirectory,
+                                        etcdctl: etcdctl, templates: inputs.templates)
+        state.add(ManagedFile(path: snapshotScriptPath, text: script, mode: 0o700, component: "etcd"))
+        state.add(ManagedFile(
+            path: "/etc/systemd/system/etcd-snapshot.service",
+            text: try inputs.render("etcd-snapshot.service", ["cluster": inputs.inventory.cluster, "name": host.name, "script": snapshotScriptPath]),
+            component: "etcd"))
+        state.add(ManagedFile(
+            path: "/etc/systemd/system/\(snapshotTimer)",
+            text: try inputs.render("etcd-snapshot.timer", [
+                "cluster": inputs.inventory.cluster, "every": schedule.every.inventoryText, "seconds": "\(schedule.every.components.seconds)",
+            ]),
+            restarts: [snapshotTimer], component: "etcd"))
+        state.add(ManagedUnit(name: snapshotTimer, component: "etcd"))
+    }
+
+    /// The script the timer runs, also what the unit tests run against a stand-in etcdctl.
+    static func snapshotScript(_ schedule: EtcdSnapshotSchedule, cluster: String, directory: String, etcdctl: String, templates: TemplateSet) throws -> String {
+        try templates.render("etcd-snapshot.sh", [
+            "cluster": cluster, "dir": shellQuote(directory), "keep": "\(schedule.keep)",
+            "minFree": "\(schedule.minFree)", "etcdctl": Etcdctl.command(etcdctl, "").trimmingCharacters(in: .whitespaces),
+            "etcdctlBinary": shellQuote(etcdctl),
+        ])
     }
 
     /// `--etcd-servers` for kube-apiserver: every etcd member's client URL.

@@ -75,6 +75,54 @@ public enum EtcdBackup {
             hint: "check `clusterup status`; a snapshot needs one healthy member")
     }
 
+    /// `etcd backup --fetch`: the newest snapshot already on an etcd host (the schedule's or an
+    /// earlier backup's), copied here with its sha256 checked against the node's. Nothing is
+    /// taken; the hosts that cannot be reached are skipped (the newest of the others is fetched).
+    public static func fetch(inventory: Inventory, settings: DeploySettings, sessions: HostSessions, outputDirectory: String) async throws -> Result {
+        let etcdHosts = inventory.hosts(withRole: .etcd)
+        guard !etcdHosts.isEmpty else {
+            throw ClusterupError.badInput("the inventory has no etcd hosts", at: inventory.path, hint: "give hosts the etcd role")
+        }
+        let remoteDir = settings.etcd.backupDirectory
+        // `<mtime> <name>` of each host's newest snapshot.
+        let listed = await sessions.run(etcdHosts, step: "listing snapshots") { _, connection, _ in
+            let output = try connection.checkedOutput(
+                "cd \(shellQuote(remoteDir)) 2>/dev/null && ls -1 | grep '\\.db$' | xargs -r stat -c '%Y %n' | sort -n | tail -1 || true")
+            let parts = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? (Int64(parts[0]) ?? 0, parts[1]) : nil
+        }
+        let candidates = zip(etcdHosts, listed).compactMap { host, result in (result.value ?? nil).map { (host, $0.0, $0.1) } }
+        guard let (host, _, name) = candidates.max(by: { $0.1 < $1.1 }) else {
+            throw ClusterupError.remote("no etcd host has a snapshot in \(remoteDir)",
+                                        hint: "take one with `clusterup etcd backup`, or schedule them with etcd.snapshots")
+        }
+        let directory = try prepareDirectory(outputDirectory)
+        let local = directory + "/" + name
+        guard !FileManager.default.fileExists(atPath: local) else {
+            throw ClusterupError.badInput("\(local) exists already (fetched before?)", at: "--output-dir", hint: "nothing was copied")
+        }
+        let remote = "\(remoteDir)/\(name)"
+        let etcdctl = etcdctlPath(settings)
+        let results = await sessions.run([host], step: "downloading") { host, connection, _ in
+            let sha = try connection.checkedOutput("sha256sum \(shellQuote(remote)) | cut -d' ' -f1").trimmingCharacters(in: .whitespacesAndNewlines)
+            let status = try connection.checkedOutput("ETCDCTL_API=3 \(shellQuote(etcdctl)) snapshot status -w json \(shellQuote(remote))", timeout: 120)
+            let bytes = try connection.run("cat \(shellQuote(remote))", sudo: true, timeout: 600)
+            guard bytes.succeeded else { throw ClusterupError.remote("cannot read \(remote): \(bytes.stderrText)", host: host.name) }
+            guard sha256Hex(bytes.stdout) == sha else {
+                throw ClusterupError.remote("the downloaded snapshot's sha256 differs from the node's \(sha)", host: host.name, hint: "fetch again")
+            }
+            return (bytes.stdout, sha, parseRevision(status))
+        }
+        switch results.first?.outcome {
+        case .success(let (bytes, sha, revision))?:
+            try writePrivate(bytes, to: local)
+            try writePrivate(Array("\(sha)  \(name)\n".utf8), to: local + ".sha256")
+            return Result(member: host.name, remotePath: remote, localPath: local, sha256: sha, bytes: bytes.count, revision: revision)
+        case .failure(let error)?: throw error
+        case nil: throw CancellationError()
+        }
+    }
+
     /// Creates the directory 0700 (snapshots hold every secret in the cluster) or checks that an
     /// existing one is not readable by others.
     static func prepareDirectory(_ path: String) throws -> String {

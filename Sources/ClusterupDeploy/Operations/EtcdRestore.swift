@@ -4,7 +4,7 @@ import Foundation
 
 /// `clusterup etcd restore SNAPSHOT`: every member restarts from the same snapshot, as a new
 /// cluster with the inventory's members. The old data directories are moved aside, never deleted.
-/// Holds the deploy lock meanwhile so no deploy interleaves.
+/// Holds the deploy lock meanwhile so no deploy interleaves (`EtcdOperationLock`).
 public enum EtcdRestore {
     /// The etcdctl 3.4 restore command for one member: its name, the whole initial cluster and
     /// its own peer URL, into a fresh data directory.
@@ -42,20 +42,9 @@ public enum EtcdRestore {
         let dataDir = settings.etcd.dataDirectory
         let remote = "\(settings.etcd.backupDirectory)/restore-\(stamp).db"
         let peers = hosts.map { EtcdPeer(name: $0.name, address: $0.privateAddress) }
-        let local = DeployLock.LocalProcessTable.current()
-        let owner = DeployLock.Owner.current(local: local)
-        let staleAfter = DeployOptions.defaultStaleLockAfter
-        let release = DeployLock.releaseScript(token: owner.token)
-        // 1. Lock and upload to every member before stopping anything: a failure here changes nothing.
-        let prepared = await sessions.run(hosts, step: "locking and uploading") { host, connection, reporter in
-            let outcome = try DeployLock.acquire(
-                connection, host: host.name, as: owner, staleAfter: Int(staleAfter.components.seconds), local: local)
-            if case .acquired(let tookOver?) = outcome { note("\(host.name): took over a dead deploy's lock: \(tookOver)") }
-            if case .held(let by) = outcome {
-                throw ClusterupError.remote("a deploy holds the lock: \(by)", host: host.name, hint: "wait for it to finish")
-            }
-            reporter.step("uploading")
-            do {
+        return try await EtcdOperationLock.holding(hosts, sessions: sessions, operation: "etcd restore", note: note) {
+            // 1. Upload to every member before stopping anything: a failure here changes nothing.
+            let prepared = await sessions.run(hosts, step: "uploading") { host, connection, _ in
                 _ = try connection.checkedOutput("install -d -m 0700 \(shellQuote(settings.etcd.backupDirectory))")
                 _ = try connection.put(bytes, to: remote, mode: 0o600, owner: "root", group: "root")
                 let sha = try connection.checkedOutput("sha256sum \(shellQuote(remote)) | cut -d' ' -f1")
@@ -63,29 +52,11 @@ public enum EtcdRestore {
                 guard sha == sha256Hex(bytes) else {
                     throw ClusterupError.remote("the uploaded snapshot's sha256 differs (\(sha))", host: host.name)
                 }
-            } catch {
-                _ = try? connection.checkedOutput(release)
-                throw error
             }
-            return true
-        }
-        let locked = zip(hosts, prepared).filter { $0.1.succeeded }.map(\.0)
-        // A restore waits on etcd's health for minutes: the lock is kept fresh meanwhile.
-        let keeper = LockKeeper.overSSH(hosts: locked, token: owner.token, interval: DeployLock.refreshInterval(staleAfter: staleAfter),
-                                connect: { [connector = sessions.connector] in try connector.connect($0) })
-        keeper.start()
-        do {
             try requireAll(prepared, step: "upload", state: "Nothing was stopped or changed; etcd runs as before.")
-            let result = try await restore(
+            return try await restore(
                 hosts: hosts, peers: peers, cluster: inventory.cluster, etcdctl: etcdctl, dataDir: dataDir, remote: remote,
                 stamp: stamp, bytes: bytes.count, sessions: sessions, healthTimeout: healthTimeout, note: note)
-            await keeper.stop()
-            await unlock(locked, script: release, sessions: sessions)
-            return result
-        } catch {
-            await keeper.stop()
-            await unlock(locked, script: release, sessions: sessions)
-            throw error
         }
     }
 
@@ -128,18 +99,7 @@ public enum EtcdRestore {
         return Result(members: hosts.map(\.name), movedAside: movedAside)
     }
 
-    /// Released on every path; a lock that cannot be released is reported by the next deploy.
-    static func unlock(_ hosts: [ClusterupCore.Host], script: String, sessions: HostSessions) async {
-        guard !hosts.isEmpty else { return }
-        // Its own task: after Ctrl-C the restore's task is cancelled, the release must still run.
-        await Task {
-            _ = await sessions.run(hosts, step: "unlocking") { _, connection, _ in
-                _ = try connection.checkedOutput(script)
-            }
-        }.value
-    }
-
-    static func readSnapshot(_ path: String) throws -> [UInt8] {
+    public static func readSnapshot(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ClusterupError.badInput("cannot read the snapshot \(path)", at: "SNAPSHOT", hint: "give a file made by `clusterup etcd backup`")
         }
@@ -155,10 +115,11 @@ public enum EtcdRestore {
         return bytes
     }
 
-    static func requireAll<Value>(_ results: [HostResult<Value>], step: String, state: String) throws {
+    /// Every host's result, or a failure naming the operation's step, the hosts and the state left.
+    static func requireAll<Value>(_ results: [HostResult<Value>], operation: String = "etcd restore", step: String, state: String) throws {
         let failures = results.compactMap { r in r.error.map { (host: r.host, error: describe($0)) } }
         if !failures.isEmpty {
-            throw DeployFailure(phase: "etcd restore (\(step))", failures: failures, state: state)
+            throw DeployFailure(phase: "\(operation) (\(step))", failures: failures, state: state)
         }
     }
 }

@@ -25,11 +25,11 @@ public enum RemoteWait {
     /// Runs the wait on `connection`, the channel allowed a little longer than the node's own
     /// deadline; throws `failure(stderr)` when the condition never held.
     public static func run(
-        until check: String, explain: String, timeout: Duration, on connection: some RemoteShell,
+        until check: String, every interval: Double = 0.2, explain: String, timeout: Duration, on connection: some RemoteShell,
         failure: (String) -> ClusterupError
     ) throws {
         let seconds = Int(timeout.components.seconds)
-        let result = try connection.run(script(until: check, seconds: seconds, explain: explain),
+        let result = try connection.run(script(until: check, every: interval, seconds: seconds, explain: explain),
                                         sudo: true, timeout: Double(seconds + 15))
         guard result.succeeded else {
             throw failure(result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))

@@ -27,6 +27,8 @@ public struct ResetPlan: Sendable, Equatable {
     public static func plan(inventory: Inventory, settings: DeploySettings, etcdData: EtcdData) -> ResetPlan {
         var paths = [
             "/etc/systemd/system/etcd.service",
+            "/etc/systemd/system/\(EtcdComponent.snapshotTimer)",
+            "/etc/systemd/system/etcd-snapshot.service",
             "/etc/systemd/system/clusterup-vrrpd.service",
             "/etc/systemd/system/\(LoadBalancerComponent.firewallUnit)",
             "/etc/systemd/system/haproxy.service.d/clusterup.conf",

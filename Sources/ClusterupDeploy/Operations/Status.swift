@@ -42,6 +42,14 @@ public struct ClusterStatus: Sendable {
             for endpoint in etcd.health where !endpoint.healthy {
                 problems.append("etcd: \(endpoint.endpoint) unhealthy\(endpoint.error.map { ": \($0)" } ?? "")")
             }
+            for (member, alarm) in etcd.alarms {
+                problems.append("etcd: \(alarm) alarm on \(member) (see `clusterup etcd alarms`)")
+            }
+            for member in etcd.members {
+                if let lag = etcd.lag(of: member), lag > EtcdEndpointStatus.laggingAfter {
+                    problems.append("etcd: \(member.name) is \(lag) raft entries behind the leader")
+                }
+            }
         }
         return problems
     }
@@ -62,6 +70,8 @@ public struct HostStatus: Sendable {
     public var versions: [String: String] = [:]
     /// Which clusterup last changed the host; nil when none recorded it.
     public var lastDeploy: DeployRecord?
+    /// etcd hosts: how old the newest snapshot in the backup directory is; nil when there is none.
+    public var newestSnapshotAge: TimeInterval?
 }
 
 /// A certificate installed on a node, read over SSH and parsed here.
@@ -118,7 +128,34 @@ public struct EtcdStatus: Sendable {
     public var queriedOn: String?
     public var members: [EtcdMember] = []
     public var health: [EtcdEndpointHealth] = []
+    /// Each answering member's `endpoint status`: database size and in use, leader, raft index, alarms.
+    public var endpoints: [EtcdEndpointStatus] = []
     public var error: String?
+
+    public func endpoint(of member: EtcdMember) -> EtcdEndpointStatus? { endpoints.first { $0.memberID == member.id } }
+
+    public var leader: EtcdEndpointStatus? {
+        EtcdEndpointStatus.agreedLeader(endpoints).flatMap { id in endpoints.first { $0.memberID == id } }
+    }
+
+    /// Raft entries `member` has still to apply of the leader's; nil when either does not answer.
+    public func lag(of member: EtcdMember) -> UInt64? {
+        guard let mine = endpoint(of: member), let leader else { return nil }
+        return mine.lag(behind: leader)
+    }
+
+    /// Alarms by member name, each reported once.
+    public var alarms: [(member: String, alarm: String)] {
+        var seen: [(String, String)] = []
+        for endpoint in endpoints {
+            // Every member reports the cluster's alarms: each is named after the member it is about.
+            for (id, alarm) in endpoint.alarms {
+                let name = members.first { $0.id == id }.map { $0.name.isEmpty ? $0.hexID : $0.name } ?? id.map { String($0, radix: 16) } ?? "?"
+                if !seen.contains(where: { $0 == (name, alarm) }) { seen.append((name, alarm)) }
+            }
+        }
+        return seen.map { (member: $0.0, alarm: $0.1) }
+    }
 }
 
 public struct EtcdEndpointHealth: Sendable, Equatable, Decodable {
@@ -159,7 +196,8 @@ enum ManagedUnits {
     }
 
     /// Every unit deploy may have installed, whatever the roles now (a role may have been dropped).
-    static let all = ["clusterup-vrrpd.service", "keepalived.service", LoadBalancerComponent.firewallUnit, "haproxy.service", "etcd.service"]
+    static let all = ["clusterup-vrrpd.service", "keepalived.service", LoadBalancerComponent.firewallUnit, "haproxy.service",
+                      EtcdComponent.snapshotTimer, "etcd.service"]
         + Artifact.kubernetesComponents.map { "\($0).service" }
 }
 
@@ -176,6 +214,9 @@ enum StatusProbe {
                 script += "echo '@@vrrpd'; timeout 5 \(shellQuote(vrrpd)) status 2>&1 || true\n"
             }
             script += "echo '@@haproxy'; \(HAProxyNode.statsCSVCommand) 2>/dev/null || true\n"
+        }
+        if host.roles.contains(.etcd) {
+            script += "echo '@@snapshot'; \(EtcdSnapshotAge.script(directory: settings.etcd.backupDirectory))\n"
         }
         script += certificatesScript()
         script += "echo '@@deployed'; cat \(shellQuote(DeployRecord.path)) 2>/dev/null || true\n"
@@ -256,6 +297,7 @@ enum StatusProbe {
         status.certificates = parseCertificates(sections, now: now)
         status.lastDeploy = sections.first("deployed").flatMap { DeployRecord.parse($0.body) }
         status.versions = parseVersions(sections)
+        status.newestSnapshotAge = sections.first("snapshot").flatMap { EtcdSnapshotAge.parse($0.body) }
         return status
     }
 }
@@ -297,8 +339,11 @@ public enum StatusCollector {
             let members = try EtcdMember.parseList(list.stdoutText, host: host.name)
             // Exits 1 when an endpoint is unhealthy but still prints every endpoint's state.
             let health = try connection.run(Etcdctl.command(etcdctl, "endpoint health --cluster -w json"), sudo: true, timeout: 30)
+            // Prints the members that answer even when one does not (and then exits 1).
+            let endpoints = try connection.run(Etcdctl.command(etcdctl, "endpoint status --cluster -w json"), sudo: true, timeout: 30)
             return EtcdStatus(queriedOn: host.name, members: members,
-                              health: try EtcdEndpointHealth.parseList(health.stdoutText + "\n" + health.stderrText, host: host.name))
+                              health: try EtcdEndpointHealth.parseList(health.stdoutText + "\n" + health.stderrText, host: host.name),
+                              endpoints: (try? EtcdEndpointStatus.parse(endpoints.stdoutText, host: host.name)) ?? [])
         }
         switch answer {
         case .success(let status): return status

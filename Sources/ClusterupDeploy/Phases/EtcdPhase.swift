@@ -7,6 +7,8 @@ import Foundation
 /// (member add, then start), sheds removed members (member remove first), and restarts members
 /// whose files changed one at a time, waiting for each to be healthy again.
 struct EtcdPhase: DeployPhase {
+    static let unitName = "etcd.service"
+
     let title = "etcd"
     let changesHosts = true
 
@@ -14,7 +16,9 @@ struct EtcdPhase: DeployPhase {
         let etcdHosts = session.inventory.hosts(withRole: .etcd)
         if etcdHosts.isEmpty { return "no etcd hosts" }
         let (plan, changes) = session.with { ($0.etcdPlan, $0.changes) }
-        let touched = etcdHosts.contains { changes[$0.name]?.touches("etcd.service") == true }
+        let touched = etcdHosts.contains { host in
+            [EtcdPhase.unitName, EtcdComponent.snapshotTimer].contains { changes[host.name]?.touches($0) == true }
+        }
         return (plan?.isNoChange ?? true) && !touched ? "etcd members and files unchanged" : nil
     }
 
@@ -67,8 +71,8 @@ struct EtcdPhase: DeployPhase {
                 guard let host = inventory.host(named: peer.name) else { continue }
                 let alreadyAdded = members?.contains { $0.peerURLs.contains(peer.peerURL) } ?? false
                 if !alreadyAdded {
-                    try await session.onHosts([anchor], phase: title, step: "member add \(peer.name)") { _, connection, _ in
-                        _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "member add \(shellQuote(peer.name)) --peer-urls=\(peer.peerURL)"))
+                    try await session.onHosts([anchor], phase: title, step: "member add \(peer.name)") { host, connection, _ in
+                        try EtcdPhase.addMember(peer, on: host, connection: connection, etcdctl: etcdctl, timeout: timeout)
                     }
                 }
                 try await session.onHosts([host], phase: title, step: "starting etcd") { host, connection, _ in
@@ -102,6 +106,12 @@ struct EtcdPhase: DeployPhase {
                 try EtcdPhase.waitHealthy(host, connection: connection, etcdctl: etcdctl, timeout: timeout)
             }
         }
+        // etcd.snapshots: the timer starts (or restarts on a new interval) once its member runs.
+        let timer = ManagedUnit(name: EtcdComponent.snapshotTimer, component: "etcd")
+        let timed = etcdHosts.filter { changes[$0.name]?.touches(timer.name) == true }
+        try await session.onHosts(timed, phase: title, step: "snapshot timer") { host, connection, _ in
+            if let what = try applyUnitChange(timer, changes: changes[host.name]!, on: connection) { session.note(host.name, what) }
+        }
     }
 
     /// A snapshot before touching a running cluster; kept on the anchor host.
@@ -115,6 +125,21 @@ struct EtcdPhase: DeployPhase {
             return path
         }
         if let path = paths[host.name] { session.note(host.name, "etcd snapshot saved to \(path)") }
+    }
+
+    /// `member add`, repeated while etcd refuses it: etcd 3.4 and 3.5 add a voting member only
+    /// when every member has been connected for 5 s, so the second of two joiners (recover
+    /// re-adds two at once) is refused with "unhealthy cluster" just after the first started.
+    /// Done once the peer URL is listed, so a retry after an add that did go through adds nothing.
+    static func addMember(_ peer: EtcdPeer, on host: ClusterupCore.Host, connection: some RemoteShell, etcdctl: String, timeout: Duration) throws {
+        let listed = Etcdctl.command(etcdctl, "member list -w json") + " | grep -qF \(shellQuote("\"\(peer.peerURL)\""))"
+        let add = Etcdctl.command(etcdctl, "member add \(shellQuote(peer.name)) --peer-urls=\(peer.peerURL)")
+        try RemoteWait.run(
+            until: "\(listed) || \(add)", every: 1, explain: "\(add) 2>&1 | tail -2", timeout: timeout, on: connection
+        ) { detail in
+            ClusterupError.remote("etcd refused to add member \(peer.name) for \(timeout): \(detail)", host: host.name,
+                                  hint: "check the members' health with `clusterup status`; re-running deploy resumes")
+        }
     }
 
     /// The member that a starting member asks first whether it is bootstrapped: etcd asks the
