@@ -46,19 +46,22 @@ let package = Package(
         .target(name: "ClusterupPKI", dependencies: ["COpenSSL", "ClusterupCore"]),
         .target(name: "ClusterupLab", dependencies: ["ClusterupCore"]),
         .target(name: "VRRPDaemon", dependencies: ["VRRP", "VRRPConfig", "CVRRPSys"], swiftSettings: vrrpdSize),
+        // What clusterup knows about a node's components (paths, ports, etcdctl over TLS, HAProxy's
+        // statistics, the VRRP daemon's status), shared by deploy, status, verify and Day-2 operations.
+        .target(name: "ClusterupNodes", dependencies: ["ClusterupCore"]),
 
         // Deploy: desired state per host, compared with what the hosts have, applied in phases.
         .target(name: "ClusterupDeploy", dependencies: [
-            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "VRRPDaemon",
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupNodes", "VRRPDaemon",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
         // verify / verify failover: non-disruptive checks and measured failover.
-        .target(name: "ClusterupVerify", dependencies: ["COpenSSL", "ClusterupCore", "ClusterupSSH", "ClusterupDeploy", "Timeline"]),
+        .target(name: "ClusterupVerify", dependencies: ["COpenSSL", "ClusterupCore", "ClusterupSSH", "ClusterupNodes", "Timeline"]),
 
         // Commands.
         .target(name: "ClusterupCLI", dependencies: [
-            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "ClusterupDeploy", "ClusterupVerify", "VRRP",
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "VRRP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Mustache", package: "swift-mustache"),
@@ -69,8 +72,9 @@ let package = Package(
         .testTarget(name: "ClusterupCoreTests", dependencies: ["ClusterupCore"]),
         .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
         .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
-        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupSSH", "VRRPDaemon"]),
-        .testTarget(name: "ClusterupVerifyTests", dependencies: ["ClusterupVerify", "Timeline"]),
+        .testTarget(name: "ClusterupNodesTests", dependencies: ["ClusterupNodes"]),
+        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPDaemon"]),
+        .testTarget(name: "ClusterupVerifyTests", dependencies: ["ClusterupVerify", "ClusterupNodes", "Timeline"]),
         // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).
         .testTarget(name: "TimelineTests", dependencies: ["Timeline"], exclude: ["Fixtures"]),
         .testTarget(name: "VRRPTests", dependencies: [

@@ -231,9 +231,9 @@ defaults
 # The VIP may live on another node: binding it needs net.ipv4.ip_nonlocal_bind=1.
 frontend kube-apiserver
     bind {{vip}}:{{port}}
-    default_backend kube-apiservers
+    default_backend {{backend}}
 
-backend kube-apiservers
+backend {{backend}}
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
@@ -248,7 +248,7 @@ backend kube-apiservers
 frontend stats
     mode http
     bind 127.0.0.1:{{statsPort}}
-    http-request return status 503 content-type text/plain string "no kube-apiserver up\n" if { path /healthz } { nbsrv(kube-apiservers) lt 1 }
+    http-request return status 503 content-type text/plain string "no kube-apiserver up\n" if { path /healthz } { nbsrv({{backend}}) lt 1 }
     http-request return status 200 content-type text/plain string "ok\n" if { path /healthz }
     stats enable
     stats uri /stats

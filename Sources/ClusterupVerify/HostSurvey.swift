@@ -1,5 +1,5 @@
 import ClusterupCore
-import ClusterupDeploy
+import ClusterupNodes
 import struct ClusterupCore.Host
 import Foundation
 
@@ -43,9 +43,7 @@ public struct HostSurvey: Sendable, Equatable {
 
     public init() {}
 
-    public static let certificateDirectory = "/etc/kubernetes/pki"
-    public static let haproxyBackend = "kube-apiservers"
-    public static let haproxyStatsPort = 8404
+    public static let certificateDirectory = NodeLayout.pkiDirectory
 
     /// The survey script. Each section starts with a `@@name` line; nothing in it changes the host.
     public static func script(units: [String], haproxy: Bool, etcdctl: String?, vrrpd: Bool) -> String {
@@ -61,14 +59,10 @@ public struct HostSurvey: Sendable, Equatable {
             "for f in $(find \(certificateDirectory) -name '*.crt' 2>/dev/null | sort); do printf '%s\\t%s\\n' \"$f\" \"$(openssl x509 -noout -enddate -in \"$f\" 2>&1 | head -1)\"; done",
         ]
         if haproxy {
-            lines += ["echo @@haproxy", "curl -s --max-time 2 'http://127.0.0.1:\(haproxyStatsPort)/stats;csv'"]
+            lines += ["echo @@haproxy", HAProxyNode.statsCSVCommand]
         }
         if let etcdctl {
-            let pki = "\(certificateDirectory)/etcd"
-            lines += [
-                "echo @@etcd",
-                "ETCDCTL_API=3 \(shellQuote(etcdctl)) --endpoints=https://127.0.0.1:2379 --cacert=\(pki)/ca.crt --cert=\(pki)/healthcheck-client.crt --key=\(pki)/healthcheck-client.key --command-timeout=5s endpoint health 2>&1; echo \"exit=$?\"",
-            ]
+            lines += ["echo @@etcd", Etcdctl.command(etcdctl, "endpoint health") + " 2>&1; echo \"exit=$?\""]
         }
         if vrrpd {
             lines += ["echo @@vrrpd", "clusterup-vrrpd status 2>&1 | tr -d '\\n'; echo"]
@@ -111,8 +105,7 @@ public struct HostSurvey: Sendable, Equatable {
             }
         }
         if let csv = sections["haproxy"] {
-            let status = parseHAProxyCSV(csv.joined(separator: "\n"), backend: haproxyBackend)
-            survey.haproxyBackends = status
+            survey.haproxyBackends = HAProxyStats.parse(csv.joined(separator: "\n"))
         }
         if let etcd = sections["etcd"] {
             let text = etcd.filter { !$0.isEmpty }
@@ -122,7 +115,7 @@ public struct HostSurvey: Sendable, Equatable {
             survey.etcd = EtcdHealth(healthy: healthy, detail: body.isEmpty ? "no answer from etcdctl" : body)
         }
         if let vrrpd = sections["vrrpd"], let line = vrrpd.first(where: { !$0.isEmpty }) {
-            survey.vrrpStates = VRRPDStatus.parse(String(line))?.instances.map(\.state)
+            survey.vrrpStates = (try? VRRPInstanceStatus.parse(String(line), host: ""))?.map(\.state)
         }
         return survey
     }
@@ -136,36 +129,5 @@ public struct HostSurvey: Sendable, Equatable {
         formatter.dateFormat = "MMM d HH:mm:ss yyyy zzz"
         let collapsed = text.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
         return formatter.date(from: collapsed)
-    }
-
-    /// Server name → status for one HAProxy backend; nil when HAProxy gave no statistics.
-    public static func parseHAProxyCSV(_ csv: String, backend: String) -> [String: String]? {
-        HAProxyStats.parse(csv, backend: backend)
-    }
-}
-
-/// The part of `clusterup-vrrpd status` JSON that verify reads.
-public struct VRRPDStatus: Sendable, Equatable {
-    public struct Instance: Sendable, Equatable {
-        public var name: String
-        public var state: String
-        public var vips: [String]
-        public var vipsInstalled: [String]
-        public var effectivePriority: Int
-    }
-
-    public var instances: [Instance]
-
-    public static func parse(_ json: String) -> VRRPDStatus? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let instances = object["instances"] as? [[String: Any]] else { return nil }
-        return VRRPDStatus(instances: instances.map { item in
-            Instance(
-                name: item["name"] as? String ?? "",
-                state: item["state"] as? String ?? "unknown",
-                vips: item["vips"] as? [String] ?? [],
-                vipsInstalled: item["vips_installed"] as? [String] ?? [],
-                effectivePriority: item["effective_priority"] as? Int ?? 0)
-        })
     }
 }

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 import struct ClusterupCore.Host
 import Foundation
@@ -171,7 +172,7 @@ public struct VerifyEvaluator: Sendable {
     func haproxyCheck(_ host: Host, _ backends: [String: String]?) -> CheckResult {
         guard let backends else {
             return CheckResult(check: "haproxy", host: host.name, ok: false,
-                               detail: "stats on 127.0.0.1:\(HostSurvey.haproxyStatsPort) did not answer")
+                               detail: "stats on 127.0.0.1:\(HAProxyNode.statsPort) did not answer")
         }
         let expected = inventory.hosts(withRole: .controlPlane).map(\.name)
         let down = expected.filter { backends[$0] != "UP" }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ClusterupNodes
 @testable import ClusterupDeploy
 
 /// The rendered haproxy.cfg run by the real HAProxy on loopback: its /healthz (what the lab's VRRP
@@ -22,7 +23,7 @@ import Testing
         var config = try TemplateSet().render("haproxy.cfg", [
             "cluster": "t", "vip": "127.0.0.1", "port": frontend,
             "backends": [["name": "cp1", "address": "127.0.0.1"]], "apiserverPort": apiserver,
-            "statsPort": stats, "checkInterval": "100ms",
+            "statsPort": stats, "checkInterval": "100ms", "backend": HAProxyNode.apiserverBackend,
         ])
         // Run unprivileged in the foreground: no admin socket in /run/haproxy, no syslog, no fork.
         config = config.split(separator: "\n", omittingEmptySubsequences: false)

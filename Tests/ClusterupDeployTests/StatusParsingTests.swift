@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 import Foundation
 import Testing

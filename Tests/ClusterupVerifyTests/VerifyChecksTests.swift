@@ -44,7 +44,7 @@ import Testing
         https://127.0.0.1:2379 is healthy: successfully committed proposal: took = 1.9ms
         exit=\(etcdExit)
         @@vrrpd
-        {"daemon":{"config":"/etc/clusterup/vrrpd.yaml"},"instances":[{"name":"vi_51","state":"\(holdsVIP ? "master" : "backup")","vips":["198.51.100.62/26"],"vips_installed":[],"effective_priority":254}]}
+        {"daemon":{"config":"/etc/clusterup/vrrpd.yaml"},"instances":[{"name":"vi_51","vrid":51,"priority":254,"state":"\(holdsVIP ? "master" : "backup")","vips":["198.51.100.62/26"],"vips_installed":[],"effective_priority":254}]}
         """
     }
 

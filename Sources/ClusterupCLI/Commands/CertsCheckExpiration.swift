@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ArgumentParser
 import ClusterupCore
 import ClusterupDeploy
@@ -34,7 +35,7 @@ extension Clusterup {
             var expected: [String: String] = [:]
             for (local, remote) in generator.plan.files(forNode: host) where remote.hasSuffix(".crt") {
                 if let pem = try? String(contentsOfFile: generator.directory.root + "/" + local, encoding: .utf8) {
-                    expected[DeployInputs.remotePKI + "/" + remote] = pem
+                    expected[NodeLayout.pkiDirectory + "/" + remote] = pem
                 }
             }
             return expected

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 
 /// control-plane hosts: kube-apiserver (talking to every etcd member over TLS), and
@@ -24,7 +25,7 @@ enum ControlPlaneComponent {
         }
         let common: [String: Any] = [
             "cluster": inventory.cluster, "name": host.name, "address": host.privateAddress,
-            "pki": DeployInputs.remotePKI, "kubernetesDir": dir,
+            "pki": NodeLayout.pkiDirectory, "kubernetesDir": dir,
             "clusterDomain": inventory.pki.clusterDomain, "serviceCIDR": inventory.pki.serviceCIDR,
         ]
         let components: [(String, [String])] = [

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 import ClusterupPKI
 
@@ -34,7 +35,6 @@ public struct DeployInputs: Sendable {
     }
 
     /// The node-side PKI directory (kubeadm's).
-    public static let remotePKI = "/etc/kubernetes/pki"
     public static let kubernetesDirectory = "/etc/kubernetes"
 
     /// The host's part of the PKI, as files under /etc/kubernetes/pki, each restarting the units
@@ -48,7 +48,7 @@ public struct DeployInputs: Sendable {
             }
             let isKey = local.hasSuffix(".key")
             return ManagedFile(
-                path: "\(Self.remotePKI)/\(remote)", content: content, mode: isKey ? 0o600 : 0o644,
+                path: "\(NodeLayout.pkiDirectory)/\(remote)", content: content, mode: isKey ? 0o600 : 0o644,
                 sensitive: isKey, restarts: Self.consumers(ofPKIFile: remote), component: "pki")
         }
     }

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 
 /// etcd hosts: one member each, TLS for clients and peers, run by our own etcd.service (it
@@ -14,7 +15,7 @@ enum EtcdComponent {
             text: try inputs.render("etcd.service", [
                 "cluster": inputs.inventory.cluster, "name": host.name, "address": host.privateAddress,
                 "binary": systemdWord(try inputs.artifactPath("etcd")), "dataDir": systemdWord(settings.dataDirectory),
-                "pki": DeployInputs.remotePKI, "extraArgs": settings.extraArgs.map(systemdWord),
+                "pki": NodeLayout.pkiDirectory, "extraArgs": settings.extraArgs.map(systemdWord),
             ]),
             restarts: ["etcd.service"], component: "etcd"))
         // Only a member that is about to start for the first time gets (a new) bootstrap file:

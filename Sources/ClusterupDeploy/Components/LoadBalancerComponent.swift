@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 import ClusterupSSH
 
@@ -9,7 +10,6 @@ enum LoadBalancerComponent {
     static let vrrpdConfig = "/etc/clusterup/vrrpd.yaml"
     static let vrrpdDigest = "/etc/clusterup/clusterup-vrrpd.sha256"
     static let keepalivedConfig = "/etc/keepalived/keepalived.conf"
-    static let statsPort = 8404
     static let firewallRuleset = "/etc/clusterup/vrrp-firewall.nft"
     static let firewallUnit = "clusterup-vrrp-firewall.service"
     static let firewallTable = "inet clusterup_vrrp"
@@ -34,7 +34,7 @@ enum LoadBalancerComponent {
             path: haproxyConfig,
             text: try inputs.render("haproxy.cfg", [
                 "cluster": cluster, "vip": vip.isIPv6 ? "[\(vip.address)]" : vip.address, "port": vip.port,
-                "backends": backends, "apiserverPort": 6443, "statsPort": statsPort, "checkInterval": "1s",
+                "backends": backends, "apiserverPort": 6443, "statsPort": HAProxyNode.statsPort, "backend": HAProxyNode.apiserverBackend, "checkInterval": "1s",
             ]),
             restarts: ["haproxy.service"], component: "haproxy"))
         // Debian's unit leaves the descriptor limit at systemd's default; maxconn needs more. The

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupSSH
 import ClusterupCore
 import Foundation

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 import ClusterupSSH
 import ClusterupPKI
@@ -61,45 +62,6 @@ public struct HostStatus: Sendable {
     public var versions: [String: String] = [:]
     /// Which clusterup last changed the host; nil when none recorded it.
     public var lastDeploy: DeployRecord?
-}
-
-/// One VRRP instance as clusterup-vrrpd reports it (`clusterup-vrrpd status`).
-public struct VRRPInstanceStatus: Sendable, Equatable, Decodable {
-    public var name: String
-    public var state: String
-    public var vrid: Int
-    public var priority: Int
-    public var effectivePriority: Int?
-    public var masterAddress: String?
-    public var vipsInstalled: [String]
-
-    enum CodingKeys: String, CodingKey {
-        case name, state, vrid, priority
-        case effectivePriority = "effective_priority"
-        case masterAddress = "master_address"
-        case vipsInstalled = "vips_installed"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.decode(String.self, forKey: .name)
-        state = try c.decode(String.self, forKey: .state)
-        vrid = try c.decode(Int.self, forKey: .vrid)
-        priority = try c.decode(Int.self, forKey: .priority)
-        effectivePriority = try c.decodeIfPresent(Int.self, forKey: .effectivePriority)
-        masterAddress = try c.decodeIfPresent(String.self, forKey: .masterAddress)
-        vipsInstalled = try c.decodeIfPresent([String].self, forKey: .vipsInstalled) ?? []
-    }
-
-    /// Parses `clusterup-vrrpd status` output.
-    public static func parse(_ json: String, host: String) throws -> [VRRPInstanceStatus] {
-        struct Status: Decodable { var instances: [VRRPInstanceStatus] }
-        do {
-            return try JSONDecoder().decode(Status.self, from: Data(json.utf8)).instances
-        } catch {
-            throw ClusterupError.remote("could not read `clusterup-vrrpd status`: \(error)", host: host)
-        }
-    }
 }
 
 /// A certificate installed on a node, read over SSH and parsed here.
@@ -203,7 +165,7 @@ enum ManagedUnits {
 
 /// The probe `status` runs on each host, and its parser.
 enum StatusProbe {
-    static let pkiDirectory = DeployInputs.remotePKI
+    static let pkiDirectory = NodeLayout.pkiDirectory
 
     static func script(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings) -> String {
         var script = "echo '@@units'\n" + HostObservedState.probeScript(paths: [], units: ManagedUnits.units(for: host, inventory: inventory))
@@ -213,7 +175,7 @@ enum StatusProbe {
                 let vrrpd = settings.artifact("clusterup-vrrpd")?.path ?? "/usr/local/bin/clusterup-vrrpd"
                 script += "echo '@@vrrpd'; timeout 5 \(shellQuote(vrrpd)) status 2>&1 || true\n"
             }
-            script += "echo '@@haproxy'; curl -s --max-time 2 'http://127.0.0.1:\(LoadBalancerComponent.statsPort)/stats;csv' 2>/dev/null || true\n"
+            script += "echo '@@haproxy'; \(HAProxyNode.statsCSVCommand) 2>/dev/null || true\n"
         }
         script += certificatesScript()
         script += "echo '@@deployed'; cat \(shellQuote(DeployRecord.path)) 2>/dev/null || true\n"
@@ -287,7 +249,7 @@ enum StatusProbe {
             // No answer from the stats endpoint: HAProxy is down, which the unit state reports.
             if let csv = sections.first("haproxy"), !csv.body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 let backends = inventory.hosts(withRole: .controlPlane).map(\.name)
-                let seen = HAProxyStats.backendStatus(csv.body, backend: "kube-apiservers")
+                let seen = HAProxyStats.backendStatus(csv.body)
                 for name in backends { status.haproxyBackends[name] = seen[name] ?? "absent" }
             }
         }

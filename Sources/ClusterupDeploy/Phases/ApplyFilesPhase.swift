@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 import ClusterupSSH
 
@@ -21,7 +22,7 @@ struct ApplyFilesPhase: DeployPhase {
             if !directories.isEmpty {
                 // Private directories for keys; others as usual.
                 let commands = directories.sorted().map { dir in
-                    dir.hasPrefix(DeployInputs.remotePKI) || dir == DeployInputs.kubernetesDirectory
+                    dir.hasPrefix(NodeLayout.pkiDirectory) || dir == DeployInputs.kubernetesDirectory
                         ? "install -d -m 0700 \(shellQuote(dir))" : "mkdir -p \(shellQuote(dir))"
                 }
                 _ = try connection.checkedOutput(commands.joined(separator: " && "))

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 import Foundation
 
@@ -126,7 +127,7 @@ struct EtcdPhase: DeployPhase {
     /// can tell the others the cluster's members), with its own peer certificate. HTTP/1.1: curl's
     /// HTTP/2 requests to etcd 3.4's peer port end in a reset stream.
     static func waitServingPeers(_ host: ClusterupCore.Host, connection: some RemoteShell, timeout: Duration) throws {
-        let pki = DeployInputs.remotePKI
+        let pki = NodeLayout.pkiDirectory
         let url = EtcdPeer(name: host.name, address: host.privateAddress).peerURL + "/members"
         let curl = "curl -sf --http1.1 --max-time 2 -o /dev/null --cacert \(pki)/etcd/ca.crt --cert \(pki)/etcd/peer.crt --key \(pki)/etcd/peer.key \(url)"
         try RemoteWait.run(

@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupSSH
 import ClusterupCore
 import ClusterupPKI
@@ -154,7 +155,7 @@ struct PlanPhase: DeployPhase {
         // A first deploy installs some twenty PKI files per host: one line says it.
         let newPKI = changes.files.filter { $0.file.component == "pki" && $0.reason == .missing }
         if newPKI.count > 3 {
-            lines.append("\(verb)install \(newPKI.count) PKI files under \(DeployInputs.remotePKI)")
+            lines.append("\(verb)install \(newPKI.count) PKI files under \(NodeLayout.pkiDirectory)")
         }
         for change in changes.files where !(newPKI.count > 3 && change.file.component == "pki" && change.reason == .missing) {
             let file = change.file
@@ -243,13 +244,5 @@ enum HostProbe {
         let before = output[..<range.lowerBound]
         let etcd = before.isEmpty ? nil : try EtcdHostFacts.parse(String(before), host: host)
         return (etcd, try HostObservedState.parse(String(output[range.upperBound...]), host: host))
-    }
-}
-
-/// etcdctl on a node, talking to the local member over TLS with the health-check client.
-enum Etcdctl {
-    static func command(_ etcdctl: String, _ arguments: String, endpoints: String = "https://127.0.0.1:2379") -> String {
-        let pki = DeployInputs.remotePKI
-        return "ETCDCTL_API=3 \(shellQuote(etcdctl)) --endpoints=\(endpoints) --cacert=\(pki)/etcd/ca.crt --cert=\(pki)/etcd/healthcheck-client.crt --key=\(pki)/etcd/healthcheck-client.key --command-timeout=5s \(arguments)"
     }
 }

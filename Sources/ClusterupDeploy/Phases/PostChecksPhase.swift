@@ -1,3 +1,4 @@
+import ClusterupNodes
 import ClusterupCore
 import Foundation
 
@@ -45,8 +46,8 @@ struct PostChecksPhase: DeployPhase {
             var down: [String] = backends
             while ContinuousClock.now < deadline {
                 let csv = try connection.run(
-                    "curl -s --max-time 2 'http://127.0.0.1:\(LoadBalancerComponent.statsPort)/stats;csv'", sudo: false, timeout: 10)
-                let status = HAProxyStats.backendStatus(csv.stdoutText, backend: "kube-apiservers")
+                    HAProxyNode.statsCSVCommand, sudo: false, timeout: 10)
+                let status = HAProxyStats.backendStatus(csv.stdoutText)
                 down = backends.filter { status[$0] != "UP" }
                 if down.isEmpty { return }
                 Thread.sleep(forTimeInterval: 0.5)
@@ -74,32 +75,5 @@ struct PostChecksPhase: DeployPhase {
             phase: title,
             failures: [("vip", holders.isEmpty ? "no lb host holds \(vip)" : "\(holders.count) hosts hold \(vip) (split brain): \(holders.joined(separator: ", "))")],
             state: "Every component is deployed; the VIP is not healthy. Check `clusterup status` and the VRRP daemon's journal.")
-    }
-}
-
-/// Reads HAProxy's CSV statistics (deploy's checks, status, verify).
-public enum HAProxyStats {
-    /// Server name → status (UP, DOWN, MAINT…) for one backend.
-    public static func backendStatus(_ csv: String, backend: String) -> [String: String] {
-        parse(csv, backend: backend) ?? [:]
-    }
-
-    /// The same, nil when the text has no CSV header (HAProxy did not answer with statistics).
-    public static func parse(_ csv: String, backend: String) -> [String: String]? {
-        var header: [Substring] = []
-        var result: [String: String] = [:]
-        for line in csv.split(separator: "\n") {
-            if line.hasPrefix("# ") {
-                header = line.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false)
-                continue
-            }
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard let px = header.firstIndex(of: "pxname"), let sv = header.firstIndex(of: "svname"),
-                  let st = header.firstIndex(of: "status"), fields.count > max(px, sv, st),
-                  fields[px] == backend, fields[sv] != "BACKEND", fields[sv] != "FRONTEND"
-            else { continue }
-            result[String(fields[sv])] = String(fields[st]).split(separator: " ").first.map(String.init) ?? ""
-        }
-        return header.isEmpty ? nil : result
     }
 }
