@@ -10,6 +10,7 @@ final class LabController: Sendable {
     let commands = HostCommands()
     let system = HostSystem()
     let progress: @Sendable (String) -> Void
+    var cgroups: NodeCgroups { NodeCgroups(commands: commands, system: system) }
 
     /// Name of the tmpfs put on /run/systemd/nspawn when that is not a tmpfs already (see
     /// `ensureNspawnRuntime`); recognised by this source name so only ours is ever unmounted.
@@ -361,8 +362,12 @@ final class LabController: Sendable {
         let started = Date()
         var launched: [Int: RecordedProcess] = [:]
         for node in nodes {
-            let pid = try commands.spawn("systemd-nspawn", nspawnArguments(node), environment: Self.nspawnEnvironment(node),
-                                         logFile: node.logFile)
+            // nspawn starts in the node's own control groups (see NodeCgroups), through /bin/sh
+            // which joins them and execs it: the pid stays the one recorded.
+            let procsFiles = try cgroups.prepare(machine: node.machine)
+            let pid = try commands.spawn("/bin/sh", ["-c", NodeCgroups.joinThenExec(procsFiles), "sh",
+                                                     try HostCommands.locate("systemd-nspawn")] + nspawnArguments(node),
+                                         environment: Self.nspawnEnvironment(node), logFile: node.logFile)
             guard let process = system.recorded(pid) else {
                 throw ClusterupError.local("systemd-nspawn exited at once", at: node.name,
                                            hint: "see its log: \(node.logFile)")
@@ -471,6 +476,8 @@ final class LabController: Sendable {
                 _ = waitUntilGone([nspawn], seconds: 5)
             }
         }
+        let kept = cgroups.remove(machine: node.machine)
+        if !kept.isEmpty { progress("warning: \(node.name): control groups still in use: \(kept.joined(separator: ", "))") }
         try store?.updateNode(node.index) { $0.nspawn = nil; $0.initProcess = nil }
         return initProcess != nil
     }
