@@ -29,6 +29,11 @@ extension Clusterup {
         @Flag(help: "Show what would change on each host and change nothing.")
         var dryRun = false
 
+        @Flag(help: ArgumentHelp(
+            "Deploy the hosts that answer and leave out those that cannot be reached.",
+            discussion: "Without it, an unreachable host stops deploy before anything changes. With it, nothing on those hosts is changed and nothing that needs them is done (no etcd member is added for them; a new etcd cluster is not started without them); they still count in the other hosts' configuration."))
+        var skipUnreachable = false
+
         @Option(help: "Seconds to wait for a service to become healthy after (re)starting it.")
         var healthTimeout: Int = 90
 
@@ -51,6 +56,7 @@ extension Clusterup {
             options.concurrency = fanOut.concurrency
             options.acceptNewHostKeys = ssh.acceptNewHostKeys
             options.healthTimeout = .seconds(healthTimeout)
+            options.skipUnreachable = skipUnreachable
             let renderer = DeployRenderer(json: output.isJSON, live: output.progressMode)
             let session = DeploySession(
                 inventory: loaded, settings: settings, options: options, connector: try ssh.connector(for: loaded),

@@ -73,7 +73,14 @@ struct PlanPhase: DeployPhase {
         let hostsWithData = Set(etcdFacts.filter { $0.value.hasData }.map(\.key))
         let members = etcdHosts.lazy.compactMap { etcdFacts[$0.name]?.members }.first
         let peers = etcdHosts.map { EtcdPeer(name: $0.name, address: $0.privateAddress) }
-        let etcdPlan = try EtcdMembershipPlan.plan(desired: peers, members: members, hostsWithData: hostsWithData)
+        let skipped = session.skippedHosts
+        var etcdPlan = try EtcdMembershipPlan.plan(desired: peers, members: members, hostsWithData: hostsWithData)
+        if let refusal = UnreachableHosts.etcdRefusal(etcdPlan, skipped: skipped) {
+            throw ClusterupError.badInput(refusal, at: inventory.path, hint: "bring the host back, or take it out of the etcd role")
+        }
+        let (reachablePlan, leftOut) = UnreachableHosts.withoutSkipped(etcdPlan, skipped: skipped)
+        etcdPlan = reachablePlan
+        for name in leftOut { session.note(name, "etcd: not added as a member (unreachable); a deploy once it is back adds it") }
         var bootstrap: [String: (initialCluster: String, state: String)] = [:]
         switch etcdPlan {
         case .bootstrap(let peers):
@@ -110,7 +117,9 @@ struct PlanPhase: DeployPhase {
         for host in inventory.hosts {
             let state = try DeployPlanner.desiredState(for: host, inputs)
             desired[host.name] = state
-            changes[host.name] = HostChanges.plan(desired: state, observed: readings[host.name]!.observed, hash: sha256Hex)
+            // A skipped host was not read and gets no change.
+            changes[host.name] = readings[host.name].map { HostChanges.plan(desired: state, observed: $0.observed, hash: sha256Hex) }
+                ?? HostChanges(host: host.name)
         }
         let dryRun = session.options.dryRun
         if dryRun {
