@@ -64,6 +64,19 @@ struct NodeCgroups: Sendable {
         (procsFiles.map { "echo $$ > \(shellQuote($0))" } + ["exec \"$@\""]).joined(separator: " && ")
     }
 
+    /// Machine names that have a group (in either hierarchy).
+    func machines() -> Set<String> {
+        var roots = [Self.legacyRoot]
+        if let unified = Self.unifiedMount(system.mounts()) { roots.append(unified) }
+        return Set(roots.flatMap { root -> [String] in
+            let directory = "\(root)/\(Self.group)"
+            return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { entry in
+                var isDirectory: ObjCBool = false
+                return FileManager.default.fileExists(atPath: "\(directory)/\(entry)", isDirectory: &isDirectory) && isDirectory.boolValue
+            }
+        })
+    }
+
     /// Removes the node's groups once it is stopped: deepest first (its systemd left its slices
     /// behind, empty); a group still holding a process stays (rmdir fails) and is reported.
     func remove(machine: String) -> [String] {

@@ -127,4 +127,32 @@ import Testing
         let missing = try #require(throws: ClusterupError.self) { try cache.remove("trixie-node") }
         #expect(missing.exitCode == 2 && "\(missing)".contains("bookworm-pkgtest"), "\(missing)")
     }
+
+    @Test func nspawnJoinsTheNodesOwnGroupsThenKeepsItsPid() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rel-cg-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: "\(directory)/with space", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let files = ["\(directory)/cgroup.procs", "\(directory)/with space/cgroup.procs"]
+        let script = NodeCgroups.joinThenExec(files)
+        #expect(script.hasSuffix("exec \"$@\""))
+        // The pid written is the pid of what it execs (here a shell printing its own pid).
+        let result = try HostCommands().run("/bin/sh", ["-c", script, "sh", "/bin/sh", "-c", "echo $$"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let pid = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for file in files {
+            #expect(try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == pid)
+        }
+        // A group that cannot be joined stops it before nspawn runs.
+        let refused = try HostCommands().run("/bin/sh", ["-c", NodeCgroups.joinThenExec(["\(directory)/missing/cgroup.procs"]), "sh", "/bin/echo", "ran"])
+        #expect(refused.status != 0 && !refused.stdout.contains("ran"))
+    }
+
+    @Test func cgroup2IsFoundWhereverThisHostMountedIt() {
+        let mount = { (point: String, type: String, source: String) in ProcFS.Mount(mountPoint: point, fileSystemType: type, source: source) }
+        #expect(NodeCgroups.unifiedMount([mount("/sys/fs/cgroup/systemd", "cgroup", "cgroup")]) == nil)
+        #expect(NodeCgroups.unifiedMount([mount("/sys/fs/cgroup/unified", "cgroup2", "cgroup2")]) == "/sys/fs/cgroup/unified")
+        #expect(NodeCgroups.unifiedMount([mount("/sys/fs/cgroup/unified", "cgroup2", "cgroup2"),
+                                          mount(NodeCgroups.ownMount, "cgroup2", NodeCgroups.mountSource)]) == NodeCgroups.ownMount)
+        #expect(NodeCgroups.directory(root: "/sys/fs/cgroup/unified", machine: "rel-n1") == "/sys/fs/cgroup/unified/clusterup-lab/rel-n1")
+    }
 }
