@@ -16,20 +16,7 @@ struct ReleaseLabTests {
     }
 
     func node(_ node: String, _ command: String, lab: String) async throws -> String {
-        try await Lab.execute(["sh", "-c", command], on: node, lab: lab).stdout
-    }
-
-    /// Brings a lab up, runs `body`, and always takes the lab down; the image stays.
-    func withLab(_ name: String, nodes: Int, release: DebianRelease?, _ body: (String) async throws -> Void) async throws {
-        _ = try await Lab.up(name: name, nodes: nodes, release: release, waitForAddressBlock: 300)
-        do {
-            try await body(try Lab.inventoryPath(name: name))
-        } catch {
-            _ = try? await Lab.down(name: name)
-            throw error
-        }
-        let report = try await Lab.down(name: name)
-        #expect(report.remaining.isEmpty)
+        try await LabFixture.shell(node, command, lab: lab)
     }
 
     /// `verify` until it passes: after a network round HAProxy marks the old master's apiserver up
@@ -67,7 +54,7 @@ struct ReleaseLabTests {
 
     @Test func debian13NodesBootFromTheCachedImageAndTheWholeSuiteRunsOnThem() async throws {
         let lab = "rel13"
-        try await withLab(lab, nodes: 3, release: .trixie) { inventory in
+        try await LabFixture.with(lab, nodes: 3, release: .trixie) { inventory in
             // The nodes run Debian 13 from the image, with what every lab node gets.
             let status = try Lab.status(name: lab)
             #expect(status.nodes.allSatisfy { $0.release == "trixie" && $0.image?.hasSuffix("/trixie-node") == true }, "\(status.nodes)")
@@ -154,7 +141,7 @@ struct ReleaseLabTests {
 
     @Test func aMixedClusterTakesDebian13MembersButRefusesADebian12MemberIntoADebian13Cluster() async throws {
         let lab = "relmix"
-        try await withLab(lab, nodes: 3, release: nil) { inventory in
+        try await LabFixture.with(lab, nodes: 3, release: nil) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")
 
@@ -186,7 +173,7 @@ struct ReleaseLabTests {
         // The reverse: a Debian 12 node cannot join a cluster of Debian 13 members. Deploy says so
         // in its plan, before any member is added or any file written.
         let reverse = "relrev"
-        try await withLab(reverse, nodes: 1, release: .trixie) { inventory in
+        try await LabFixture.with(reverse, nodes: 1, release: .trixie) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")
             _ = try await Lab.grow(name: reverse, nodes: 2, release: .bookworm)

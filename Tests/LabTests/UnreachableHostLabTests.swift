@@ -15,7 +15,7 @@ struct UnreachableHostLabTests {
     }
 
     func node(_ node: String, _ command: String, lab: String) async throws -> String {
-        try await Lab.execute(["sh", "-c", command], on: node, lab: lab).stdout
+        try await LabFixture.shell(node, command, lab: lab)
     }
 
     static let etcdctl = """
@@ -25,9 +25,7 @@ struct UnreachableHostLabTests {
 
     @Test func anUnreachableHostStopsDeployUnlessSkippedAndADeadHostIsRemovedThroughTheOthers() async throws {
         let lab = "reldead"
-        _ = try await Lab.up(name: lab, nodes: 3, waitForAddressBlock: 300)
-        do {
-            let inventory = try Lab.inventoryPath(name: lab)
+        try await LabFixture.with(lab, nodes: 3) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")
             let vrrpConfig = "/etc/clusterup/vrrpd.yaml"
@@ -93,11 +91,6 @@ struct UnreachableHostLabTests {
             }
             let verify = try await clusterup(["verify", withoutNode3])
             #expect(verify.status == 0, "\(verify.output)")
-        } catch {
-            _ = try? await Lab.down(name: lab)
-            throw error
         }
-        let report = try await Lab.down(name: lab)
-        #expect(report.remaining.isEmpty)
     }
 }
