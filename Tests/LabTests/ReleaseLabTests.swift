@@ -159,6 +159,17 @@ struct ReleaseLabTests {
             try await waitHealthy(inventory)
             try await failoverInEveryMode(inventory, backend: "clusterup-vrrpd on a mixed cluster")
 
+            // keepalived 2.2.7 (Debian 12) and 2.3.3 (Debian 13) in one VRRP instance.
+            let keepalived = inventory.replacingOccurrences(of: "inventory.yml", with: "keepalived.yml")
+            try String(contentsOfFile: inventory, encoding: .utf8).replacingOccurrences(of: "vrrp:\n", with: "vrrp:\n  backend: keepalived\n")
+                .write(toFile: keepalived, atomically: true, encoding: .utf8)
+            let switched = try await clusterup(["deploy", keepalived])
+            try #require(switched.status == 0, "\(switched.output)")
+            let versions = try await node("node1", "keepalived --version 2>&1 | head -n 1", lab: lab)
+                + (try await node("node4", "keepalived --version 2>&1 | head -n 1", lab: lab))
+            #expect(versions.contains("v2.2.") && versions.contains("v2.3."), "\(versions)")
+            try await failoverInEveryMode(keepalived, backend: "keepalived on a mixed cluster")
+
             // Backup and restore across both etcd releases, and both releases' etcdctl.
             let backups = "/tmp/clusterup-\(lab)-backups"
             defer { try? FileManager.default.removeItem(atPath: backups) }
