@@ -59,9 +59,13 @@ let package = Package(
         // verify / verify failover: non-disruptive checks and measured failover.
         .target(name: "ClusterupVerify", dependencies: ["COpenSSL", "ClusterupCore", "ClusterupSSH", "ClusterupNodes", "Timeline"]),
 
+        // Day-2 rollout mechanism: availability through the VIP per step, HAProxy drain, VIP
+        // handover, etcd member order, host-by-host rolling. Upgrades and other Day-2 operations use it.
+        .target(name: "ClusterupRollout", dependencies: ["ClusterupCore", "ClusterupSSH", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "Timeline"]),
+
         // Commands.
         .target(name: "ClusterupCLI", dependencies: [
-            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "VRRP",
+            "ClusterupCore", "ClusterupSSH", "ClusterupPKI", "ClusterupLab", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Mustache", package: "swift-mustache"),
@@ -75,6 +79,8 @@ let package = Package(
         .testTarget(name: "ClusterupNodesTests", dependencies: ["ClusterupNodes"]),
         .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPDaemon"]),
         .testTarget(name: "ClusterupVerifyTests", dependencies: ["ClusterupVerify", "ClusterupNodes", "Timeline"]),
+        // Fixtures: answers HAProxy 2.6 gave over its runtime API (read through #filePath).
+        .testTarget(name: "ClusterupRolloutTests", dependencies: ["ClusterupRollout", "ClusterupNodes", "ClusterupVerify", "ClusterupDeploy", "ClusterupSSH", "Timeline"], exclude: ["Fixtures"]),
         // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).
         .testTarget(name: "TimelineTests", dependencies: ["Timeline"], exclude: ["Fixtures"]),
         .testTarget(name: "VRRPTests", dependencies: [
@@ -82,6 +88,6 @@ let package = Package(
             // Renders templates/keepalived.conf.mustache for the interop tests.
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
-        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI", "ClusterupDeploy", "VRRP"]),
+        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP"]),
     ]
 )

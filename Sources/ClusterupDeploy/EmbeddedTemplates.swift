@@ -215,7 +215,7 @@ WantedBy=multi-user.target
 global
     log /dev/log local0
     maxconn 8000
-    stats socket /run/haproxy/admin.sock mode 660 level admin
+    stats socket {{adminSocket}} mode 660 level admin
     daemon
 
 defaults
@@ -223,7 +223,12 @@ defaults
     log global
     option tcplog
     option dontlognull
-    timeout connect 3s
+    # A connect to a live apiserver on the LAN takes well under a millisecond; one to a node that
+    # is cut off never completes. Give up after 500 ms and try another apiserver (redispatch),
+    # so a client waits half a second instead of failing.
+    timeout connect 500ms
+    retries 3
+    option redispatch 1
     timeout client 1h
     timeout server 1h
     timeout check 2s
@@ -237,6 +242,8 @@ backend {{backend}}
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
+    # Until health checks notice a dead node (fall x inter), round robin still sends it new
+    # connections: each waits for the connect timeout above, then goes to another apiserver.
     default-server check check-ssl verify none inter {{checkInterval}} fall 2 rise 2
 {{#backends}}
     server {{name}} {{address}}:{{apiserverPort}}

@@ -14,6 +14,8 @@ import sys
 
 # The Kubernetes release this stand-in claims, so that `upgrade plan` and `status` see a real
 # version; the lab's inventory declares the same as control_plane.version (LabFiles.standinVersion).
+# The version belongs to the artifact, as a real binary's does: a copy with another VERSION line
+# (LabFiles.standin(_:version:)) is another release, and installing it is an upgrade.
 VERSION = "v1.31.2"
 # status, upgrade plan and deploy ask for --version on every run: answer before the heavy imports
 # (and without site-packages: -S above; the stand-ins use the standard library only).
@@ -21,7 +23,7 @@ if "--version" in sys.argv[1:]:
     print(f"Kubernetes {VERSION} (clusterup lab stand-in, not Kubernetes)")
     sys.exit(0)
 
-import argparse, http.server, json, socketserver, ssl, threading, time, urllib.request
+import argparse, http.server, json, signal, socketserver, ssl, threading, time, urllib.request
 
 
 parser = argparse.ArgumentParser(prog="kube-apiserver", description="clusterup lab stand-in for kube-apiserver")
@@ -33,6 +35,9 @@ parser.add_argument("--etcd-servers", default="")
 parser.add_argument("--etcd-cafile")
 parser.add_argument("--etcd-certfile")
 parser.add_argument("--etcd-keyfile")
+# As the real one: after SIGTERM, /readyz fails at once and requests are still served this long
+# (so load balancers see it not ready), then the listener closes and open requests finish.
+parser.add_argument("--shutdown-delay-duration", default="0s")
 # Every other kube-apiserver flag is accepted and ignored: the unit is the real one's.
 args, ignored = parser.parse_known_args()
 for required in ("tls_cert_file", "tls_private_key_file", "etcd_cafile", "etcd_certfile", "etcd_keyfile"):
@@ -42,9 +47,20 @@ servers = [s for s in args.etcd_servers.split(",") if s]
 if not servers:
     sys.exit("kube-apiserver (clusterup lab stand-in): --etcd-servers is required")
 
+def seconds(text):
+    # Go durations as the flag takes them: 0s, 5s, 1500ms, 1m.
+    for suffix, scale in (("ms", 0.001), ("s", 1), ("m", 60)):
+        if text.endswith(suffix) and text[:-len(suffix)].replace(".", "", 1).isdigit():
+            return float(text[:-len(suffix)]) * scale
+    sys.exit(f"kube-apiserver (clusterup lab stand-in): --shutdown-delay-duration '{text}' is not a duration")
+shutdown_delay = seconds(args.shutdown_delay_duration)
+
 etcd_context = ssl.create_default_context(cafile=args.etcd_cafile)
 etcd_context.load_cert_chain(args.etcd_certfile, args.etcd_keyfile)
-state = {"etcd_ok": False, "detail": "not checked yet"}
+state = {"etcd_ok": False, "detail": "not checked yet", "shutting_down": False}
+# Requests being handled now: the shutdown waits for them.
+in_flight = threading.Condition()
+in_flight.count = 0
 
 def check_etcd():
     for server in servers:
@@ -70,10 +86,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def handle(self):
+        with in_flight:
+            in_flight.count += 1
+        try:
+            super().handle()
+        finally:
+            with in_flight:
+                in_flight.count -= 1
+                in_flight.notify_all()
+
     def do_GET(self):
         path = self.path.split("?")[0]
         if path == "/livez":
             self.reply(200, "ok")
+        elif path == "/readyz" and state["shutting_down"]:
+            self.reply(500, "[-]shutdown: the server is shutting down (SIGTERM)\nreadyz check failed")
         elif path in ("/readyz", "/healthz"):
             if state["etcd_ok"]:
                 self.reply(200, "ok")
@@ -97,9 +125,22 @@ httpd = Server((args.bind_address, args.secure_port), Handler)
 # Handshakes happen in the handler threads, so one slow client cannot stall the others.
 httpd.socket = server_context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
 threading.Thread(target=watch_etcd, daemon=True).start()
+
+def shut_down():
+    # Not ready first, still serving for the delay, then no new connections, then the open
+    # requests finish: the order the real apiserver follows.
+    state["shutting_down"] = True
+    time.sleep(shutdown_delay)
+    httpd.shutdown()
+
+signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=shut_down, daemon=True).start())
 print(f"kube-apiserver {VERSION}: clusterup lab stand-in serving https://{args.bind_address}:{args.secure_port}, "
       f"etcd {','.join(servers)}; ignored flags: {' '.join(ignored)}", flush=True)
 httpd.serve_forever()
+httpd.server_close()
+with in_flight:
+    in_flight.wait_for(lambda: in_flight.count == 0, timeout=60)
+print("kube-apiserver: clusterup lab stand-in stopped after SIGTERM (open requests finished)", flush=True)
 
 """##,
         "kube-controller-manager": ##"""

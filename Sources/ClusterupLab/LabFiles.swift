@@ -87,6 +87,14 @@ public enum LabFiles {
         ]
     }
 
+    /// A stand-in's program claiming another Kubernetes release: its `VERSION` line replaced. The
+    /// version is part of the artifact, as with a real binary, so installing this copy is an
+    /// upgrade (or downgrade) that `upgrade plan`, `status` and `/version` see.
+    public static func standin(_ name: String, version: String) -> String? {
+        guard let program = standins.first(where: { $0.0 == name })?.1 else { return nil }
+        return program.replacingOccurrences(of: "\nVERSION = \"\(standinVersion)\"\n", with: "\nVERSION = \"\(version)\"\n")
+    }
+
     /// OpenSSH known_hosts lines with each node's real host key (`<address> ssh-ed25519 AAAA...`).
     public static func knownHosts(state: LabState) -> String {
         state.nodes.sorted(by: { $0.index < $1.index }).compactMap { node in

@@ -224,7 +224,7 @@ public final class FailoverRunner: @unchecked Sendable {
         return recent.count >= 5 && recent.allSatisfy(\.ok)
     }
 
-    static func baselineHint(_ failure: String?, kind: ProbeKind) -> String {
+    public static func baselineHint(_ failure: String?, kind: ProbeKind) -> String {
         if let failure, failure.hasPrefix("HTTP 401") || failure.hasPrefix("HTTP 403") {
             return "the apiserver refuses anonymous requests for this path: pass --probe-cert and --probe-key (e.g. admin.crt and admin.key from the pki directory)"
         }
@@ -335,7 +335,7 @@ public final class FailoverRunner: @unchecked Sendable {
         }
         let connection = connection(master.name)
         do {
-            let answer = try connection.run(fault.inject, sudo: true, timeout: limit.inSeconds)
+            let answer = try connection.run(fault.inject, sudo: true, timeout: limit.totalSeconds)
             guard answer.succeeded else {
                 return "the fault command failed on \(master.name): \(Self.oneLine(answer.stderrText + answer.stdoutText))"
             }
@@ -345,7 +345,7 @@ public final class FailoverRunner: @unchecked Sendable {
         var missing = ""
         repeat {
             do {
-                let check = try connection.run(fault.confirm, sudo: true, timeout: max(1, (injected + limit - prober.now).inSeconds))
+                let check = try connection.run(fault.confirm, sudo: true, timeout: max(1, (injected + limit - prober.now).totalSeconds))
                 if check.succeeded { return nil }
                 missing = Self.oneLine(check.stdoutText + check.stderrText)
             } catch {
@@ -362,7 +362,7 @@ public final class FailoverRunner: @unchecked Sendable {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        String(format: "%g s", duration.inSeconds)
+        String(format: "%g s", duration.totalSeconds)
     }
 
     /// Waits until the VIP has answered every probe for a quiet stretch (so a failback outage is
@@ -395,13 +395,13 @@ public final class FailoverRunner: @unchecked Sendable {
             var attempt = 0
             repeat {
                 do {
-                    let answer = try connection.run(fault.restore, sudo: true, timeout: max(1, (until - prober.now).inSeconds))
+                    let answer = try connection.run(fault.restore, sudo: true, timeout: max(1, (until - prober.now).totalSeconds))
                     restoreError = answer.succeeded ? nil : "the restore command failed on \(master.name): \(Self.oneLine(answer.stderrText))"
                     break
                 } catch {
                     restoreError = "the restore command did not finish on \(master.name) within \(Self.seconds(limit)) (--restore-timeout): \(error)"
                     attempt += 1
-                    Thread.sleep(forTimeInterval: min(0.3 * Double(attempt), max(0, (until - prober.now).inSeconds)))
+                    Thread.sleep(forTimeInterval: min(0.3 * Double(attempt), max(0, (until - prober.now).totalSeconds)))
                 }
             } while prober.now < until
         }

@@ -104,16 +104,3 @@ public struct ProbeLog: Sendable, Equatable {
         ProbeLog(samples.filter { $0.at >= start && $0.at <= end })
     }
 }
-
-extension Duration {
-    /// Fractional milliseconds, for reports.
-    public var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    }
-}
-
-extension Duration {
-    /// Fractional seconds, for time limits handed to SSH.
-    public var inSeconds: Double { milliseconds / 1000 }
-}

@@ -34,8 +34,8 @@ import ClusterupNodes
         let configPath = dir.appendingPathComponent("haproxy.cfg").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
 
-        let haproxy = try start("/usr/sbin/haproxy", ["-db", "-f", configPath])
-        defer { stop(haproxy) }
+        let haproxy = try startProcess("/usr/sbin/haproxy", ["-db", "-f", configPath])
+        defer { killAndWait(haproxy) }
         let url = "http://127.0.0.1:\(stats)/healthz"
         // No apiserver listens: after HAProxy's checks fail (fall 2 x 100 ms) /healthz is 503.
         #expect(try waitForStatus(url, "503"), "healthz did not report 503 with no apiserver up")
@@ -45,29 +45,13 @@ import ClusterupNodes
               -keyout k.pem -out c.pem -subj /CN=cp1 -days 1 2>/dev/null
             """)
         // A TLS server answering every GET with 200 stands in for a ready apiserver.
-        let server = try start("/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(apiserver)", "-www", "-quiet",
+        let server = try startProcess("/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(apiserver)", "-www", "-quiet",
                                                      "-cert", dir.appendingPathComponent("c.pem").path,
                                                      "-key", dir.appendingPathComponent("k.pem").path])
         #expect(try waitForStatus(url, "200"), "healthz did not report 200 once an apiserver answered /readyz")
 
-        stop(server)
+        killAndWait(server)
         #expect(try waitForStatus(url, "503"), "healthz did not return to 503 after the apiserver went away")
-    }
-
-    private func start(_ path: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
-    /// SIGKILL: a child of the test runner may inherit SIGTERM blocked (openssl s_server then never exits).
-    private func stop(_ process: Process) {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
     }
 
     /// Polls until /healthz answers `status`; the 30 s limit only catches a hang.

@@ -194,3 +194,24 @@ import Testing
         #expect(LabFiles.withoutPasswords(shadow) == "root:*:19000:0:99999:7:::\nop:*:19000::::::\nnobody:*:19000:0:99999:7:::\n")
     }
 }
+
+/// A stand-in claiming another release: its own `--version` says so (the version is the artifact's).
+@Suite struct StandinVersionTests {
+    @Test(arguments: ["kube-apiserver", "kube-controller-manager", "kube-scheduler"])
+    func aCopyClaimsTheVersionAskedFor(name: String) throws {
+        let program = try #require(LabFiles.standin(name, version: "v1.32.0"))
+        #expect(program != LabFiles.standins.first { $0.0 == name }!.1)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("standin-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Installed under its own name: one script serves controller-manager and scheduler.
+        let path = directory.appendingPathComponent(name).path
+        try program.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try HostCommands().run("/usr/bin/python3", ["-S", path, "--version"])
+        #expect(result.stdout == "Kubernetes v1.32.0 (clusterup lab stand-in, not Kubernetes)\n")
+    }
+
+    @Test func anUnknownStandinIsNil() {
+        #expect(LabFiles.standin("kubelet", version: "v1.32.0") == nil)
+    }
+}

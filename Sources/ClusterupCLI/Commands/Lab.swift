@@ -31,10 +31,6 @@ extension Clusterup {
         @Option(name: .long, help: "The lab's name: a-z, 0-9 and '-', at most 12 characters.")
         var name: String = ClusterupLab.Lab.defaultName
     }
-
-    enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
-        case text, json
-    }
 }
 
 /// Progress lines go to stderr so stdout stays for results (and `lab up`'s last line, the inventory path).

@@ -17,7 +17,7 @@ extension Clusterup.Lab {
         @OptionGroup var lab: Clusterup.LabNameOptions
 
         @Option(name: .long, help: "text or json.")
-        var output: Clusterup.OutputFormat = .text
+        var output: OutputFormat = .text
 
         func run() async throws {
             let status = try ClusterupLab.Lab.status(name: lab.name)

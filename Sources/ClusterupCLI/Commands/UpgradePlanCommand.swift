@@ -38,23 +38,30 @@ extension Clusterup {
             if !inventory.hostNames.isEmpty || !inventory.roleNames.isEmpty {
                 throw ValidationError("an upgrade plan covers the whole inventory; --hosts and --roles are for exec and check")
             }
+            let (plan, facts, _) = try await Self.plan(loaded, ssh: ssh, concurrency: fanOut.concurrency,
+                                                       allowDowngrade: allowDowngrade, vrrpdBinary: vrrpdBinary)
+            print(output.isJSON ? UpgradePlanReport.json(plan, facts: facts, allowDowngrade: allowDowngrade).pretty : UpgradePlanReport.text(plan, facts: facts),
+                  terminator: output.isJSON ? "\n" : "")
+        }
+
+        /// The plan from what the hosts run (`upgrade plan` and `upgrade apply`), with the deploy
+        /// settings it was computed from (clusterup-vrrpd's artifact added as deploy adds it).
+        static func plan(_ loaded: Inventory, ssh: SSHOptions, concurrency: Int, allowDowngrade: Bool,
+                         vrrpdBinary: String?) async throws -> (UpgradePlan, UpgradeFacts, DeploySettings) {
             var settings = loaded.deploy
             _ = try VRRPDaemonBinary.defaultArtifact(into: &settings, inventory: loaded, explicit: vrrpdBinary)
             let request = UpgradeRequest(
                 wanted: try UpgradeRequest.wanted(settings: settings, vrrpdBuild: try Self.vrrpdBuild(settings, inventory: loaded)),
                 allowDowngrade: allowDowngrade, vrrpPriorities: loaded.vrrpPriorities, preempt: loaded.vrrp?.preempt ?? true)
-            let sessions = HostSessions(connector: try ssh.connector(for: loaded), concurrency: fanOut.concurrency)
+            let sessions = HostSessions(connector: try ssh.connector(for: loaded), concurrency: concurrency)
             let facts = try await UpgradeFactsCollector.collect(inventory: loaded, settings: settings, sessions: sessions)
-            let plan: UpgradePlan
             do {
-                plan = try UpgradePlanner.plan(request, facts: facts)
+                return (try UpgradePlanner.plan(request, facts: facts), facts, settings)
             } catch let refusal as UpgradeRefusal {
                 throw ClusterupError.badInput(
                     "\(refusal.message), refused by rule \(refusal.rule.id): \(refusal.rule.statement) (\(refusal.rule.source))",
                     at: Self.field(of: refusal.component, request), hint: refusal.hint)
             }
-            print(output.isJSON ? UpgradePlanReport.json(plan, facts: facts, allowDowngrade: allowDowngrade).pretty : UpgradePlanReport.text(plan, facts: facts),
-                  terminator: output.isJSON ? "\n" : "")
         }
 
         /// The inventory field that asked for the refused version.
@@ -119,7 +126,7 @@ enum UpgradePlanReport {
             out += "\nnotes:\n" + plan.notes.map { "  \($0)\n" }.joined()
         }
         if !plan.isEmpty {
-            out += "\nNothing was changed. `clusterup upgrade apply`, which will run these steps, is not built yet (docs/upgrade.md).\n"
+            out += "\nNothing was changed. `clusterup upgrade apply` runs these steps.\n"
         }
         return out
     }

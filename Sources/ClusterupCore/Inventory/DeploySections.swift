@@ -36,13 +36,15 @@ public struct Artifact: Sendable, Equatable {
         case "haproxy": Artifact(name: name, source: .package("haproxy"), path: "/usr/sbin/haproxy")
         case "keepalived": Artifact(name: name, source: .package("keepalived"), path: "/usr/sbin/keepalived")
         case "nft": Artifact(name: name, source: .package("nftables"), path: "/usr/sbin/nft")
+        case "socat": Artifact(name: name, source: .package("socat"), path: "/usr/bin/socat")
         default: nil
         }
     }
 
     public static let kubernetesComponents = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]
-    /// `nft` loads the VRRP allow-list on lb hosts when `vrrp.firewall` is true.
-    public static let names = ["etcd", "etcdctl", "haproxy", "keepalived", "clusterup-vrrpd", "nft"] + kubernetesComponents
+    /// `nft` loads the VRRP allow-list on lb hosts when `vrrp.firewall` is true. `socat` talks to
+    /// HAProxy's runtime API (its admin socket) on lb hosts: rollouts drain apiservers through it.
+    public static let names = ["etcd", "etcdctl", "haproxy", "keepalived", "clusterup-vrrpd", "nft", "socat"] + kubernetesComponents
 }
 
 public struct EtcdSettings: Sendable, Equatable {

@@ -38,6 +38,12 @@ extension Duration {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
+    /// Fractional milliseconds, for reports.
+    public var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+
     /// Seconds as a Double, for display and arithmetic with timeouts.
     public var totalSeconds: Double {
         let (seconds, attoseconds) = components

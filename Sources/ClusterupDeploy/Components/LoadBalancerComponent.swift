@@ -34,7 +34,7 @@ enum LoadBalancerComponent {
             path: haproxyConfig,
             text: try inputs.render("haproxy.cfg", [
                 "cluster": cluster, "vip": vip.isIPv6 ? "[\(vip.address)]" : vip.address, "port": vip.port,
-                "backends": backends, "apiserverPort": 6443, "statsPort": HAProxyNode.statsPort, "backend": HAProxyNode.apiserverBackend, "checkInterval": "1s",
+                "backends": backends, "apiserverPort": 6443, "statsPort": HAProxyNode.statsPort, "adminSocket": HAProxyNode.adminSocket, "backend": HAProxyNode.apiserverBackend, "checkInterval": "1s",
             ]),
             restarts: ["haproxy.service"], component: "haproxy"))
         // Debian's unit leaves the descriptor limit at systemd's default; maxconn needs more. The

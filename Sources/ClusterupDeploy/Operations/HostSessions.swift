@@ -34,16 +34,16 @@ func etcdctlPath(_ settings: DeploySettings) -> String { settings.artifact("etcd
 
 /// Splits the output of a probe script into sections that start with a line `@@name arg`.
 /// Pure, so every probe's parsing is tested without a host.
-struct ProbeSections {
-    struct Section: Sendable, Equatable {
-        var name: String
-        var argument: String
-        var body: String
+public struct ProbeSections: Sendable {
+    public struct Section: Sendable, Equatable {
+        public var name: String
+        public var argument: String
+        public var body: String
     }
 
-    var sections: [Section]
+    public var sections: [Section]
 
-    init(_ output: String) {
+    public init(_ output: String) {
         var sections: [Section] = []
         var lines = output.split(separator: "\n", omittingEmptySubsequences: false)
         if output.hasSuffix("\n") { lines.removeLast() }
@@ -58,6 +58,6 @@ struct ProbeSections {
         self.sections = sections
     }
 
-    func first(_ name: String) -> Section? { sections.first { $0.name == name } }
-    func all(_ name: String) -> [Section] { sections.filter { $0.name == name } }
+    public func first(_ name: String) -> Section? { sections.first { $0.name == name } }
+    public func all(_ name: String) -> [Section] { sections.filter { $0.name == name } }
 }

@@ -4,10 +4,10 @@ import ClusterupCore
 /// Polling from here cost an SSH command (a channel, a shell, often a Go or Python program) every
 /// half second on every node, and up to half a second of lag; on nodes sharing two cores with
 /// ten others that work was a good part of a deploy.
-enum RemoteWait {
+public enum RemoteWait {
     /// A script that runs `check` every `interval` seconds until it exits 0 (then exits 0), or
     /// `seconds` have passed: then it runs `explain` with its output on stderr and exits 1.
-    static func script(until check: String, every interval: Double = 0.2, seconds: Int, explain: String) -> String {
+    public static func script(until check: String, every interval: Double = 0.2, seconds: Int, explain: String) -> String {
         """
         deadline=$(( $(date +%s) + \(max(1, seconds)) ))
         while :; do
@@ -24,7 +24,7 @@ enum RemoteWait {
 
     /// Runs the wait on `connection`, the channel allowed a little longer than the node's own
     /// deadline; throws `failure(stderr)` when the condition never held.
-    static func run(
+    public static func run(
         until check: String, explain: String, timeout: Duration, on connection: some RemoteShell,
         failure: (String) -> ClusterupError
     ) throws {

@@ -14,7 +14,7 @@ struct ArtifactsPhase: DeployPhase {
         if host.roles.contains(.etcd) { names += ["etcd", "etcdctl"] }
         if host.roles.contains(.controlPlane) { names += Artifact.kubernetesComponents }
         if host.roles.contains(.lb) {
-            names.append("haproxy")
+            names += ["haproxy", "socat"]
             names.append(inventory.vrrp?.backend == .keepalived ? "keepalived" : "clusterup-vrrpd")
             if inventory.vrrp?.firewall == true { names.append("nft") }
         }

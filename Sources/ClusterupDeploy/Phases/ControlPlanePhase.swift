@@ -36,14 +36,17 @@ struct ControlPlanePhase: DeployPhase {
                 session.note(host.name, what)
             }
             reporter.step("waiting for /readyz")
-            try Self.waitReady(host, connection: connection, timeout: timeout)
+            try APIServerReady.wait(host, connection: connection, timeout: timeout)
         }
         try await session.onHosts(fresh, phase: title, step: "starting") { try operation($0, $1, $2) }
         try await session.oneHostAtATime(running, phase: title, step: "restarting") { try operation($0, $1, $2) }
     }
+}
 
+/// A host's own kube-apiserver answering /readyz (deploy's restarts, rollouts' undrain).
+public enum APIServerReady {
     /// Waits on the node until its own apiserver answers /readyz with 200.
-    static func waitReady(_ host: ClusterupCore.Host, connection: some RemoteShell, timeout: Duration) throws {
+    public static func wait(_ host: ClusterupCore.Host, connection: some RemoteShell, timeout: Duration) throws {
         let address = host.privateAddress.contains(":") ? "[\(host.privateAddress)]" : host.privateAddress
         let url = "https://\(address):6443/readyz"
         try RemoteWait.run(

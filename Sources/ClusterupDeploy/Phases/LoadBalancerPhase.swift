@@ -87,8 +87,8 @@ struct LoadBalancerPhase: DeployPhase {
 }
 
 /// Whether a host has the VIP on one of its interfaces.
-enum VIPProbe {
-    static func holds(_ address: String, connection: some RemoteShell) throws -> Bool {
+public enum VIPProbe {
+    public static func holds(_ address: String, connection: some RemoteShell) throws -> Bool {
         let output = try connection.checkedOutput("ip -o addr show", sudo: false)
         return output.split(separator: "\n").contains { line in
             line.split(separator: " ").contains { $0.hasPrefix(address + "/") }

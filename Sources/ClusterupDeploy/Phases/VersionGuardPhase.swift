@@ -33,7 +33,7 @@ struct VersionGuardPhase: DeployPhase {
             throw ClusterupError.badInput(
                 "deploy does not change versions (an upgrade has an order: the skew policy's):\n  " + pending.joined(separator: "\n  "),
                 at: inventory.path,
-                hint: "`clusterup upgrade plan` shows the ordered steps (`clusterup upgrade apply`, which will run them, is not built yet); or set the inventory back to the versions the hosts run")
+                hint: "`clusterup upgrade plan` shows the ordered steps and `clusterup upgrade apply` runs them; or set the inventory back to the versions the hosts run")
         }
     }
 }

@@ -1,0 +1,171 @@
+import ClusterupCore
+import ClusterupDeploy
+import ClusterupNodes
+import ClusterupRollout
+import ClusterupSSH
+import Testing
+
+/// A shell that answers every command with a fixed result and records what it ran.
+final class ScriptedShell: RemoteShell, @unchecked Sendable {
+    let hostName: String
+    let answer: @Sendable (String) -> CommandResult
+    private let ran = Locked<[String]>([])
+
+    init(_ host: String, answer: @escaping @Sendable (String) -> CommandResult = { _ in CommandResult(exitStatus: 0, stdout: [], stderr: [], signal: nil) }) {
+        hostName = host
+        self.answer = answer
+    }
+
+    var commands: [String] { ran.withLock { $0 } }
+
+    func run(_ command: String, sudo: Bool, timeout: Double?) throws -> CommandResult {
+        ran.withLock { $0.append(command) }
+        return answer(command)
+    }
+    func put(_ bytes: [UInt8], to path: String, mode: UInt32, owner: String?, group: String?) throws -> Bool { true }
+    func get(_ path: String) throws -> [UInt8] { [] }
+    func putAll(_ files: [SSHConnection.UploadFile]) throws {}
+}
+
+struct RollingHostsTests {
+    let plan = ["node1", "node2", "node3"].map { RollingStep(host: $0, name: "kube-scheduler upgrade", guarding: .none) }
+
+    @Test func runsEveryStepInOrderWhenAllSucceed() throws {
+        let order = Locked<[String]>([])
+        let rolling = RollingHosts(watch: nil, progress: { _ in })
+        let outcomes = try rolling.run(plan, action: { step in order.withLock { $0.append("act \(step.host)") } },
+                                       ready: { step in order.withLock { $0.append("ready \(step.host)") } })
+        #expect(outcomes.map(\.step) == plan)
+        #expect(order.withLock { $0 } == ["act node1", "ready node1", "act node2", "ready node2", "act node3", "ready node3"])
+    }
+
+    @Test func theFirstFailureStopsWithHostStepCommandAndStderr() {
+        let shell = ScriptedShell("node2") { _ in CommandResult(exitStatus: 1, stdout: [], stderr: Array("unit not found\n".utf8), signal: nil) }
+        let touched = Locked<[String]>([])
+        let rolling = RollingHosts(watch: nil, progress: { _ in })
+        do {
+            _ = try rolling.run(plan, action: { step in
+                touched.withLock { $0.append(step.host) }
+                if step.host == "node2" { try RolloutCommand.run(shell, "systemctl restart kube-scheduler.service") }
+            }, ready: { _ in })
+            Issue.record("the rollout should have stopped at node2")
+        } catch {
+            #expect(error.host == "node2")
+            #expect(error.step == "kube-scheduler upgrade (action)")
+            #expect(error.command == "systemctl restart kube-scheduler.service")
+            #expect(error.stderr == "unit not found")
+            #expect(error.state.hasPrefix("1 of 3 step(s) done"))
+            #expect(error.description.contains("a re-run resumes"))
+        }
+        // node3 was never touched.
+        #expect(touched.withLock { $0 } == ["node1", "node2"])
+    }
+
+    @Test func aGuardTheRolloutWasNotGivenStopsBeforeTheAction() {
+        let rolling = RollingHosts(watch: nil, progress: { _ in })
+        let acted = Locked(false)
+        #expect(throws: RolloutFailure.self) {
+            _ = try rolling.run([RollingStep(host: "node1", name: "kube-apiserver upgrade", guarding: .drainAPIServer)],
+                                action: { _ in acted.withLock { $0 = true } }, ready: { _ in })
+        }
+        #expect(acted.withLock { $0 } == false)
+    }
+
+    @Test func drainAndUndrainGoThroughEveryHAProxysRuntimeAPI() throws {
+        // Every HAProxy accepts the commands and reports node2 UP with no sessions.
+        let csv = "# pxname,svname,scur,status\nkube-apiservers,node1,0,UP\nkube-apiservers,node2,0,UP\n"
+        let balancers = ["node1", "node2", "node3"].map { host in
+            ScriptedShell(host) { command in
+                let body = command.contains("show stat") ? "@@answer 0\n\(csv)" : "@@answer 0\n\n"
+                return CommandResult(exitStatus: 0, stdout: Array(body.utf8), stderr: [], signal: nil)
+            }
+        }
+        let drain = BackendDrain(balancers: Dictionary(uniqueKeysWithValues: balancers.map { ($0.hostName, $0 as any RemoteShell) }))
+        let rolling = RollingHosts(watch: nil, drain: drain, progress: { _ in })
+        let outcomes = try rolling.run([RollingStep(host: "node2", name: "kube-apiserver upgrade", guarding: .drainAPIServer)],
+                                       action: { _ in }, ready: { _ in })
+        #expect(outcomes[0].notes.first?.hasPrefix("drained on node1, node2, node3") == true)
+        for shell in balancers {
+            let sent = shell.commands.joined(separator: "\n")
+            #expect(sent.contains("'set server kube-apiservers/node2 state drain'"))
+            #expect(sent.contains("'set server kube-apiservers/node2 state ready'"))
+            #expect(sent.range(of: "state drain")!.lowerBound < sent.range(of: "state ready")!.lowerBound)
+        }
+    }
+
+    @Test func aDrainLeftByAnInterruptedRunIsTakenBackOnceReady() throws {
+        // node2 is DRAIN on this HAProxy until `set server … state ready` arrives.
+        let undrained = Locked(false)
+        let shell = ScriptedShell("node1") { command in
+            if command.contains("state ready") { undrained.withLock { $0 = true } }
+            let node2 = undrained.withLock { $0 } ? "UP" : "DRAIN"
+            let body = command.contains("show stat")
+                ? "@@answer 0\n# pxname,svname,scur,status\nkube-apiservers,node1,0,UP\nkube-apiservers,node2,0,\(node2)\n" : "@@answer 0\n\n"
+            return CommandResult(exitStatus: 0, stdout: Array(body.utf8), stderr: [], signal: nil)
+        }
+        let readyAsked = Locked<[String]>([])
+        let rolling = RollingHosts(watch: nil, drain: BackendDrain(balancers: ["node1": shell]), progress: { _ in })
+        let done = try rolling.recoverGuards(apiservers: ["node1", "node2"], ready: { server in readyAsked.withLock { $0.append(server) } })
+        #expect(readyAsked.withLock { $0 } == ["node2"])
+        #expect(done == ["node2: undrained (left drained by an interrupted run)"])
+        #expect(shell.commands.contains { $0.contains("'set server kube-apiservers/node2 state ready'") })
+        #expect(!shell.commands.contains { $0.contains("node1 state") })
+    }
+
+    @Test func aRefusedDrainNamesTheHostAndHAProxysAnswer() {
+        let refusing = ScriptedShell("node3") { _ in CommandResult(exitStatus: 0, stdout: Array("@@answer 0\nNo such server.\n\n".utf8), stderr: [], signal: nil) }
+        let drain = BackendDrain(balancers: ["node3": refusing])
+        do {
+            _ = try drain.drain("node9")
+            Issue.record("a refused drain must throw")
+        } catch let error as RolloutCommandError {
+            #expect(error.host == "node3")
+            #expect(error.command == "set server kube-apiservers/node9 state drain")
+            #expect(error.stderr == "No such server.")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+}
+
+struct RolloutLedgerTests {
+    func ledger(_ guarding: RolloutGuard, stages: [RolloutStage], note: String? = nil) -> RolloutLedger {
+        let steps = [RollingStep(host: "node1", name: "first", guarding: .none), RollingStep(host: "node2", name: "second", guarding: guarding)]
+        var ledger = RolloutLedger(plan: steps)
+        ledger.begin(steps[0])
+        for stage in [RolloutStage.guarded, .acted, .ready, .restored] { ledger.reached(stage) }
+        ledger.begin(steps[1])
+        for stage in stages { ledger.reached(stage, note: stage == .guarded ? note : nil) }
+        ledger.fail("boom")
+        return ledger
+    }
+
+    @Test func aStopBeforeTheGuardChangedNothing() {
+        let state = ledger(.drainAPIServer, stages: []).state
+        #expect(state == "1 of 2 step(s) done; 'second' did not run on node2")
+    }
+
+    @Test func aStopAfterTheDrainSaysTheBackendIsStillDrained() {
+        let state = ledger(.drainAPIServer, stages: [.guarded, .acted]).state
+        #expect(state.contains("node2's kube-apiserver is still drained on every HAProxy"))
+        #expect(state.contains("node2 ran 'second' and was not confirmed ready"))
+    }
+
+    @Test func aStopAfterTheHandOverSaysTheDaemonIsStopped() {
+        let state = ledger(.handOverVIP, stages: [.guarded], note: "VIP handed over to node3").state
+        #expect(state.contains("node2's VRRP daemon is stopped (VIP handed over to node3)"))
+        #expect(state.contains("'second' did not run on node2"))
+    }
+
+    @Test func aStopAfterAnEtcdRestartKeepsQuorumInWords() {
+        let state = ledger(.etcdMember, stages: [.guarded, .acted]).state
+        #expect(state.contains("node2's etcd member was restarted and is not confirmed healthy and caught up"))
+    }
+
+    @Test func completedAndRemainingAccountForEveryStep() {
+        let ledger = ledger(.none, stages: [.guarded, .acted, .ready])
+        #expect(ledger.completed.map(\.host) == ["node1"])
+        #expect(ledger.remaining.map(\.host) == ["node2"])
+        #expect(ledger.entries.last?.failure == "boom")
+    }
+}

@@ -1,0 +1,194 @@
+import ClusterupCore
+import ClusterupDeploy
+import ClusterupNodes
+import ClusterupRollout
+import ClusterupSSH
+import Foundation
+import Testing
+@testable import ClusterupLab
+
+/// `clusterup upgrade apply` against a deployed 3-node lab: v1.31.2 stand-ins replaced by copies
+/// claiming v1.32.0 (the version is the artifact's, as with real binaries), the VIP probed
+/// throughout. Root only.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys onto it and upgrades it"))
+struct UpgradeApplyLabTests {
+    let nodes = ["node1", "node2", "node3"]
+
+    func clusterup(_ arguments: [String], limit: Int = 400) async throws -> ClusterupBinary.Run {
+        try await ClusterupBinary.run(arguments, limit: limit)
+    }
+
+    /// The lab's inventory with control_plane.version `version` and the stand-ins claiming it,
+    /// written beside it.
+    func inventory(_ original: String, version: String) throws -> String {
+        let directory = URL(fileURLWithPath: original).deletingLastPathComponent().appendingPathComponent("standins-\(version)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var text = try String(contentsOfFile: original, encoding: .utf8)
+        for name in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+            let program = try #require(LabFiles.standin(name, version: version))
+            #expect(program.contains("VERSION = \"\(version)\""))
+            let path = "\(directory)/\(name)"
+            try program.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("  \(name): {file: ") })
+            text = text.replacingOccurrences(of: String(line), with: "  \(name): {file: \(path)}")
+        }
+        text = text.replacingOccurrences(of: "control_plane:\n  version: \(LabFiles.standinVersion)\n", with: "control_plane:\n  version: \(version)\n")
+        #expect(text.contains("  version: \(version)\n"))
+        let edited = original.replacingOccurrences(of: "inventory.yml", with: "upgrade-\(version).yml")
+        try text.write(toFile: edited, atomically: true, encoding: .utf8)
+        return edited
+    }
+
+    func json(_ output: String) throws -> [String: Any] {
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex(of: "{")), end = try #require(lines.lastIndex(of: "}"))
+        return try #require(try JSONSerialization.jsonObject(with: Data(lines[start...end].joined(separator: "\n").utf8)) as? [String: Any])
+    }
+
+    /// etcdctl on node1 over SSH, as deploy runs it.
+    func etcdctl(_ inventoryPath: String, _ arguments: String) async throws -> String {
+        let inventory = try InventoryLoader().load(path: inventoryPath)
+        let connector = try HostConnector.load(for: inventory, acceptNewHostKeys: false)
+        let host = try #require(inventory.hosts(withRole: .etcd).first)
+        return try await DedicatedThread.run(name: "etcdctl") {
+            let connection = try connector.connect(host)
+            defer { connection.close() }
+            let result = try connection.run(Etcdctl.command("etcdctl", arguments), sudo: true, timeout: 30)
+            guard result.succeeded else { throw ClusterupError.remote("etcdctl \(arguments): \(result.stderrText)", host: host.name) }
+            return result.stdoutText
+        }
+    }
+
+    @Test func upgradeApplyRollsTheControlPlaneWithoutAFailedProbe() async throws {
+        let name = "upapply"
+        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let original = try Lab.inventoryPath(name: name)
+        do {
+            let deploy = try await clusterup(["deploy", original])
+            #expect(deploy.status == 0, "\(deploy.output)")
+            _ = try await etcdctl(original, "put /upgrade-test/before kept-through-the-upgrade")
+
+            let upgraded = try inventory(original, version: "v1.32.0")
+            let plan = try await clusterup(["upgrade", "plan", upgraded])
+            #expect(plan.status == 0, "\(plan.output)")
+            #expect(plan.output.contains("kube-apiserver upgrade v1.31.2 → v1.32.0"), "\(plan.output)")
+
+            // Without --yes nothing runs.
+            let refused = try await clusterup(["upgrade", "apply", upgraded])
+            #expect(refused.status == 2, "\(refused.output)")
+            #expect(refused.output.contains("--yes"), "\(refused.output)")
+
+            let apply = try await clusterup(["upgrade", "apply", upgraded, "--yes", "--output", "json"])
+            #expect(apply.status == 0, "\(apply.output)")
+            let report = try json(apply.output)
+            #expect(report["ok"] as? Bool == true, "\(apply.output)")
+            // Three apiserver turns (drained), then controller-manager and scheduler per host.
+            let outcomes = try #require(report["outcomes"] as? [[String: Any]])
+            let order = outcomes.map { "\($0["host"] as? String ?? "?") \($0["guard"] as? String ?? "?") \($0["step"] as? String ?? "?")" }
+            let expected = nodes.map { "\($0) drain-apiserver kube-apiserver upgrade v1.31.2 → v1.32.0" }
+                + nodes.flatMap { ["\($0) none kube-controller-manager upgrade v1.31.2 → v1.32.0", "\($0) none kube-scheduler upgrade v1.31.2 → v1.32.0"] }
+            #expect(order == expected, "\(apply.output)")
+            // Availability through the VIP: probed throughout, nothing failed.
+            let availability = try #require(report["availability"] as? [String: Any])
+            let tcp = try #require(availability["tcp"] as? [String: Any]), readyz = try #require(availability["readyz"] as? [String: Any])
+            #expect((tcp["probes"] as? Int ?? 0) > 0 && (readyz["probes"] as? Int ?? 0) > 0, "\(apply.output)")
+            #expect(tcp["failed"] as? Int == 0, "\(apply.output)")
+            #expect(readyz["failed"] as? Int == 0, "\(apply.output)")
+            #expect((availability["steps"] as? [Any])?.count == expected.count, "\(apply.output)")
+
+            // Every host runs v1.32.0: the plan has nothing left, status shows it, verify passes.
+            let after = try await clusterup(["upgrade", "plan", upgraded])
+            #expect(after.status == 0 && after.output.contains("nothing to upgrade"), "\(after.output)")
+            let status = try await clusterup(["status", upgraded, "--output", "json"])
+            let hosts = try #require(try json(status.output)["hosts"] as? [[String: Any]])
+            for host in hosts {
+                let versions = try #require(host["versions"] as? [String: String])
+                for component in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+                    #expect(versions[component]?.contains("v1.32.0") == true, "\(host["name"] ?? "?"): \(versions)")
+                }
+            }
+            let verify = try await clusterup(["verify", upgraded])
+            #expect(verify.status == 0, "\(verify.output)")
+            // The data written before the upgrade reads back after it.
+            let read = try await etcdctl(original, "get /upgrade-test/before --print-value-only")
+            #expect(read.trimmingCharacters(in: .whitespacesAndNewlines) == "kept-through-the-upgrade")
+            // deploy with the upgraded inventory has nothing left to refuse.
+            let converge = try await clusterup(["deploy", upgraded])
+            #expect(converge.status == 0, "\(converge.output)")
+        } catch {
+            _ = try? await Lab.down(name: name)
+            throw error
+        }
+        let report = try await Lab.down(name: name)
+        #expect(report.remaining.isEmpty)
+    }
+
+    /// SIGKILL of clusterup while an apiserver is drained, then a re-run: it takes the drain
+    /// back, finishes the hosts left and the cluster converges.
+    @Test func anUpgradeKilledMidRunConvergesWhenRunAgain() async throws {
+        let name = "upkill"
+        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let original = try Lab.inventoryPath(name: name)
+        do {
+            let deploy = try await clusterup(["deploy", original])
+            #expect(deploy.status == 0, "\(deploy.output)")
+            let upgraded = try inventory(original, version: "v1.32.0")
+            let inventory = try InventoryLoader().load(path: upgraded)
+            let connector = try HostConnector.load(for: inventory, acceptNewHostKeys: false)
+            let lbHosts = inventory.hosts(withRole: .lb)
+
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ClusterupBinary.path)
+            process.arguments = ["upgrade", "apply", upgraded, "--yes"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Killed once node2's apiserver is drained: between a guard and its restore.
+            let drainedWhenKilled = try await DedicatedThread.run(name: "upkill-watch") { () throws -> Bool in
+                let connections = try lbHosts.map { try connector.connect($0) }
+                defer { connections.forEach { $0.close() } }
+                let drain = BackendDrain(balancers: Dictionary(uniqueKeysWithValues: connections.map { ($0.hostName, $0 as any RemoteShell) }))
+                let deadline = ContinuousClock.now + .seconds(180)
+                while ContinuousClock.now < deadline && process.isRunning {
+                    if (try? drain.stats("node2"))?.values.contains(where: { $0.status == "DRAIN" }) == true {
+                        kill(process.processIdentifier, SIGKILL)
+                        return true
+                    }
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
+                return false
+            }
+            process.waitUntilExit()
+            #expect(drainedWhenKilled, "upgrade apply ended (status \(process.terminationStatus)) before node2 was drained")
+            #expect(process.terminationReason == .uncaughtSignal)
+
+            let again = try await clusterup(["upgrade", "apply", upgraded, "--yes", "--output", "json"])
+            #expect(again.status == 0, "\(again.output)")
+            let report = try json(again.output)
+            #expect(report["ok"] as? Bool == true, "\(again.output)")
+            // node1 was done before the kill: the re-run's plan does not touch it again.
+            let hosts = (report["outcomes"] as? [[String: Any]] ?? []).filter { $0["guard"] as? String == "drain-apiserver" }.map { $0["host"] as? String ?? "?" }
+            #expect(!hosts.contains("node1") && hosts.contains("node3"), "\(again.output)")
+            let availability = try #require(report["availability"] as? [String: Any])
+            #expect((availability["tcp"] as? [String: Any])?["failed"] as? Int == 0, "\(again.output)")
+            #expect((availability["readyz"] as? [String: Any])?["failed"] as? Int == 0, "\(again.output)")
+
+            let after = try await clusterup(["upgrade", "plan", upgraded])
+            #expect(after.status == 0 && after.output.contains("nothing to upgrade"), "\(after.output)")
+            // No apiserver is left drained on any HAProxy.
+            let status = try await clusterup(["status", upgraded, "--output", "json"])
+            for host in try #require(try json(status.output)["hosts"] as? [[String: Any]]) where lbHosts.contains(where: { $0.name == host["name"] as? String }) {
+                let backends = try #require(host["haproxy_backends"] as? [String: String])
+                #expect(backends.count == 3 && backends.values.allSatisfy { $0 == "UP" }, "\(host["name"] ?? "?"): \(backends)")
+            }
+            let verify = try await clusterup(["verify", upgraded])
+            #expect(verify.status == 0, "\(verify.output)")
+        } catch {
+            _ = try? await Lab.down(name: name)
+            throw error
+        }
+        let report = try await Lab.down(name: name)
+        #expect(report.remaining.isEmpty)
+    }
+}
