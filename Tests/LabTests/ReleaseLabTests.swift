@@ -173,12 +173,12 @@ struct ReleaseLabTests {
             // Backup and restore across both etcd releases, and both releases' etcdctl.
             let backups = "/tmp/clusterup-\(lab)-backups"
             defer { try? FileManager.default.removeItem(atPath: backups) }
-            let backup = try await clusterup(["etcd", "backup", inventory, "--output-dir", backups])
+            let backup = try await clusterup(["etcd", "backup", keepalived, "--output-dir", backups])
             try #require(backup.status == 0, "\(backup.output)")
             let snapshot = try #require(try FileManager.default.contentsOfDirectory(atPath: backups).first { $0.hasSuffix(".db") })
-            let restore = try await clusterup(["etcd", "restore", inventory, "\(backups)/\(snapshot)", "--yes"])
+            let restore = try await clusterup(["etcd", "restore", keepalived, "\(backups)/\(snapshot)", "--yes"])
             #expect(restore.status == 0 && restore.output.contains("4 member(s) healthy"), "\(restore.output)")
-            try await waitHealthy(inventory)
+            try await waitHealthy(keepalived)
         }
 
         // The reverse: a Debian 12 node cannot join a cluster of Debian 13 members. Deploy says so

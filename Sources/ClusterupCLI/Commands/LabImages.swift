@@ -25,7 +25,7 @@ extension Clusterup.Lab {
                 commandName: "list", abstract: "The cached images with release, size, build date and the mounts using them.")
 
             @Option(name: .long, help: "text or json.")
-            var output: Clusterup.OutputFormat = .text
+            var output: OutputFormat = .text
 
             func run() async throws {
                 let images = try await Blocking.run("lab-images") { ImageCache().list() }
@@ -59,7 +59,7 @@ extension Clusterup.Lab {
             var dryRun = false
 
             @Option(name: .long, help: "text or json.")
-            var output: Clusterup.OutputFormat = .text
+            var output: OutputFormat = .text
 
             func run() async throws {
                 let release = try DebianRelease.parse(release, option: "RELEASE")
@@ -100,7 +100,7 @@ extension Clusterup.Lab {
             var dryRun = false
 
             @Option(name: .long, help: "text or json.")
-            var output: Clusterup.OutputFormat = .text
+            var output: OutputFormat = .text
 
             func validate() throws {
                 guard !names.isEmpty else { throw ValidationError("name at least one image (see `clusterup lab images`)") }
