@@ -53,12 +53,12 @@ public struct ImageCache: Sendable {
 
     /// What a lab node runs beyond minbase: its init and login path (systemd, dbus and logind for
     /// pam_systemd, sshd, sudo), what deploy installs or calls (etcd-server, etcd-client, haproxy,
-    /// keepalived, nftables, iproute2, openssl, curl for health checks and status, procps), and
-    /// python3 for the stand-ins. The nodes reach no mirror, so deploy must find these installed.
+    /// keepalived, nftables, iproute2, openssl, curl for health checks and status, procps, socat
+    /// for HAProxy's runtime API), and python3 for the stand-ins. The nodes reach no mirror, so deploy must find these installed.
     public static let nodePackages = [
         "systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "sudo",
         "etcd-server", "etcd-client", "haproxy", "keepalived", "nftables", "iproute2", "openssl", "curl",
-        "procps", "python3",
+        "procps", "python3", "socat",
     ]
 
     /// debootstrap's command line for a node image of `release` into `target`.
@@ -124,17 +124,30 @@ public struct ImageCache: Sendable {
         FileManager.default.fileExists(atPath: "\(path(of: name))/\(Self.completeMarker)")
     }
 
-    /// The node image of `release`, built first if missing (debootstrap from Debian's mirror, a few
-    /// minutes). Returns its path. Another process building the same image is waited for.
+    /// The `.complete` marker of a node image: what it was built with.
+    static func marker(_ release: DebianRelease) -> String {
+        "release=\(release.rawValue)\npackages=\(nodePackages.joined(separator: " "))\n"
+    }
+
+    /// A node image is current when it was built with today's package list: one built before a
+    /// package was added (deploy needs socat since HAProxy's runtime API) is built again.
+    public func isCurrentNodeImage(_ release: DebianRelease) -> Bool {
+        system.readFile("\(path(of: Self.nodeImageName(release)))/\(Self.completeMarker)") == Self.marker(release)
+    }
+
+    /// The node image of `release`, built first if missing or built with another package list
+    /// (debootstrap from Debian's mirror, a few minutes). Returns its path. Another process
+    /// building the same image is waited for.
     public func nodeImage(_ release: DebianRelease, progress: @escaping @Sendable (String) -> Void) throws -> String {
         let name = Self.nodeImageName(release)
         let target = path(of: name)
-        if isBuilt(name) { return target }
+        if isCurrentNodeImage(release) { return target }
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o755])
         return try withLock(name, waiting: { progress("waiting for another process building image \(name)") }) {
-            if isBuilt(name) { return target }
-            progress("building image \(name) (\(release.title), debootstrap from \(Self.mirror)); made once, kept in \(directory)")
+            if isCurrentNodeImage(release) { return target }
+            let why = isBuilt(name) ? "its package list changed" : "made once, kept in \(directory)"
+            progress("building image \(name) (\(release.title), debootstrap from \(Self.mirror)); \(why)")
             let started = Date()
             try build(release, name: name, target: target)
             progress(String(format: "image %@ built in %.0f s", name, Date().timeIntervalSince(started)))
@@ -144,13 +157,6 @@ public struct ImageCache: Sendable {
 
     private func build(_ release: DebianRelease, name: String, target: String) throws {
         _ = try HostCommands.locate("debootstrap")
-        if FileManager.default.fileExists(atPath: target) {
-            let kept = system.removeTree(target)
-            guard kept.isEmpty else {
-                throw ClusterupError.local("cannot remove the unfinished image \(target): \(kept.joined(separator: ", ")) is mounted",
-                                           hint: "unmount it and run again")
-            }
-        }
         var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
         guard let staging = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
             throw ClusterupError.local("cannot make a staging directory in \(directory): \(String(cString: strerror(errno)))")
@@ -171,11 +177,28 @@ public struct ImageCache: Sendable {
         _ = try commands.run("chroot", [staging, "apt-get", "clean"])
         _ = system.removeTree("\(staging)/var/lib/apt/lists")
         try FileManager.default.createDirectory(atPath: "\(staging)/var/lib/apt/lists/partial", withIntermediateDirectories: true)
-        let packages = Self.nodePackages.joined(separator: " ")
-        try "release=\(release.rawValue)\npackages=\(packages)\n".write(toFile: "\(staging)/\(Self.completeMarker)",
-                                                                        atomically: true, encoding: .utf8)
+        try Self.marker(release).write(toFile: "\(staging)/\(Self.completeMarker)", atomically: true, encoding: .utf8)
+        // An older image moves aside rather than going: running nodes keep it as their lower
+        // layer (an overlay holds its directory, not its path). Stale ones no mount uses go.
+        if FileManager.default.fileExists(atPath: target) {
+            let stale = "\(directory)/.\(name).stale-\(Int(Date().timeIntervalSince1970))"
+            guard rename(target, stale) == 0 else {
+                throw ClusterupError.local("cannot move the old image \(target) aside: \(String(cString: strerror(errno)))")
+            }
+        }
+        removeUnusedStaleImages(name)
         guard rename(staging, target) == 0 else {
             throw ClusterupError.local("cannot move \(staging) to \(target): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Old images of `name` moved aside by a rebuild, removed once no overlay has them below it.
+    private func removeUnusedStaleImages(_ name: String) {
+        let mountinfo = system.readFile("/proc/self/mountinfo") ?? ""
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for entry in entries where entry.hasPrefix(".\(name).stale-") {
+            let path = "\(directory)/\(entry)"
+            if Self.overlaysUsing(path, mountinfo: mountinfo).isEmpty { _ = system.removeTree(path) }
         }
     }
 

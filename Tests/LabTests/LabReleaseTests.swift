@@ -76,7 +76,7 @@ import Testing
         let included = Set(arguments.first { $0.hasPrefix("--include=") }!.dropFirst("--include=".count).split(separator: ",").map(String.init))
         // What deploy installs (ArtifactsPhase) and calls (curl, nft, ip, openssl), sshd and the stand-ins' python3.
         for package in ["etcd-server", "etcd-client", "haproxy", "keepalived", "nftables", "iproute2", "openssl", "curl",
-                        "openssh-server", "python3", "systemd", "libpam-systemd", "sudo"] {
+                        "openssh-server", "python3", "systemd", "libpam-systemd", "sudo", "socat"] {
             #expect(included.contains(package), "\(package)")
         }
     }
@@ -154,5 +154,19 @@ import Testing
         #expect(NodeCgroups.unifiedMount([mount("/sys/fs/cgroup/unified", "cgroup2", "cgroup2"),
                                           mount(NodeCgroups.ownMount, "cgroup2", NodeCgroups.mountSource)]) == NodeCgroups.ownMount)
         #expect(NodeCgroups.directory(root: "/sys/fs/cgroup/unified", machine: "rel-n1") == "/sys/fs/cgroup/unified/clusterup-lab/rel-n1")
+    }
+
+    @Test func anImageBuiltWithAnotherPackageListIsNotCurrent() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rel-current-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: "\(directory)/trixie-node", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cache = ImageCache(directory: directory)
+        #expect(!cache.isCurrentNodeImage(.trixie))
+        try ImageCache.marker(.trixie).write(toFile: "\(directory)/trixie-node/.complete", atomically: true, encoding: .utf8)
+        #expect(cache.isCurrentNodeImage(.trixie) && !cache.isCurrentNodeImage(.bookworm))
+        // Built before socat was on the list: complete, but not current.
+        try ImageCache.marker(.trixie).replacingOccurrences(of: " socat", with: "")
+            .write(toFile: "\(directory)/trixie-node/.complete", atomically: true, encoding: .utf8)
+        #expect(cache.isBuilt("trixie-node") && !cache.isCurrentNodeImage(.trixie))
     }
 }

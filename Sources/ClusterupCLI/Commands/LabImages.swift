@@ -66,7 +66,7 @@ extension Clusterup.Lab {
                 try ImageCache.requireRoot()
                 let name = ImageCache.nodeImageName(release)
                 let cache = ImageCache()
-                let present = cache.isBuilt(name)
+                let present = cache.isCurrentNodeImage(release)
                 if !present && !dryRun {
                     let started = Date()
                     _ = try await Blocking.run("lab-image-build") { try cache.nodeImage(release, progress: labProgress) }
