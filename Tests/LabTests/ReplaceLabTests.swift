@@ -57,9 +57,17 @@ struct ReplaceLabTests {
                     #expect(added.output.contains("etcd: all 4 member(s) healthy over TLS"), "\(added.output)")
                     #expect(added.output.contains("HAProxy: 4 apiserver backend(s) up on every lb host"), "\(added.output)")
 
-                    // A Debian 12 node leaves: its member is removed first, the others' HAProxy,
-                    // VRRP and apiserver flags drop it; then its services are stopped (reset, with
-                    // an inventory naming only it), which hands the VIP over if it held it.
+                    // A Debian 12 node leaves. First its services stop (reset, with an inventory
+                    // naming only it): its VRRP daemon resigns, so the VIP moves before anything
+                    // else, and its etcd member stops (3 of 4 still run). Then deploy without it:
+                    // the member is removed through a running one, and the others' HAProxy, VRRP
+                    // and apiserver flags drop it. In the other order the leaving node, outside the
+                    // inventory, would keep holding the VIP.
+                    watch.mark(step: "retire \(old)", host: old)
+                    try Self.inventory(try String(contentsOfFile: labInventory, encoding: .utf8), keeping: [old], state: state)
+                        .write(toFile: retiring, atomically: true, encoding: .utf8)
+                    let reset = try await clusterup(["reset", retiring, "--yes"])
+                    #expect(reset.status == 0, "\(reset.output)")
                     watch.mark(step: "remove \(old)", host: old)
                     members.removeAll { $0 == old }
                     try Self.inventory(try String(contentsOfFile: labInventory, encoding: .utf8), keeping: members, state: state)
@@ -70,11 +78,6 @@ struct ReplaceLabTests {
                     try #require(removed.status == 0, "\(removed.output)")
                     #expect(removed.output.contains("etcd: member \(old) removed"), "\(removed.output)")
                     #expect(removed.output.contains("etcd: all 3 member(s) healthy over TLS"), "\(removed.output)")
-                    watch.mark(step: "retire \(old)", host: old)
-                    try Self.inventory(try String(contentsOfFile: labInventory, encoding: .utf8), keeping: [old], state: state)
-                        .write(toFile: retiring, atomically: true, encoding: .utf8)
-                    let reset = try await clusterup(["reset", retiring, "--yes"])
-                    #expect(reset.status == 0, "\(reset.output)")
                     watch.endStep()
                     let verify = try await clusterup(["verify", working])
                     #expect(verify.status == 0, "after replacing \(old) by \(new): \(verify.output)")
@@ -94,7 +97,7 @@ struct ReplaceLabTests {
             #expect(lines.contains { $0.hasPrefix("etcd ") && $0.contains(" 3.5.") && $0.hasSuffix("node4,node5,node6") }, "\(status.output)")
             #expect(!status.output.contains("node1") && !status.output.contains("node2 ") && !status.output.contains("node3 "), "\(status.output)")
             // Probed throughout: nine steps, each with probes; no TCP connect through the VIP failed.
-            #expect(report.steps.map(\.step) == (1...3).flatMap { ["add node\(3 + $0)", "remove node\($0)", "retire node\($0)"] })
+            #expect(report.steps.map(\.step) == (1...3).flatMap { ["add node\(3 + $0)", "retire node\($0)", "remove node\($0)"] })
             #expect(report.steps.allSatisfy { ($0.tcp?.probes ?? 0) > 0 }, "\(report.lines)")
             #expect(report.tcp?.failed == 0, "\(report.lines.joined(separator: "\n"))")
         }
