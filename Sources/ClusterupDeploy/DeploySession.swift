@@ -19,6 +19,8 @@ public struct DeployOptions: Sendable {
     public var vrrpdBinary: String?
     /// Which clusterup this is, recorded on the hosts deploy changes (DeployRecord); nil records nothing.
     public var build: ClusterupBuild?
+    /// Go on without hosts that cannot be reached instead of stopping (UnreachableHosts).
+    public var skipUnreachable = false
 
     public init(cacheDirectory: String) {
         self.cacheDirectory = cacheDirectory
@@ -85,6 +87,8 @@ public final class DeploySession: Sendable {
         var desired: [String: HostDesiredState] = [:]
         var changes: [String: HostChanges] = [:]
         var uploads: [String: [UInt8]] = [:]
+        /// Hosts left out of this run because they could not be reached (--skip-unreachable): why.
+        var skipped: [String: String] = [:]
     }
 
     public init(
@@ -109,6 +113,15 @@ public final class DeploySession: Sendable {
 
     func note(_ host: String?, _ text: String) { emit(.note(host: host, text)) }
 
+    /// Names of the hosts this run leaves out (unreachable, --skip-unreachable).
+    var skippedHosts: Set<String> { Set(with { $0.skipped.keys }) }
+
+    /// The inventory's hosts this run works on: all but the skipped.
+    var reachableHosts: [ClusterupCore.Host] {
+        let skipped = skippedHosts
+        return inventory.hosts.filter { !skipped.contains($0.name) }
+    }
+
     /// Runs `operation` on each host on dedicated threads, `concurrency` at a time, and fails the
     /// phase naming every host that failed.
     @discardableResult
@@ -116,6 +129,10 @@ public final class DeploySession: Sendable {
         _ hosts: [ClusterupCore.Host], phase: String, step: String,
         _ operation: @escaping @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Value
     ) async throws -> [String: Value] {
+        // Skipped (unreachable) hosts are never worked on.
+        let skipped = with { $0.skipped }
+        let hosts = hosts.filter { skipped[$0.name] == nil }
+        guard !hosts.isEmpty else { return [:] }
         let results = await FanOut(concurrency: options.concurrency).run(
             hosts, initialStep: step, progress: { [emit] in emit(.host($0)) }
         ) { [self] host, reporter in

@@ -115,3 +115,55 @@ public enum EtcdMembershipPlan: Sendable, Equatable {
         peers.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",")
     }
 }
+
+/// An etcd release as `etcd --version` prints it (`3.5.16`).
+public struct EtcdVersion: Sendable, Equatable, Comparable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
+    public var patch: Int
+
+    public init?(_ text: String) {
+        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: ".").map { Int($0.prefix { $0.isNumber }) }
+        guard parts.count >= 2, let major = parts[0], let minor = parts[1] else { return nil }
+        self.major = major
+        self.minor = minor
+        self.patch = parts.count > 2 ? parts[2] ?? 0 : 0
+    }
+
+    /// The cluster version etcd negotiates: major.minor.
+    public var series: String { "\(major).\(minor)" }
+    public var description: String { "\(major).\(minor).\(patch)" }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.major, lhs.minor, lhs.patch) < (rhs.major, rhs.minor, rhs.patch)
+    }
+}
+
+/// etcd refuses a member older than its cluster: once every member runs 3.5 the cluster version
+/// is 3.5, and a 3.4 member exits with "the running cluster version(3.5.0) is higher than the
+/// maximum cluster version(3.4.0) supported" after `member add` has counted it (a Debian 12 node
+/// joining a cluster of Debian 13 nodes). Newer members join an older cluster, which stays at the
+/// older version until all run the newer one. Pure: from versions the plan read.
+public enum EtcdVersionSkew {
+    public struct Refusal: Sendable, Equatable {
+        public var message: String
+        public var hint: String
+    }
+
+    /// The refusal when a joiner runs an older major.minor than the cluster's, which is the
+    /// lowest of its started members'. Members or joiners whose version is unknown do not count.
+    public static func refusal(joining: [(name: String, version: EtcdVersion?)],
+                               members: [(name: String, version: EtcdVersion?)]) -> Refusal? {
+        let known = members.compactMap { member in member.version.map { (member.name, $0) } }
+        guard let cluster = known.map(\.1).min() else { return nil }
+        let older = joining.compactMap { joiner -> String? in
+            guard let version = joiner.version, (version.major, version.minor) < (cluster.major, cluster.minor) else { return nil }
+            return "\(joiner.name) runs etcd \(version)"
+        }
+        guard !older.isEmpty else { return nil }
+        let running = known.sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+        return Refusal(
+            message: "\(older.joined(separator: ", ")), older than the cluster's version \(cluster.series) (\(running)): etcd refuses a member older than its cluster, after `member add` counted it; no host was changed",
+            hint: "join hosts whose etcd is \(cluster.series) or newer (a Debian 12 cluster takes Debian 13 members, not the reverse), or leave these hosts out of the etcd role")
+    }
+}

@@ -81,8 +81,12 @@ public struct HostCommands: Sendable {
     /// Starts a long-running tool with stdin from /dev/null and stdout+stderr appended to `logFile`.
     /// Returns at once; the child outlives this process (Process puts it in its own process group,
     /// so a Ctrl-C at the terminal that started `lab up` does not reach it later).
-    public func spawn(_ tool: String, _ arguments: [String], logFile: String) throws -> Int32 {
+    public func spawn(_ tool: String, _ arguments: [String], environment: [String: String] = [:],
+                      logFile: String) throws -> Int32 {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.executableURL = URL(fileURLWithPath: try Self.locate(tool))
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: "/")

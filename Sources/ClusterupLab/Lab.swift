@@ -15,13 +15,15 @@ public enum Lab {
     /// boots them in parallel and returns once every node's sshd answers. The inventory is at
     /// `paths(name:).inventory`. When all 4 address blocks are taken, waits up to
     /// `waitForAddressBlock` seconds for one to free (test suites that run labs side by side).
-    public static func up(name: String = defaultName, nodes: Int = defaultNodeCount,
+    /// `release`: the nodes' Debian release; nil or the host's own boots overlays of `/`, another
+    /// the cached image of that release (built first when missing, see `ImageCache`).
+    public static func up(name: String = defaultName, nodes: Int = defaultNodeCount, release: DebianRelease? = nil,
                           root: String = LabPaths.defaultRoot, bootTimeout: Double? = nil,
                           waitForAddressBlock: Double = 0,
                           progress: @escaping Progress = { _ in }) async throws -> LabState {
         let controller = try controller(name, root: root, progress: progress)
         return try await Blocking.run("lab-up") {
-            try controller.up(nodeCount: nodes, bootTimeout: bootTimeout, blockWait: waitForAddressBlock)
+            try controller.up(nodeCount: nodes, release: release, bootTimeout: bootTimeout, blockWait: waitForAddressBlock)
         }
     }
 
@@ -76,10 +78,12 @@ public enum Lab {
     }
 
     /// Adds nodes to a running lab until it has `nodes`, then rewrites its inventory and known_hosts.
-    public static func grow(name: String = defaultName, nodes: Int, root: String = LabPaths.defaultRoot,
+    /// The new nodes run `release` (nil: the host's), whatever the lab's other nodes run: a mixed lab.
+    public static func grow(name: String = defaultName, nodes: Int, release: DebianRelease? = nil,
+                            root: String = LabPaths.defaultRoot,
                             progress: @escaping Progress = { _ in }) async throws -> LabState {
         let controller = try controller(name, root: root, progress: progress)
-        return try await Blocking.run("lab-grow") { try controller.grow(to: nodes) }
+        return try await Blocking.run("lab-grow") { try controller.grow(to: nodes, release: release) }
     }
 
     /// Runs `command` (argv) inside a running node as root, through its init's namespaces rather than
@@ -113,6 +117,10 @@ public struct LabStatus: Codable, Sendable {
         public var name: String
         public var machine: String
         public var address: String
+        /// Its Debian release (`trixie`); nil in labs recorded before releases.
+        public var release: String?
+        /// The image below its overlay; nil: this machine's root.
+        public var image: String?
         /// The node's init runs.
         public var running: Bool
         /// `up`, `cut` (`lab link cut`), `no-carrier`, or `absent` (node not running).
@@ -165,7 +173,8 @@ extension LabController {
             case true?: link = system.operationalState(of: node.hostLink) == "up" ? "up" : "no-carrier"
             }
             return LabStatus.Node(
-                name: node.name, machine: node.machine, address: node.address, running: running, link: link,
+                name: node.name, machine: node.machine, address: node.address, release: node.release?.rawValue,
+                image: node.lowerDirectory, running: running, link: link,
                 nspawnPID: running ? node.nspawn?.pid : nil, initPID: running ? node.initProcess?.pid : nil,
                 logFile: node.logFile)
         }
@@ -202,7 +211,7 @@ extension LabController {
         while up, system.operationalState(of: node.hostLink) != "up", Date() < deadline { usleep(5_000) }
     }
 
-    func grow(to count: Int) throws -> LabState {
+    func grow(to count: Int, release: DebianRelease?) throws -> LabState {
         try AddressPlan.validateNodeCount(count)
         let store = try loadStore()
         let plan = try store.state.plan
@@ -211,7 +220,8 @@ extension LabController {
             throw ClusterupError.badInput("lab \(paths.name) already has \(existing) nodes; grow adds nodes",
                                           at: "--nodes", hint: "give a number above \(existing)")
         }
-        let added = (existing + 1...count).map { paths.node($0, plan: plan) }
+        let base = try nodeBase(release)
+        let added = (existing + 1...count).map { base.apply(to: paths.node($0, plan: plan)) }
         try store.update { $0.nodes += added }
         do {
             try addNodes(added, store: store)

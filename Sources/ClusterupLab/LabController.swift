@@ -10,6 +10,7 @@ final class LabController: Sendable {
     let commands = HostCommands()
     let system = HostSystem()
     let progress: @Sendable (String) -> Void
+    var cgroups: NodeCgroups { NodeCgroups(commands: commands, system: system) }
 
     /// Name of the tmpfs put on /run/systemd/nspawn when that is not a tmpfs already (see
     /// `ensureNspawnRuntime`); recognised by this source name so only ours is ever unmounted.
@@ -37,15 +38,17 @@ final class LabController: Sendable {
 
     // MARK: - up
 
-    func up(nodeCount: Int, bootTimeout: Double?, blockWait: Double = 0) throws -> LabState {
+    func up(nodeCount: Int, release: DebianRelease?, bootTimeout: Double?, blockWait: Double = 0) throws -> LabState {
         try AddressPlan.validateNodeCount(nodeCount)
+        // Before taking an address block: a first build of an image takes minutes.
+        let base = try nodeBase(release)
         if hasLeftovers() {
             progress("lab \(paths.name): removing leftovers of an earlier lab of this name")
             _ = try down()
         }
         let store = try allocate(waitingUpTo: blockWait)
         do {
-            return try build(store, nodeCount: nodeCount, bootTimeout: bootTimeout)
+            return try build(store, nodeCount: nodeCount, base: base, bootTimeout: bootTimeout)
         } catch {
             throw halfBuilt(error)
         }
@@ -62,7 +65,7 @@ final class LabController: Sendable {
         return failure
     }
 
-    private func build(_ store: StateStore, nodeCount: Int, bootTimeout: Double?) throws -> LabState {
+    private func build(_ store: StateStore, nodeCount: Int, base: ResolvedBase, bootTimeout: Double?) throws -> LabState {
         let plan = try store.state.plan
         progress("lab \(paths.name): bridge \(paths.name.bridge), \(plan.network), VIP \(plan.vipAddress)")
 
@@ -73,13 +76,38 @@ final class LabController: Sendable {
         try createBridge(store, plan: plan)
 
         try store.update { state in
-            state.nodes = (1...nodeCount).map { paths.node($0, plan: plan) }
+            state.nodes = (1...nodeCount).map { base.apply(to: paths.node($0, plan: plan)) }
         }
         try prepare(store.state.nodes, store: store)
         try writeClientFiles(store.state)
         try boot(store.state.nodes, store: store, timeout: bootTimeout ?? Self.bootTimeout(nodes: nodeCount))
         try store.update { $0.phase = .ready }
         return store.state
+    }
+
+    /// A node's release and lower layer, resolved once per `up` or `grow`.
+    struct ResolvedBase {
+        var release: DebianRelease?
+        /// nil: this machine's root.
+        var image: String?
+
+        func apply(to node: LabNode) -> LabNode {
+            var node = node
+            node.release = release
+            node.lowerDirectory = image
+            return node
+        }
+    }
+
+    /// The host's root for its own release, or the cached image of another (built if missing).
+    func nodeBase(_ requested: DebianRelease?) throws -> ResolvedBase {
+        let host = system.readFile("/etc/os-release").flatMap(DebianRelease.fromOSRelease)
+        switch NodeBase.choose(requested: requested, host: host) {
+        case .hostRoot:
+            return ResolvedBase(release: host, image: nil)
+        case .image(let release):
+            return ResolvedBase(release: release, image: try ImageCache().nodeImage(release, progress: progress))
+        }
     }
 
     /// Booting shares two cores: allow more time for more nodes.
@@ -253,10 +281,10 @@ final class LabController: Sendable {
             try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                             attributes: [.posixPermissions: 0o755])
         }
-        try hideHostSecrets(upper: node.upperDirectory)
+        try hideHostSecrets(upper: node.upperDirectory, lower: node.lower)
         try commands.check(
             "mount", ["-t", "overlay", "overlay", "-o",
-                      "lowerdir=/,upperdir=\(node.upperDirectory),workdir=\(node.workDirectory)", node.rootDirectory],
+                      "lowerdir=\(node.lower),upperdir=\(node.upperDirectory),workdir=\(node.workDirectory)", node.rootDirectory],
             what: "\(node.name): mounting its overlay")
         try recreateHiddenDirectories(root: node.rootDirectory)
     }
@@ -264,22 +292,24 @@ final class LabController: Sendable {
     /// Nodes see the host's disk through the overlay. What no node may read is taken out of its
     /// view in the upper layer before the overlay is mounted (overlayfs whiteouts and opaque
     /// directories): every lab's state (private keys) under /var/lib/clusterup, the host's users'
-    /// homes and root's (keys, shells' history, caches), and the password hashes.
-    static func hideHostSecrets(upper: String) throws {
+    /// homes and root's (keys, shells' history, caches), and the password hashes. A node over an
+    /// image gets the same treatment of the image's files, so every node starts alike.
+    static func hideHostSecrets(upper: String, lower: String = "/") throws {
         try whiteout("\(upper)/var/lib/clusterup")
         // Whited out here; `recreateHiddenDirectories` makes them anew in the mounted node, where
         // overlayfs marks a directory created over a whiteout opaque: the host's files stay hidden.
         for directory in hiddenDirectories.keys { try whiteout("\(upper)/\(directory)") }
         for file in ["shadow", "gshadow"] {
-            guard let text = try? String(contentsOfFile: "/etc/\(file)", encoding: .utf8) else { continue }
+            let original = (lower as NSString).appendingPathComponent("etc/\(file)")
+            guard let text = try? String(contentsOfFile: original, encoding: .utf8) else { continue }
             let path = "\(upper)/etc/\(file)"
             guard !FileManager.default.fileExists(atPath: path) else { continue }
             try FileManager.default.createDirectory(atPath: "\(upper)/etc", withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o755])
             try LabFiles.withoutPasswords(text).write(toFile: path, atomically: false, encoding: .utf8)
             chmod(path, 0o640)
-            var original = stat()
-            if stat("/etc/\(file)", &original) == 0 { chown(path, original.st_uid, original.st_gid) }
+            var owner = stat()
+            if stat(original, &owner) == 0 { chown(path, owner.st_uid, owner.st_gid) }
         }
     }
 
@@ -332,7 +362,12 @@ final class LabController: Sendable {
         let started = Date()
         var launched: [Int: RecordedProcess] = [:]
         for node in nodes {
-            let pid = try commands.spawn("systemd-nspawn", nspawnArguments(node), logFile: node.logFile)
+            // nspawn starts in the node's own control groups (see NodeCgroups), through /bin/sh
+            // which joins them and execs it: the pid stays the one recorded.
+            let procsFiles = try cgroups.prepare(machine: node.machine)
+            let pid = try commands.spawn("/bin/sh", ["-c", NodeCgroups.joinThenExec(procsFiles), "sh",
+                                                     try HostCommands.locate("systemd-nspawn")] + nspawnArguments(node),
+                                         environment: Self.nspawnEnvironment(node), logFile: node.logFile)
             guard let process = system.recorded(pid) else {
                 throw ClusterupError.local("systemd-nspawn exited at once", at: node.name,
                                            hint: "see its log: \(node.logFile)")
@@ -362,6 +397,11 @@ final class LabController: Sendable {
             // Services such as HAProxy raise their descriptor limit as on a real host.
             "--rlimit=RLIMIT_NOFILE=1048576",
         ]
+    }
+
+    /// systemd 257 on cgroup v1 (this hybrid host) runs "tainted: cgroupsv1": give such nodes cgroup2.
+    static func nspawnEnvironment(_ node: LabNode) -> [String: String] {
+        node.release?.needsUnifiedCgroup == true ? ["SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"] : [:]
     }
 
     /// Finds each node's init (systemd, PID 1 inside): the child of its nspawn once it has exec'd.
@@ -436,6 +476,8 @@ final class LabController: Sendable {
                 _ = waitUntilGone([nspawn], seconds: 5)
             }
         }
+        let kept = cgroups.remove(machine: node.machine)
+        if !kept.isEmpty { progress("warning: \(node.name): control groups still in use: \(kept.joined(separator: ", "))") }
         try store?.updateNode(node.index) { $0.nspawn = nil; $0.initProcess = nil }
         return initProcess != nil
     }

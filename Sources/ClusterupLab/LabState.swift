@@ -30,6 +30,13 @@ public struct LabNode: Codable, Hashable, Sendable {
     public var nspawn: RecordedProcess?
     /// The node's PID 1 (systemd), as seen from the host.
     public var initProcess: RecordedProcess?
+    /// The Debian release the node runs; nil in labs recorded before releases (the host's).
+    public var release: DebianRelease?
+    /// The overlay's lower layer when it is a cached image; nil: this machine's `/`.
+    public var lowerDirectory: String?
+
+    /// The overlay's lower layer: the node's image, or this machine's root.
+    public var lower: String { lowerDirectory ?? "/" }
 
     /// The host side of the node's veth, which nspawn plugs into the bridge.
     public var hostLink: String { "vb-\(machine)" }

@@ -60,6 +60,10 @@ extension LabController {
             }
         }
         report.strayProcesses = killStrayProcesses()
+        // Control groups of nodes the state no longer lists (a crash of `lab up`), by machine name.
+        for machine in cgroups.machines() where paths.name.ownsMachineName(machine) {
+            report.remaining += cgroups.remove(machine: machine).map { "control group \($0)" }
+        }
 
         for mount in labMounts() {
             switch unmount(mount) {

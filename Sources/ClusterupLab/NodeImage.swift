@@ -55,12 +55,12 @@ struct NodeImage {
         try writeFile("\(directory)/10-clusterup-host0.network", LabFiles.hostInterfaceNetwork(address: node.address))
     }
 
-    /// root's shell startup files as on a fresh Debian install, not this machine's: sshd runs every
-    /// command through them, and a developer's profile (pyenv, prompts) would slow every exec
-    /// and make the node unlike the ones operators have.
+    /// root's shell startup files as on a fresh Debian install of the node's release, not this
+    /// machine's: sshd runs every command through them, and a developer's profile (pyenv, prompts)
+    /// would slow every exec and make the node unlike the ones operators have.
     private func writeRootProfile() throws {
         for file in [".bashrc", ".profile"] {
-            let skeleton = "/etc/skel/\(file)"
+            let skeleton = (node.lower as NSString).appendingPathComponent("etc/skel/\(file)")
             let text = (try? String(contentsOfFile: skeleton, encoding: .utf8)) ?? ""
             try writeFile("\(root)/root/\(file)", text, mode: 0o644)
         }

@@ -54,20 +54,12 @@ struct DeployRobustnessLabTests {
     }
 
     func node(_ node: String, _ command: String, lab: String) async throws -> String {
-        try await Lab.execute(["sh", "-c", command], on: node, lab: lab).stdout
+        try await LabFixture.shell(node, command, lab: lab)
     }
 
     /// Brings a lab up, runs `body`, and always takes the lab down.
     func withLab(_ name: String, nodes: Int = 3, _ body: (String) async throws -> Void) async throws {
-        _ = try await Lab.up(name: name, nodes: nodes, waitForAddressBlock: 300)
-        do {
-            try await body(try Lab.inventoryPath(name: name))
-        } catch {
-            _ = try? await Lab.down(name: name)
-            throw error
-        }
-        let report = try await Lab.down(name: name)
-        #expect(report.remaining.isEmpty)
+        try await LabFixture.with(name, nodes: nodes, body)
     }
 
     /// etcd's start time on a node, in microseconds since boot (changes on every restart).

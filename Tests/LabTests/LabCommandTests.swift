@@ -49,6 +49,32 @@ import Testing
         #expect(throws: (any Error).self) { try Clusterup.parseAsRoot(["lab", "node", "exec", "node1"]) }
     }
 
+    @Test func upAndGrowTakeARelease() throws {
+        let up = try #require(try Clusterup.parseAsRoot(["lab", "up", "--release", "trixie", "--name", "rel13"]) as? Clusterup.Lab.Up)
+        #expect(up.release == "trixie" && up.lab.name == "rel13")
+        #expect(try #require(try Clusterup.parseAsRoot(["lab", "up"]) as? Clusterup.Lab.Up).release == nil)
+        let grow = try #require(try Clusterup.parseAsRoot(["lab", "grow", "--nodes", "4", "--release", "12"]) as? Clusterup.Lab.Grow)
+        #expect(grow.release == "12" && grow.nodes == 4)
+    }
+
+    @Test func imagesListsByDefaultBuildsAndRemovesWithADryRun() throws {
+        #expect(try Clusterup.parseAsRoot(["lab", "images"]) is Clusterup.Lab.Images.List)
+        let list = try #require(try Clusterup.parseAsRoot(["lab", "images", "list", "--output", "json"]) as? Clusterup.Lab.Images.List)
+        #expect(list.output == .json)
+        let build = try #require(try Clusterup.parseAsRoot(["lab", "images", "build", "trixie", "--dry-run"]) as? Clusterup.Lab.Images.Build)
+        #expect(build.release == "trixie" && build.dryRun)
+        let remove = try #require(try Clusterup.parseAsRoot(["lab", "images", "remove", "trixie-node", "bookworm-pkgtest", "--dry-run"])
+            as? Clusterup.Lab.Images.Remove)
+        #expect(remove.names == ["trixie-node", "bookworm-pkgtest"] && remove.dryRun)
+        #expect(throws: (any Error).self) { try Clusterup.parseAsRoot(["lab", "images", "remove"]) }
+    }
+
+    @Test func deployTakesSkipUnreachable() throws {
+        let deploy = try #require(try Clusterup.parseAsRoot(["deploy", "lab.yml", "--skip-unreachable"]) as? Clusterup.DeployCommand)
+        #expect(deploy.skipUnreachable)
+        #expect(try #require(try Clusterup.parseAsRoot(["deploy", "lab.yml"]) as? Clusterup.DeployCommand).skipUnreachable == false)
+    }
+
     @Test func tableAlignsColumns() {
         #expect(table([["A", "BB", "C"], ["long", "x", "y"]]) == "A     BB  C\nlong  x   y")
     }

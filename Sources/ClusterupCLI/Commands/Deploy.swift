@@ -29,6 +29,11 @@ extension Clusterup {
         @Flag(help: "Show what would change on each host and change nothing.")
         var dryRun = false
 
+        @Flag(help: ArgumentHelp(
+            "Deploy the hosts that answer and leave out those that cannot be reached.",
+            discussion: "Without it, an unreachable host stops deploy before anything changes. With it, nothing on those hosts is changed and nothing that needs them is done (no etcd member is added for them; a new etcd cluster is not started without them); they still count in the other hosts' configuration."))
+        var skipUnreachable = false
+
         @Option(help: "Seconds to wait for a service to become healthy after (re)starting it.")
         var healthTimeout: Int = 90
 
@@ -43,13 +48,13 @@ extension Clusterup {
                 throw ValidationError("deploy works on the whole inventory; --hosts and --roles are for exec and check")
             }
             try await Self.deploy(loaded, ssh: ssh, output: output, concurrency: fanOut.concurrency, dryRun: dryRun,
-                                  healthTimeout: healthTimeout, vrrpdBinary: vrrpdBinary)
+                                  healthTimeout: healthTimeout, vrrpdBinary: vrrpdBinary, skipUnreachable: skipUnreachable)
         }
 
         /// A whole deploy as the command runs it; `etcd recover` runs it too, to re-add members.
         static func deploy(
             _ loaded: Inventory, ssh: SSHOptions, output: OutputOptions, concurrency: Int, dryRun: Bool, healthTimeout: Int, vrrpdBinary: String?,
-            jsonSink: (@Sendable (JSONValue) -> Void)? = nil
+            skipUnreachable: Bool = false, jsonSink: (@Sendable (JSONValue) -> Void)? = nil
         ) async throws {
             var settings = loaded.deploy
             let vrrpdNote = try VRRPDaemonBinary.defaultArtifact(into: &settings, inventory: loaded, explicit: vrrpdBinary)
@@ -60,6 +65,7 @@ extension Clusterup {
             options.concurrency = concurrency
             options.acceptNewHostKeys = ssh.acceptNewHostKeys
             options.healthTimeout = .seconds(healthTimeout)
+            options.skipUnreachable = skipUnreachable
             let renderer = DeployRenderer(json: output.isJSON, live: output.progressMode, jsonSink: jsonSink)
             let session = DeploySession(
                 inventory: loaded, settings: settings, options: options, connector: try ssh.connector(for: loaded),

@@ -14,13 +14,15 @@ extension Clusterup {
 
             Examples:
               clusterup lab up --nodes 3
+              clusterup lab up --nodes 3 --release trixie --name t13
+              clusterup lab grow --nodes 4 --release bookworm --name t13
               clusterup exec /var/lib/clusterup/labs/lab/inventory.yml -- hostname
               clusterup lab status --output json
               clusterup lab node stop node2 --mode kill
               clusterup lab link cut node1
               clusterup lab down
             """,
-            subcommands: [Up.self, Status.self, Down.self, Node.self, Link.self, Grow.self]
+            subcommands: [Up.self, Status.self, Down.self, Node.self, Link.self, Grow.self, Images.self]
         )
     }
 

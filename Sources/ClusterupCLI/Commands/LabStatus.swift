@@ -29,15 +29,20 @@ extension Clusterup.Lab {
             case .text:
                 print("lab \(status.name) (\(status.phase)): bridge \(status.bridge) \(status.network), host \(status.hostAddress), VIP \(status.vip)")
                 print("inventory: \(status.inventory)")
-                let header = ["NODE", "ADDRESS", "MACHINE", "STATE", "LINK", "NSPAWN", "INIT"]
+                let header = ["NODE", "ADDRESS", "MACHINE", "RELEASE", "STATE", "LINK", "NSPAWN", "INIT"]
                 let rows = status.nodes.map { node in
-                    [node.name, node.address, node.machine, node.running ? "up" : "down", node.link,
+                    [node.name, node.address, node.machine, node.release ?? "-", node.running ? "up" : "down", node.link,
                      node.nspawnPID.map(String.init) ?? "-", node.initPID.map(String.init) ?? "-"]
                 }
                 print(table([header] + rows))
             }
         }
     }
+}
+
+/// `lab up` and `lab grow`'s line per node: name, address, machine, release.
+func nodeLine(_ node: LabNode) -> String {
+    "\(node.name)\t\(node.address)\tmachine \(node.machine)\t\(node.release.map { "debian \($0.version) (\($0.rawValue))" } ?? "")"
 }
 
 /// Left-aligned columns separated by two spaces.

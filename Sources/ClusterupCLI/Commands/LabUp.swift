@@ -14,6 +14,7 @@ extension Clusterup.Lab {
             Examples:
               clusterup lab up
               clusterup lab up --nodes 5 --name vrrp
+              clusterup lab up --nodes 3 --release trixie --name t13
               INVENTORY=$(clusterup lab up | tail -n 1)
             """)
 
@@ -22,17 +23,21 @@ extension Clusterup.Lab {
         @Option(name: .long, help: "Number of nodes (1-50).")
         var nodes: Int = ClusterupLab.Lab.defaultNodeCount
 
+        @Option(name: .long, help: "The nodes' Debian release: bookworm (12) or trixie (13); default: this machine's. Another release than this machine's boots from a cached image, built on first use (see `lab images`).")
+        var release: String?
+
         @Option(name: .long, help: "Seconds to wait for the nodes' sshd (default: 60 + 3 per node).")
         var bootTimeout: Double?
 
         func run() async throws {
+            let release = try release.map { try DebianRelease.parse($0) }
             let started = Date()
-            let state = try await ClusterupLab.Lab.up(name: lab.name, nodes: nodes, bootTimeout: bootTimeout,
+            let state = try await ClusterupLab.Lab.up(name: lab.name, nodes: nodes, release: release, bootTimeout: bootTimeout,
                                                       progress: labProgress)
             labProgress(String(format: "lab %@ is up: %d node(s) in %.1f s", state.name, state.nodes.count,
                                Date().timeIntervalSince(started)))
             for node in state.nodes {
-                print("\(node.name)\t\(node.address)\tmachine \(node.machine)")
+                print(nodeLine(node))
             }
             print(try ClusterupLab.Lab.inventoryPath(name: lab.name))
         }

@@ -59,7 +59,8 @@ struct EtcdPhase: DeployPhase {
 
         case .reconcile(let join, let remove):
             let joining = Set(join.map(\.name))
-            guard let anchor = etcdHosts.first(where: { !joining.contains($0.name) }) else {
+            let skipped = session.skippedHosts
+            guard let anchor = etcdHosts.first(where: { !joining.contains($0.name) && !skipped.contains($0.name) }) else {
                 throw DeployFailure(phase: title, failures: [("etcd", "no running member to join through")],
                                     state: "No etcd membership was changed.")
             }
@@ -86,6 +87,10 @@ struct EtcdPhase: DeployPhase {
                     _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "member remove \(member.hexID)"))
                 }
                 session.note(nil, "etcd: member \(member.name.isEmpty ? member.hexID : member.name) removed")
+                let inInventory = inventory.hosts.contains { h in member.peerURLs.contains(EtcdPeer(name: h.name, address: h.privateAddress).peerURL) }
+                if !inInventory {
+                    session.note(nil, UnreachableHosts.leftBehind(member: member.name.isEmpty ? member.hexID : member.name, removedThrough: anchor.name))
+                }
                 // A host still in the inventory but no longer an etcd host: stop its member and
                 // keep its data aside (never delete data).
                 if let host = inventory.hosts.first(where: { h in member.peerURLs.contains(EtcdPeer(name: h.name, address: h.privateAddress).peerURL) }) {

@@ -13,7 +13,7 @@ struct LockPhase: DeployPhase {
         let owner = DeployLock.Owner.current(local: local)
         let staleAfter = Int(session.options.staleLockAfter.components.seconds)
         let results = await FanOut(concurrency: session.options.concurrency).run(
-            session.inventory.hosts, initialStep: "locking", progress: { [emit = session.emit] in emit(.host($0)) }
+            session.reachableHosts, initialStep: "locking", progress: { [emit = session.emit] in emit(.host($0)) }
         ) { host, _ in
             try DeployLock.acquire(try session.connection(host.name), host: host.name, as: owner, staleAfter: staleAfter, local: local)
         }
@@ -31,7 +31,7 @@ struct LockPhase: DeployPhase {
             }
         }
         let keeper = LockKeeper.overSSH(
-            hosts: session.inventory.hosts.filter { locked.contains($0.name) }, token: owner.token,
+            hosts: session.reachableHosts.filter { locked.contains($0.name) }, token: owner.token,
             interval: DeployLock.refreshInterval(staleAfter: session.options.staleLockAfter),
             connect: { [connector = session.connector] in try connector.connect($0) })
         session.with { $0.lock = keeper }

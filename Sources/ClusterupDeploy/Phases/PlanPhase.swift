@@ -15,6 +15,14 @@ struct PlanPhase: DeployPhase {
         let etcdHosts = inventory.hosts(withRole: .etcd)
         let etcdctl = settings.artifact("etcdctl")?.path ?? "etcdctl"
         let dataDir = settings.etcd.dataDirectory
+        // The version of the etcd a joining member will run is known before any change only when
+        // it comes from the host's package or is present there; an uploaded binary is not read.
+        let etcdBinary: String? = settings.artifact("etcd").flatMap { artifact in
+            switch artifact.source {
+            case .package, .present: artifact.path
+            case .url, .file: nil
+            }
+        }
 
         // What every host should have, but for etcd's bootstrap file, which depends on the
         // membership read below: enough to know which files and units to read.
@@ -36,7 +44,8 @@ struct PlanPhase: DeployPhase {
             if host.roles.contains(.etcd) { paths.append(EtcdComponent.bootstrapPath) }
             // etcd's member list (a Go program and a TLS handshake) from one member is enough.
             let etcd = host.roles.contains(.etcd)
-                ? EtcdHostFacts.probeScript(dataDirectory: dataDir, etcdctl: etcdctl, listMembers: host == etcdHosts.first) : nil
+                ? EtcdHostFacts.probeScript(dataDirectory: dataDir, etcdctl: etcdctl, listMembers: host == etcdHosts.first,
+                                            etcd: etcdBinary) : nil
             probes[host.name] = HostProbe.script(
                 etcd: etcd, observed: HostObservedState.probeScript(paths: paths, units: state.units.map(\.name) + state.disabledUnits))
         }
@@ -54,14 +63,24 @@ struct PlanPhase: DeployPhase {
                 try EtcdHostFacts.parse(try connection.checkedOutput(
                     EtcdHostFacts.probeScript(dataDirectory: dataDir, etcdctl: etcdctl, listMembers: true), timeout: 30), host: host.name)
             }
-            if let facts = listed[active.name] { etcdFacts[active.name] = facts }
+            if var facts = listed[active.name] {
+                facts.version = etcdFacts[active.name]?.version
+                etcdFacts[active.name] = facts
+            }
         }
 
         // 2. etcd: who holds data, and the member list from a running member.
         let hostsWithData = Set(etcdFacts.filter { $0.value.hasData }.map(\.key))
         let members = etcdHosts.lazy.compactMap { etcdFacts[$0.name]?.members }.first
         let peers = etcdHosts.map { EtcdPeer(name: $0.name, address: $0.privateAddress) }
-        let etcdPlan = try EtcdMembershipPlan.plan(desired: peers, members: members, hostsWithData: hostsWithData)
+        let skipped = session.skippedHosts
+        var etcdPlan = try EtcdMembershipPlan.plan(desired: peers, members: members, hostsWithData: hostsWithData)
+        if let refusal = UnreachableHosts.etcdRefusal(etcdPlan, skipped: skipped) {
+            throw ClusterupError.badInput(refusal, at: inventory.path, hint: "bring the host back, or take it out of the etcd role")
+        }
+        let (reachablePlan, leftOut) = UnreachableHosts.withoutSkipped(etcdPlan, skipped: skipped)
+        etcdPlan = reachablePlan
+        for name in leftOut { session.note(name, "etcd: not added as a member (unreachable); a deploy once it is back adds it") }
         var bootstrap: [String: (initialCluster: String, state: String)] = [:]
         switch etcdPlan {
         case .bootstrap(let peers):
@@ -69,6 +88,12 @@ struct PlanPhase: DeployPhase {
             for peer in peers { bootstrap[peer.name] = (cluster, "new") }
             if !peers.isEmpty { session.note(nil, "etcd: bootstrap a new cluster of \(peers.count) member(s)") }
         case .reconcile(let join, let remove):
+            let started = (members ?? []).filter(\.isStarted).map(\.name)
+            if let refusal = EtcdVersionSkew.refusal(
+                joining: join.map { ($0.name, etcdFacts[$0.name]?.version) },
+                members: started.map { ($0, etcdFacts[$0]?.version) }) {
+                throw ClusterupError.badInput(refusal.message, at: inventory.path, hint: refusal.hint)
+            }
             // Joiners come one at a time; each sees the members before it.
             var current = members ?? []
             for peer in join {
@@ -92,7 +117,9 @@ struct PlanPhase: DeployPhase {
         for host in inventory.hosts {
             let state = try DeployPlanner.desiredState(for: host, inputs)
             desired[host.name] = state
-            changes[host.name] = HostChanges.plan(desired: state, observed: readings[host.name]!.observed, hash: sha256Hex)
+            // A skipped host was not read and gets no change.
+            changes[host.name] = readings[host.name].map { HostChanges.plan(desired: state, observed: $0.observed, hash: sha256Hex) }
+                ?? HostChanges(host: host.name)
         }
         let dryRun = session.options.dryRun
         if dryRun {
@@ -197,16 +224,23 @@ struct EtcdHostFacts: Sendable {
     /// systemd says the member runs.
     var active: Bool
     var members: [EtcdMember]?
+    /// What the host's etcd binary says it is (`3.5.16`); nil when there is none or it says nothing.
+    var version: EtcdVersion?
 
-    /// One round trip: whether the data directory holds a member, whether etcd runs, and if it
-    /// does and `listMembers`, the member list (omitted when etcdctl fails: the member may be
-    /// starting).
-    static func probeScript(dataDirectory: String, etcdctl: String, listMembers: Bool = true) -> String {
+    static let versionMarker = "etcd-version "
+
+    /// One round trip: whether the data directory holds a member, whether etcd runs, the etcd
+    /// binary's version (when `etcd` names one), and if it runs and `listMembers`, the member
+    /// list (omitted when etcdctl fails: the member may be starting).
+    static func probeScript(dataDirectory: String, etcdctl: String, listMembers: Bool = true, etcd: String? = nil) -> String {
         var script = """
         if [ -d \(shellQuote(dataDirectory))/member ]; then echo data; else echo empty; fi
         active=$(systemctl is-active etcd.service 2>/dev/null); echo "${active:-unknown}"
 
         """
+        if let etcd {
+            script += "echo \"\(versionMarker)$(\(shellQuote(etcd)) --version 2>/dev/null | sed -n 's/^etcd Version: //p' | head -n 1)\"\n"
+        }
         if listMembers {
             script += """
             if [ "$active" = active ]; then
@@ -219,12 +253,19 @@ struct EtcdHostFacts: Sendable {
     }
 
     static func parse(_ output: String, host: String) throws -> EtcdHostFacts {
-        let lines = output.split(separator: "\n", maxSplits: 2).map(String.init)
+        var lines = output.split(separator: "\n", maxSplits: 2).map(String.init)
         let hasData = lines.first == "data"
         let active = lines.dropFirst().first == "active"
+        var version: EtcdVersion?
+        if lines.count > 2, lines[2].hasPrefix(versionMarker) {
+            let rest = lines[2].split(separator: "\n", maxSplits: 1).map(String.init)
+            version = EtcdVersion(String(rest[0].dropFirst(versionMarker.count)))
+            lines[2] = rest.count > 1 ? rest[1] : ""
+        }
         let list = lines.count > 2 ? lines[2].trimmingCharacters(in: .whitespacesAndNewlines) : ""
         return EtcdHostFacts(hasData: hasData, active: active,
-                             members: active && !list.isEmpty ? try EtcdMember.parseList(list, host: host) : nil)
+                             members: active && !list.isEmpty ? try EtcdMember.parseList(list, host: host) : nil,
+                             version: version)
     }
 }
 

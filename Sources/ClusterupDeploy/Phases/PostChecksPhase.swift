@@ -28,18 +28,27 @@ struct PostChecksPhase: DeployPhase {
 
     func checkEtcd(_ session: DeploySession) async throws -> String? {
         let inventory = session.inventory
-        guard let anchor = inventory.hosts(withRole: .etcd).first else { return nil }
+        let skipped = session.skippedHosts
+        let reachable = inventory.hosts(withRole: .etcd).filter { !skipped.contains($0.name) }
+        guard let anchor = reachable.first else { return nil }
         let etcdctl = session.settings.artifact("etcdctl")?.path ?? "etcdctl"
+        // With hosts skipped, only the reachable members are asked about (a skipped one may be down).
+        let endpoints = reachable.count == inventory.hosts(withRole: .etcd).count ? "--cluster"
+            : "--endpoints=" + reachable.map { EtcdPeer(name: $0.name, address: $0.privateAddress).clientURL }.joined(separator: ",")
         try await session.onHosts([anchor], phase: title, step: "etcd health") { _, connection, _ in
-            _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "endpoint health --cluster"), timeout: 30)
+            _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "endpoint health \(endpoints)"), timeout: 30)
         }
-        return "etcd: all \(inventory.hosts(withRole: .etcd).count) member(s) healthy over TLS"
+        let unchecked = inventory.hosts(withRole: .etcd).count - reachable.count
+        return unchecked == 0 ? "etcd: all \(reachable.count) member(s) healthy over TLS"
+            : "etcd: \(reachable.count) reachable member(s) healthy over TLS (\(unchecked) skipped, not checked)"
     }
 
     func checkHAProxy(_ session: DeploySession) async throws -> String? {
         let inventory = session.inventory
         let timeout = session.options.healthTimeout
-        let backends = inventory.hosts(withRole: .controlPlane).map(\.name)
+        // A skipped host's apiserver may be down: only the reachable ones must be up.
+        let skipped = session.skippedHosts
+        let backends = inventory.hosts(withRole: .controlPlane).map(\.name).filter { !skipped.contains($0) }
         guard !backends.isEmpty else { return nil }
         try await session.onHosts(inventory.hosts(withRole: .lb), phase: title, step: "haproxy backends") { host, connection, _ in
             let deadline = ContinuousClock.now + timeout
@@ -56,11 +65,12 @@ struct PostChecksPhase: DeployPhase {
                 "HAProxy reports kube-apiserver backends not up: \(down.joined(separator: ", "))", host: host.name,
                 hint: "check those apiservers' /readyz and `journalctl -u haproxy`")
         }
-        return "HAProxy: \(backends.count) apiserver backend(s) up on every lb host"
+        return "HAProxy: \(backends.count) apiserver backend(s) up on every \(skipped.isEmpty ? "" : "reachable ")lb host"
     }
 
     func waitForOneHolder(_ session: DeploySession, vip: String) async throws -> [String] {
-        let lbHosts = session.inventory.hosts(withRole: .lb)
+        let skipped = session.skippedHosts
+        let lbHosts = session.inventory.hosts(withRole: .lb).filter { !skipped.contains($0.name) }
         let deadline = ContinuousClock.now + .seconds(15)
         var holders: [String] = []
         while ContinuousClock.now < deadline {

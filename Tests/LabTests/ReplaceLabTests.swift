@@ -1,0 +1,124 @@
+import ClusterupCore
+import ClusterupRollout
+import ClusterupVerify
+import Foundation
+import Testing
+@testable import ClusterupLab
+
+/// Moving a cluster from Debian 12 to Debian 13 by replacing nodes one at a time, as an operator
+/// does it: edit the inventory, look at the dry run, deploy; three times. The VIP is probed through
+/// the whole sequence with the rollout's AvailabilityWatch (TCP connects and GET /readyz verified
+/// against the cluster CA). Root only; needs the Debian 13 image (built on first use).
+@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a mixed lab and replaces its nodes under probes"))
+struct ReplaceLabTests {
+    typealias Run = ClusterupBinary.Run
+
+    func clusterup(_ arguments: [String]) async throws -> Run {
+        try await ClusterupBinary.run(arguments, limit: 300)
+    }
+
+    /// The lab's inventory with only `keep`'s host entries (the lab writes every node it has).
+    static func inventory(_ labInventory: String, keeping keep: [String], state: LabState) -> String {
+        var text = labInventory
+        for node in state.nodes where !keep.contains(node.name) {
+            text = text.replacingOccurrences(of: "  - name: \(node.name)\n    address: \(node.address)\n    roles: [etcd, control-plane, lb]\n", with: "")
+        }
+        return text
+    }
+
+    @Test func threeDebian12NodesAreReplacedByDebian13OnesWithTheVIPProbedThroughout() async throws {
+        let lab = "relrep"
+        try await LabFixture.with(lab, nodes: 3, release: nil) { labInventory in
+            let first = try await clusterup(["deploy", labInventory])
+            try #require(first.status == 0, "\(first.output)")
+            // The floor for a step's time (bench/replace/run): a deploy that has nothing to change.
+            let noopStarted = Date()
+            let noop = try await clusterup(["deploy", labInventory])
+            let noopSeconds = Date().timeIntervalSince(noopStarted)
+            #expect(noop.output.contains("deploy: no changes"), "\(noop.output)")
+            let directory = (labInventory as NSString).deletingLastPathComponent
+            let working = "\(directory)/replace.yml", retiring = "\(directory)/retire.yml"
+            let loaded = try InventoryLoader().load(path: labInventory)
+            let vip = try #require(loaded.vip)
+            let watch = AvailabilityWatch(.init(target: ProbeTarget(host: vip.address, port: vip.port),
+                                                readyz: HTTPSProbe(caFile: loaded.pki.directory + "/ca.crt")))
+            try await DedicatedThread.run(name: "replace-watch") { try watch.start() }
+            var members = ["node1", "node2", "node3"]
+            do {
+                for round in 1...3 {
+                    let old = "node\(round)", new = "node\(3 + round)"
+                    // A Debian 13 node joins: the dry run names exactly the new member, then deploy adds it.
+                    watch.mark(step: "add \(new)", host: new)
+                    let state = try await Lab.grow(name: lab, nodes: 3 + round, release: .trixie)
+                    members.append(new)
+                    try Self.inventory(try String(contentsOfFile: labInventory, encoding: .utf8), keeping: members, state: state)
+                        .write(toFile: working, atomically: true, encoding: .utf8)
+                    let addPlan = try await clusterup(["deploy", working, "--dry-run"])
+                    #expect(addPlan.status == 0 && addPlan.output.contains("etcd: would add member \(new)"), "\(addPlan.output)")
+                    #expect(!addPlan.output.contains("would remove member"), "\(addPlan.output)")
+                    let added = try await clusterup(["deploy", working])
+                    try #require(added.status == 0, "\(added.output)")
+                    #expect(added.output.contains("etcd: member \(new) joined"), "\(added.output)")
+                    #expect(added.output.contains("etcd: all 4 member(s) healthy over TLS"), "\(added.output)")
+                    #expect(added.output.contains("HAProxy: 4 apiserver backend(s) up on every lb host"), "\(added.output)")
+
+                    // A Debian 12 node leaves. First its services stop (reset, with an inventory
+                    // naming only it): its VRRP daemon resigns, so the VIP moves before anything
+                    // else, and its etcd member stops (3 of 4 still run). Then deploy without it:
+                    // the member is removed through a running one, and the others' HAProxy, VRRP
+                    // and apiserver flags drop it. In the other order the leaving node, outside the
+                    // inventory, would keep holding the VIP.
+                    watch.mark(step: "retire \(old)", host: old)
+                    try Self.inventory(try String(contentsOfFile: labInventory, encoding: .utf8), keeping: [old], state: state)
+                        .write(toFile: retiring, atomically: true, encoding: .utf8)
+                    let reset = try await clusterup(["reset", retiring, "--yes"])
+                    #expect(reset.status == 0, "\(reset.output)")
+                    watch.mark(step: "remove \(old)", host: old)
+                    members.removeAll { $0 == old }
+                    try Self.inventory(try String(contentsOfFile: labInventory, encoding: .utf8), keeping: members, state: state)
+                        .write(toFile: working, atomically: true, encoding: .utf8)
+                    let removePlan = try await clusterup(["deploy", working, "--dry-run"])
+                    #expect(removePlan.status == 0 && removePlan.output.contains("etcd: would remove member \(old)"), "\(removePlan.output)")
+                    let removed = try await clusterup(["deploy", working])
+                    try #require(removed.status == 0, "\(removed.output)")
+                    #expect(removed.output.contains("etcd: member \(old) removed"), "\(removed.output)")
+                    #expect(removed.output.contains("etcd: all 3 member(s) healthy over TLS"), "\(removed.output)")
+                    watch.endStep()
+                    let verify = try await clusterup(["verify", working])
+                    #expect(verify.status == 0, "after replacing \(old) by \(new): \(verify.output)")
+                }
+            } catch {
+                _ = watch.finish()
+                throw error
+            }
+            let report = watch.finish()
+            print(report.lines.joined(separator: "\n"))
+            // bench/replace/run reads the report of each run from here.
+            if let path = ProcessInfo.processInfo.environment["CLUSTERUP_REPLACE_REPORT"] {
+                struct Written: Encodable { var report: AvailabilityReport; var noopDeploySeconds: Double }
+                try JSONEncoder().encode(Written(report: report, noopDeploySeconds: noopSeconds)).write(to: URL(fileURLWithPath: path))
+            }
+
+            // Every node is Debian 13 and the cluster names only them.
+            #expect(members == ["node4", "node5", "node6"])
+            let status = try await clusterup(["status", working])
+            #expect(status.status == 0, "\(status.output)")
+            let lines = status.output.split(separator: "\n")
+            #expect(lines.contains { $0.hasPrefix("etcd ") && $0.contains(" 3.5.") && $0.hasSuffix("node4,node5,node6") }, "\(status.output)")
+            #expect(!status.output.contains("node1") && !status.output.contains("node2 ") && !status.output.contains("node3 "), "\(status.output)")
+            // Probed throughout: nine steps, each with probes; no TCP connect through the VIP failed.
+            #expect(report.steps.map(\.step) == (1...3).flatMap { ["add node\(3 + $0)", "retire node\($0)", "remove node\($0)"] })
+            #expect(report.steps.allSatisfy { ($0.tcp?.probes ?? 0) > 0 }, "\(report.lines)")
+            // While deploy adds or removes a member no TCP connect through the VIP fails. Retiring
+            // the VIP holder hands the VIP over (VRRP priority 0), like `verify failover --mode
+            // graceful`: a connect whose SYN reaches neither holder can fail there, but the VIP
+            // never goes away for longer than the handover.
+            for step in report.steps where !step.step.hasPrefix("retire") {
+                #expect(step.tcp?.failed == 0, "\(step.step): \(report.lines.joined(separator: "\n"))")
+            }
+            for step in report.steps where step.step.hasPrefix("retire") {
+                #expect((step.tcp?.longestGapMilliseconds ?? 0) < 1000, "\(step.step): \(report.lines.joined(separator: "\n"))")
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+@testable import ClusterupLab
+
+/// What the lab suites share: a lab that is always taken down, and a shell command in a node.
+enum LabFixture {
+    /// Brings lab `name` up (nodes of `release`; nil: this machine's), runs `body` with its
+    /// inventory's path, and always takes the lab down, expecting nothing left of it.
+    static func with(_ name: String, nodes: Int, release: DebianRelease? = nil,
+                     _ body: (String) async throws -> Void) async throws {
+        _ = try await Lab.up(name: name, nodes: nodes, release: release, waitForAddressBlock: 300)
+        do {
+            try await body(try Lab.inventoryPath(name: name))
+        } catch {
+            _ = try? await Lab.down(name: name)
+            throw error
+        }
+        let report = try await Lab.down(name: name)
+        #expect(report.remaining.isEmpty)
+    }
+
+    /// `command` under sh in a running node, through its init's namespaces (no SSH); its stdout.
+    static func shell(_ node: String, _ command: String, lab: String) async throws -> String {
+        try await Lab.execute(["sh", "-c", command], on: node, lab: lab).stdout
+    }
+}
