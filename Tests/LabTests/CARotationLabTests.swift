@@ -48,7 +48,7 @@ struct CARotationLabTests {
     }
 
     @Test func rotatingEveryCAKeepsDataQuorumAndTheAPI() async throws {
-        let name = "cerotate"
+        let name = LabFixture.name("cerotate")
         let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
         let path = try Lab.inventoryPath(name: name)
         var sampler: HealthSampler?

@@ -60,7 +60,7 @@ struct EtcdOperationsLabTests {
     }
 
     @Test func recoverFromASurvivorAfterTwoMembersLostTheirData() async throws {
-        let lab = "etrec"
+        let lab = LabFixture.name("etrec")
         try await withDeployedLab(lab) { inventory in
             _ = try await node("node1", "\(Self.etcdctl) put written-before-loss 1", lab: lab)
             // A quorum holds: refused, nothing stopped.
@@ -89,7 +89,7 @@ struct EtcdOperationsLabTests {
     }
 
     @Test func recoverFromASnapshotKeepsWhatItHeldAndNothingLater() async throws {
-        let lab = "etsnap"
+        let lab = LabFixture.name("etsnap")
         try await withDeployedLab(lab) { inventory in
             _ = try await node("node1", "\(Self.etcdctl) put in-snapshot 1", lab: lab)
             let dir = "/tmp/clusterup-\(lab)-backups"
@@ -123,7 +123,7 @@ struct EtcdOperationsLabTests {
     }
 
     @Test func aNoSpaceAlarmIsClearedByCompactionDefragAndDisarm() async throws {
-        let lab = "etnospace"
+        let lab = LabFixture.name("etnospace")
         try await withDeployedLab(lab, etcd: "etcd:\n  extra_args: [--quota-backend-bytes=8388608]\n") { inventory in
             let fill = """
                 \(Self.etcdctl) put before-fill kept >/dev/null
@@ -191,7 +191,7 @@ struct EtcdOperationsLabTests {
     }
 
     @Test func scheduledSnapshotsFireKeepTheNewestAndHonourTheFloor() async throws {
-        let lab = "etsched"
+        let lab = LabFixture.name("etsched")
         let schedule = "etcd:\n  snapshots: {every: 10s, keep: 2}\n"
         try await withDeployedLab(lab, etcd: schedule) { inventory in
             let list = "ls -1 /var/lib/clusterup/etcd-backups | grep '^scheduled-.*\\.db$' || true"

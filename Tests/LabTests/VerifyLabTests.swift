@@ -52,7 +52,7 @@ struct VerifyLabTests {
     }
 
     @Test func verifyPassesThenFailoverGivesFiguresInEveryFormAndSplitBrainIsReported() async throws {
-        let lab = "vtest"
+        let lab = LabFixture.name("vtest")
         _ = try await Lab.up(name: lab, nodes: 3, waitForAddressBlock: 300)
         do {
             let inventory = try tunedInventory(lab)
@@ -163,7 +163,7 @@ struct VerifyLabTests {
     }
 
     @Test func aNodeWithoutNftRefusesTheNetworkCutBeforeAnyFaultAndKeepalivedCrashRoundsMeasure() async throws {
-        let lab = "vpre"
+        let lab = LabFixture.name("vpre")
         let state = try await Lab.up(name: lab, nodes: 2, waitForAddressBlock: 300)
         do {
             let vip = try state.plan.vipAddress
