@@ -59,6 +59,28 @@ struct EtcdOperationsLabTests {
         }
     }
 
+    /// recover's probes through the VIP: both steps probed, the outage seen while etcd had no
+    /// quorum (recover stops every member, so no apiserver can be ready while the seed starts),
+    /// and the API answering again before the end with the last probes all successes.
+    func expectRecoverAvailability(_ report: [String: Any]) {
+        let availability = report["availability"] as? [String: Any] ?? [:]
+        let steps = availability["steps"] as? [[String: Any]] ?? []
+        #expect(steps.map { $0["step"] as? String } == ["recover", "re-add members"], "\(report)")
+        for step in steps {
+            for probe in ["tcp", "readyz"] {
+                let counts = step[probe] as? [String: Any] ?? [:]
+                #expect((counts["probes"] as? Int ?? 0) > 0, "\(probe) in \(step)")
+                #expect(counts["longest_gap_ms"] as? NSNumber != nil, "\(probe) in \(step)")
+            }
+        }
+        let recoverReadyz = steps.first?["readyz"] as? [String: Any] ?? [:]
+        #expect((recoverReadyz["failed"] as? Int ?? 0) > 0, "no readyz probe failed while etcd had no quorum: \(steps)")
+        let back = (report["api_back"] as? [String: Any])?["readyz"] as? [String: Any] ?? [:]
+        #expect(back["first_answer_ms"] as? NSNumber != nil, "\(report)")
+        #expect(back["steady_since_ms"] as? NSNumber != nil, "the API did not answer steadily at the end: \(report)")
+        #expect((back["trailing_successes"] as? Int ?? 0) > 0, "\(back)")
+    }
+
     @Test func recoverFromASurvivorAfterTwoMembersLostTheirData() async throws {
         let lab = LabFixture.name("etrec")
         try await withDeployedLab(lab) { inventory in
@@ -78,6 +100,7 @@ struct EtcdOperationsLabTests {
             #expect(report["seed"] as? String == "node1")
             #expect(report["rejoin"] as? [String] == ["node2", "node3"])
             #expect((report["revision"] as? Int ?? 0) > 0, "\(report)")
+            expectRecoverAvailability(report)
             try await expectThreeHealthyMembers(reading: ["written-before-loss"], lab: lab)
             // The force-new-cluster drop-in is gone: a restart rejoins the same cluster.
             let dropIn = try await node("node1", "ls /run/systemd/system/etcd.service.d/ 2>/dev/null || true", lab: lab)
@@ -118,6 +141,10 @@ struct EtcdOperationsLabTests {
             #expect(recover.status == 0, "\(recover.output)")
             #expect(recover.output.contains("at revision "), "\(recover.output)")
             #expect(recover.output.contains("the snapshot is "), "\(recover.output)")
+            // The text report: per step and when the API came back.
+            #expect(recover.output.contains("re-add members:"), "\(recover.output)")
+            #expect(recover.output.contains("readyz: down at the start") || recover.output.contains("readyz: answering at the start"), "\(recover.output)")
+            #expect(recover.output.contains("probes succeeded"), "\(recover.output)")
             try await expectThreeHealthyMembers(reading: ["in-snapshot"], absent: ["after-snapshot"], lab: lab)
         }
     }
