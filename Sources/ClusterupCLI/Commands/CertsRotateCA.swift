@@ -106,6 +106,10 @@ extension Clusterup {
             lines = []
 
             let connector = try ssh.connector(for: loaded)
+            // Deploy's lock, on every host, before anything changes here or there: a deploy or an
+            // upgrade would install the PKI directory's files mid-phase (and vice versa).
+            try await OperationLock.holding(loaded.hosts, sessions: HostSessions(connector: connector), operation: "certs rotate-ca",
+                                            refusedState: CertsRenew.refusedByLock, note: PKIRollout.progressLines(json: output.isJSON)) {
             let runFanOut = fanOut.fanOut(clock: .continuous)
             let before = await verifyChecks(loaded, hosts: loaded.hosts, connector: connector, fanOut: runFanOut)
             let failing = before.filter { !$0.ok }
@@ -168,6 +172,7 @@ extension Clusterup {
             fields.insert(("ok", .bool(failed.isEmpty)), at: 0)
             emit()
             if !failed.isEmpty { throw ExitCode(1) }
+            }
         }
 
         func describeHosts(_ plan: RotationPhasePlan, generator: PKIGenerator, loaded: Inventory) -> [JSONValue] {
