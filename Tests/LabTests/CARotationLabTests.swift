@@ -187,18 +187,10 @@ struct CARotationLabTests {
             #expect(try await statuses(strangerToken, apiservers).allSatisfy { $0 == "401" }, "a token of a key nobody trusts")
 
             // 1. A live holder of deploy's lock on node2: both commands refused, nothing changed.
-            let holder = Process()
-            holder.executableURL = URL(fileURLWithPath: "/bin/sleep")
-            holder.arguments = ["600"]
-            try holder.run()
-            defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() } }
-            let local = DeployLock.LocalProcessTable.current()
-            let owner = DeployLock.Owner(
-                user: "ops", host: ProcessInfo.processInfo.hostName, machineID: local.machineID ?? "", bootID: local.bootID ?? "",
-                pid: holder.processIdentifier, processStart: try #require(local.startTime(holder.processIdentifier)),
-                token: "planted", since: "2026-12-05T08:00:00Z")
+            let holder = try LiveLockHolder()
+            defer { holder.stop() }
             let lock = shellQuote(DeployLock.directory)
-            _ = try await LabFixture.shell("node2", "mkdir -p \(lock) && printf %s \(shellQuote(owner.record)) > \(lock)/owner", lab: lab)
+            _ = try await LabFixture.shell("node2", "mkdir -p \(lock) && printf %s \(shellQuote(holder.owner.record)) > \(lock)/owner", lab: lab)
             let localBefore = try await fingerprint(local: pki)
             var nodesBefore: [String: String] = [:]
             for node in nodes { nodesBefore[node] = try await fingerprint(node: node, lab: lab) }
@@ -218,8 +210,7 @@ struct CARotationLabTests {
                 // The refused commands released what they took and left the holder's lock alone.
                 #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == (node == "node2" ? "planted" : ""), "\(node): \(left)")
             }
-            kill(holder.processIdentifier, SIGKILL)
-            holder.waitUntilExit()
+            holder.stop()
             _ = try await LabFixture.shell("node2", "rm -rf \(lock)", lab: lab)
 
             // 2. The phases.
