@@ -22,7 +22,9 @@ extension Clusterup {
             certificates, kubeconfigs) restart one host at a time, each apiserver drained on every HAProxy \
             meanwhile, with probes through the VIP reported. It then reads what every server presents and \
             fails unless it is the installed certificate (verify's served-certificates check), naming the \
-            endpoints whose served serial changed. `clusterup deploy` after a plain renew installs the same \
+            endpoints whose served serial changed. With --deploy the renewal and the rollout run under \
+            deploy's lock: refused (exit 1, nothing renewed) while a deploy, an upgrade or another \
+            certificate operation holds it. `clusterup deploy` after a plain renew installs the same \
             files (restarting the same services one host at a time, without the drain).
 
             Examples:

@@ -27,7 +27,8 @@ extension Clusterup {
             pass; after it verify runs again. pki.directory/rotate-ca.json records where the rotation \
             stands (`certs rotate-ca status`); a phase refuses to start while the previous one is \
             incomplete on any host, a failed phase is resumed by running it again, and a phase run twice \
-            changes nothing.
+            changes nothing. A phase runs under deploy's lock: refused (exit 1, nothing changed) while a \
+            deploy, an upgrade or another certificate operation holds it, and they are refused meanwhile.
 
             Examples:
               clusterup certs rotate-ca lab.yml --ca etcd --phase trust --dry-run

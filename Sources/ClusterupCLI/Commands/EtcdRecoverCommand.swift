@@ -19,6 +19,8 @@ extension Clusterup {
 
             Then every other etcd host's data directory is moved aside and `clusterup deploy` runs: it adds them as new members one at a time (member add, start, healthy before the next), as it joins any new member. Every data directory touched is kept at <data dir>.before-recover-<time>. Prints the revision recovered and, for a snapshot, its age: writes after it are lost.
 
+            Probed through the VIP from the start (TCP connects and HTTPS /readyz, as `etcd defrag`): failures while etcd has no quorum are expected; the report gives failed probes and the longest gap for the recovery and for the re-adding of members, and when the API answered again.
+
             Examples:
               clusterup etcd recover --from-member node1 --yes
               clusterup etcd recover lab.yml --from-snapshot etcd-backups/etcd-lab-20261122T060000Z.db --yes
