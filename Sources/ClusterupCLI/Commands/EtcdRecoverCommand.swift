@@ -104,13 +104,13 @@ extension Clusterup {
                 interrupt.remove()
             } catch let failure as DeployFailure {
                 interrupt.remove()
-                let availability = Self.finish(watch, text: text)
+                let availability = await Self.finish(watch, text: text)
                 if output.isJSON { print(Self.json(plan, revision: nil, snapshotAge: snapshotAge, dryRun: false, availability: availability, unprobed: probing.unprobed).pretty) }
                 printError(failure.description)
                 throw ExitCode(1)
             } catch {
                 interrupt.remove()
-                _ = Self.finish(watch, text: text)
+                _ = await Self.finish(watch, text: text)
                 throw error
             }
             for (host, path) in result.keptAside.sorted(by: { $0.key < $1.key }) { say("\(host): previous data directory kept at \(path)") }
@@ -123,14 +123,14 @@ extension Clusterup {
                     try await DeployCommand.deploy(loaded, ssh: ssh, output: output, concurrency: FanOut.defaultConcurrency, dryRun: false,
                                                    healthTimeout: healthTimeout, vrrpdBinary: nil, jsonSink: { value in deployReport.withLock { $0 = value } })
                 } catch {
-                    let availability = Self.finish(watch, text: text)
+                    let availability = await Self.finish(watch, text: text)
                     if output.isJSON { print(Self.json(plan, revision: result.revision, snapshotAge: snapshotAge, dryRun: false, deploy: deployReport.withLock { $0 },
                                                        availability: availability, unprobed: probing.unprobed).pretty) }
                     printError("etcd runs as a one-member cluster on \(plan.seed) (revision \(result.revision.map(String.init) ?? "unknown")); re-adding the others failed: re-run `clusterup deploy` to finish")
                     throw error
                 }
             }
-            let availability = Self.finish(watch, text: text)
+            let availability = await Self.finish(watch, text: text)
             if output.isJSON {
                 print(Self.json(plan, revision: result.revision, snapshotAge: snapshotAge, dryRun: false, deploy: deployReport.withLock { $0 },
                                 availability: availability, unprobed: probing.unprobed).pretty)
@@ -157,10 +157,10 @@ extension Clusterup {
 
         /// Stops the watch; in text, prints per step the failed probes and longest gap, and when
         /// the API answered again.
-        static func finish(_ watch: AvailabilityWatch?, text: Bool) -> (report: AvailabilityReport, returns: [AvailabilityReturn])? {
+        static func finish(_ watch: AvailabilityWatch?, text: Bool) async -> (report: AvailabilityReport, returns: [AvailabilityReturn])? {
             guard let watch else { return nil }
-            let report = watch.finish()
-            let returns = watch.returns()
+            // Stopping joins the probe threads (a probe in flight may take its timeout): off the pool.
+            guard let (report, returns) = try? await DedicatedThread.run(name: "recover-watch", { (watch.finish(), watch.returns()) }) else { return nil }
             if text {
                 print("through the VIP (failures while etcd has no quorum are expected: no apiserver is ready then):")
                 for line in report.lines + returns.map(\.line) { print("  \(line)") }
