@@ -22,13 +22,14 @@ public enum OperationLock {
         let acquisition = DeployLock.Acquisition(taken.map { ($0.host, $0.outcome) })
         for takeOver in acquisition.tookOver { note("\(takeOver.host): took over a dead deploy's lock: \(takeOver.text)") }
         let locked = hosts.filter { acquisition.locked.contains($0.name) }
+        guard acquisition.refusals.isEmpty else {
+            await unlock(locked, script: release, sessions: sessions)
+            throw DeployFailure(phase: "lock", failures: acquisition.refusals.map { ($0.host, $0.text) }, state: refusedState, operation: operation)
+        }
         let keeper = LockKeeper.overSSH(hosts: locked, token: owner.token, interval: DeployLock.refreshInterval(staleAfter: staleAfter),
                                         connect: { [connector = sessions.connector] in try connector.connect($0) })
         keeper.start()
         do {
-            if !acquisition.refusals.isEmpty {
-                throw DeployFailure(phase: "lock", failures: acquisition.refusals.map { ($0.host, $0.text) }, state: refusedState, operation: operation)
-            }
             let value = try await body()
             await keeper.stop()
             await unlock(locked, script: release, sessions: sessions)
