@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterupDeploy
 import ClusterupCore
 import Foundation
 
@@ -36,6 +37,11 @@ public struct Clusterup: AsyncParsableCommand {
         } catch let error as ClusterupError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             Foundation.exit(error.exitCode)
+        } catch let failure as DeployFailure {
+            // Deploy's own report (host, phase, state), and its exit code, for the operations
+            // that share its phases or its lock.
+            FileHandle.standardError.write(Data("\(failure)\n".utf8))
+            Foundation.exit(1)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
         } catch {

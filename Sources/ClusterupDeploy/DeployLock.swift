@@ -31,9 +31,11 @@ public enum DeployLock {
         /// Random; only the holder knows it, so only the holder releases or refreshes the lock.
         public var token: String
         public var since: String
+        /// What the holder runs, when it is not a deploy ("certs rotate-ca"): named in refusals.
+        public var operation: String?
 
         public init(user: String, host: String, machineID: String, bootID: String, pid: Int32, processStart: UInt64,
-                    token: String, since: String) {
+                    token: String, since: String, operation: String? = nil) {
             self.user = user
             self.host = host
             self.machineID = machineID
@@ -42,13 +44,14 @@ public enum DeployLock {
             self.processStart = processStart
             self.token = token
             self.since = since
+            self.operation = operation
         }
 
         /// The record as written into `<lock>/owner`: one `key=value` line each.
         public var record: String {
-            [("user", user), ("host", host), ("machine", machineID), ("boot", bootID), ("pid", String(pid)),
-             ("start", String(processStart)), ("token", token), ("since", since)]
-                .map { "\($0.0)=\(Self.oneLine($0.1))\n" }.joined()
+            let fields = [("user", user), ("host", host), ("machine", machineID), ("boot", bootID), ("pid", String(pid)),
+                          ("start", String(processStart)), ("token", token), ("since", since)] + (operation.map { [("operation", $0)] } ?? [])
+            return fields.map { "\($0.0)=\(Self.oneLine($0.1))\n" }.joined()
         }
 
         /// nil for a record clusterup did not write whole (an older version's line, or a lock
@@ -65,11 +68,11 @@ public enum DeployLock {
                   let since = fields["since"]
             else { return nil }
             self.init(user: user, host: host, machineID: machine, bootID: boot, pid: pid, processStart: start,
-                      token: token, since: since)
+                      token: token, since: since, operation: fields["operation"].flatMap { $0.isEmpty ? nil : $0 })
         }
 
         /// What an operator reads: who, where, which process, since when (never the token).
-        public var description: String { "\(user)@\(host) pid \(pid) since \(since)" }
+        public var description: String { "\(user)@\(host) pid \(pid) since \(since)" + (operation.map { ", running \($0)" } ?? "") }
 
         /// The record is line based: a value never carries a line break or other control character.
         static func oneLine(_ value: String) -> String {
@@ -77,14 +80,15 @@ public enum DeployLock {
         }
 
         /// This process, on this machine.
-        public static func current(local: LocalProcessTable, now: Date = Date()) -> Owner {
+        public static func current(local: LocalProcessTable, operation: String? = nil, now: Date = Date()) -> Owner {
             var bytes = SystemRandomNumberGenerator()
             let token = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &bytes)) }.joined()
             let pid = getpid()
             return Owner(
                 user: ProcessInfo.processInfo.environment["USER"] ?? "root", host: ProcessInfo.processInfo.hostName,
                 machineID: local.machineID ?? "", bootID: local.bootID ?? "", pid: pid,
-                processStart: local.startTime(pid) ?? 0, token: token, since: ISO8601DateFormatter().string(from: now))
+                processStart: local.startTime(pid) ?? 0, token: token, since: ISO8601DateFormatter().string(from: now),
+                operation: operation)
         }
     }
 
@@ -275,6 +279,35 @@ public enum DeployLock {
     public enum Outcome: Sendable, Equatable {
         case acquired(tookOver: String?)
         case held(by: String)
+    }
+
+    /// Taking the lock on every host, summed up: the caller goes on only without refusals (and
+    /// then releases the hosts it did lock). Deploy, `upgrade apply` and the operations under
+    /// the lock (`OperationLock`) refuse with the same words.
+    public struct Acquisition: Sendable, Equatable {
+        public struct HostNote: Sendable, Equatable {
+            public var host: String
+            public var text: String
+        }
+        public var locked: [String] = []
+        /// Dead holders' locks taken over: whose.
+        public var tookOver: [HostNote] = []
+        /// Hosts held by another holder, or where the lock could not be taken: why.
+        public var refusals: [HostNote] = []
+
+        public init(_ results: [(host: String, outcome: Result<Outcome, any Error>)]) {
+            for (host, outcome) in results {
+                switch outcome {
+                case .success(.acquired(let from)):
+                    locked.append(host)
+                    if let from { tookOver.append(HostNote(host: host, text: from)) }
+                case .success(.held(let by)):
+                    refusals.append(HostNote(host: host, text: "another deploy holds the lock: \(by)"))
+                case .failure(let error):
+                    refusals.append(HostNote(host: host, text: ClusterupCore.describe(error)))
+                }
+            }
+        }
     }
 
     /// Takes the lock on one host (blocking: run it on a FanOut thread): acquires a free lock,

@@ -56,9 +56,18 @@ public struct DeployFailure: Error, CustomStringConvertible, Sendable {
     public var failures: [(host: String, error: String)]
     /// What state the cluster is left in and what to do.
     public var state: String
+    /// What failed: "deploy", or an operation under the deploy lock ("certs rotate-ca").
+    public var operation: String = "deploy"
+
+    public init(phase: String, failures: [(host: String, error: String)], state: String, operation: String = "deploy") {
+        self.phase = phase
+        self.failures = failures
+        self.state = state
+        self.operation = operation
+    }
 
     public var description: String {
-        var text = "deploy failed in phase '\(phase)':"
+        var text = "\(operation) failed in phase '\(phase)':"
         for failure in failures { text += "\n  \(failure.host): \(failure.error)" }
         return text + "\n  " + state
     }

@@ -10,6 +10,10 @@ public enum EmbeddedStandins {
 # with the certificate given by --tls-cert-file, and is ready only while it reaches etcd over TLS
 # with the client certificate given by --etcd-certfile. That exercises the PKI, etcd TLS, HAProxy
 # health checks and VRRP tracking end to end; it implements no Kubernetes API.
+# A request carrying a bearer token is authenticated as a service-account token: RS256 signature
+# against the public keys in --service-account-key-file (read at start, as the real one does),
+# issuer among --service-account-issuer, not expired; 401 otherwise, on every path. It checks
+# nothing else of the token (no service account, secret or pod lookup).
 import sys
 
 # The Kubernetes release this stand-in claims, so that `upgrade plan` and `status` see a real
@@ -23,7 +27,7 @@ if "--version" in sys.argv[1:]:
     print(f"Kubernetes {VERSION} (clusterup lab stand-in, not Kubernetes)")
     sys.exit(0)
 
-import argparse, http.server, json, signal, socketserver, ssl, threading, time, urllib.request
+import argparse, base64, http.server, json, os, re, signal, socketserver, ssl, subprocess, tempfile, threading, time, urllib.request
 
 
 parser = argparse.ArgumentParser(prog="kube-apiserver", description="clusterup lab stand-in for kube-apiserver")
@@ -38,6 +42,9 @@ parser.add_argument("--etcd-keyfile")
 # As the real one: after SIGTERM, /readyz fails at once and requests are still served this long
 # (so load balancers see it not ready), then the listener closes and open requests finish.
 parser.add_argument("--shutdown-delay-duration", default="0s")
+# Service-account tokens: like the real flags, both may be given more than once.
+parser.add_argument("--service-account-key-file", action="append", default=[])
+parser.add_argument("--service-account-issuer", action="append", default=[])
 # Every other kube-apiserver flag is accepted and ignored: the unit is the real one's.
 args, ignored = parser.parse_known_args()
 for required in ("tls_cert_file", "tls_private_key_file", "etcd_cafile", "etcd_certfile", "etcd_keyfile"):
@@ -61,6 +68,48 @@ state = {"etcd_ok": False, "detail": "not checked yet", "shutting_down": False}
 # Requests being handled now: the shutdown waits for them.
 in_flight = threading.Condition()
 in_flight.count = 0
+
+# Every public key of every --service-account-key-file, one PEM file each for openssl (the
+# standard library has no RSA). Read once at start: a changed file needs a restart, as for the real one.
+sa_key_dir = tempfile.mkdtemp(prefix="kube-apiserver-standin-sa-")
+import atexit, shutil
+atexit.register(shutil.rmtree, sa_key_dir, True)
+sa_keys = []
+for key_file in args.service_account_key_file:
+    with open(key_file) as f:
+        for block in re.findall(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", f.read(), re.S):
+            path = os.path.join(sa_key_dir, f"{len(sa_keys)}.pem")
+            with open(path, "w") as out:
+                out.write(block + "\n")
+            sa_keys.append(path)
+
+def b64url(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+def authenticate(token):
+    """The token's subject, or None and why not."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None, "not a JWT"
+    try:
+        header, claims, signature = json.loads(b64url(parts[0])), json.loads(b64url(parts[1])), b64url(parts[2])
+    except Exception:
+        return None, "malformed JWT"
+    if header.get("alg") != "RS256":
+        return None, f"alg {header.get('alg')} (the stand-in checks RS256 only)"
+    if claims.get("iss") not in args.service_account_issuer:
+        return None, f"issuer {claims.get('iss')} is not a --service-account-issuer"
+    if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] < time.time():
+        return None, "expired or without exp"
+    with tempfile.NamedTemporaryFile(dir=sa_key_dir) as sig:
+        sig.write(signature)
+        sig.flush()
+        for key in sa_keys:
+            verified = subprocess.run(["openssl", "dgst", "-sha256", "-verify", key, "-signature", sig.name],
+                                      input=(parts[0] + "." + parts[1]).encode(), capture_output=True)
+            if verified.returncode == 0:
+                return claims.get("sub", ""), None
+    return None, f"signature verifies against none of the {len(sa_keys)} key(s) in --service-account-key-file"
 
 def check_etcd():
     for server in servers:
@@ -102,6 +151,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = self.path.split("?")[0]
+        authorization = self.headers.get("Authorization", "")
+        if authorization.startswith("Bearer "):
+            subject, why = authenticate(authorization[len("Bearer "):].strip())
+            if subject is None:
+                # As the real one: a presented token that fails is 401 on every path.
+                self.reply(401, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": f"Unauthorized: {why}",
+                                            "reason": "Unauthorized", "code": 401}), "application/json")
+                return
         if path == "/livez":
             self.reply(200, "ok")
         elif path == "/readyz" and state["shutting_down"]:

@@ -52,13 +52,7 @@ public final class AvailabilityWatch: @unchecked Sendable {
     /// on a VIP that already fails (its figures would mean nothing, and the cluster is not
     /// healthy enough to roll). Blocking: call it from a dedicated thread.
     public func start(baseline: Duration = .seconds(10)) throws(ClusterupError) {
-        try tcp.start()
-        do {
-            try readyz?.start()
-        } catch {
-            _ = tcp.stop()
-            throw error
-        }
+        try startInOutage()
         let steady = Duration.milliseconds(500)
         let deadline = now + baseline
         while now < deadline {
@@ -71,6 +65,19 @@ public final class AvailabilityWatch: @unchecked Sendable {
         throw .remote("the probe \(failing) does not succeed steadily before the rollout (\(log.failedProbes) of \(log.samples.count) probes failed"
                       + (failing.lastFailure.map { ", last: \($0)" } ?? "") + ")",
                       hint: FailoverRunner.baselineHint(failing.lastFailure, kind: failing.kind))
+    }
+
+    /// Starts probing without waiting for the VIP to answer: for an operation that is the cure
+    /// of an outage (`etcd recover` after a lost quorum), whose report says when the API came
+    /// back (`returns`). Blocking (name lookup): call it from a dedicated thread.
+    public func startInOutage() throws(ClusterupError) {
+        try tcp.start()
+        do {
+            try readyz?.start()
+        } catch {
+            _ = tcp.stop()
+            throw error
+        }
     }
 
     var probers: [Prober] { [tcp] + (readyz.map { [$0] } ?? []) }
@@ -104,6 +111,15 @@ public final class AvailabilityWatch: @unchecked Sendable {
         let report = AvailabilityReport.make(probes: probes, steps: steps, tcp: logs.tcp, readyz: logs.readyz)
         lock.withLock { finished = report }
         return report
+    }
+
+    /// When each probe answered again and whether it kept answering (stops the watch).
+    public func returns() -> [AvailabilityReturn] {
+        _ = finish()
+        let (tcpLog, readyzLog) = stop()
+        let steps = steps
+        return [AvailabilityReturn.read(tcpLog, probe: "tcp", steps: steps)]
+            + (readyzLog.map { [AvailabilityReturn.read($0, probe: "readyz", steps: steps)] } ?? [])
     }
 
     private var logs: (tcp: ProbeLog, readyz: ProbeLog?)?

@@ -41,6 +41,51 @@ import Testing
         #expect(!original.description.contains("t0ken"), "the token is never shown")
     }
 
+    @Test func anOperationHoldingTheLockIsNamedAndReadBack() throws {
+        var rotation = owner()
+        rotation.operation = "certs rotate-ca"
+        let read = try #require(Owner(record: rotation.record))
+        #expect(read.operation == "certs rotate-ca")
+        #expect(read.description == "ops@admin pid 4242 since 2026-12-05T09:00:00Z, running certs rotate-ca")
+        // A deploy's record names no operation, and reads as before.
+        #expect(Owner(record: owner().record)?.operation == nil)
+        #expect(!owner().record.contains("operation="))
+    }
+
+    struct Unreachable: Error, CustomStringConvertible {
+        var description: String { "connection refused" }
+    }
+
+    @Test func everyHostLockedIsNoRefusalAndTakeOversAreNoted() {
+        let acquisition = DeployLock.Acquisition([
+            ("node1", .success(.acquired(tookOver: nil))),
+            ("node2", .success(.acquired(tookOver: "ops@admin pid 7 since T (process 7 on this machine is gone)"))),
+        ])
+        #expect(acquisition.refusals.isEmpty)
+        #expect(acquisition.locked == ["node1", "node2"])
+        #expect(acquisition.tookOver == [.init(host: "node2", text: "ops@admin pid 7 since T (process 7 on this machine is gone)")])
+    }
+
+    @Test func aHeldOrUnreachableHostRefusesWithDeploysWordsAndKeepsTheOthersToRelease() {
+        let acquisition = DeployLock.Acquisition([
+            ("node1", .success(.acquired(tookOver: nil))),
+            ("node2", .success(.held(by: "ops@admin pid 9 since T, running certs rotate-ca, refreshed 2s ago"))),
+            ("node3", .failure(Unreachable())),
+        ])
+        #expect(acquisition.locked == ["node1"], "what was taken is released by the caller")
+        #expect(acquisition.refusals == [
+            .init(host: "node2", text: "another deploy holds the lock: ops@admin pid 9 since T, running certs rotate-ca, refreshed 2s ago"),
+            .init(host: "node3", text: "connection refused"),
+        ])
+    }
+
+    @Test func aRefusalOfAnOperationUnderTheLockReadsLikeDeploys() {
+        let failure = DeployFailure(phase: "lock", failures: [("node2", "another deploy holds the lock: x")], state: "Nothing was changed.",
+                                    operation: "certs rotate-ca")
+        #expect(failure.description == "certs rotate-ca failed in phase 'lock':\n  node2: another deploy holds the lock: x\n  Nothing was changed.")
+        #expect(DeployFailure(phase: "lock", failures: [], state: "s").description.hasPrefix("deploy failed in phase 'lock':"))
+    }
+
     @Test func anOlderVersionsOwnerLineIsReadAsAnUnknownOwner() {
         let old = DeployLock.Observation(age: 5, modified: "1", rawOwner: "ops@admin pid 42 since 2026-11-22T06:00:00Z\n")
         #expect(old.owner == nil)

@@ -42,7 +42,7 @@ struct CertificatesLabTests {
     }
 
     @Test func renewedLeavesReachTheirServersWithoutRestartingAnythingElse() async throws {
-        let name = "cerenew"
+        let name = LabFixture.name("cerenew")
         let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
         let path = try Lab.inventoryPath(name: name)
         do {

@@ -69,7 +69,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func growingTheClusterJoinsTheNewEtcdMemberWithoutRestartingTheOthersAtOnce() async throws {
-        let lab = "dpgrow"
+        let lab = LabFixture.name("dpgrow")
         try await withLab(lab) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")
@@ -104,7 +104,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func aSecondConcurrentDeployIsRefusedNamingTheLockHolder() async throws {
-        let lab = "dplock"
+        let lab = LabFixture.name("dplock")
         try await withLab(lab) { inventory in
             let first = try Background(["deploy", inventory], log: "/tmp/clusterup-\(lab)-first.log")
             #expect(await first.waitFor("==> artifacts", seconds: 60), "\(first.output)")
@@ -123,20 +123,13 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func aLockOfALiveLocalProcessIsKeptAndOfADeadOneTakenOver() async throws {
-        let lab = "dplive"
+        let lab = LabFixture.name("dplive")
         try await withLab(lab) { inventory in
             // A lock every node holds for a process of this machine that runs: a `sleep` standing
             // in for a clusterup that is still deploying (however old its lock looks).
-            let holder = Process()
-            holder.executableURL = URL(fileURLWithPath: "/bin/sleep")
-            holder.arguments = ["600"]
-            try holder.run()
-            defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() } }
-            let local = DeployLock.LocalProcessTable.current()
-            let start = try #require(local.startTime(holder.processIdentifier))
-            let owner = DeployLock.Owner(
-                user: "ops", host: ProcessInfo.processInfo.hostName, machineID: local.machineID ?? "", bootID: local.bootID ?? "",
-                pid: holder.processIdentifier, processStart: start, token: "planted", since: "2026-12-05T08:00:00Z")
+            let holder = try LiveLockHolder()
+            defer { holder.stop() }
+            let owner = holder.owner
             let lock = shellQuote(DeployLock.directory)
             for node in ["node1", "node2", "node3"] {
                 _ = try await self.node(node, "mkdir -p \(lock) && printf %s \(shellQuote(owner.record)) > \(lock)/owner && touch -d '-2 hours' \(lock)", lab: lab)
@@ -144,18 +137,17 @@ struct DeployRobustnessLabTests {
             let refused = try await clusterup(["deploy", inventory])
             #expect(refused.status == 1, "\(refused.output)")
             #expect(refused.output.contains("another deploy holds the lock: ops@"), "\(refused.output)")
-            #expect(refused.output.contains("process \(holder.processIdentifier) on this machine still runs"), "\(refused.output)")
+            #expect(refused.output.contains("process \(holder.pid) on this machine still runs"), "\(refused.output)")
             let still = try await node("node1", "sed -n 's/^token=//p' \(lock)/owner", lab: lab)
             #expect(still.trimmingCharacters(in: .whitespacesAndNewlines) == "planted", "the refused deploy left the lock alone")
 
             // The holder dies: its lock is taken over at once (no waiting for staleness), the deploy
             // runs, and its own lock is gone afterwards.
-            kill(holder.processIdentifier, SIGKILL)
-            holder.waitUntilExit()
+            holder.stop()
             let deployed = try await clusterup(["deploy", inventory])
             #expect(deployed.status == 0, "\(deployed.output)")
             #expect(deployed.output.contains("took over a dead deploy's lock"), "\(deployed.output)")
-            #expect(deployed.output.contains("process \(holder.processIdentifier) on this machine is gone"), "\(deployed.output)")
+            #expect(deployed.output.contains("process \(holder.pid) on this machine is gone"), "\(deployed.output)")
             for node in ["node1", "node2", "node3"] {
                 let left = try await self.node(node, "test -e \(lock) && echo locked || echo free", lab: lab)
                 #expect(left.contains("free"), "\(node): \(left)")
@@ -164,7 +156,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func aStoppedNodeIsNamedWithThePhaseAndARerunConvergesOnceItIsBack() async throws {
-        let lab = "dpstop"
+        let lab = LabFixture.name("dpstop")
         try await withLab(lab) { inventory in
             // Down before deploy: refused at connect, nothing changed.
             try await Lab.stopNode("node3", lab: lab, mode: .kill)
@@ -203,7 +195,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func resetRemovesTheDeploymentKeepsBackupsAndDeployStartsFromScratch() async throws {
-        let lab = "dpreset"
+        let lab = LabFixture.name("dpreset")
         try await withLab(lab) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")
@@ -241,7 +233,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func restoreBringsEveryMemberBackToTheSnapshot() async throws {
-        let lab = "dprestore"
+        let lab = LabFixture.name("dprestore")
         try await withLab(lab) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")

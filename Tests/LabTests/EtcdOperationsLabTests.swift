@@ -59,8 +59,30 @@ struct EtcdOperationsLabTests {
         }
     }
 
+    /// recover's probes through the VIP: both steps probed, the outage seen while etcd had no
+    /// quorum (recover stops every member, so no apiserver can be ready while the seed starts),
+    /// and the API answering again before the end with the last probes all successes.
+    func expectRecoverAvailability(_ report: [String: Any]) {
+        let availability = report["availability"] as? [String: Any] ?? [:]
+        let steps = availability["steps"] as? [[String: Any]] ?? []
+        #expect(steps.map { $0["step"] as? String } == ["recover", "re-add members"], "\(report)")
+        for step in steps {
+            for probe in ["tcp", "readyz"] {
+                let counts = step[probe] as? [String: Any] ?? [:]
+                #expect((counts["probes"] as? Int ?? 0) > 0, "\(probe) in \(step)")
+                #expect(counts["longest_gap_ms"] as? NSNumber != nil, "\(probe) in \(step)")
+            }
+        }
+        let recoverReadyz = steps.first?["readyz"] as? [String: Any] ?? [:]
+        #expect((recoverReadyz["failed"] as? Int ?? 0) > 0, "no readyz probe failed while etcd had no quorum: \(steps)")
+        let back = (report["api_back"] as? [String: Any])?["readyz"] as? [String: Any] ?? [:]
+        #expect(back["first_answer_ms"] as? NSNumber != nil, "\(report)")
+        #expect(back["steady_since_ms"] as? NSNumber != nil, "the API did not answer steadily at the end: \(report)")
+        #expect((back["trailing_successes"] as? Int ?? 0) > 0, "\(back)")
+    }
+
     @Test func recoverFromASurvivorAfterTwoMembersLostTheirData() async throws {
-        let lab = "etrec"
+        let lab = LabFixture.name("etrec")
         try await withDeployedLab(lab) { inventory in
             _ = try await node("node1", "\(Self.etcdctl) put written-before-loss 1", lab: lab)
             // A quorum holds: refused, nothing stopped.
@@ -78,6 +100,7 @@ struct EtcdOperationsLabTests {
             #expect(report["seed"] as? String == "node1")
             #expect(report["rejoin"] as? [String] == ["node2", "node3"])
             #expect((report["revision"] as? Int ?? 0) > 0, "\(report)")
+            expectRecoverAvailability(report)
             try await expectThreeHealthyMembers(reading: ["written-before-loss"], lab: lab)
             // The force-new-cluster drop-in is gone: a restart rejoins the same cluster.
             let dropIn = try await node("node1", "ls /run/systemd/system/etcd.service.d/ 2>/dev/null || true", lab: lab)
@@ -89,7 +112,7 @@ struct EtcdOperationsLabTests {
     }
 
     @Test func recoverFromASnapshotKeepsWhatItHeldAndNothingLater() async throws {
-        let lab = "etsnap"
+        let lab = LabFixture.name("etsnap")
         try await withDeployedLab(lab) { inventory in
             _ = try await node("node1", "\(Self.etcdctl) put in-snapshot 1", lab: lab)
             let dir = "/tmp/clusterup-\(lab)-backups"
@@ -118,12 +141,16 @@ struct EtcdOperationsLabTests {
             #expect(recover.status == 0, "\(recover.output)")
             #expect(recover.output.contains("at revision "), "\(recover.output)")
             #expect(recover.output.contains("the snapshot is "), "\(recover.output)")
+            // The text report: per step and when the API came back.
+            #expect(recover.output.contains("re-add members:"), "\(recover.output)")
+            #expect(recover.output.contains("readyz: down at the start") || recover.output.contains("readyz: answering at the start"), "\(recover.output)")
+            #expect(recover.output.contains("probes succeeded"), "\(recover.output)")
             try await expectThreeHealthyMembers(reading: ["in-snapshot"], absent: ["after-snapshot"], lab: lab)
         }
     }
 
     @Test func aNoSpaceAlarmIsClearedByCompactionDefragAndDisarm() async throws {
-        let lab = "etnospace"
+        let lab = LabFixture.name("etnospace")
         try await withDeployedLab(lab, etcd: "etcd:\n  extra_args: [--quota-backend-bytes=8388608]\n") { inventory in
             let fill = """
                 \(Self.etcdctl) put before-fill kept >/dev/null
@@ -191,7 +218,7 @@ struct EtcdOperationsLabTests {
     }
 
     @Test func scheduledSnapshotsFireKeepTheNewestAndHonourTheFloor() async throws {
-        let lab = "etsched"
+        let lab = LabFixture.name("etsched")
         let schedule = "etcd:\n  snapshots: {every: 10s, keep: 2}\n"
         try await withDeployedLab(lab, etcd: schedule) { inventory in
             let list = "ls -1 /var/lib/clusterup/etcd-backups | grep '^scheduled-.*\\.db$' || true"

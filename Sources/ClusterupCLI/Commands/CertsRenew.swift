@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterupCore
+import ClusterupDeploy
 import ClusterupPKI
 import ClusterupVerify
 import Foundation
@@ -21,7 +22,9 @@ extension Clusterup {
             certificates, kubeconfigs) restart one host at a time, each apiserver drained on every HAProxy \
             meanwhile, with probes through the VIP reported. It then reads what every server presents and \
             fails unless it is the installed certificate (verify's served-certificates check), naming the \
-            endpoints whose served serial changed. `clusterup deploy` after a plain renew installs the same \
+            endpoints whose served serial changed. With --deploy the renewal and the rollout run under \
+            deploy's lock: refused (exit 1, nothing renewed) while a deploy, an upgrade or another \
+            certificate operation holds it. `clusterup deploy` after a plain renew installs the same \
             files (restarting the same services one host at a time, without the drain).
 
             Examples:
@@ -77,6 +80,27 @@ extension Clusterup {
                 renew = Set(try generator.expiring(now: now))
                 only = renew
             }
+            // With --deploy the renewal itself runs under deploy's lock: refused, nothing changes
+            // here either (no renewed file waiting to be installed by someone else's deploy).
+            guard deploy && !dryRun && !renew.isEmpty else {
+                return try await renewAndReport(inventory: inventory, generator: generator, renew: renew, only: only, now: now)
+            }
+            let loaded = try InventoryLoader().loadLocated(inventory)
+            try await OperationLock.holding(loaded.hosts, sessions: HostSessions(connector: try ssh.connector(for: loaded)),
+                                            operation: "certs renew --deploy", refusedState: Self.refusedByLock,
+                                            note: PKIRollout.progressLines(json: output.isJSON)) {
+                try await renewAndReport(inventory: inventory, generator: generator, renew: renew, only: only, now: now)
+            }
+        }
+
+        /// What a refusal by the deploy lock tells (`certs renew --deploy`, `certs rotate-ca`).
+        static let refusedByLock = """
+            Nothing was changed, here or on the nodes. Wait for the deploy, upgrade or certificate operation that holds the lock to finish, then re-run. \
+            A lock whose clusterup process on this machine is gone is taken over at once; one taken from another machine once it has not been refreshed \
+            for \(Int(DeployOptions.defaultStaleLockAfter.components.seconds))s; or remove \(DeployLock.directory) on the host.
+            """
+
+        func renewAndReport(inventory: String?, generator: PKIGenerator, renew: Set<String>, only: Set<String>?, now: Date) async throws {
             let report = renew.isEmpty
                 ? PKIRunReport()
                 : try generator.run(now: now, renew: renew, rotateKeys: rotateKeys, only: only, dryRun: dryRun)

@@ -27,7 +27,8 @@ extension Clusterup {
             pass; after it verify runs again. pki.directory/rotate-ca.json records where the rotation \
             stands (`certs rotate-ca status`); a phase refuses to start while the previous one is \
             incomplete on any host, a failed phase is resumed by running it again, and a phase run twice \
-            changes nothing.
+            changes nothing. A phase runs under deploy's lock: refused (exit 1, nothing changed) while a \
+            deploy, an upgrade or another certificate operation holds it, and they are refused meanwhile.
 
             Examples:
               clusterup certs rotate-ca lab.yml --ca etcd --phase trust --dry-run
@@ -106,68 +107,73 @@ extension Clusterup {
             lines = []
 
             let connector = try ssh.connector(for: loaded)
-            let runFanOut = fanOut.fanOut(clock: .continuous)
-            let before = await verifyChecks(loaded, hosts: loaded.hosts, connector: connector, fanOut: runFanOut)
-            let failing = before.filter { !$0.ok }
-            guard failing.isEmpty else {
-                throw ClusterupError.remote(
-                    "verify fails before the phase, so it does not start: " + failing.map { "\($0.host ?? "cluster") \($0.check): \($0.detail)" }.joined(separator: "; "),
-                    hint: "fix the cluster first (clusterup verify); nothing was changed")
-            }
+            // Deploy's lock, on every host, before anything changes here or there: a deploy or an
+            // upgrade would install the PKI directory's files mid-phase (and vice versa).
+            try await OperationLock.holding(loaded.hosts, sessions: HostSessions(connector: connector), operation: "certs rotate-ca",
+                                            refusedState: CertsRenew.refusedByLock, note: PKIRollout.progressLines(json: output.isJSON)) {
+                let runFanOut = fanOut.fanOut(clock: .continuous)
+                let before = await verifyChecks(loaded, hosts: loaded.hosts, connector: connector, fanOut: runFanOut)
+                let failing = before.filter { !$0.ok }
+                guard failing.isEmpty else {
+                    throw ClusterupError.remote(
+                        "verify fails before the phase, so it does not start: " + failing.map { "\($0.host ?? "cluster") \($0.check): \($0.detail)" }.joined(separator: "; "),
+                        hint: "fix the cluster first (clusterup verify); nothing was changed")
+                }
 
-            var state = plan.state
-            try state.save(to: generator.directory)
-            var written: [String] = []
-            if !plan.local.isEmpty {
-                written = try generator.prepareRotation(phase, authorities: plan.authorities, serviceAccount: plan.serviceAccount,
-                                                        rotateKeys: state.rotateKeys, now: Date())
-                state.prepared = phase
+                var state = plan.state
                 try state.save(to: generator.directory)
-                PKIRollout.progressLines(json: output.isJSON)("local: wrote \(written.count) file(s) in \(generator.directory.root)")
-            }
-            let changed = Set(plan.hosts.flatMap(\.files))
-            let recorded = Locked(state)
-            let directory = generator.directory
-            let rollout: PKIRollout.Outcome
-            do {
-                rollout = try await PKIRollout(inventory: loaded, connector: connector, healthTimeout: .seconds(healthTimeout),
-                                               progress: PKIRollout.progressLines(json: output.isJSON))
-                    .run(changed: changed, plan: generator.plan, directory: directory, onlyHosts: Set(plan.hosts.map(\.host))) { host in
-                        // Recorded as each host completes, so a re-run resumes after the last one done.
-                        try recorded.withLock { state in
-                            state.hosts[host] = phase
-                            try state.save(to: directory)
+                var written: [String] = []
+                if !plan.local.isEmpty {
+                    written = try generator.prepareRotation(phase, authorities: plan.authorities, serviceAccount: plan.serviceAccount,
+                                                            rotateKeys: state.rotateKeys, now: Date())
+                    state.prepared = phase
+                    try state.save(to: generator.directory)
+                    PKIRollout.progressLines(json: output.isJSON)("local: wrote \(written.count) file(s) in \(generator.directory.root)")
+                }
+                let changed = Set(plan.hosts.flatMap(\.files))
+                let recorded = Locked(state)
+                let directory = generator.directory
+                let rollout: PKIRollout.Outcome
+                do {
+                    rollout = try await PKIRollout(inventory: loaded, connector: connector, healthTimeout: .seconds(healthTimeout),
+                                                   progress: PKIRollout.progressLines(json: output.isJSON))
+                        .run(changed: changed, plan: generator.plan, directory: directory, onlyHosts: Set(plan.hosts.map(\.host))) { host in
+                            // Recorded as each host completes, so a re-run resumes after the last one done.
+                            try recorded.withLock { state in
+                                state.hosts[host] = phase
+                                try state.save(to: directory)
+                            }
                         }
-                    }
-            } catch {
-                let done = recorded.withLock { state in plan.hosts.map(\.host).filter { state.hosts[$0] == phase } }
-                throw ClusterupError.remote(
-                    "phase \(phase.rawValue) stopped: \(explain(error))",
-                    hint: "the local PKI is at phase \(phase.rawValue); done: \(done.isEmpty ? "no host" : done.joined(separator: ", ")) (\(RotationState.fileName)); re-run the same command to resume on the others")
-            }
-            state = recorded.withLock { $0 }
+                } catch {
+                    let done = recorded.withLock { state in plan.hosts.map(\.host).filter { state.hosts[$0] == phase } }
+                    throw ClusterupError.remote(
+                        "phase \(phase.rawValue) stopped: \(explain(error))",
+                        hint: "the local PKI is at phase \(phase.rawValue); done: \(done.isEmpty ? "no host" : done.joined(separator: ", ")) (\(RotationState.fileName)); re-run the same command to resume on the others")
+                }
+                state = recorded.withLock { $0 }
 
-            let after = await verifyChecks(loaded, hosts: loaded.hosts, connector: connector, fanOut: runFanOut)
-            let failed = after.filter { !$0.ok }
-            fields += [
-                ("written", .array(written.map(JSONValue.string))),
-                ("restarted", .array(rollout.restarted.map(JSONValue.string))),
-                ("verify", .object([("ok", .bool(failed.isEmpty)), ("checks", .array(after.map(\.json)))])),
-                ("state", .object(plan.hosts.map { ($0.host, JSONValue.string(phase.rawValue)) })),
-            ]
-            if let availability = rollout.availability {
-                fields.append(("availability", availability.summaryJSON))
-                lines.append("through the VIP:")
-                lines += availability.lines.map { "  \($0)" }
+                let after = await verifyChecks(loaded, hosts: loaded.hosts, connector: connector, fanOut: runFanOut)
+                let failed = after.filter { !$0.ok }
+                fields += [
+                    ("written", .array(written.map(JSONValue.string))),
+                    ("restarted", .array(rollout.restarted.map(JSONValue.string))),
+                    ("verify", .object([("ok", .bool(failed.isEmpty)), ("checks", .array(after.map(\.json)))])),
+                    ("state", .object(plan.hosts.map { ($0.host, JSONValue.string(phase.rawValue)) })),
+                ]
+                if let availability = rollout.availability {
+                    fields.append(("availability", availability.summaryJSON))
+                    lines.append("through the VIP:")
+                    lines += availability.lines.map { "  \($0)" }
+                }
+                lines.append("restarted: " + (rollout.restarted.isEmpty ? "nothing" : rollout.restarted.joined(separator: "; ")))
+                lines.append(failed.isEmpty
+                    ? "verify: all \(after.count) checks passed; phase \(phase.rawValue) is complete on every host"
+                        + (phase.next.map { ", next: --phase \($0.rawValue)" } ?? ", the rotation is over")
+                    : "verify: \(failed.count) check(s) failed: " + failed.map { "\($0.host ?? "cluster") \($0.check): \($0.detail)" }.joined(separator: "; "))
+                fields.insert(("ok", .bool(failed.isEmpty)), at: 0)
+                emit()
+                if !failed.isEmpty { throw ExitCode(1) }
             }
-            lines.append("restarted: " + (rollout.restarted.isEmpty ? "nothing" : rollout.restarted.joined(separator: "; ")))
-            lines.append(failed.isEmpty
-                ? "verify: all \(after.count) checks passed; phase \(phase.rawValue) is complete on every host"
-                    + (phase.next.map { ", next: --phase \($0.rawValue)" } ?? ", the rotation is over")
-                : "verify: \(failed.count) check(s) failed: " + failed.map { "\($0.host ?? "cluster") \($0.check): \($0.detail)" }.joined(separator: "; "))
-            fields.insert(("ok", .bool(failed.isEmpty)), at: 0)
-            emit()
-            if !failed.isEmpty { throw ExitCode(1) }
         }
 
         func describeHosts(_ plan: RotationPhasePlan, generator: PKIGenerator, loaded: Inventory) -> [JSONValue] {

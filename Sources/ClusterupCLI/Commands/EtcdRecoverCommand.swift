@@ -1,6 +1,8 @@
 import ArgumentParser
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupRollout
+import ClusterupVerify
 import Foundation
 
 extension Clusterup {
@@ -16,6 +18,8 @@ extension Clusterup {
             --from-snapshot FILE: checked against FILE.sha256 when present (`etcd backup` writes it); restored on the first reachable etcd host as a one-member cluster.
 
             Then every other etcd host's data directory is moved aside and `clusterup deploy` runs: it adds them as new members one at a time (member add, start, healthy before the next), as it joins any new member. Every data directory touched is kept at <data dir>.before-recover-<time>. Prints the revision recovered and, for a snapshot, its age: writes after it are lost.
+
+            Probed through the VIP from the start (TCP connects and HTTPS /readyz, as `etcd defrag`): failures while etcd has no quorum are expected; the report gives failed probes and the longest gap for the recovery and for the re-adding of members, and when the API answered again.
 
             Examples:
               clusterup etcd recover --from-member node1 --yes
@@ -82,6 +86,12 @@ extension Clusterup {
                 if output.isJSON { print(Self.json(plan, revision: nil, snapshotAge: snapshotAge, dryRun: true).pretty) }
                 return
             }
+            // Probed through the VIP like defrag, but started in the outage: without a quorum no
+            // apiserver is ready, so the report is when the API came back rather than a baseline.
+            let probing = await Self.startWatch(loaded)
+            if let reason = probing.unprobed { say("availability not measured: \(reason)") }
+            let watch = probing.watch
+            watch?.mark(step: "recover", host: plan.seed)
             let timeout = healthTimeout
             let task = Task {
                 try await EtcdRecover.run(plan: plan, snapshot: snapshot, inventory: loaded, settings: settings, sessions: sessions,
@@ -94,30 +104,68 @@ extension Clusterup {
                 interrupt.remove()
             } catch let failure as DeployFailure {
                 interrupt.remove()
+                let availability = await Self.finish(watch, text: text)
+                if output.isJSON { print(Self.json(plan, revision: nil, snapshotAge: snapshotAge, dryRun: false, availability: availability, unprobed: probing.unprobed).pretty) }
                 printError(failure.description)
                 throw ExitCode(1)
+            } catch {
+                interrupt.remove()
+                _ = await Self.finish(watch, text: text)
+                throw error
             }
             for (host, path) in result.keptAside.sorted(by: { $0.key < $1.key }) { say("\(host): previous data directory kept at \(path)") }
             let deployReport = Locked<JSONValue>(.null)
             if !plan.rejoin.isEmpty {
+                watch?.mark(step: "re-add members", host: plan.rejoin.joined(separator: ","))
                 say("re-adding \(plan.rejoin.joined(separator: ", ")) with `clusterup deploy`, one member at a time:")
                 do {
                     // JSON output stays one document: the deploy's report goes inside ours.
                     try await DeployCommand.deploy(loaded, ssh: ssh, output: output, concurrency: FanOut.defaultConcurrency, dryRun: false,
                                                    healthTimeout: healthTimeout, vrrpdBinary: nil, jsonSink: { value in deployReport.withLock { $0 = value } })
                 } catch {
-                    if output.isJSON { print(Self.json(plan, revision: result.revision, snapshotAge: snapshotAge, dryRun: false, deploy: deployReport.withLock { $0 }).pretty) }
+                    let availability = await Self.finish(watch, text: text)
+                    if output.isJSON { print(Self.json(plan, revision: result.revision, snapshotAge: snapshotAge, dryRun: false, deploy: deployReport.withLock { $0 },
+                                                       availability: availability, unprobed: probing.unprobed).pretty) }
                     printError("etcd runs as a one-member cluster on \(plan.seed) (revision \(result.revision.map(String.init) ?? "unknown")); re-adding the others failed: re-run `clusterup deploy` to finish")
                     throw error
                 }
             }
+            let availability = await Self.finish(watch, text: text)
             if output.isJSON {
-                print(Self.json(plan, revision: result.revision, snapshotAge: snapshotAge, dryRun: false, deploy: deployReport.withLock { $0 }).pretty)
+                print(Self.json(plan, revision: result.revision, snapshotAge: snapshotAge, dryRun: false, deploy: deployReport.withLock { $0 },
+                                availability: availability, unprobed: probing.unprobed).pretty)
             } else {
                 print("etcd recovered from \(Self.sourceText(plan.source)) at revision \(result.revision.map(String.init) ?? "unknown")"
                       + (snapshotAge.map { "; the snapshot is \(AgeText.describe($0)) old: writes after it are lost" } ?? ""))
                 if !plan.leftOut.isEmpty { print("left out (unreachable): \(plan.leftOut.joined(separator: ", ")); run `clusterup deploy` once they are back") }
             }
+        }
+
+        /// The watch through the VIP, probing from now on whatever the VIP answers; nil with the
+        /// reason when there is no VIP or the probes cannot start.
+        static func startWatch(_ inventory: Inventory) async -> (watch: AvailabilityWatch?, unprobed: String?) {
+            guard let vip = inventory.vip else { return (nil, "no vip in the inventory") }
+            let watch = AvailabilityWatch(.init(target: ProbeTarget(host: vip.address, port: vip.port),
+                                                readyz: HTTPSProbe(caFile: inventory.pki.directory + "/ca.crt")))
+            do {
+                try await DedicatedThread.run(name: "recover-watch") { try watch.startInOutage() }
+                return (watch, nil)
+            } catch {
+                return (nil, "the probes through the VIP did not start (\(ClusterupCore.describe(error)))")
+            }
+        }
+
+        /// Stops the watch; in text, prints per step the failed probes and longest gap, and when
+        /// the API answered again.
+        static func finish(_ watch: AvailabilityWatch?, text: Bool) async -> (report: AvailabilityReport, returns: [AvailabilityReturn])? {
+            guard let watch else { return nil }
+            // Stopping joins the probe threads (a probe in flight may take its timeout): off the pool.
+            guard let (report, returns) = try? await DedicatedThread.run(name: "recover-watch", { (watch.finish(), watch.returns()) }) else { return nil }
+            if text {
+                print("through the VIP (failures while etcd has no quorum are expected: no apiserver is ready then):")
+                for line in report.lines + returns.map(\.line) { print("  \(line)") }
+            }
+            return (report, returns)
         }
 
         static func sourceText(_ source: EtcdRecoverPlan.Source) -> String {
@@ -140,7 +188,8 @@ extension Clusterup {
             return lines.joined(separator: "\n")
         }
 
-        static func json(_ plan: EtcdRecoverPlan, revision: Int64?, snapshotAge: TimeInterval?, dryRun: Bool, deploy: JSONValue = .null) -> JSONValue {
+        static func json(_ plan: EtcdRecoverPlan, revision: Int64?, snapshotAge: TimeInterval?, dryRun: Bool, deploy: JSONValue = .null,
+                         availability: (report: AvailabilityReport, returns: [AvailabilityReturn])? = nil, unprobed: String? = nil) -> JSONValue {
             var source: [(String, JSONValue)] = []
             switch plan.source {
             case .member(let name): source = [("member", .string(name))]
@@ -152,6 +201,9 @@ extension Clusterup {
                 ("revision", revision.map { .int($0) } ?? .null),
                 ("snapshot_age_seconds", snapshotAge.map { .double($0.rounded()) } ?? .null),
                 ("deploy", deploy),
+                ("availability", availability.map { $0.report.json } ?? .null),
+                ("api_back", availability.map { .object($0.returns.map { ($0.probe, $0.json) }) } ?? .null),
+                ("availability_not_measured", unprobed.map(JSONValue.string) ?? .null),
             ])
         }
     }

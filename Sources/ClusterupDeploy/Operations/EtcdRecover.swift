@@ -65,7 +65,8 @@ public enum EtcdRecover {
         let rejoin = plan.rejoin.compactMap { inventory.host(named: $0) }
         // Under the deploy lock: no deploy may start members while the new cluster forms. It is
         // released before the deploy that re-adds the others (which takes it itself).
-        return try await EtcdOperationLock.holding([seed] + rejoin, sessions: sessions, operation: "etcd recover", note: note) {
+        return try await OperationLock.holding([seed] + rejoin, sessions: sessions, operation: "etcd recover",
+                                                 refusedState: "Nothing was stopped or changed; etcd runs as before.", note: note) {
             try await seedAndClear(plan: plan, seed: seed, rejoin: rejoin, snapshot: snapshot, inventory: inventory, settings: settings,
                                    sessions: sessions, etcdctl: etcdctl, dataDir: dataDir, stamp: stamp, aside: aside,
                                    healthTimeout: healthTimeout, note: note)

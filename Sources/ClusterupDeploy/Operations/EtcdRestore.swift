@@ -4,7 +4,7 @@ import Foundation
 
 /// `clusterup etcd restore SNAPSHOT`: every member restarts from the same snapshot, as a new
 /// cluster with the inventory's members. The old data directories are moved aside, never deleted.
-/// Holds the deploy lock meanwhile so no deploy interleaves (`EtcdOperationLock`).
+/// Holds the deploy lock meanwhile so no deploy interleaves (`OperationLock`).
 public enum EtcdRestore {
     /// The etcdctl 3.4 restore command for one member: its name, the whole initial cluster and
     /// its own peer URL, into a fresh data directory.
@@ -42,7 +42,8 @@ public enum EtcdRestore {
         let dataDir = settings.etcd.dataDirectory
         let remote = "\(settings.etcd.backupDirectory)/restore-\(stamp).db"
         let peers = hosts.map { EtcdPeer(name: $0.name, address: $0.privateAddress) }
-        return try await EtcdOperationLock.holding(hosts, sessions: sessions, operation: "etcd restore", note: note) {
+        return try await OperationLock.holding(hosts, sessions: sessions, operation: "etcd restore",
+                                                 refusedState: "Nothing was stopped or changed; etcd runs as before.", note: note) {
             // 1. Upload to every member before stopping anything: a failure here changes nothing.
             let prepared = await sessions.run(hosts, step: "uploading") { host, connection, _ in
                 _ = try connection.checkedOutput("install -d -m 0700 \(shellQuote(settings.etcd.backupDirectory))")

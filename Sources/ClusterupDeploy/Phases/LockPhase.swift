@@ -17,19 +17,10 @@ struct LockPhase: DeployPhase {
         ) { host, _ in
             try DeployLock.acquire(try session.connection(host.name), host: host.name, as: owner, staleAfter: staleAfter, local: local)
         }
-        var failures: [(host: String, error: String)] = []
-        var locked: [String] = []
-        for result in results {
-            switch result.outcome {
-            case .success(.acquired(let tookOver)):
-                locked.append(result.host)
-                if let tookOver { session.note(result.host, "took over a dead deploy's lock: \(tookOver)") }
-            case .success(.held(let by)):
-                failures.append((result.host, "another deploy holds the lock: \(by)"))
-            case .failure(let error):
-                failures.append((result.host, describe(error)))
-            }
-        }
+        let acquisition = DeployLock.Acquisition(results.map { ($0.host, $0.outcome) })
+        for takeOver in acquisition.tookOver { session.note(takeOver.host, "took over a dead deploy's lock: \(takeOver.text)") }
+        let failures = acquisition.refusals.map { (host: $0.host, error: $0.text) }
+        let locked = acquisition.locked
         let keeper = LockKeeper.overSSH(
             hosts: session.reachableHosts.filter { locked.contains($0.name) }, token: owner.token,
             interval: DeployLock.refreshInterval(staleAfter: session.options.staleLockAfter),

@@ -4,6 +4,13 @@ import Testing
 
 /// What the lab suites share: a lab that is always taken down, and a shell command in a node.
 enum LabFixture {
+    /// The lab name a test uses: `base`, after `$CLUSTERUP_TEST_LAB_PREFIX` when set, so that
+    /// people sharing a machine can run the same suite at once on labs of their own (a lab name
+    /// has at most 12 characters: keep the prefix short).
+    static func name(_ base: String) -> String {
+        (ProcessInfo.processInfo.environment["CLUSTERUP_TEST_LAB_PREFIX"] ?? "") + base
+    }
+
     /// Brings lab `name` up (nodes of `release`; nil: this machine's), runs `body` with its
     /// inventory's path, and always takes the lab down, expecting nothing left of it.
     static func with(_ name: String, nodes: Int, release: DebianRelease? = nil,
