@@ -56,6 +56,9 @@ public struct DeployFailure: Error, CustomStringConvertible, Sendable {
     public var failures: [(host: String, error: String)]
     /// What state the cluster is left in and what to do.
     public var state: String
+    /// 2 when every failure is bad input (an artifact's wrong sha256, a member its archive lacks),
+    /// else 1.
+    public var exitCode: Int32 = 1
 
     public var description: String {
         var text = "deploy failed in phase '\(phase)':"

@@ -100,7 +100,7 @@ extension Clusterup {
                 try await installer.prepare()
             } catch let failure as DeployFailure {
                 UpgradeApplyReport.fail(failure.description, json: output.isJSON)
-                throw ExitCode(1)
+                throw ExitCode(failure.exitCode)
             }
             let quiet = output.isJSON
             let say: @Sendable (String) -> Void = { line in if !quiet { print("    \(line)") } }
