@@ -35,6 +35,18 @@ public enum UpgradeFactsCollector {
     }
 }
 
+extension UpgradeFactsCollector {
+    /// What each of `hosts` runs of each component its roles run, read as `upgrade plan` reads it
+    /// (one round trip per host, in parallel); a host that does not answer is a failed result.
+    public static func versions(of hosts: [ClusterupCore.Host], inventory: Inventory, settings: DeploySettings,
+                                sessions: HostSessions) async -> [HostResult<HostVersions>] {
+        await sessions.run(hosts, step: "reading versions") { host, connection, _ in
+            let script = StatusProbe.versionScript(for: host, inventory: inventory, settings: settings) + "true\n"
+            return try UpgradeProbe.parse(try connection.checkedOutput(script, timeout: 30), host: host, inventory: inventory).versions
+        }
+    }
+}
+
 /// The probe `upgrade plan` runs on each host, and its parsers.
 enum UpgradeProbe {
     struct Reading: Sendable {
