@@ -1,6 +1,7 @@
 import ClusterupCore
 import ClusterupSSH
 import Foundation
+import Synchronization
 import Testing
 @testable import ClusterupDeploy
 
@@ -38,6 +39,26 @@ import Testing
         #expect(String(decoding: bytes, as: UTF8.self) == "#!/bin/sh\necho 'etcd Version: 3.5.16'\n")
         // The archive is kept in the cache under its digest, the member is not.
         #expect(FileManager.default.fileExists(atPath: "\(made.dir)/cache/\(made.sha256)"))
+    }
+
+    @Test func twoArtifactsFromOneTarballFetchedAtOnceBothGetTheirMember() throws {
+        // etcd and etcdctl name the same archive; deploy fetches them in parallel into one cache.
+        let made = try tarball()
+        defer { try? FileManager.default.removeItem(atPath: made.dir) }
+        let cache = ArtifactCache(directory: made.dir + "/cache")
+        let names = ["etcd", "etcdctl", "etcd", "etcdctl", "etcd", "etcdctl", "etcd", "etcdctl"]
+        let results = Mutex([String?](repeating: nil, count: names.count))
+        DispatchQueue.concurrentPerform(iterations: names.count) { index in
+            let artifact = artifact("file://\(made.path)", sha256: made.sha256, extract: "etcd-v3.5.16-linux-amd64/\(names[index])", name: names[index])
+            let text: String
+            do { text = String(decoding: try ArtifactsPhase.bytes(of: artifact, cache: cache) ?? [], as: UTF8.self) } catch { text = "\(error)" }
+            results.withLock { $0[index] = text }
+        }
+        for (index, text) in results.withLock({ $0 }).enumerated() {
+            #expect(text?.contains("\(names[index]) \(names[index] == "etcd" ? "Version" : "version"): 3.5.16") == true, "\(text ?? "nil")")
+        }
+        // One copy kept, no partial download left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: made.dir + "/cache") == [made.sha256])
     }
 
     @Test func aLeadingDotSlashOnEitherSideStillMatches() throws {

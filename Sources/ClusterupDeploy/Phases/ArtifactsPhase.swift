@@ -200,7 +200,9 @@ struct ArtifactCache {
             return [UInt8](data)
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let partial = path + ".part"
+        // Each fetch its own partial file: two artifacts from one tarball (etcd and etcdctl) are
+        // fetched at once, and so may two clusterup runs.
+        let partial = "\(path).\(UUID().uuidString).part"
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         curl.arguments = ["-fsSL", "--retry", "3", "-o", partial, url]
@@ -222,7 +224,12 @@ struct ArtifactCache {
             throw artifact.error("sha256", "\(url) has sha256 \(actual), the inventory expects \(expected)",
                                  hint: "fix the checksum or the URL; nothing was uploaded or run")
         }
-        try FileManager.default.moveItem(atPath: partial, toPath: path)
+        // rename(2) replaces a copy another fetch put there meanwhile (the same bytes: the name is their digest).
+        guard rename(partial, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: partial)
+            throw ClusterupError.local("cannot keep \(url) in the cache \(directory): \(reason)", hint: "check that directory's permissions")
+        }
         return [UInt8](data)
     }
 }
