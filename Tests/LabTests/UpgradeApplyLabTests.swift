@@ -40,24 +40,10 @@ struct UpgradeApplyLabTests {
         return edited
     }
 
-    func json(_ output: String) throws -> [String: Any] {
-        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
-        let start = try #require(lines.firstIndex(of: "{")), end = try #require(lines.lastIndex(of: "}"))
-        return try #require(try JSONSerialization.jsonObject(with: Data(lines[start...end].joined(separator: "\n").utf8)) as? [String: Any])
-    }
+    func json(_ output: String) throws -> [String: Any] { try labJSON(output) }
 
-    /// etcdctl on node1 over SSH, as deploy runs it.
     func etcdctl(_ inventoryPath: String, _ arguments: String) async throws -> String {
-        let inventory = try InventoryLoader().load(path: inventoryPath)
-        let connector = try HostConnector.load(for: inventory, acceptNewHostKeys: false)
-        let host = try #require(inventory.hosts(withRole: .etcd).first)
-        return try await DedicatedThread.run(name: "etcdctl") {
-            let connection = try connector.connect(host)
-            defer { connection.close() }
-            let result = try connection.run(Etcdctl.command("etcdctl", arguments), sudo: true, timeout: 30)
-            guard result.succeeded else { throw ClusterupError.remote("etcdctl \(arguments): \(result.stderrText)", host: host.name) }
-            return result.stdoutText
-        }
+        try await labEtcdctl(inventoryPath, arguments)
     }
 
     @Test func upgradeApplyRollsTheControlPlaneWithoutAFailedProbe() async throws {
