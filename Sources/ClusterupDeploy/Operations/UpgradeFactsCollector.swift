@@ -54,8 +54,10 @@ enum UpgradeProbe {
         var holdsVIP: Bool
     }
 
-    static func script(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings) -> String {
-        var script = StatusProbe.versionScript(for: host, inventory: inventory, settings: settings)
+    /// The versions of the programs `host` runs (of `only` those, when given), whether it holds
+    /// the VIP, and clusterup-vrrpd's recorded build.
+    static func script(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings, only: Set<String>? = nil) -> String {
+        var script = StatusProbe.versionScript(for: host, inventory: inventory, settings: settings, only: only)
         if host.roles.contains(.lb), let vip = inventory.vip {
             script += StatusProbe.vipScript(vip.address)
             if inventory.vrrp?.backend != .keepalived {
