@@ -138,7 +138,9 @@ public final class RollingHosts: @unchecked Sendable {
             return nil
         case .drainAPIServer:
             let drain = try required(drain, step)
-            let drained = try drain.drain(step.host)
+            // Only the VIP holder's HAProxy carries client connections; an unknown holder counts all.
+            let holders = (try? handover?.holders()).flatMap { $0.isEmpty ? nil : $0 }
+            let drained = try drain.drain(step.host, serving: holders)
             return "drained on \(drain.hosts.joined(separator: ", "))"
                 + (drained.sessionsLeft == 0 ? " (its sessions ended)" : " (\(drained.sessionsLeft) session(s) still open after \(Int(drain.sessionsLimit.components.seconds)) s: the restart closes them)")
         case .handOverVIP:
