@@ -86,8 +86,8 @@ struct EtcdUpgradeLabTests {
     }
 
     @Test func debian12EtcdIsRolledToDebian13sWithTwoHealthyMembersAtEveryInstant() async throws {
-        let lab = "u17etcd"
-        try await DeployedLab.run(lab) { original in
+        let lab = DeployedLab.name("etcdup")
+        try await DeployedLab.run("etcdup") { original in
             for index in 0..<20 {
                 _ = try await labEtcdctl(original, "put /etcd-upgrade/key\(index) value-\(index)")
             }

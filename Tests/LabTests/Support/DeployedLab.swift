@@ -1,10 +1,18 @@
+import Foundation
 import Testing
 @testable import ClusterupLab
 
 /// A 3-node lab, deployed, for the length of a test: torn down whatever happens.
 enum DeployedLab {
-    /// Boots the lab `name`, deploys its inventory, runs `body` with the inventory's path.
-    static func run(_ name: String, _ body: (String) async throws -> Void) async throws {
+    /// The lab's name: `$CLUSTERUP_LAB_PREFIX` (e.g. `u17`) before the test's own, so that runs of
+    /// the same suite from several checkouts on one machine do not take each other's labs.
+    static func name(_ base: String) -> String {
+        (ProcessInfo.processInfo.environment["CLUSTERUP_LAB_PREFIX"] ?? "") + base
+    }
+
+    /// Boots the lab `name` (prefixed as above), deploys its inventory, runs `body` with the inventory's path.
+    static func run(_ base: String, _ body: (String) async throws -> Void) async throws {
+        let name = name(base)
         _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
         let inventory = try Lab.inventoryPath(name: name)
         do {
