@@ -91,6 +91,17 @@ struct UpgradeApplyLabTests {
             }
             let verify = try await clusterup(["verify", upgraded])
             #expect(verify.status == 0, "\(verify.output)")
+            #expect(verify.output.contains("version-skew"), "\(verify.output)")
+            // One apiserver program made to claim v1.34.0 (two minors above the others; the running
+            // process is untouched): verify fails naming the rule, and passes again once it is put back.
+            let lab = DeployedLab.name("upapply"), program = "/usr/local/bin/kube-apiserver"
+            _ = try await LabFixture.shell("node1", "sed -i 's/^VERSION = \"v1.32.0\"$/VERSION = \"v1.34.0\"/' \(program)", lab: lab)
+            let skewed = try await clusterup(["verify", upgraded])
+            #expect(skewed.status == 1, "\(skewed.output)")
+            #expect(skewed.output.contains("kube-apiserver v1.32.0 on node2, node3; v1.34.0 on node1: breaks rule kube-apiserver-one-minor"), "\(skewed.output)")
+            _ = try await LabFixture.shell("node1", "sed -i 's/^VERSION = \"v1.34.0\"$/VERSION = \"v1.32.0\"/' \(program)", lab: lab)
+            let restored = try await clusterup(["verify", upgraded])
+            #expect(restored.status == 0, "\(restored.output)")
             // The data written before the upgrade reads back after it.
             let read = try await etcdctl(original, "get /upgrade-test/before --print-value-only")
             #expect(read.trimmingCharacters(in: .whitespacesAndNewlines) == "kept-through-the-upgrade")
