@@ -44,9 +44,12 @@ extension Clusterup {
         func run() async throws {
             let (loaded, hosts) = try inventory.loadSelection()
             let connector = try ssh.connector(for: loaded)
-            let results = await verifyChecks(loaded, hosts: hosts, connector: connector,
+            var results = await verifyChecks(loaded, hosts: hosts, connector: connector,
                                              fanOut: fanOut.fanOut(clock: .continuous), expiryDays: expiryDays)
-                + (await versionSkewResults(loaded, hosts: hosts, connector: connector, concurrency: fanOut.concurrency))
+            // Hosts that did not answer are failed already (ssh): not waited for a second time.
+            let unreachable = Set(results.filter { $0.check == "ssh" && !$0.ok }.compactMap(\.host))
+            results += await versionSkewResults(loaded, hosts: hosts.filter { !unreachable.contains($0.name) }, connector: connector,
+                                                concurrency: fanOut.concurrency, unreachable: unreachable.sorted())
             let failed = results.filter { !$0.ok }
             if output.isJSON {
                 print(JSONValue.object([
@@ -89,11 +92,12 @@ func servedCertificateResults(
 /// The version-skew check: what every host runs (as `upgrade plan` reads it) against the skew
 /// policy's rules (`InstalledSkew`, the rules of `upgrade plan`): one failed result per rule
 /// broken, else one passed result naming what was compared.
-func versionSkewResults(_ loaded: Inventory, hosts: [ClusterupCore.Host], connector: HostConnector, concurrency: Int) async -> [CheckResult] {
+func versionSkewResults(_ loaded: Inventory, hosts: [ClusterupCore.Host], connector: HostConnector, concurrency: Int,
+                        unreachable: [String] = []) async -> [CheckResult] {
     let readings = await UpgradeFactsCollector.versions(of: hosts, inventory: loaded, settings: loaded.deploy,
                                                         sessions: HostSessions(connector: connector, concurrency: concurrency))
     let read = readings.compactMap(\.value)
-    let unread = zip(hosts, readings).filter { $0.1.value == nil }.map(\.0.name)
+    let unread = unreachable + zip(hosts, readings).filter { $0.1.value == nil }.map(\.0.name)
     let violations = InstalledSkew.violations(read)
     let notRead = unread.isEmpty ? "" : " (not read on \(unread.joined(separator: ", ")))"
     guard violations.isEmpty else {
