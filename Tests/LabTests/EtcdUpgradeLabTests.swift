@@ -109,6 +109,21 @@ struct EtcdUpgradeLabTests {
             #expect(text.output.contains("etcd upgrade 3.4.23 → \(Self.release)"), "\(text.output)")
             print(text.output)
 
+            // A wrong digest: refused before anything is uploaded or run, exit 2, naming the field,
+            // its line, the URL and both digests; the hosts still run 3.4.23.
+            let good = try String(contentsOfFile: upgraded, encoding: .utf8)
+            let digest = try #require(good.split(separator: " ").first { $0.count == 65 && $0.hasSuffix(",") }.map { String($0.dropLast()) })
+            let wrongPath = upgraded.replacingOccurrences(of: ".yml", with: "-wrong.yml")
+            try good.replacingOccurrences(of: digest, with: String(repeating: "0", count: 64)).write(toFile: wrongPath, atomically: true, encoding: .utf8)
+            let wrong = try await ClusterupBinary.run(["upgrade", "apply", wrongPath, "--yes"])
+            #expect(wrong.status == 2, "\(wrong.output)")
+            #expect(wrong.output.contains("artifacts.etcd.sha256") || wrong.output.contains("artifacts.etcdctl.sha256"), "\(wrong.output)")
+            #expect(wrong.output.contains("has sha256 \(digest), the inventory expects \(String(repeating: "0", count: 64))"), "\(wrong.output)")
+            #expect(wrong.output.contains("\((wrongPath as NSString).lastPathComponent):"), "names the inventory file and line: \(wrong.output)")
+            print(wrong.output)
+            let unchanged = try await ClusterupBinary.run(["upgrade", "plan", upgraded])
+            #expect(unchanged.output.contains("etcd upgrade 3.4.23 → \(Self.release)"), "\(unchanged.output)")
+
             // The sampler runs in node1 for the whole apply.
             let log = "/run/u17-etcd-sampler.log", stop = "/run/u17-etcd-sampler.stop"
             let sampler = Task {

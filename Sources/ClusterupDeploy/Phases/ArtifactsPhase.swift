@@ -42,6 +42,10 @@ struct ArtifactsPhase: DeployPhase {
         for result in fetched {
             switch result.outcome {
             case .success(let bytes): uploads[result.host] = bytes
+            case .failure(let error as ClusterupError):
+                // Where in the inventory (file:line:column) and what to do: the row names only the artifact.
+                failures.append(("artifact \(result.host)", [error.location, error.message].compactMap { $0 }.joined(separator: ": ")
+                                    + (error.hint.map { " (\($0))" } ?? "")))
             case .failure(let error): failures.append(("artifact \(result.host)", describe(error)))
             }
         }
