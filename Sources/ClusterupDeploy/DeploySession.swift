@@ -58,12 +58,17 @@ public struct DeployFailure: Error, CustomStringConvertible, Sendable {
     public var state: String
     /// What failed: "deploy", or an operation under the deploy lock ("certs rotate-ca").
     public var operation: String = "deploy"
+    /// 2 when every failure is bad input (an artifact's wrong sha256, a member its archive lacks),
+    /// else 1.
+    public var exitCode: Int32 = 1
 
-    public init(phase: String, failures: [(host: String, error: String)], state: String, operation: String = "deploy") {
+    public init(phase: String, failures: [(host: String, error: String)], state: String, operation: String = "deploy",
+                exitCode: Int32 = 1) {
         self.phase = phase
         self.failures = failures
         self.state = state
         self.operation = operation
+        self.exitCode = exitCode
     }
 
     public var description: String {

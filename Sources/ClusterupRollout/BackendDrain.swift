@@ -36,17 +36,29 @@ public struct BackendDrain: Sendable {
     }
 
     /// Every HAProxy stops sending new connections to `server`; returns once its sessions ended
-    /// everywhere (or `sessionsLimit` passed).
-    public func drain(_ server: String) throws -> Drained {
+    /// on the HAProxies in `serving` (nil: on every one), or `sessionsLimit` passed.
+    public func drain(_ server: String, serving: [String]? = nil) throws -> Drained {
         try setState(server, .drain)
         let deadline = ContinuousClock.now + sessionsLimit
         var left = 0
         repeat {
-            left = try stats(server).values.reduce(0) { $0 + $1.sessions }
+            left = Self.sessionsLeft(try stats(server), serving: serving)
             if left == 0 { break }
             Thread.sleep(forTimeInterval: 0.1)
         } while ContinuousClock.now < deadline
         return Drained(server: server, sessionsLeft: left)
+    }
+
+    /// The sessions a drain waits for: those of the HAProxies that hold the VIP (`serving`), or of
+    /// every one when the holder is not known. An HAProxy without the VIP receives no client
+    /// packet: what it still counts are sessions left from before a VIP move. Observed in the lab:
+    /// sessions 16-19 s old on a non-holder, the server side closed and the client side in
+    /// FIN-WAIT-1 with its FIN never acknowledged (likely: the client sits on the new holder, which
+    /// drops replies whose source is its own VIP), held until TCP gives up. Waiting for them cost
+    /// every drain its full `sessionsLimit` (30 s). Pure.
+    public static func sessionsLeft(_ stats: [String: HAProxyRuntime.ServerStat], serving: [String]?) -> Int {
+        let counted = serving.map { holders in stats.filter { holders.contains($0.key) } } ?? stats
+        return counted.values.reduce(0) { $0 + $1.sessions }
     }
 
     /// Every HAProxy takes `server` back, and this returns once each reports it UP (its health

@@ -22,6 +22,13 @@ public final class RollingHosts: @unchecked Sendable {
         public var step: RollingStep
         /// What the guards did, in order.
         public var notes: [String]
+        /// How long each stage took (`guard`, `action`, `ready`, `restore`): where a turn's time goes.
+        public var stages: [Stage] = []
+    }
+
+    public struct Stage: Sendable, Equatable {
+        public var name: String
+        public var elapsed: Duration
     }
 
     /// The guards a plan's steps use must be given: `drain` for drainAPIServer, `handover` for
@@ -46,6 +53,8 @@ public final class RollingHosts: @unchecked Sendable {
         // etcd: members done in this run, for the choice of the next leader.
         var etcdDone: Set<String> = []
         let etcdOrder = steps.filter { $0.guarding == .etcdMember }.map(\.host)
+        var stages: [[Stage]] = []
+        let clock = ContinuousClock()
         for step in steps {
             if cancel?.isRaised == true {
                 watch?.endStep()
@@ -56,12 +65,20 @@ public final class RollingHosts: @unchecked Sendable {
             watch?.mark(step: step.name, host: step.host)
             progress("\(step.host): \(step.name)")
             var stage = "guard"
+            var timings: [Stage] = []
+            var started = clock.now
+            func timed(_ next: String) {
+                let now = clock.now
+                timings.append(Stage(name: stage, elapsed: now - started))
+                stage = next
+                started = now
+            }
             do {
                 ledger.reached(.guarded, note: try raiseGuard(step, etcdOrder: etcdOrder, etcdDone: etcdDone))
-                stage = "action"
+                timed("action")
                 try action(step)
                 ledger.reached(.acted)
-                stage = "ready"
+                timed("ready")
                 try ready(step)
                 if step.guarding == .etcdMember, let etcd {
                     let status = try etcd.awaitCaughtUp(step.host)
@@ -70,8 +87,10 @@ public final class RollingHosts: @unchecked Sendable {
                 } else {
                     ledger.reached(.ready)
                 }
-                stage = "restore"
+                timed("restore")
                 ledger.reached(.restored, note: try lowerGuard(step))
+                timed("done")
+                stages.append(timings)
             } catch {
                 ledger.fail(String(describing: error))
                 watch?.endStep()
@@ -80,7 +99,7 @@ public final class RollingHosts: @unchecked Sendable {
             if let note = ledger.entries.last?.notes.joined(separator: "; "), !note.isEmpty { progress("\(step.host): \(note)") }
         }
         watch?.endStep()
-        return ledger.entries.map { Outcome(step: $0.step, notes: $0.notes) }
+        return zip(ledger.entries, stages).map { Outcome(step: $0.step, notes: $0.notes, stages: $1) }
     }
 
     /// Takes down guards an interrupted rollout left up (it was killed between guard and
@@ -119,7 +138,9 @@ public final class RollingHosts: @unchecked Sendable {
             return nil
         case .drainAPIServer:
             let drain = try required(drain, step)
-            let drained = try drain.drain(step.host)
+            // Only the VIP holder's HAProxy carries client connections; an unknown holder counts all.
+            let holders = (try? handover?.holders()).flatMap { $0.isEmpty ? nil : $0 }
+            let drained = try drain.drain(step.host, serving: holders)
             return "drained on \(drain.hosts.joined(separator: ", "))"
                 + (drained.sessionsLeft == 0 ? " (its sessions ended)" : " (\(drained.sessionsLeft) session(s) still open after \(Int(drain.sessionsLimit.components.seconds)) s: the restart closes them)")
         case .handOverVIP:

@@ -17,10 +17,11 @@ import Testing
         let artifacts = inventory.deploy.artifacts
         #expect(artifacts["etcd"]?.source == .package("etcd-server"))
         #expect(artifacts["etcd"]?.path == "/usr/bin/etcd")
-        #expect(artifacts["kube-apiserver"]?.source == .url("https://example.invalid/kube-apiserver", sha256: String(repeating: "ab", count: 32)))
+        #expect(artifacts["kube-apiserver"]?.source == .url("https://example.invalid/kube-apiserver", sha256: String(repeating: "ab", count: 32), extract: nil))
         #expect(artifacts["kube-scheduler"]?.source == .file(scratch.path + "/bin/kube-scheduler", sha256: nil))
         #expect(artifacts["kube-scheduler"]?.path == "/usr/local/bin/kube-scheduler")
-        #expect(artifacts["kube-controller-manager"]?.source == .present(version: "v1.31.0"))
+        #expect(artifacts["kube-controller-manager"]?.source == .present)
+        #expect(artifacts["kube-controller-manager"]?.version == "v1.31.0")
         #expect(artifacts["kube-controller-manager"]?.path == "/opt/k8s/kcm")
     }
 

@@ -13,8 +13,8 @@ import Testing
         let tool = "#!/bin/sh\necho 'tool version 1.2.3'\necho second line\n"
         FileManager.default.createFile(atPath: "\(dir)/tool", contents: Data(tool.utf8), attributes: [.posixPermissions: 0o755])
         let script = ArtifactsPhase.checkScript([
-            Artifact(name: "tool", source: .present(version: "1.2.3"), path: "\(dir)/tool"),
-            Artifact(name: "gone", source: .present(version: nil), path: "\(dir)/gone"),
+            Artifact(name: "tool", source: .present, path: "\(dir)/tool", version: "1.2.3"),
+            Artifact(name: "gone", source: .present, path: "\(dir)/gone"),
             Artifact(name: "pkg", source: .package("clusterup-no-such-package"), path: "/usr/bin/x"),
             Artifact(name: "uploaded", source: .file("/nowhere", sha256: nil), path: "/usr/local/bin/y"),
         ])

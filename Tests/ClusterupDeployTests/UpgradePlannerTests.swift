@@ -198,7 +198,7 @@ import Testing
         var settings = DeploySettings()
         settings.controlPlane.version = "v1.31.2"
         settings.artifacts["kube-apiserver"] = Artifact(name: "kube-apiserver", source: .file("/tmp/kube-apiserver", sha256: nil), path: "/usr/local/bin/kube-apiserver")
-        settings.artifacts["haproxy"] = Artifact(name: "haproxy", source: .present(version: "2.8.5"), path: "/usr/sbin/haproxy")
+        settings.artifacts["haproxy"] = Artifact(name: "haproxy", source: .present, path: "/usr/sbin/haproxy", version: "2.8.5")
         let wanted = try UpgradeRequest.wanted(settings: settings, vrrpdBuild: "ABCDEF")
         #expect(wanted[.kubeAPIServer] == .version(ComponentVersion(parsing: "v1.31.2")!, from: "control_plane.version"))
         #expect(wanted[.kubeScheduler] == .version(ComponentVersion(parsing: "v1.31.2")!, from: "control_plane.version"))
@@ -212,7 +212,7 @@ import Testing
         var settings = DeploySettings()
         settings.artifacts["kube-apiserver"] = Artifact(name: "kube-apiserver", source: .file("/tmp/kube-apiserver", sha256: nil), path: "/usr/local/bin/kube-apiserver")
         let wanted = try UpgradeRequest.wanted(settings: settings, vrrpdBuild: nil)
-        #expect(wanted[.kubeAPIServer] == .unknown("artifacts.kube-apiserver names no version: set control_plane.version"))
+        #expect(wanted[.kubeAPIServer] == .unknown("artifacts.kube-apiserver names no version: set control_plane.version or artifacts.kube-apiserver.version"))
     }
 
     @Test func anUnreadableControlPlaneVersionIsBadInputNamingTheField() {

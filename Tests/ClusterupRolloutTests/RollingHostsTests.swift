@@ -131,6 +131,34 @@ struct RollingHostsTests {
         #expect(!shell.commands.contains { $0.contains("node1 state") })
     }
 
+    /// node2 holds the VIP and its sessions to the drained server ended; node1 (the holder before
+    /// a VIP move) still counts 2 ghost sessions that no client packet can reach any more.
+    func balancers() -> [String: any RemoteShell] {
+        Dictionary(uniqueKeysWithValues: [("node1", 2), ("node2", 0)].map { host, sessions in
+            (host, ScriptedShell(host) { command in
+                let body = command.contains("show stat")
+                    ? "@@answer 0\n# pxname,svname,scur,status\nkube-apiservers,node3,\(sessions),DRAIN\n" : "@@answer 0\n\n"
+                return CommandResult(exitStatus: 0, stdout: Array(body.utf8), stderr: [], signal: nil)
+            } as any RemoteShell)
+        })
+    }
+
+    @Test func aDrainWaitsOnlyForTheSessionsOfTheVIPHoldersHAProxy() throws {
+        let drain = BackendDrain(balancers: balancers(), sessionsLimit: .seconds(5))
+        let started = ContinuousClock.now
+        let drained = try drain.drain("node3", serving: ["node2"])
+        #expect(drained.sessionsLeft == 0)
+        #expect(ContinuousClock.now - started < .seconds(2), "it waited for the ghost sessions of a former holder")
+    }
+
+    @Test func withTheHolderUnknownADrainCountsEveryHAProxy() throws {
+        let drain = BackendDrain(balancers: balancers(), sessionsLimit: .milliseconds(300))
+        #expect(try drain.drain("node3").sessionsLeft == 2)
+        let stats = ["node1": HAProxyRuntime.ServerStat(status: "DRAIN", sessions: 2), "node2": HAProxyRuntime.ServerStat(status: "DRAIN", sessions: 1)]
+        #expect(BackendDrain.sessionsLeft(stats, serving: nil) == 3)
+        #expect(BackendDrain.sessionsLeft(stats, serving: ["node2"]) == 1)
+    }
+
     @Test func aRefusedDrainNamesTheHostAndHAProxysAnswer() {
         let refusing = ScriptedShell("node3") { _ in CommandResult(exitStatus: 0, stdout: Array("@@answer 0\nNo such server.\n\n".utf8), stderr: [], signal: nil) }
         let drain = BackendDrain(balancers: ["node3": refusing])

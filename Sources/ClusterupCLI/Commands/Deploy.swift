@@ -80,7 +80,7 @@ extension Clusterup {
                 renderer.finish(report: report, dryRun: dryRun, error: nil)
             } catch let failure as DeployFailure {
                 renderer.finish(report: nil, dryRun: dryRun, error: failure.description)
-                throw ExitCode(1)
+                throw ExitCode(failure.exitCode)
             } catch is CancellationError {
                 renderer.finish(report: nil, dryRun: dryRun, error: "interrupted: the current step finished on every host and the deploy lock was released; re-run deploy to continue")
                 throw ExitCode(130)

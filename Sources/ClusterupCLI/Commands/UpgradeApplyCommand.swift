@@ -100,7 +100,7 @@ extension Clusterup {
                 try await installer.prepare()
             } catch let failure as DeployFailure {
                 UpgradeApplyReport.fail(failure.description, json: output.isJSON)
-                throw ExitCode(1)
+                throw ExitCode(failure.exitCode)
             }
             let quiet = output.isJSON
             let say: @Sendable (String) -> Void = { line in if !quiet { print("    \(line)") } }
@@ -238,7 +238,10 @@ enum UpgradeApplyReport {
             } ?? .null),
             ("outcomes", .array(result.outcomes.map { outcome in
                 .object([("host", .string(outcome.step.host)), ("step", .string(outcome.step.name)),
-                         ("guard", .string(outcome.step.guarding.rawValue)), ("notes", .strings(outcome.notes))])
+                         ("guard", .string(outcome.step.guarding.rawValue)), ("notes", .strings(outcome.notes)),
+                         ("stages_ms", .object(outcome.stages.map { stage in
+                             (stage.name, .double((Double(stage.elapsed.components.seconds) * 1000 + Double(stage.elapsed.components.attoseconds) / 1e15).rounded()))
+                         }))])
             })),
             ("availability", result.availability?.json ?? .null),
             ("left_to_deploy", .strings(result.otherChanges)),

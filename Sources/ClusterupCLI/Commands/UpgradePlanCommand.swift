@@ -74,7 +74,10 @@ extension Clusterup {
         static func vrrpdBuild(_ settings: DeploySettings, inventory: Inventory) throws -> String? {
             guard inventory.vrrp?.backend != .keepalived, let artifact = settings.artifact("clusterup-vrrpd") else { return nil }
             switch artifact.source {
-            case .url(_, let sha256), .file(_, let sha256?): return sha256
+            case .url(_, let sha256, nil), .file(_, let sha256?): return sha256
+            // The sha256 is the archive's; the member's digest is known once extracted (its
+            // `version`, when declared, is what the plan compares).
+            case .url(_, _, _?): return nil
             case .file(let path, nil):
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw ClusterupError.badInput("cannot read \(path)", at: "artifacts.clusterup-vrrpd.file", hint: "check the path")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterupCore
+import ClusterupDeploy
 import ClusterupPKI
 import ClusterupSSH
 import ClusterupVerify
@@ -17,8 +18,10 @@ extension Clusterup {
             expire within --expiry-days, HAProxy sees every kube-apiserver up on every lb host, and the services each \
             host's roles run are active (etcd, kube-*, haproxy, the VRRP daemon), and every TLS server presents the \
             certificate installed on its host (served-certificates: a handshake reads the serial on etcd's client and peer \
-            ports, each apiserver's 6443 and the VIP, compared with the serial of the file under /etc/kubernetes/pki). \
-            Exits 1 when any check fails.
+            ports, each apiserver's 6443 and the VIP, compared with the serial of the file under /etc/kubernetes/pki), and \
+            the versions the hosts run keep the skew policy `upgrade plan` enforces (version-skew: etcd members at most one \
+            minor apart, kube-apiservers at most one minor apart, controller-manager and scheduler never newer than the oldest \
+            apiserver nor more than one minor behind the newest). Exits 1 when any check fails.
 
             Examples:
               clusterup verify
@@ -40,8 +43,13 @@ extension Clusterup {
 
         func run() async throws {
             let (loaded, hosts) = try inventory.loadSelection()
-            let results = await verifyChecks(loaded, hosts: hosts, connector: try ssh.connector(for: loaded),
+            let connector = try ssh.connector(for: loaded)
+            var results = await verifyChecks(loaded, hosts: hosts, connector: connector,
                                              fanOut: fanOut.fanOut(clock: .continuous), expiryDays: expiryDays)
+            // Hosts that did not answer are failed already (ssh): not waited for a second time.
+            let unreachable = Set(results.filter { $0.check == "ssh" && !$0.ok }.compactMap(\.host))
+            results += await versionSkewResults(loaded, hosts: hosts.filter { !unreachable.contains($0.name) }, connector: connector,
+                                                concurrency: fanOut.concurrency, unreachable: unreachable.sorted())
             let failed = results.filter { !$0.ok }
             if output.isJSON {
                 print(JSONValue.object([
@@ -79,6 +87,25 @@ func servedCertificateResults(
     let served = await ServedCertificateReader.readAll(endpoints, client: etcdClientCredential(loaded))
     return (ServedCertificateCheck.evaluate(endpoints, served: served, installed: ServedCertificateCheck.installedSerials(surveys)),
             served)
+}
+
+/// The version-skew check: what every host runs (as `upgrade plan` reads it) against the skew
+/// policy's rules (`InstalledSkew`, the rules of `upgrade plan`): one failed result per rule
+/// broken, else one passed result naming what was compared.
+func versionSkewResults(_ loaded: Inventory, hosts: [ClusterupCore.Host], connector: HostConnector, concurrency: Int,
+                        unreachable: [String] = []) async -> [CheckResult] {
+    let readings = await UpgradeFactsCollector.versions(of: hosts, inventory: loaded, settings: loaded.deploy,
+                                                        sessions: HostSessions(connector: connector, concurrency: concurrency))
+    let read = readings.compactMap(\.value)
+    let unread = unreachable + zip(hosts, readings).filter { $0.1.value == nil }.map(\.0.name)
+    let violations = InstalledSkew.violations(read)
+    let notRead = unread.isEmpty ? "" : " (not read on \(unread.joined(separator: ", ")))"
+    guard violations.isEmpty else {
+        return violations.map { CheckResult(check: "version-skew", host: nil, ok: false, detail: "\($0)\(notRead)") }
+    }
+    let components = Set(read.flatMap { $0.installed.filter { $0.value.version != nil }.keys }).sorted().map(\.rawValue)
+    return [CheckResult(check: "version-skew", host: nil, ok: true,
+                        detail: components.isEmpty ? "no version read\(notRead)" : "\(components.joined(separator: ", ")) within the skew policy\(notRead)")]
 }
 
 /// The local PKI's etcd healthcheck client (deploy's choice for talking to etcd), for etcd's peer

@@ -5,13 +5,15 @@ public enum ArtifactSource: Sendable, Equatable {
     /// The node's package manager installs `package` (apt-get or dnf).
     case package(String)
     /// Downloaded once into this machine's cache, checked against `sha256`, then uploaded: nodes
-    /// need no internet access.
-    case url(String, sha256: String)
+    /// need no internet access. With `extract`, the download is a release tarball (as etcd and
+    /// Kubernetes publish their binaries): `sha256` is the archive's, checked before the archive
+    /// is opened, and the member at `extract` (its path inside the archive) is what is uploaded.
+    case url(String, sha256: String, extract: String? = nil)
     /// A file on this machine (air-gapped installs), uploaded as is; an optional `sha256` is checked.
     case file(String, sha256: String?)
-    /// Already installed on the node at the artifact's path; `version`, when given, must appear in
-    /// the output of `<path> --version`.
-    case present(version: String?)
+    /// Already installed on the node at the artifact's path; the artifact's `version`, when given,
+    /// must appear in the output of `<path> --version`.
+    case present
 }
 
 public struct Artifact: Sendable, Equatable {
@@ -20,11 +22,24 @@ public struct Artifact: Sendable, Equatable {
     public var source: ArtifactSource
     /// Where the program lives on the node.
     public var path: String
+    /// The release the program is, as the inventory declares it (`version:`; any source but a
+    /// package): what `upgrade plan` upgrades to and what deploy refuses to change.
+    public var version: String?
+    /// Where each key of the artifact's inventory entry is (`file:line:column`), for errors found
+    /// after reading it: a download whose digest differs, a member missing from its archive.
+    public var locations: [String: String]
 
-    public init(name: String, source: ArtifactSource, path: String) {
+    public init(name: String, source: ArtifactSource, path: String, version: String? = nil, locations: [String: String] = [:]) {
         self.name = name
         self.source = source
         self.path = path
+        self.version = version
+        self.locations = locations
+    }
+
+    /// Bad input about the entry's `key` (`url`, `sha256`, `extract`, …), pointing at its line.
+    public func error(_ key: String, _ message: String, hint: String? = nil) -> ClusterupError {
+        .badInput("artifacts.\(name).\(key): \(message)", at: locations[key] ?? locations[""], hint: hint)
     }
 
     /// The default for each component, or nil when the inventory must say (Kubernetes binaries:

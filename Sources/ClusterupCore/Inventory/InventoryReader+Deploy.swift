@@ -46,10 +46,11 @@ extension InventoryReader {
         return schedule
     }
 
-    /// `{package: NAME}`, `{url: U, sha256: H}`, `{file: PATH, sha256: H}` or `{present: true, version: V}`,
-    /// each with an optional `path` on the node.
+    /// `{package: NAME}`, `{url: U, sha256: H}` (with `extract: MEMBER` for a release tarball),
+    /// `{file: PATH, sha256: H}` or `{present: true}`, each with an optional `path` on the node, and
+    /// but for a package an optional `version` (the release the program is).
     private func readArtifact(_ name: String, _ field: YAMLField) throws(ClusterupError) -> Artifact {
-        let mapping = try field.mapping(allowed: ["package", "url", "sha256", "file", "present", "version", "path"])
+        let mapping = try field.mapping(allowed: ["package", "url", "sha256", "extract", "file", "present", "version", "path"])
         let sources = ["package", "url", "file", "present"].filter { mapping[$0] != nil }
         guard sources.count == 1 else {
             throw field.error(
@@ -65,6 +66,15 @@ extension InventoryReader {
             }
             return text
         }
+        if let extractField = mapping["extract"], sources[0] != "url" {
+            throw extractField.error("applies to a url artifact (a release tarball), not to a \(sources[0]) one",
+                                     hint: "for a tarball on this machine write url: file:///path/to/it.tar.gz with its sha256")
+        }
+        let version = try mapping["version"]?.nonEmptyString()
+        if let versionField = mapping["version"], sources[0] == "package" {
+            throw versionField.error("a package's version is its package manager's: clusterup does not pin package versions",
+                                     hint: "remove version:, or give the program as a url (a release tarball with extract:), file or present artifact with its version")
+        }
         let source: ArtifactSource
         switch sources[0] {
         case "package":
@@ -78,16 +88,29 @@ extension InventoryReader {
             guard let sha256 else {
                 throw field.error("a url artifact needs its sha256", hint: "add sha256: <64 hex digits> (published next to the download)")
             }
-            source = .url(url, sha256: sha256)
+            source = .url(url, sha256: sha256, extract: try mapping["extract"].map { field throws(ClusterupError) in try archiveMember(field) })
         case "file":
             let fileField = try mapping.required("file")
             let file = resolve(try fileField.nonEmptyString())
             try checkReadable(file, fileField, what: "\(name) file", hint: "relative paths are relative to the inventory's directory")
             source = .file(file, sha256: sha256)
         default:
-            source = .present(version: try mapping["version"]?.nonEmptyString())
+            source = .present
         }
-        return Artifact(name: name, source: source, path: path)
+        var locations = ["": field.location]
+        for entry in mapping.entries { locations[entry.key] = entry.value.location }
+        return Artifact(name: name, source: source, path: path, version: version, locations: locations)
+    }
+
+    /// A path inside a release tarball, as `tar -tf` lists it: relative, with no `..`.
+    private func archiveMember(_ field: YAMLField) throws(ClusterupError) -> String {
+        let text = try field.nonEmptyString()
+        let components = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard !text.hasPrefix("/"), !text.hasSuffix("/"), !components.contains("..") else {
+            throw field.error("'\(text)' is not a file's path inside the archive",
+                              hint: "write it as `tar -tf ARCHIVE` lists it, e.g. etcd-v3.5.16-linux-amd64/etcd")
+        }
+        return text
     }
 
     private func absoluteRemotePath(_ field: YAMLField) throws(ClusterupError) -> String {

@@ -35,6 +35,18 @@ public enum UpgradeFactsCollector {
     }
 }
 
+extension UpgradeFactsCollector {
+    /// What each of `hosts` runs of each component its roles run, read as `upgrade plan` reads it
+    /// (one round trip per host, in parallel); a host that does not answer is a failed result.
+    public static func versions(of hosts: [ClusterupCore.Host], inventory: Inventory, settings: DeploySettings,
+                                sessions: HostSessions) async -> [HostResult<HostVersions>] {
+        await sessions.run(hosts, step: "reading versions") { host, connection, _ in
+            let script = StatusProbe.versionScript(for: host, inventory: inventory, settings: settings) + "true\n"
+            return try UpgradeProbe.parse(try connection.checkedOutput(script, timeout: 30), host: host, inventory: inventory).versions
+        }
+    }
+}
+
 /// The probe `upgrade plan` runs on each host, and its parsers.
 enum UpgradeProbe {
     struct Reading: Sendable {
@@ -42,8 +54,10 @@ enum UpgradeProbe {
         var holdsVIP: Bool
     }
 
-    static func script(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings) -> String {
-        var script = StatusProbe.versionScript(for: host, inventory: inventory, settings: settings)
+    /// The versions of the programs `host` runs (of `only` those, when given), whether it holds
+    /// the VIP, and clusterup-vrrpd's recorded build.
+    static func script(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings, only: Set<String>? = nil) -> String {
+        var script = StatusProbe.versionScript(for: host, inventory: inventory, settings: settings, only: only)
         if host.roles.contains(.lb), let vip = inventory.vip {
             script += StatusProbe.vipScript(vip.address)
             if inventory.vrrp?.backend != .keepalived {

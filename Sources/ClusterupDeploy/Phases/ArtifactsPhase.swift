@@ -35,22 +35,24 @@ struct ArtifactsPhase: DeployPhase {
         // Downloads and file reads block: they run on FanOut's threads, not the cooperative pool.
         let cache = ArtifactCache(directory: session.options.cacheDirectory)
         let fetched = await FanOut(concurrency: 4).run(allNeeded, name: { $0 }, initialStep: "fetching") { name, _ -> [UInt8]? in
-            switch settings.artifact(name)!.source {
-            case .url(let url, let sha256): try cache.fetch(url, sha256: sha256, name: name)
-            case .file(let path, let sha256): try Self.readLocal(path, sha256: sha256, name: name)
-            case .package, .present: nil
-            }
+            try Self.bytes(of: settings.artifact(name)!, cache: cache)
         }
         var uploads: [String: [UInt8]] = [:]
         var failures: [(host: String, error: String)] = []
         for result in fetched {
             switch result.outcome {
             case .success(let bytes): uploads[result.host] = bytes
+            case .failure(let error as ClusterupError):
+                // Where in the inventory (file:line:column) and what to do: the row names only the artifact.
+                failures.append(("artifact \(result.host)", [error.location, error.message].compactMap { $0 }.joined(separator: ": ")
+                                    + (error.hint.map { " (\($0))" } ?? "")))
             case .failure(let error): failures.append(("artifact \(result.host)", describe(error)))
             }
         }
         if !failures.isEmpty {
-            throw DeployFailure(phase: title, failures: failures, state: session.stateAfterFailure(in: title))
+            // Nothing was uploaded: a wrong digest or member is the inventory's to fix (exit 2).
+            let allBadInput = fetched.compactMap(\.error).allSatisfy { ($0 as? ClusterupError)?.kind == .badInput }
+            throw DeployFailure(phase: title, failures: failures, state: session.stateAfterFailure(in: title), exitCode: allBadInput ? 2 : 1)
         }
         session.with { $0.uploads = uploads }
 
@@ -74,7 +76,8 @@ struct ArtifactsPhase: DeployPhase {
                     _ = try connection.checkedOutput(Self.installScript(package), timeout: 900)
                     session.note(host.name, "installed package \(package)")
                     installedSinceCheck = true
-                case .present(let version):
+                case .present:
+                    let version = artifact.version
                     if installedSinceCheck {
                         // A package just installed may have brought the program: look again.
                         let present = artifacts.filter { if case .present = $0.source { true } else { false } }
@@ -96,6 +99,19 @@ struct ArtifactsPhase: DeployPhase {
                     break  // uploaded with the rest of the host's files
                 }
             }
+        }
+    }
+
+    /// What is uploaded for `artifact`: a download (a release tarball's member), a local file, or
+    /// nil for packages and present programs. Every digest is checked before anything is opened or
+    /// uploaded. Blocking.
+    static func bytes(of artifact: Artifact, cache: ArtifactCache) throws -> [UInt8]? {
+        switch artifact.source {
+        case .url(let url, let sha256, nil): try cache.fetch(url, sha256: sha256, artifact: artifact)
+        case .url(let url, let sha256, let member?):
+            try ReleaseArchive.extract(member, from: try cache.fetch(url, sha256: sha256, artifact: artifact), artifact: artifact)
+        case .file(let path, let sha256): try readLocal(path, sha256: sha256, name: artifact.name)
+        case .package, .present: nil
         }
     }
 
@@ -180,14 +196,17 @@ struct ArtifactsPhase: DeployPhase {
 struct ArtifactCache {
     var directory: String
 
-    func fetch(_ url: String, sha256: String, name: String) throws -> [UInt8] {
+    func fetch(_ url: String, sha256: String, artifact: Artifact) throws -> [UInt8] {
+        let name = artifact.name
         let expected = sha256.lowercased()
         let path = "\(directory)/\(expected)"
         if let data = FileManager.default.contents(atPath: path), sha256Hex([UInt8](data)) == expected {
             return [UInt8](data)
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let partial = path + ".part"
+        // Each fetch its own partial file: two artifacts from one tarball (etcd and etcdctl) are
+        // fetched at once, and so may two clusterup runs.
+        let partial = "\(path).\(UUID().uuidString).part"
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         curl.arguments = ["-fsSL", "--retry", "3", "-o", partial, url]
@@ -200,16 +219,21 @@ struct ArtifactCache {
         guard curl.terminationStatus == 0, let data = FileManager.default.contents(atPath: partial) else {
             let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             try? FileManager.default.removeItem(atPath: partial)
-            throw ClusterupError.local("downloading \(url) failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))",
-                                       at: "artifacts.\(name).url", hint: "check the URL and this machine's network, or use a file source")
+            throw ClusterupError.local("artifacts.\(name).url: downloading \(url) failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))",
+                                       at: artifact.locations["url"], hint: "check the URL and this machine's network, or use a file source")
         }
         let actual = sha256Hex([UInt8](data))
         guard actual == expected else {
             try? FileManager.default.removeItem(atPath: partial)
-            throw ClusterupError.badInput("\(url) has sha256 \(actual), the inventory expects \(expected)",
-                                          at: "artifacts.\(name).sha256", hint: "fix the checksum or the URL; nothing was uploaded")
+            throw artifact.error("sha256", "\(url) has sha256 \(actual), the inventory expects \(expected)",
+                                 hint: "fix the checksum or the URL; nothing was uploaded or run")
         }
-        try FileManager.default.moveItem(atPath: partial, toPath: path)
+        // rename(2) replaces a copy another fetch put there meanwhile (the same bytes: the name is their digest).
+        guard rename(partial, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: partial)
+            throw ClusterupError.local("cannot keep \(url) in the cache \(directory): \(reason)", hint: "check that directory's permissions")
+        }
         return [UInt8](data)
     }
 }

@@ -45,12 +45,12 @@ struct ControlPlanePhase: DeployPhase {
 
 /// A host's own kube-apiserver answering /readyz (deploy's restarts, rollouts' undrain).
 public enum APIServerReady {
-    /// Waits on the node until its own apiserver answers /readyz with 200.
-    public static func wait(_ host: ClusterupCore.Host, connection: some RemoteShell, timeout: Duration) throws {
+    /// Waits on the node until its own apiserver answers /readyz with 200, asking every `interval` s.
+    public static func wait(_ host: ClusterupCore.Host, connection: some RemoteShell, timeout: Duration, every interval: Double = 0.2) throws {
         let address = host.privateAddress.contains(":") ? "[\(host.privateAddress)]" : host.privateAddress
         let url = "https://\(address):6443/readyz"
         try RemoteWait.run(
-            until: "[ \"$(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' \(url))\" = 200 ]",
+            until: "[ \"$(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' \(url))\" = 200 ]", every: interval,
             explain: "echo \"last answer: $(curl -sk --max-time 2 -o /dev/null -w 'HTTP %{http_code}' \(url) 2>&1)\"",
             timeout: timeout, on: connection
         ) { detail in

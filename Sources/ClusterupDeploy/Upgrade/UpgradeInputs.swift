@@ -81,8 +81,8 @@ public struct UpgradeRequest: Sendable, Equatable {
         self.preempt = preempt
     }
 
-    /// The wanted version of every component from the inventory: an artifact `present` with a
-    /// version, else for the Kubernetes components `control_plane.version`, else clusterup-vrrpd's
+    /// The wanted version of every component from the inventory: an artifact's `version` (a
+    /// `present`, url, tarball or file artifact), else for the Kubernetes components `control_plane.version`, else clusterup-vrrpd's
     /// build (`vrrpdBuild`: the sha256 of the binary deploy would upload); anything else is unknown.
     public static func wanted(settings: DeploySettings, vrrpdBuild: String?) throws(ClusterupError) -> [UpgradeComponent: WantedVersion] {
         var wanted: [UpgradeComponent: WantedVersion] = [:]
@@ -99,7 +99,7 @@ public struct UpgradeRequest: Sendable, Equatable {
         for component in UpgradeComponent.allCases {
             let artifact = settings.artifact(component.rawValue)
             let field = "artifacts.\(component.rawValue)"
-            if case .present(let text?) = artifact?.source {
+            if let text = artifact?.version {
                 guard let version = ComponentVersion(parsing: text) else {
                     throw .badInput("\(field).version '\(text)' is not a version", at: "\(field).version", hint: "write it as the program prints it: 3.5.16")
                 }
@@ -121,7 +121,7 @@ public struct UpgradeRequest: Sendable, Equatable {
                 wanted[component] = .unknown("\(field) is `present` with no version")
             case .url?, .file?:
                 wanted[component] = .unknown(component.isKubernetes
-                    ? "\(field) names no version: set control_plane.version" : "\(field) names no version")
+                    ? "\(field) names no version: set control_plane.version or \(field).version" : "\(field) names no version: add \(field).version")
             case nil:
                 wanted[component] = .unknown("no artifact for it in the inventory")
             }

@@ -113,11 +113,13 @@ public final class UpgradeInstaller: Sendable {
         return done
     }
 
-    /// What `host` runs of each component now (`--version` of each program its roles run), as
-    /// `upgrade plan` reads it. Blocking.
-    public func versions(on host: ClusterupCore.Host) throws -> HostVersions {
+    /// What `host` runs of each component now (`--version` of each program its roles run, or of
+    /// `only` those), as `upgrade plan` reads it. Blocking.
+    public func versions(on host: ClusterupCore.Host, only components: Set<UpgradeComponent>? = nil) throws -> HostVersions {
         let connection = try session.connection(host.name)
-        let script = UpgradeProbe.script(for: host, inventory: session.inventory, settings: session.settings)
+        // A turn asks for its own component's `--version`, not every program the host runs.
+        let script = UpgradeProbe.script(for: host, inventory: session.inventory, settings: session.settings,
+                                         only: components.map { Set($0.map(\.rawValue)) })
         return try UpgradeProbe.parse(try connection.checkedOutput(script, timeout: 30), host: host, inventory: session.inventory).versions
     }
 }

@@ -1,10 +1,15 @@
+import Foundation
 import Testing
 @testable import ClusterupLab
 
 /// A 3-node lab, deployed, for the length of a test: torn down whatever happens.
 enum DeployedLab {
-    /// Boots the lab `name`, deploys its inventory, runs `body` with the inventory's path.
-    static func run(_ name: String, _ body: (String) async throws -> Void) async throws {
+    /// The lab's name: the test's own after `$CLUSTERUP_TEST_LAB_PREFIX`, as every lab suite's.
+    static func name(_ base: String) -> String { LabFixture.name(base) }
+
+    /// Boots the lab `name` (prefixed as above), deploys its inventory, runs `body` with the inventory's path.
+    static func run(_ base: String, _ body: (String) async throws -> Void) async throws {
+        let name = name(base)
         _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
         let inventory = try Lab.inventoryPath(name: name)
         do {
