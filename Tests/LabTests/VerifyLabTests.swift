@@ -52,7 +52,7 @@ struct VerifyLabTests {
     }
 
     @Test func verifyPassesThenFailoverGivesFiguresInEveryFormAndSplitBrainIsReported() async throws {
-        let lab = "vtest"
+        let lab = LabFixture.name("vtest")
         _ = try await Lab.up(name: lab, nodes: 3, waitForAddressBlock: 300)
         do {
             let inventory = try tunedInventory(lab)
@@ -63,7 +63,7 @@ struct VerifyLabTests {
             let verify = try await clusterup(["verify", inventory, "--output", "json"])
             #expect(verify.status == 0, "\(verify.output)")
             let checks = try json(verify)["checks"] as? [[String: Any]] ?? []
-            #expect(Set(checks.compactMap { $0["check"] as? String }) == ["ssh", "services", "certificates", "etcd", "haproxy", "vip", "served-certificates"])
+            #expect(Set(checks.compactMap { $0["check"] as? String }) == ["ssh", "services", "certificates", "etcd", "etcd alarms", "etcd lag", "haproxy", "vip", "served-certificates"])
 
             // An unwritable --plot is bad input, refused before any fault: node1 keeps the VIP.
             let unwritable = try await clusterup(["verify", "failover", inventory, "--plot", "/nonexistent-dir/failover.svg"])
@@ -163,7 +163,7 @@ struct VerifyLabTests {
     }
 
     @Test func aNodeWithoutNftRefusesTheNetworkCutBeforeAnyFaultAndKeepalivedCrashRoundsMeasure() async throws {
-        let lab = "vpre"
+        let lab = LabFixture.name("vpre")
         let state = try await Lab.up(name: lab, nodes: 2, waitForAddressBlock: 300)
         do {
             let vip = try state.plan.vipAddress

@@ -4,6 +4,12 @@ import Testing
 
 /// What the lab suites share: a lab that is always taken down, and a shell command in a node.
 enum LabFixture {
+    /// A suite's lab name behind `$CLUSTERUP_TEST_LAB_PREFIX` (default none), so that test runs
+    /// from several checkouts sharing one machine do not take down each other's labs.
+    static func name(_ base: String) -> String {
+        (ProcessInfo.processInfo.environment["CLUSTERUP_TEST_LAB_PREFIX"] ?? "") + base
+    }
+
     /// Brings lab `name` up (nodes of `release`; nil: this machine's), runs `body` with its
     /// inventory's path, and always takes the lab down, expecting nothing left of it.
     static func with(_ name: String, nodes: Int, release: DebianRelease? = nil,
