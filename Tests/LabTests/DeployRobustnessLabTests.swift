@@ -164,7 +164,7 @@ struct DeployRobustnessLabTests {
     }
 
     @Test func aStoppedNodeIsNamedWithThePhaseAndARerunConvergesOnceItIsBack() async throws {
-        let lab = "dpstop"
+        let lab = LabFixture.name("dpstop")
         try await withLab(lab) { inventory in
             // Down before deploy: refused at connect, nothing changed.
             try await Lab.stopNode("node3", lab: lab, mode: .kill)
