@@ -4,14 +4,13 @@ import ClusterupSSH
 import Foundation
 
 /// Set from a signal handler; the runner checks it between steps and restores before returning.
-public final class CancelFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var raised = false
+public final class CancelFlag: Sendable {
+    private let raised = Locked(false)
 
     public init() {}
 
-    public func raise() { lock.withLock { raised = true } }
-    public var isRaised: Bool { lock.withLock { raised } }
+    public func raise() { raised.withLock { $0 = true } }
+    public var isRaised: Bool { raised.withLock { $0 } }
 }
 
 public struct FailoverOptions: Sendable {
