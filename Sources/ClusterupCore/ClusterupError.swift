@@ -18,6 +18,17 @@ public struct ClusterupError: Error, CustomStringConvertible, Sendable, Equatabl
     public var message: String
     /// What the operator can do about it.
     public var hint: String?
+    /// Which failure this is, for callers that act on it rather than print it; nil for most.
+    /// Compared by code, never by message text (the wording is the operator's, and a library's).
+    public var code: Code?
+
+    /// An open set of failure codes: each module declares its own as static members, e.g.
+    /// `ClusterupError.Code.connectionLost` in ClusterupSSH.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        public init(_ name: String) { self.name = name }
+        public var description: String { name }
+    }
 
     public init(_ kind: Kind, _ message: String, at location: String? = nil, hint: String? = nil) {
         self.kind = kind

@@ -167,9 +167,9 @@ public final class DeploySession: Sendable {
 
     static func explain(_ error: any Error) -> String {
         if let error = error as? ClusterupError {
-            return error.hint.map { "\(ConnectionLoss.explain(error.message))\n    hint: \($0)" } ?? ConnectionLoss.explain(error.message)
+            return error.hint.map { "\(ConnectionLoss.explain(error))\n    hint: \($0)" } ?? ConnectionLoss.explain(error)
         }
-        return ConnectionLoss.explain(describe(error))
+        return describe(error)
     }
 
     /// Runs `operation` on one host at a time, stopping at the first failure.

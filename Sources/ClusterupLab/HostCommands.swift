@@ -51,11 +51,12 @@ public struct HostCommands: Sendable {
         process.standardError = stderr
         try process.run()
         // Read both pipes at once: a tool that fills one while we wait on the other would block.
-        let errorData = LockedBox(Data())
+        let errorData = Locked(Data())
         let done = DispatchSemaphore(value: 0)
         let errorHandle = stderr.fileHandleForReading
         Thread {
-            errorData.value = errorHandle.readDataToEndOfFile()
+            let read = errorHandle.readDataToEndOfFile()
+            errorData.withLock { $0 = read }
             done.signal()
         }.start()
         let outputData = stdout.fileHandleForReading.readDataToEndOfFile()
@@ -63,7 +64,7 @@ public struct HostCommands: Sendable {
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: outputData, as: UTF8.self),
-                      stderr: String(decoding: errorData.value, as: UTF8.self))
+                      stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
     }
 
     /// Runs a tool and fails with its stderr when it exits non-zero.
@@ -103,22 +104,5 @@ public struct HostCommands: Sendable {
         process.standardError = log
         try process.run()
         return process.processIdentifier
-    }
-}
-
-/// A value shared between threads, guarded by a lock.
-final class LockedBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-
-    init(_ value: Value) { stored = value }
-
-    var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
-
-    func mutate<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        try lock.withLock { try body(&stored) }
     }
 }

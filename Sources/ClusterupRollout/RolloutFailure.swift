@@ -76,10 +76,8 @@ public struct RolloutFailure: Error, Sendable, Equatable, CustomStringConvertibl
                       reason: "'\(RolloutCommand.firstLine(failed.command))' \(failed.how)", state: state)
         } else if let failure = error as? RolloutFailure {
             self = failure
-        } else if let error = error as? ClusterupError {
-            self.init(host: host, step: step, reason: error.hint.map { "\(error.message) (\($0))" } ?? error.message, state: state)
         } else {
-            self.init(host: host, step: step, reason: String(describing: error), state: state)
+            self.init(host: host, step: step, reason: explain(error), state: state)
         }
     }
 

@@ -107,7 +107,7 @@ extension SSHConnection {
             libssh2_channel_process_startup(channel, "exec", 4, command, UInt32(command.utf8.count))
         }
         guard started == 0 else {
-            throw ClusterupError.remote("the server refused to run a command: \(core.lastError)", host: target.name)
+            throw libssh2Failure("the server refused to run a command")
         }
         timings.execStart = stopwatch.lap()
 
@@ -126,7 +126,7 @@ extension SSHConnection {
                     }
                     guard n > 0 else {
                         if n < 0 && n != Int(LIBSSH2_ERROR_EAGAIN) {
-                            throw ClusterupError.remote("reading output of \(Self.abbreviate(displayed)) failed: \(core.lastError)", host: target.name)
+                            throw libssh2Failure("reading output of \(Self.abbreviate(displayed)) failed")
                         }
                         break
                     }
@@ -203,8 +203,7 @@ extension SSHConnection {
             throw timedOut(what, seconds)
         }
         guard let channel else {
-            throw ClusterupError.remote("cannot open an SSH channel: \(core.lastError)", host: target.name,
-                                        hint: "the connection may have dropped, or sshd's MaxSessions is reached")
+            throw libssh2Failure("cannot open an SSH channel", hint: "the connection may have dropped, or sshd's MaxSessions is reached")
         }
         return channel
     }

@@ -222,8 +222,7 @@ extension SSHConnection {
     private func sftpSession(_ deadline: Deadline) throws -> OpaquePointer {
         if let sftp { return sftp }
         guard let opened = try core.retryPointer(deadline, { libssh2_sftp_init(core.raw) }) else {
-            throw ClusterupError.remote("cannot start SFTP: \(core.lastError)", host: target.name,
-                                        hint: "enable the sftp subsystem in sshd_config (Subsystem sftp ...)")
+            throw libssh2Failure("cannot start SFTP", hint: "enable the sftp subsystem in sshd_config (Subsystem sftp ...)")
         }
         sftp = opened
         return opened
@@ -244,7 +243,8 @@ extension SSHConnection {
         switch status {
         case UInt(LIBSSH2_FX_NO_SUCH_FILE): reason = "no such file or directory"
         case UInt(LIBSSH2_FX_PERMISSION_DENIED): reason = "permission denied"
-        case 0: reason = core.lastError
+        // No SFTP status: the session under it failed (libssh2's own error says how).
+        case 0: return libssh2Failure(what)
         default: reason = "SFTP status \(status)"
         }
         return ClusterupError.remote("\(what): \(reason)", host: target.name,

@@ -90,9 +90,8 @@ public final class SSHConnection: @unchecked Sendable {
         libssh2_session_method_pref(core.raw, LIBSSH2_METHOD_KEX, Self.keyExchangeAlgorithms.joined(separator: ","))
         let rc = try core.retry(deadline) { libssh2_session_handshake(core.raw, core.socket) }
         guard rc == 0 else {
-            throw ClusterupError.remote(
-                "SSH handshake with \(target.address):\(target.port) failed: \(core.lastError)", host: target.name,
-                hint: "is an SSH server listening there? it may also offer only algorithms libssh2 \(libssh2Version) lacks")
+            throw libssh2Failure("SSH handshake with \(target.address):\(target.port) failed",
+                                 hint: "is an SSH server listening there? it may also offer only algorithms libssh2 \(libssh2Version) lacks")
         }
     }
 

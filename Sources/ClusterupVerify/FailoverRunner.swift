@@ -4,14 +4,13 @@ import ClusterupSSH
 import Foundation
 
 /// Set from a signal handler; the runner checks it between steps and restores before returning.
-public final class CancelFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var raised = false
+public final class CancelFlag: Sendable {
+    private let raised = Locked(false)
 
     public init() {}
 
-    public func raise() { lock.withLock { raised = true } }
-    public var isRaised: Bool { lock.withLock { raised } }
+    public func raise() { raised.withLock { $0 = true } }
+    public var isRaised: Bool { raised.withLock { $0 } }
 }
 
 public struct FailoverOptions: Sendable {
@@ -78,6 +77,8 @@ public final class FailoverRunner: @unchecked Sendable {
     let power: NodePower?
     let connector: HostConnector?
     let lbHosts: [Host]
+    /// The lb hosts' interface that carries the VIP: where the faults remove it or cut traffic.
+    let interface: String
     let cancel: CancelFlag
     let progress: @Sendable (String) -> Void
     public let prober: Prober
@@ -90,9 +91,15 @@ public final class FailoverRunner: @unchecked Sendable {
         guard let vip = inventory.vip, let vrrp = inventory.vrrp else {
             throw .badInput("the inventory has no vip/vrrp section: there is nothing to fail over", at: inventory.path)
         }
+        guard let interface = vrrp.interface else {
+            // The inventory reader requires it once there are lb hosts; a failover needs lb hosts.
+            throw .badInput("vrrp.interface is not set: verify failover needs the interface that carries the VIP on the lb hosts",
+                            at: "\(inventory.path): vrrp.interface", hint: "name it, e.g. 'interface: eth0' under vrrp")
+        }
         self.inventory = inventory
         self.vip = vip
         self.vrrp = vrrp
+        self.interface = interface
         self.options = options
         guard !options.stopNode || (power != nil && connector != nil && options.mode == .crash) else {
             throw .badInput("--stop-node needs --mode crash and a lab to power nodes off and on", at: "--stop-node")
@@ -183,8 +190,6 @@ public final class FailoverRunner: @unchecked Sendable {
         if let error = FaultPreflight.error(findings, mode: options.mode) { throw error }
     }
 
-    var interface: String { vrrp.interface ?? "eth0" }
-
     public func run() throws -> [FailoverRound] {
         _ = try preflight()
         try prober.start()
@@ -234,93 +239,80 @@ public final class FailoverRunner: @unchecked Sendable {
         return "check `clusterup verify`, --target and --probe-timeout" + (kind == .tcp ? "" : ", or try --probe tcp")
     }
 
+    /// One round: the decisions are `FailoverRoundPlan`'s; this asks the nodes and the prober.
     func round(_ index: Int) -> FailoverRound {
         let holders = vipHolders()
-        guard holders.count == 1, let master = lbHosts.first(where: { $0.name == holders[0] }) else {
-            var result = FailoverRound(index: index, mode: options.mode, oldMaster: holders.joined(separator: ","), holderAfter: holders)
-            result.outcome = .faultNotInjected("expected one VIP holder before the round, found \(holders.count)")
-            return result
+        let plan: FailoverRoundPlan
+        switch FailoverRoundPlan.start(index: index, options: options, holders: holders, lbHosts: lbHosts.map(\.name),
+                                       expectedHolder: expectedHolder) {
+        case .skipped(let round): return round
+        case .plan(let started): plan = started
         }
-        var result = FailoverRound(index: index, mode: options.mode, oldMaster: master.name, expectedHolder: expectedHolder)
+        let master = lbHosts.first { $0.name == plan.master }!
+        let (before, unreadable) = awaitHealthy(master, until: prober.now + plan.deadline)
+        guard let before, FailoverRoundPlan.isHealthy(before) else {
+            return plan.notHealthy(before, unreadable: unreadable, holders: holders)
+        }
+        progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)" + (options.stopNode ? " (stopping the whole node)" : ""))
         let fault = Fault.make(options.mode, Fault.Context(
             vrrpUnit: vrrpUnit, vip: vip.address, prefix: vip.prefix, interface: interface,
             sshPort: master.ssh.port ?? SSHSettings.defaultPort, cut: options.cut))
-        // The previous round may have left HAProxy still re-checking backends: start from a
-        // healthy node, or the comparison after restore would mean nothing.
-        var before: NodeState?
-        var unreadable = ""
-        let healthyBy = prober.now + options.deadline
-        repeat {
-            do { before = try nodeState(master) } catch { unreadable = "state unreadable: \(error)" }
-            if let state = before, state.services.values.allSatisfy({ $0 }) { break }
-            Thread.sleep(forTimeInterval: 0.2)
-        } while prober.now < healthyBy && !cancel.isRaised
-        guard let before, before.services.values.allSatisfy({ $0 }) else {
-            let down = before.map { $0.services.filter { !$0.value }.keys.sorted().joined(separator: ", ") } ?? unreadable
-            result.outcome = .faultNotInjected("\(master.name) is not healthy before the round (\(down)); not failing it")
-            result.holderAfter = holders
+        let schedule = plan.schedule(injectedAt: prober.now)
+        let (failure, takeover) = injectWhileWatching(fault, on: master, schedule)
+        var result = plan.afterInjection(schedule, injectionFailure: failure, takeover: takeover, cancelled: cancel.isRaised)
+        guard failure == nil else {
+            // Undo whatever part of it did happen; the round measured nothing either way.
+            result.markers.restore = prober.now
+            if let failed = restore(master, fault, &result, before: before) { result.notRestored.append(failed) }
+            result.measure(prober.log.window(from: schedule.windowStart, to: prober.now), injected: schedule.injected, restoredAt: nil)
             return result
         }
-        progress("round \(index): \(options.mode.rawValue) failure of the master \(master.name)" + (options.stopNode ? " (stopping the whole node)" : ""))
-        let injected = prober.now
-        result.markers.fault = injected
-        // The round's log starts a little before the fault, so an outage that begins at once runs
-        // from the last success before it (the previous round ended with 500 ms of answers).
-        let windowStart = max(.zero, injected - .milliseconds(300))
-        // The fault runs beside the watch: the takeover happens while it is confirmed.
+        if let takeover {
+            progress("round \(index): \(takeover.host) holds the VIP after \(String(format: "%.1f", (takeover.at - schedule.injected).milliseconds)) ms")
+        }
+        // Keep the fault long enough for clients to settle on the new master.
+        while prober.now < schedule.faultEnd && !cancel.isRaised { Thread.sleep(forTimeInterval: 0.02) }
+        if cancel.isRaised { result.outcome = .interrupted }
+        let restoredAt = prober.now
+        result.markers.restore = restoredAt
+        result.recordRestore(failure: restore(master, fault, &result, before: before))
+        if result.outcome.isMeasured { waitForAnswers(since: restoredAt, deadline: prober.now + plan.deadline) }
+        result.measure(prober.log.window(from: schedule.windowStart, to: prober.now), injected: schedule.injected, restoredAt: restoredAt)
+        return result
+    }
+
+    /// Reads the master's state until it is healthy or `deadline` passes: the last state read
+    /// (nil if none could be), and why the last read failed.
+    func awaitHealthy(_ master: Host, until deadline: Duration) -> (NodeState?, String) {
+        var state: NodeState?
+        var unreadable = ""
+        repeat {
+            do { state = try nodeState(master) } catch { unreadable = "state unreadable: \(error)" }
+            if FailoverRoundPlan.isHealthy(state) { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        } while prober.now < deadline && !cancel.isRaised
+        return (state, unreadable)
+    }
+
+    /// Sends the fault on its own thread while this one watches the other lb hosts for the VIP:
+    /// the takeover happens while the fault is being confirmed. Returns why the fault did not take
+    /// effect (nil: it did), and the first other holder seen with when.
+    func injectWhileWatching(_ fault: Fault, on master: Host, _ schedule: FailoverRoundPlan.Schedule)
+        -> (failure: String?, takeover: (host: String, at: Duration)?) {
         // nil while the fault goes in; then .some(nil) once it is in effect, .some(why) if not.
         let injection = Locked<String??>(nil)
         let injectionDone = DispatchSemaphore(value: 0)
-        let injectThread = Thread { [self] in
-            let failure = inject(fault, on: master, since: injected)
+        Thread { [self] in
+            let failure = inject(fault, on: master, since: schedule.injected)
             injection.withLock { $0 = .some(failure) }
             injectionDone.signal()
-        }
-        injectThread.start()
-        let takeover = waitForNewMaster(excluding: master.name, deadline: injected + options.deadline) {
+        }.start()
+        let takeover = waitForNewMaster(excluding: master.name, deadline: schedule.takeoverDeadline) {
             // Stop watching once the fault is known not to have taken effect.
             injection.withLock { outcome in if case .some(.some) = outcome { return true } else { return false } }
         }
         injectionDone.wait()
-        if let failure = injection.withLock({ $0 }) ?? nil {
-            // Undo whatever part of it did happen; the round measured nothing either way.
-            result.outcome = .faultNotInjected(failure)
-            result.markers.restore = prober.now
-            if let failed = restore(master, fault, &result, before: before) { result.notRestored.append(failed) }
-            result.log = prober.log.window(from: windowStart, to: prober.now)
-            result.probes = result.log.samples.count
-            result.failedProbes = result.log.failedProbes
-            return result
-        }
-        if let (holder, at) = takeover {
-            result.newMaster = holder
-            result.detection = at - injected
-            result.markers.takeover = at
-            progress("round \(index): \(holder) holds the VIP after \(String(format: "%.1f", (at - injected).milliseconds)) ms")
-        } else if !cancel.isRaised {
-            result.error = "no other node took the VIP within \(options.deadline)"
-        }
-        // Keep the fault long enough for clients to settle on the new master (the network mode
-        // lasts until its heal timer fires).
-        let faultEnd = injected + (options.mode == .network ? options.cut : options.hold)
-        while prober.now < faultEnd && !cancel.isRaised { Thread.sleep(forTimeInterval: 0.02) }
-        if cancel.isRaised { result.outcome = .interrupted }
-        let restoredAt = prober.now
-        result.markers.restore = restoredAt
-        if let failure = restore(master, fault, &result, before: before), result.outcome.isMeasured {
-            result.outcome = .restoreFailed(failure)
-        }
-        if result.outcome.isMeasured { waitForAnswers(since: restoredAt, deadline: prober.now + options.deadline) }
-        let log = prober.log.window(from: windowStart, to: prober.now)
-        result.log = log
-        (result.outage, result.failbackOutage) = FailoverRound.outages(log, restoredAt: restoredAt)
-        result.probes = log.samples.count
-        result.failedProbes = log.failedProbes
-        result.succeededBeforeFault = log.window(from: windowStart, to: injected).samples.count(where: \.ok)
-        result.succeededAfterRestore = log.window(from: restoredAt, to: prober.now).samples.count(where: \.ok)
-        result.probeSpacing = log.spacing
-        result.failureReasons = log.failureReasons.map { FailureCount(reason: $0.reason, count: $0.count) }
-        return result
+        return (injection.withLock { $0 } ?? nil, takeover.map { (host: $0.0, at: $0.1) })
     }
 
     /// Sends the fault and waits, within the injection time limit, until it is in effect. nil

@@ -1,3 +1,4 @@
+import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupLab
@@ -23,16 +24,16 @@ import Testing
         // Each body waits until all 8 have started: that only finishes if they run at once. No
         // wall-clock bound, so a loaded machine cannot fail it, and a serial forEach cannot pass.
         let started = NSCondition()
-        let count = LockedBox(0)
+        let count = Locked(0)
         let results = try await Blocking.run {
             Blocking.forEach(Array(0..<8), width: 8) { _ -> Bool in
-                count.mutate { $0 += 1 }
+                count.withLock { $0 += 1 }
                 started.lock()
                 started.broadcast()
                 let deadline = Date().addingTimeInterval(30)
-                while count.value < 8 && started.wait(until: deadline) {}
+                while count.withLock { $0 } < 8 && started.wait(until: deadline) {}
                 started.unlock()
-                return count.value == 8
+                return count.withLock { $0 } == 8
             }
         }
         #expect(results.allSatisfy { (try? $0.get()) == true })

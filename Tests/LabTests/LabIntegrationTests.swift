@@ -68,11 +68,12 @@ struct LabIntegrationTests {
     }
 
     @Test func nodesBootWithOwnIdentityAndSurviveStopStartAndLinkCuts() async throws {
-        try await withLab("cutest", nodes: 3) { (state: LabState) async throws in
+        let lab = LabFixture.name("cutest")
+        try await withLab(lab, nodes: 3) { (state: LabState) async throws in
             #expect(state.phase == .ready)
             #expect(state.nodes.map(\.name) == ["node1", "node2", "node3"])
             for node in state.nodes {
-                let result = try await sshHostname(node, lab: "cutest")
+                let result = try await sshHostname(node, lab: lab)
                 #expect(result.status == 0, "\(node.name): \(result.stderr)")
                 #expect(result.stdout == "\(node.name)\n")
             }
@@ -81,9 +82,9 @@ struct LabIntegrationTests {
 
             // Per-login work a lab node skips (README, "Lab"): root's user manager lingers, and the
             // logins above ran no motd scripts (pam_motd would have written /run/motd.dynamic).
-            let linger = try await Lab.execute(["loginctl", "show-user", "root", "--property=Linger"], on: "node1", lab: "cutest")
+            let linger = try await Lab.execute(["loginctl", "show-user", "root", "--property=Linger"], on: "node1", lab: lab)
             #expect(linger.stdout == "Linger=yes\n", "\(linger.stdout)\(linger.stderr)")
-            let motd = try await Lab.execute(["test", "-e", "/run/motd.dynamic"], on: "node1", lab: "cutest")
+            let motd = try await Lab.execute(["test", "-e", "/run/motd.dynamic"], on: "node1", lab: lab)
             #expect(motd.status == 1, "an SSH login ran the motd scripts")
 
             // A node cannot read the host's secrets: no password hash, none of the host's home
@@ -91,7 +92,7 @@ struct LabIntegrationTests {
             let secrets = try await Lab.execute(["sh", "-c", """
                 cut -d: -f2 /etc/shadow | sort -u; echo --; ls -A /root; echo --; ls -A /home; echo --; \
                 ls /var/lib/clusterup 2>&1 || true
-                """], on: "node1", lab: "cutest")
+                """], on: "node1", lab: lab)
             let sections = secrets.stdout.components(separatedBy: "--\n")
             #expect(sections.count == 4, "\(secrets.stdout)\(secrets.stderr)")
             if sections.count == 4 {
@@ -106,32 +107,32 @@ struct LabIntegrationTests {
 
             // A killed node is down, and boots again with the same disk and key.
             let node2 = state.nodes[1]
-            try await Lab.stopNode("node2", lab: "cutest", mode: .kill)
-            var status = try Lab.status(name: "cutest")
+            try await Lab.stopNode("node2", lab: lab, mode: .kill)
+            var status = try Lab.status(name: lab)
             #expect(status.nodes[1].running == false)
             #expect(HostSystem().sshAnswers(address: node2.address, timeout: 0.5) == false)
-            try await Lab.startNode("node2", lab: "cutest")
-            status = try Lab.status(name: "cutest")
+            try await Lab.startNode("node2", lab: lab)
+            status = try Lab.status(name: lab)
             #expect(status.nodes[1].running)
-            #expect(try await sshHostname(node2, lab: "cutest").stdout == "node2\n")
+            #expect(try await sshHostname(node2, lab: lab).stdout == "node2\n")
 
             // A clean poweroff works too.
-            try await Lab.stopNode("node3", lab: "cutest", mode: .poweroff)
-            #expect(try Lab.status(name: "cutest").nodes[2].running == false)
+            try await Lab.stopNode("node3", lab: lab, mode: .poweroff)
+            #expect(try Lab.status(name: lab).nodes[2].running == false)
 
             // A cut link isolates a running node; restoring it brings it back.
             let node1 = state.nodes[0]
-            try await Lab.cutLink("node1", lab: "cutest")
-            #expect(try Lab.status(name: "cutest").nodes[0].link == "cut")
-            #expect(try Lab.status(name: "cutest").nodes[0].running)
+            try await Lab.cutLink("node1", lab: lab)
+            #expect(try Lab.status(name: lab).nodes[0].link == "cut")
+            #expect(try Lab.status(name: lab).nodes[0].running)
             #expect(HostSystem().sshAnswers(address: node1.address, timeout: 1) == false)
             // The node itself keeps its address while cut (a VIP held by VRRP would stay too).
-            let inside = try await Lab.execute(["ip", "-br", "addr", "show", "host0"], on: "node1", lab: "cutest")
+            let inside = try await Lab.execute(["ip", "-br", "addr", "show", "host0"], on: "node1", lab: lab)
             #expect(inside.status == 0)
             #expect(inside.stdout.contains("\(node1.address)/26"))
-            try await Lab.restoreLink("node1", lab: "cutest")
-            #expect(try Lab.status(name: "cutest").nodes[0].link == "up")
-            #expect(try await sshHostnameEventually(node1, lab: "cutest").stdout == "node1\n")
+            try await Lab.restoreLink("node1", lab: lab)
+            #expect(try Lab.status(name: lab).nodes[0].link == "up")
+            #expect(try await sshHostnameEventually(node1, lab: lab).stdout == "node1\n")
         }
     }
 

@@ -182,8 +182,11 @@ extension Clusterup {
             let settings = options
             let cancel = CancelFlag()
             let json = output.isJSON
-            let interrupts = Self.trapInterrupts(cancel)
-            defer { interrupts.forEach { $0.cancel() } }
+            // Ctrl-C and SIGTERM raise the flag instead of killing us mid-fault.
+            let interrupts = InterruptHandler(signals: [SIGINT, SIGTERM], message: "interrupted: restoring the node, then stopping") {
+                cancel.raise()
+            }
+            defer { interrupts.remove() }
             let lbHosts = loaded.hosts(withRole: .lb)
             let (results, realtime, prober): ([FailoverRound], Bool, String) = try await DedicatedThread.run(name: "verify-failover") {
                 let connections = try FailoverRunner.connectAll(lbHosts, connector: connector)
@@ -291,20 +294,6 @@ extension Clusterup {
             }
             done.wait()
             try outcome.withLock { $0 }.get()
-        }
-
-        /// Ctrl-C and SIGTERM raise the flag instead of killing us mid-fault.
-        static func trapInterrupts(_ cancel: CancelFlag) -> [DispatchSourceSignal] {
-            [SIGINT, SIGTERM].map { number in
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    FileHandle.standardError.write(Data("interrupted: restoring the node, then stopping\n".utf8))
-                    cancel.raise()
-                }
-                source.resume()
-                return source
-            }
         }
     }
 }

@@ -15,11 +15,3 @@ public struct SSHOptions: ParsableArguments {
         try HostConnector.load(for: inventory, acceptNewHostKeys: acceptNewHostKeys)
     }
 }
-
-/// A failure for a per-host line: the message and, when there is one, what to do.
-func explain(_ error: any Error) -> String {
-    if let error = error as? ClusterupError {
-        return error.hint.map { "\(error.message) (\($0))" } ?? error.message
-    }
-    return String(describing: error)
-}

@@ -243,6 +243,14 @@ public func describe(_ error: any Error) -> String {
     return String(describing: error)
 }
 
+/// A failure for a per-host line: the message and, when there is one, what to do in parentheses.
+public func explain(_ error: any Error) -> String {
+    if let error = error as? ClusterupError {
+        return error.hint.map { "\(error.message) (\($0))" } ?? error.message
+    }
+    return String(describing: error)
+}
+
 /// A value behind a lock, shareable across threads.
 public final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()

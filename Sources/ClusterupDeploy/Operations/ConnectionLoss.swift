@@ -1,12 +1,12 @@
-/// libssh2 reports a connection that died under a running command as a bare "transport read" or
-/// a socket error; the operator needs to know the host went away, not libssh2's wording.
-enum ConnectionLoss {
-    static let markers = ["transport read", "Failed getting banner", "socket disconnect", "Unable to send", "Socket recv", "Error waiting on socket", "Connection reset",
-                          // libssh2 1.10 when the socket closed between two commands (node killed)
-                          "cannot open an SSH channel: Unexpected error"]
+import ClusterupCore
+import ClusterupSSH
 
-    static func explain(_ message: String) -> String {
-        guard markers.contains(where: { message.localizedCaseInsensitiveContains($0) }) else { return message }
-        return message + " — the SSH connection was lost (host down or rebooted, or the network cut); when it is back, re-run to continue"
+/// What deploy tells the operator when a host's SSH connection went away under a step: the SSH
+/// adapter codes such an error `.connectionLost` (from libssh2's error code and the socket's
+/// state), and a re-run continues where the hosts are.
+enum ConnectionLoss {
+    static func explain(_ error: ClusterupError) -> String {
+        guard error.code == .connectionLost else { return error.message }
+        return error.message + " — the SSH connection was lost (host down or rebooted, or the network cut); when it is back, re-run to continue"
     }
 }
