@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupRollout
 import ClusterupSSH
 import Foundation
 
@@ -66,6 +67,8 @@ extension Clusterup {
             options.acceptNewHostKeys = ssh.acceptNewHostKeys
             options.healthTimeout = .seconds(healthTimeout)
             options.skipUnreachable = skipUnreachable
+            // Running apiservers restart drained from every HAProxy (the rollout's BackendDrain).
+            options.apiserverRestartGuard = DrainedRestarts(socat: settings.artifact("socat")?.path ?? "socat")
             let renderer = DeployRenderer(json: output.isJSON, live: output.progressMode, jsonSink: jsonSink)
             let session = DeploySession(
                 inventory: loaded, settings: settings, options: options, connector: try ssh.connector(for: loaded),
