@@ -62,6 +62,7 @@ import Testing
                 "\(run.output)")
         #expect(run.forwardingAfter == "0")
         #expect(ResetOutcome.parse(run.output).handedOver == "198.51.100.62")
+        #expect(ResetOutcome.parse(run.output).forwardedDuringHandover)
         #expect(ResetOutcome.parse(run.output).stopped == ["clusterup-vrrpd.service", "haproxy.service", "etcd.service"])
     }
 
@@ -71,6 +72,7 @@ import Testing
         let run = try Self.run(plan, heldFor: 0)
         #expect(run.log == ["stop clusterup-vrrpd.service forward=0", "stop haproxy.service forward=0", "stop etcd.service forward=0"])
         #expect(ResetOutcome.parse(run.output).handedOver == nil)
+        #expect(!ResetOutcome.parse(run.output).forwardedDuringHandover)
     }
 
     @Test func withoutLbHostsThereIsNoVIPToRelease() throws {

@@ -55,10 +55,14 @@ extension Clusterup {
                         ("moved", .array(outcome.moved.map { .object([("from", .string($0.0)), ("to", .string($0.1))]) })),
                         ("kept", .strings(outcome.kept)),
                         ("handed_over_vip", JSONValue.optional(outcome.handedOver)),
+                        ("forwarded_during_handover", .bool(outcome.forwardedDuringHandover)),
                     ]))
                     text += "\(result.host):\n"
                     if outcome.isNothing { text += "  nothing to remove (already bare)\n" }
-                    if let vip = outcome.handedOver { text += "  handed over the VIP \(vip) before stopping anything else\n" }
+                    if let vip = outcome.handedOver {
+                        text += "  handed over the VIP \(vip) before stopping anything else"
+                            + (outcome.forwardedDuringHandover ? " (forwarding what still reached this host)\n" : "\n")
+                    }
                     for unit in outcome.stopped { text += "  stopped \(unit)\n" }
                     for unit in outcome.disabled { text += "  disabled \(unit)\n" }
                     for path in outcome.removed { text += "  removed \(path)\n" }

@@ -162,10 +162,13 @@ public struct ResetOutcome: Sendable, Equatable {
     public var kept: [String] = []
     /// The VIP this host held and handed over before its services stopped.
     public var handedOver: String?
+    /// The host forwarded what still reached it for the VIP during the hand-over.
+    public var forwardedDuringHandover = false
     public var completed = false
 
     public static func == (a: ResetOutcome, b: ResetOutcome) -> Bool {
         a.lock == b.lock && a.lockBusy == b.lockBusy && a.stopped == b.stopped && a.disabled == b.disabled && a.removed == b.removed && a.kept == b.kept && a.handedOver == b.handedOver
+            && a.forwardedDuringHandover == b.forwardedDuringHandover
             && a.completed == b.completed && a.moved.elementsEqual(b.moved) { $0 == $1 }
     }
 
@@ -190,6 +193,7 @@ public struct ResetOutcome: Sendable, Equatable {
                 if parts.count == 2 { outcome.moved.append((parts[0], parts[1])) }
             case "kept": outcome.kept.append(rest)
             case "handed-over": outcome.handedOver = rest
+            case "forwarded-during-handover": outcome.forwardedDuringHandover = true
             case "done": outcome.completed = true
             default: break
             }

@@ -28,7 +28,8 @@ public struct VIPRelease: Sendable, Equatable {
 
     /// The script's block: on the holder, forwarding on, `stops` (the VRRP daemons' stop lines),
     /// the wait for the VIP to leave, the dwell, the wait for connections to end, forwarding back.
-    /// Prints `handed-over ADDRESS` when it ran.
+    /// Prints `handed-over ADDRESS` when it ran, after `forwarded-during-handover` when forwarding
+    /// could be switched on (a container without a writable /proc/sys/net cannot).
     func script(stoppingFirst stops: [String]) -> String {
         let held = "ip -o addr show 2>/dev/null | grep -qF \(shellQuote(" \(address)/"))"
         let source = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
@@ -43,7 +44,7 @@ public struct VIPRelease: Sendable, Equatable {
           sleep \(dwellSeconds)
           i=0
           while \(sessions) && [ $i -lt \(limitTenths) ]; do i=$((i+1)); sleep 0.1; done
-          if [ $forwarding = 1 ]; then echo "$forward" > \(shellQuote(forwarding)); fi
+          if [ $forwarding = 1 ]; then echo "$forward" > \(shellQuote(forwarding)); echo "forwarded-during-handover"; fi
           echo "handed-over \(address)"
         fi
 
