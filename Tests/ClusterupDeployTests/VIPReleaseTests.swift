@@ -15,7 +15,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         var plan = plan
         plan.vipRelease?.forwarding = scratch + "/ip_forward"
-        plan.units = plan.units.filter { ["clusterup-vrrpd.service", "haproxy.service", "etcd.service"].contains($0) }
+        plan.units = plan.units.filter { ["clusterup-vrrpd.service", "haproxy.service", "etcd.service", "kube-apiserver.service"].contains($0) }
         plan.paths = []
         plan.managedConfigs = []
         plan.etcdDataDirectory = scratch + "/etcd"
@@ -27,7 +27,8 @@ import Testing
             "ip": "n=$(cat \(scratch)/held); echo $((n+1)) > \(scratch)/held; if [ $n -lt \(heldFor) ]; then echo '2: eth0    inet 198.51.100.62/26 scope global eth0'; fi",
             "ss": "exit 0",
             "sleep": "exit 0",
-            "nft": "exit 0",
+            // Records the rules it is given (stdin) and the tables it deletes.
+            "nft": "if [ \"$1\" = -f ]; then echo \"nft load $(tr '\\n' ' ')\" >> \(scratch)/log; elif [ \"$1\" = delete ]; then echo \"nft delete $2 $3 $4\" >> \(scratch)/log; fi; exit 0",
             "systemctl": """
                 case "$1" in
                   is-active) if grep -q "^stop $2 " \(scratch)/log 2>/dev/null; then echo inactive; else echo active; fi ;;
@@ -58,21 +59,35 @@ import Testing
         let plan = ResetPlan.plan(inventory: inventory, settings: inventory.deploy, etcdData: .moveAside)
         #expect(plan.vipRelease == VIPRelease(address: "198.51.100.62", port: 8443))
         let run = try Self.run(plan, heldFor: 3)
-        #expect(run.log == ["stop clusterup-vrrpd.service forward=1", "stop haproxy.service forward=0", "stop etcd.service forward=0"],
+        #expect(run.log.filter { $0.hasPrefix("stop") } == ["stop clusterup-vrrpd.service forward=1", "stop haproxy.service forward=0", "stop etcd.service forward=0", "stop kube-apiserver.service forward=0"],
                 "\(run.output)")
         #expect(run.forwardingAfter == "0")
         #expect(ResetOutcome.parse(run.output).handedOver == "198.51.100.62")
         #expect(ResetOutcome.parse(run.output).forwardedDuringHandover)
-        #expect(ResetOutcome.parse(run.output).stopped == ["clusterup-vrrpd.service", "haproxy.service", "etcd.service"])
+        #expect(ResetOutcome.parse(run.output).stopped == ["clusterup-vrrpd.service", "haproxy.service", "etcd.service", "kube-apiserver.service"])
     }
 
     @Test func aHostWithoutTheVIPNeverTouchesForwardingAndHandsNothingOver() throws {
         let inventory = try operationsInventory()
         let plan = ResetPlan.plan(inventory: inventory, settings: inventory.deploy, etcdData: .moveAside)
         let run = try Self.run(plan, heldFor: 0)
-        #expect(run.log == ["stop clusterup-vrrpd.service forward=0", "stop haproxy.service forward=0", "stop etcd.service forward=0"])
+        #expect(run.log.filter { $0.hasPrefix("stop") } == ["stop clusterup-vrrpd.service forward=0", "stop haproxy.service forward=0", "stop etcd.service forward=0", "stop kube-apiserver.service forward=0"])
         #expect(ResetOutcome.parse(run.output).handedOver == nil)
         #expect(!ResetOutcome.parse(run.output).forwardedDuringHandover)
+    }
+
+    @Test func aRunningApiserverRefusesNewConnectionsBeforeAnythingStopsAndTheRuleGoesAfterEverythingStopped() throws {
+        let inventory = try operationsInventory()
+        let plan = ResetPlan.plan(inventory: inventory, settings: inventory.deploy, etcdData: .moveAside)
+        #expect(plan.apiserverRefusal == APIServerRefusal())
+        let run = try Self.run(plan, heldFor: 0)
+        let load = try #require(run.log.firstIndex { $0.hasPrefix("nft load") }, "\(run.log)")
+        #expect(run.log[load].contains("tcp dport 6443 tcp flags & (syn | ack) == syn reject with tcp reset"), "\(run.log)")
+        let firstStop = try #require(run.log.firstIndex { $0.hasPrefix("stop") })
+        let apiserverStop = try #require(run.log.firstIndex { $0.hasPrefix("stop kube-apiserver") })
+        let lift = try #require(run.log.firstIndex { $0 == "nft delete table inet clusterup_retire" }, "\(run.log)")
+        #expect(load < firstStop && apiserverStop < lift, "\(run.log)")
+        #expect(ResetOutcome.parse(run.output).refusedNewAPIServerConnections)
     }
 
     @Test func withoutLbHostsThereIsNoVIPToRelease() throws {

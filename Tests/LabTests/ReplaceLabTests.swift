@@ -78,6 +78,9 @@ struct ReplaceLabTests {
                         .write(toFile: retiring, atomically: true, encoding: .utf8)
                     let reset = try await clusterup(["reset", retiring, "--yes"])
                     #expect(reset.status == 0, "\(reset.output)")
+                    // Its apiserver, still in the other HAProxies' rotation, refused new connections
+                    // (they went elsewhere) and let open ones end before it stopped.
+                    #expect(reset.output.contains("kube-apiserver refused new connections"), "\(reset.output)")
                     if reset.output.contains("handed over the VIP") {
                         retiredHolder = true
                         // The holder forwarded what still reached it while the VIP moved.

@@ -58,12 +58,16 @@ extension Clusterup {
                         ("kept", .strings(outcome.kept)),
                         ("handed_over_vip", JSONValue.optional(outcome.handedOver)),
                         ("forwarded_during_handover", .bool(outcome.forwardedDuringHandover)),
+                        ("apiserver_refused_new_connections", .bool(outcome.refusedNewAPIServerConnections)),
                     ]))
                     text += "\(result.host):\n"
                     if outcome.isNothing { text += "  nothing to remove (already bare)\n" }
                     if let vip = outcome.handedOver {
                         text += "  handed over the VIP \(vip) before stopping anything else"
                             + (outcome.forwardedDuringHandover ? " (forwarding what still reached this host)\n" : "\n")
+                    }
+                    if outcome.refusedNewAPIServerConnections {
+                        text += "  kube-apiserver refused new connections (HAProxy sends them elsewhere) and its open ones ended before it stopped\n"
                     }
                     for unit in outcome.stopped { text += "  stopped \(unit)\n" }
                     for unit in outcome.disabled { text += "  disabled \(unit)\n" }

@@ -23,6 +23,8 @@ public struct ResetPlan: Sendable, Equatable {
     /// The VIP this host may hold (nil: no vip section). A holder hands it over before anything else
     /// stops (`VIPRelease`).
     public var vipRelease: VIPRelease? = nil
+    /// A running apiserver refuses new connections and lets open ones end before it stops.
+    public var apiserverRefusal: APIServerRefusal? = nil
 
     /// The only directories reset removes whole: deploy made them and nothing else lives there.
     static let ownedDirectories: Set<String> = ["/etc/clusterup", DeployInputs.kubernetesDirectory]
@@ -60,7 +62,8 @@ public struct ResetPlan: Sendable, Equatable {
             keptDirectory: settings.etcd.backupDirectory,
             vipRelease: inventory.vip.flatMap { vip in
                 inventory.hosts(withRole: .lb).isEmpty ? nil : VIPRelease(address: vip.address, port: vip.port)
-            })
+            },
+            apiserverRefusal: inventory.hosts(withRole: .controlPlane).isEmpty ? nil : APIServerRefusal())
     }
 
     /// One script per host. It refuses while a deploy holds the lock, and prints one
@@ -102,6 +105,7 @@ public struct ResetPlan: Sendable, Equatable {
         if let vipRelease {
             script += vipRelease.script(stoppingFirst: units.filter { VIPRelease.vrrpUnits.contains($0) }.map(Self.stop))
         }
+        if let apiserverRefusal { script += apiserverRefusal.script() }
         for unit in units {
             let u = shellQuote(unit)
             script += Self.stop(unit) + """
@@ -112,6 +116,7 @@ public struct ResetPlan: Sendable, Equatable {
         // Stopping the allow-list's unit deletes its table, unless systemd could not run the stop
         // command (219/CGROUP in containers): delete it here too.
         script += LoadBalancerComponent.liftFirewall + "\n"
+        if apiserverRefusal != nil { script += APIServerRefusal.lift }
         for path in paths {
             let p = shellQuote(path)
             if Self.ownedDirectories.contains(path) {
@@ -164,11 +169,13 @@ public struct ResetOutcome: Sendable, Equatable {
     public var handedOver: String?
     /// The host forwarded what still reached it for the VIP during the hand-over.
     public var forwardedDuringHandover = false
+    /// The apiserver refused new connections and its open ones ended before it stopped.
+    public var refusedNewAPIServerConnections = false
     public var completed = false
 
     public static func == (a: ResetOutcome, b: ResetOutcome) -> Bool {
         a.lock == b.lock && a.lockBusy == b.lockBusy && a.stopped == b.stopped && a.disabled == b.disabled && a.removed == b.removed && a.kept == b.kept && a.handedOver == b.handedOver
-            && a.forwardedDuringHandover == b.forwardedDuringHandover
+            && a.forwardedDuringHandover == b.forwardedDuringHandover && a.refusedNewAPIServerConnections == b.refusedNewAPIServerConnections
             && a.completed == b.completed && a.moved.elementsEqual(b.moved) { $0 == $1 }
     }
 
@@ -194,6 +201,7 @@ public struct ResetOutcome: Sendable, Equatable {
             case "kept": outcome.kept.append(rest)
             case "handed-over": outcome.handedOver = rest
             case "forwarded-during-handover": outcome.forwardedDuringHandover = true
+            case "refused-new": outcome.refusedNewAPIServerConnections = true
             case "done": outcome.completed = true
             default: break
             }
