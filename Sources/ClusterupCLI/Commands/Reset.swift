@@ -13,7 +13,7 @@ extension Clusterup {
             discussion: """
             On every host: stops and disables the services deploy manages (clusterup-vrrpd or keepalived, haproxy, etcd, kube-apiserver, kube-controller-manager, kube-scheduler), removes their unit files and drop-ins, /etc/clusterup, /etc/kubernetes (certificates and kubeconfigs), the sysctl file, the HAProxy/keepalived configuration deploy wrote, and the programs deploy uploaded (artifacts from url or file, clusterup-vrrpd). Distribution packages stay installed.
 
-            The host holding the VIP hands it over first: its VRRP daemon stops (the backup takes the VIP at once) with IPv4 forwarding on for a few seconds, so what clients still send it reaches the new holder; then the rest stops. To retire one node of a running cluster, reset it with an inventory naming only it, then deploy without it.
+            The host holding the VIP hands it over first: its VRRP daemon stops (the backup takes the VIP at once) with IPv4 forwarding on for a few seconds, so what clients still send it reaches the new holder; a running kube-apiserver refuses new connections (TCP reset: HAProxy sends them to another apiserver) and stops once its open ones ended; then the rest stops. To retire one node of a running cluster, reset it with an inventory naming only it, then deploy without it.
 
             The etcd data directory is MOVED ASIDE to <data dir>.reset-<time> (every key of the cluster is in it; move it back to undo), or deleted with --delete-etcd-data. Kept: etcd backups on the nodes (/var/lib/clusterup/etcd-backups) and the local PKI, so a following deploy reuses the same certificates.
 
