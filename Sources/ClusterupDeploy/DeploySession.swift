@@ -21,6 +21,9 @@ public struct DeployOptions: Sendable {
     public var build: ClusterupBuild?
     /// Go on without hosts that cannot be reached instead of stopping (UnreachableHosts).
     public var skipUnreachable = false
+    /// Drains a running apiserver from every HAProxy before deploy restarts it (the CLI gives the
+    /// rollout's BackendDrain); nil restarts it undrained.
+    public var apiserverRestartGuard: (any APIServerRestartGuard)?
 
     public init(cacheDirectory: String) {
         self.cacheDirectory = cacheDirectory

@@ -5,7 +5,7 @@ import Testing
 
 /// Debian 13 nodes and mixed clusters, as a user runs them: `lab up --release trixie` boots nodes
 /// from the cached image (built on first use), and the built binary deploys, verifies, fails over,
-/// restores, renews and resets them with Debian 13's own etcd 3.5, HAProxy 3.0 and keepalived 2.3.
+/// restores, reads the certificates of and resets them with Debian 13's own etcd 3.5, HAProxy 3.0 and keepalived 2.3.
 /// Root only; needs Debian's mirror once, to build the image (`.ci/run` builds it beforehand).
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots Debian 13 and mixed labs and deploys onto them"))
 struct ReleaseLabTests {
@@ -36,10 +36,11 @@ struct ReleaseLabTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(run.output[start...end].utf8)) as? [String: Any])
     }
 
-    /// Every failure mode gives a valid round with node1 the old master, another node the new one,
+    /// Every failure mode (graceful, crash, network, and service: HAProxy stopped, seen through the
+    /// lab's `vrrp.track`) gives a valid round with node1 the old master, another node the new one,
     /// and node1 holding the VIP again afterwards.
     func failoverInEveryMode(_ inventory: String, backend: String) async throws {
-        for (mode, extra) in [("graceful", [String]()), ("crash", []), ("network", ["--cut", "1s"])] {
+        for (mode, extra) in [("graceful", [String]()), ("crash", []), ("network", ["--cut", "1s"]), ("service", [])] {
             try await waitHealthy(inventory)
             let run = try await clusterup(["verify", "failover", inventory, "--mode", mode, "--output", "json"] + extra)
             #expect(run.status == 0, "\(backend) \(mode): \(run.output)")
@@ -53,7 +54,7 @@ struct ReleaseLabTests {
     }
 
     @Test func debian13NodesBootFromTheCachedImageAndTheWholeSuiteRunsOnThem() async throws {
-        let lab = "rel13"
+        let lab = "u18rel13"
         try await LabFixture.with(lab, nodes: 3, release: .trixie) { inventory in
             // The nodes run Debian 13 from the image, with what every lab node gets.
             let status = try Lab.status(name: lab)
@@ -140,7 +141,7 @@ struct ReleaseLabTests {
     }
 
     @Test func aMixedClusterTakesDebian13MembersButRefusesADebian12MemberIntoADebian13Cluster() async throws {
-        let lab = "relmix"
+        let lab = "u18relmix"
         try await LabFixture.with(lab, nodes: 3, release: nil) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")
@@ -179,11 +180,21 @@ struct ReleaseLabTests {
             let restore = try await clusterup(["etcd", "restore", keepalived, "\(backups)/\(snapshot)", "--yes"])
             #expect(restore.status == 0 && restore.output.contains("4 member(s) healthy"), "\(restore.output)")
             try await waitHealthy(keepalived)
+
+            // Certificates read back from both releases' nodes, and reset of both releases' nodes.
+            let certificates = try await clusterup(["certs", "check-expiration", "--remote", keepalived])
+            #expect(certificates.status == 0 && certificates.output.contains("all installed certificates ok"), "\(certificates.output)")
+            let reset = try await clusterup(["reset", keepalived, "--yes"])
+            #expect(reset.status == 0, "\(reset.output)")
+            for member in ["node1", "node4"] {
+                let left = try await node(member, "systemctl is-active etcd.service haproxy.service keepalived.service kube-apiserver.service; ls /etc/kubernetes 2>&1 | grep -c 'No such file'", lab: lab)
+                #expect(!left.split(separator: "\n").contains("active") && left.split(separator: "\n").last == "1", "\(member): \(left)")
+            }
         }
 
         // The reverse: a Debian 12 node cannot join a cluster of Debian 13 members. Deploy says so
         // in its plan, before any member is added or any file written.
-        let reverse = "relrev"
+        let reverse = "u18relrev"
         try await LabFixture.with(reverse, nodes: 1, release: .trixie) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")

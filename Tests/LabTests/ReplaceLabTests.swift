@@ -27,7 +27,7 @@ struct ReplaceLabTests {
     }
 
     @Test func threeDebian12NodesAreReplacedByDebian13OnesWithTheVIPProbedThroughout() async throws {
-        let lab = "relrep"
+        let lab = "u18rep"
         try await LabFixture.with(lab, nodes: 3, release: nil) { labInventory in
             let first = try await clusterup(["deploy", labInventory])
             try #require(first.status == 0, "\(first.output)")
@@ -44,6 +44,7 @@ struct ReplaceLabTests {
                                                 readyz: HTTPSProbe(caFile: loaded.pki.directory + "/ca.crt")))
             try await DedicatedThread.run(name: "replace-watch") { try watch.start() }
             var members = ["node1", "node2", "node3"]
+            var retiredHolder = false
             do {
                 for round in 1...3 {
                     let old = "node\(round)", new = "node\(3 + round)"
@@ -61,6 +62,10 @@ struct ReplaceLabTests {
                     #expect(added.output.contains("etcd: member \(new) joined"), "\(added.output)")
                     #expect(added.output.contains("etcd: all 4 member(s) healthy over TLS"), "\(added.output)")
                     #expect(added.output.contains("HAProxy: 4 apiserver backend(s) up on every lb host"), "\(added.output)")
+                    // The running apiservers restart (their SANs and --etcd-servers name the new
+                    // member), each drained from every running HAProxy first and taken back after.
+                    #expect(added.output.contains("kube-apiserver drained on"), "\(added.output)")
+                    #expect(added.output.contains("kube-apiserver back in rotation on"), "\(added.output)")
 
                     // A Debian 12 node leaves. First its services stop (reset, with an inventory
                     // naming only it): its VRRP daemon resigns, so the VIP moves before anything
@@ -73,6 +78,14 @@ struct ReplaceLabTests {
                         .write(toFile: retiring, atomically: true, encoding: .utf8)
                     let reset = try await clusterup(["reset", retiring, "--yes"])
                     #expect(reset.status == 0, "\(reset.output)")
+                    // Its apiserver, still in the other HAProxies' rotation, refused new connections
+                    // (they went elsewhere) and let open ones end before it stopped.
+                    #expect(reset.output.contains("kube-apiserver refused new connections"), "\(reset.output)")
+                    if reset.output.contains("handed over the VIP") {
+                        retiredHolder = true
+                        // The holder forwarded what still reached it while the VIP moved.
+                        #expect(reset.output.contains("(forwarding what still reached this host)"), "\(reset.output)")
+                    }
                     watch.mark(step: "remove \(old)", host: old)
                     members.removeAll { $0 == old }
                     try Self.inventory(try String(contentsOfFile: labInventory, encoding: .utf8), keeping: members, state: state)
@@ -109,16 +122,24 @@ struct ReplaceLabTests {
             // Probed throughout: nine steps, each with probes; no TCP connect through the VIP failed.
             #expect(report.steps.map(\.step) == (1...3).flatMap { ["add node\(3 + $0)", "retire node\($0)", "remove node\($0)"] })
             #expect(report.steps.allSatisfy { ($0.tcp?.probes ?? 0) > 0 }, "\(report.lines)")
-            // While deploy adds or removes a member no TCP connect through the VIP fails. Retiring
-            // the VIP holder hands the VIP over (VRRP priority 0), like `verify failover --mode
-            // graceful`: a connect whose SYN reaches neither holder can fail there, but the VIP
-            // never goes away for longer than the handover.
+            // No probe fails while deploy adds or removes a member: it drains each running
+            // apiserver from every HAProxy before restarting it.
             for step in report.steps where !step.step.hasPrefix("retire") {
-                #expect(step.tcp?.failed == 0, "\(step.step): \(report.lines.joined(separator: "\n"))")
+                #expect(step.tcp?.failed == 0 && step.readyz?.failed == 0, "\(step.step): \(report.lines.joined(separator: "\n"))")
             }
+            // Retiring the VIP holder hands the VIP over (priority 0, forwarding on) and refuses new
+            // apiserver connections before anything stops. The target is zero failed TCP connects;
+            // in 4 of 19 measured runs SYNs were lost in holders' hand-overs (bench/replace/
+            // RESULTS.md), so a retirement is held to that: at most one connect, never an outage.
             for step in report.steps where step.step.hasPrefix("retire") {
-                #expect((step.tcp?.longestGapMilliseconds ?? 0) < 1000, "\(step.step): \(report.lines.joined(separator: "\n"))")
+                #expect((step.tcp?.failed ?? 0) <= 1 && (step.tcp?.longestGapMilliseconds ?? 0) < 100,
+                        "\(step.step): \(report.lines.joined(separator: "\n"))")
             }
+            // One of the three retired nodes held the VIP when it left (the sequence moved it).
+            #expect(retiredHolder, "no retirement handed the VIP over: \(report.lines.joined(separator: "\n"))")
+            // /readyz is reported, not held to zero: a TLS exchange under way through the old
+            // holder at the instant of the move is lost (docs/upgrade.md, "What a VIP move costs").
+            print("replace: /readyz failed \(report.readyz?.failed ?? -1) of \(report.readyz?.probes ?? 0); TCP failed \(report.tcp?.failed ?? -1) of \(report.tcp?.probes ?? 0)")
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClusterupCore
 import ClusterupDeploy
+import ClusterupRollout
 import ClusterupSSH
 import Foundation
 
@@ -11,7 +12,7 @@ extension Clusterup {
             commandName: "deploy",
             abstract: "Deploy (or converge) the VIP, HAProxy, PKI, etcd and control plane.",
             discussion: """
-            Phases: connect → preflight → lock → versions → artifacts → pki → plan → write files → etcd → control plane → load balancer → record version → post-deploy checks. Each host gets only what its roles need; a re-run with an unchanged inventory changes nothing and says so; a version change (a declared version a host does not run) is refused and left to `clusterup upgrade`; a changed setting changes only what depends on it, restarting affected services one host at a time (etcd and apiservers stay available). Each host changed gets /etc/clusterup/last-deploy: which clusterup changed it, when and who ran it (`status` shows it). --dry-run prints per host what would change (file diffs, services to restart, etcd membership changes) and changes nothing.
+            Phases: connect → preflight → lock → versions → artifacts → pki → plan → write files → etcd → control plane → load balancer → record version → post-deploy checks. Each host gets only what its roles need; a re-run with an unchanged inventory changes nothing and says so; a version change (a declared version a host does not run) is refused and left to `clusterup upgrade`; a changed setting changes only what depends on it, restarting affected services one host at a time (etcd and apiservers stay available: a running apiserver is drained from every HAProxy before its restart and taken back once ready). Each host changed gets /etc/clusterup/last-deploy: which clusterup changed it, when and who ran it (`status` shows it). --dry-run prints per host what would change (file diffs, services to restart, etcd membership changes) and changes nothing.
 
             A second deploy while one runs is refused, naming who holds the lock. On failure the report names host, phase, command and its stderr; re-running resumes. Ctrl-C stops after the current step and releases the lock.
 
@@ -66,6 +67,8 @@ extension Clusterup {
             options.acceptNewHostKeys = ssh.acceptNewHostKeys
             options.healthTimeout = .seconds(healthTimeout)
             options.skipUnreachable = skipUnreachable
+            // Running apiservers restart drained from every HAProxy (the rollout's BackendDrain).
+            options.apiserverRestartGuard = DrainedRestarts(socat: settings.artifact("socat")?.path ?? "socat")
             let renderer = DeployRenderer(json: output.isJSON, live: output.progressMode, jsonSink: jsonSink)
             let session = DeploySession(
                 inventory: loaded, settings: settings, options: options, connector: try ssh.connector(for: loaded),

@@ -13,6 +13,8 @@ extension Clusterup {
             discussion: """
             On every host: stops and disables the services deploy manages (clusterup-vrrpd or keepalived, haproxy, etcd, kube-apiserver, kube-controller-manager, kube-scheduler), removes their unit files and drop-ins, /etc/clusterup, /etc/kubernetes (certificates and kubeconfigs), the sysctl file, the HAProxy/keepalived configuration deploy wrote, and the programs deploy uploaded (artifacts from url or file, clusterup-vrrpd). Distribution packages stay installed.
 
+            The host holding the VIP hands it over first: its VRRP daemon stops (the backup takes the VIP at once) with IPv4 forwarding on for a few seconds, so what clients still send it reaches the new holder; a running kube-apiserver refuses new connections (TCP reset: HAProxy sends them to another apiserver) and stops once its open ones ended; then the rest stops. To retire one node of a running cluster, reset it with an inventory naming only it, then deploy without it.
+
             The etcd data directory is MOVED ASIDE to <data dir>.reset-<time> (every key of the cluster is in it; move it back to undo), or deleted with --delete-etcd-data. Kept: etcd backups on the nodes (/var/lib/clusterup/etcd-backups) and the local PKI, so a following deploy reuses the same certificates.
 
             Refused on a host where a deploy holds the lock. Without --yes, asks on the terminal; without a terminal and without --yes it refuses. A following `clusterup deploy` starts from bare nodes.
@@ -54,9 +56,19 @@ extension Clusterup {
                         ("removed", .strings(outcome.removed)),
                         ("moved", .array(outcome.moved.map { .object([("from", .string($0.0)), ("to", .string($0.1))]) })),
                         ("kept", .strings(outcome.kept)),
+                        ("handed_over_vip", JSONValue.optional(outcome.handedOver)),
+                        ("forwarded_during_handover", .bool(outcome.forwardedDuringHandover)),
+                        ("apiserver_refused_new_connections", .bool(outcome.refusedNewAPIServerConnections)),
                     ]))
                     text += "\(result.host):\n"
                     if outcome.isNothing { text += "  nothing to remove (already bare)\n" }
+                    if let vip = outcome.handedOver {
+                        text += "  handed over the VIP \(vip) before stopping anything else"
+                            + (outcome.forwardedDuringHandover ? " (forwarding what still reached this host)\n" : "\n")
+                    }
+                    if outcome.refusedNewAPIServerConnections {
+                        text += "  kube-apiserver refused new connections (HAProxy sends them elsewhere) and its open ones ended before it stopped\n"
+                    }
                     for unit in outcome.stopped { text += "  stopped \(unit)\n" }
                     for unit in outcome.disabled { text += "  disabled \(unit)\n" }
                     for path in outcome.removed { text += "  removed \(path)\n" }

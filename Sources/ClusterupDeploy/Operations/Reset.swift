@@ -20,6 +20,11 @@ public struct ResetPlan: Sendable, Equatable {
     public var etcdDataDirectory: String
     public var etcdData: EtcdData
     public var keptDirectory: String
+    /// The VIP this host may hold (nil: no vip section). A holder hands it over before anything else
+    /// stops (`VIPRelease`).
+    public var vipRelease: VIPRelease? = nil
+    /// A running apiserver refuses new connections and lets open ones end before it stops.
+    public var apiserverRefusal: APIServerRefusal? = nil
 
     /// The only directories reset removes whole: deploy made them and nothing else lives there.
     static let ownedDirectories: Set<String> = ["/etc/clusterup", DeployInputs.kubernetesDirectory]
@@ -54,7 +59,11 @@ public struct ResetPlan: Sendable, Equatable {
             units: ManagedUnits.all, paths: paths,
             managedConfigs: [LoadBalancerComponent.haproxyConfig, LoadBalancerComponent.keepalivedConfig],
             etcdDataDirectory: settings.etcd.dataDirectory, etcdData: etcdData,
-            keptDirectory: settings.etcd.backupDirectory)
+            keptDirectory: settings.etcd.backupDirectory,
+            vipRelease: inventory.vip.flatMap { vip in
+                inventory.hosts(withRole: .lb).isEmpty ? nil : VIPRelease(address: vip.address, port: vip.port)
+            },
+            apiserverRefusal: inventory.hosts(withRole: .controlPlane).isEmpty ? nil : APIServerRefusal())
     }
 
     /// One script per host. It refuses while a deploy holds the lock, and prints one
@@ -62,6 +71,12 @@ public struct ResetPlan: Sendable, Equatable {
     /// happened even when it stops half-way.
     /// `overridingLock`: the lock found by the first run, left by a deploy that died
     /// (`DeployLock.decide`); reset removes it if it is still that lock, else reports it again.
+    /// Stops a unit when it runs, and says so.
+    static func stop(_ unit: String) -> String {
+        let u = shellQuote(unit)
+        return "if [ \"$(systemctl is-active \(u) 2>/dev/null)\" = active ]; then systemctl stop \(u) && echo \"stopped \(unit)\"; fi\n"
+    }
+
     public func script(timestamp: String, overridingLock: DeployLock.Observation? = nil, lockDirectory: String = DeployLock.directory) -> String {
         let lock = shellQuote(lockDirectory)
         var script = "set -u\n"
@@ -87,10 +102,13 @@ public struct ResetPlan: Sendable, Equatable {
 
             """
         }
+        if let vipRelease {
+            script += vipRelease.script(stoppingFirst: units.filter { VIPRelease.vrrpUnits.contains($0) }.map(Self.stop))
+        }
+        if let apiserverRefusal { script += apiserverRefusal.script() }
         for unit in units {
             let u = shellQuote(unit)
-            script += """
-            if [ "$(systemctl is-active \(u) 2>/dev/null)" = active ]; then systemctl stop \(u) && echo "stopped \(unit)"; fi
+            script += Self.stop(unit) + """
             if [ "$(systemctl is-enabled \(u) 2>/dev/null)" = enabled ]; then systemctl disable -q \(u) && echo "disabled \(unit)"; fi
 
             """
@@ -98,6 +116,7 @@ public struct ResetPlan: Sendable, Equatable {
         // Stopping the allow-list's unit deletes its table, unless systemd could not run the stop
         // command (219/CGROUP in containers): delete it here too.
         script += LoadBalancerComponent.liftFirewall + "\n"
+        if apiserverRefusal != nil { script += APIServerRefusal.lift }
         for path in paths {
             let p = shellQuote(path)
             if Self.ownedDirectories.contains(path) {
@@ -146,10 +165,17 @@ public struct ResetOutcome: Sendable, Equatable {
     /// (from, to) of moved directories.
     public var moved: [(String, String)] = []
     public var kept: [String] = []
+    /// The VIP this host held and handed over before its services stopped.
+    public var handedOver: String?
+    /// The host forwarded what still reached it for the VIP during the hand-over.
+    public var forwardedDuringHandover = false
+    /// The apiserver refused new connections and its open ones ended before it stopped.
+    public var refusedNewAPIServerConnections = false
     public var completed = false
 
     public static func == (a: ResetOutcome, b: ResetOutcome) -> Bool {
-        a.lock == b.lock && a.lockBusy == b.lockBusy && a.stopped == b.stopped && a.disabled == b.disabled && a.removed == b.removed && a.kept == b.kept
+        a.lock == b.lock && a.lockBusy == b.lockBusy && a.stopped == b.stopped && a.disabled == b.disabled && a.removed == b.removed && a.kept == b.kept && a.handedOver == b.handedOver
+            && a.forwardedDuringHandover == b.forwardedDuringHandover && a.refusedNewAPIServerConnections == b.refusedNewAPIServerConnections
             && a.completed == b.completed && a.moved.elementsEqual(b.moved) { $0 == $1 }
     }
 
@@ -173,6 +199,9 @@ public struct ResetOutcome: Sendable, Equatable {
                 let parts = rest.split(separator: " ", maxSplits: 1).map(String.init)
                 if parts.count == 2 { outcome.moved.append((parts[0], parts[1])) }
             case "kept": outcome.kept.append(rest)
+            case "handed-over": outcome.handedOver = rest
+            case "forwarded-during-handover": outcome.forwardedDuringHandover = true
+            case "refused-new": outcome.refusedNewAPIServerConnections = true
             case "done": outcome.completed = true
             default: break
             }

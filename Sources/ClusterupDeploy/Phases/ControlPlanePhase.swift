@@ -4,7 +4,9 @@ import Foundation
 
 /// kube-apiserver, kube-controller-manager and kube-scheduler: started on every control-plane
 /// host that has none running, and restarted one host at a time when their files changed, each
-/// apiserver ready (/readyz) before the next host is touched, so the VIP always has a backend.
+/// apiserver drained from every running HAProxy first (when the CLI gives a restart guard) and
+/// ready (/readyz) before the next host is touched, so the VIP always has a backend
+/// (ControlPlaneRestarts decides).
 struct ControlPlanePhase: DeployPhase {
     let title = "control plane"
     let changesHosts = true
@@ -21,14 +23,11 @@ struct ControlPlanePhase: DeployPhase {
     func run(_ session: DeploySession) async throws {
         let changes = session.with { $0.changes }
         let timeout = session.options.healthTimeout
-        let hosts = session.inventory.hosts(withRole: .controlPlane).filter { host in
-            Self.units.contains { changes[host.name]?.touches($0) == true }
-        }
-        // Hosts with nothing running yet start together; running ones restart one at a time.
-        let fresh = hosts.filter { host in
-            changes[host.name]!.units.contains { if case .start("kube-apiserver.service") = $0 { true } else { false } }
-        }
-        let running = hosts.filter { host in !fresh.contains(host) }
+        let restartGuard = session.options.apiserverRestartGuard
+        let plan = ControlPlaneRestarts.plan(
+            controlPlane: session.inventory.hosts(withRole: .controlPlane).map(\.name),
+            balancers: session.inventory.hosts(withRole: .lb).map(\.name),
+            changes: changes, units: Self.units, skipped: session.skippedHosts, canDrain: restartGuard != nil)
         let operation: @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Void = { host, connection, reporter in
             reporter.step("starting or restarting")
             let units = Self.units.map { ManagedUnit(name: $0, component: "control-plane") }
@@ -38,8 +37,22 @@ struct ControlPlanePhase: DeployPhase {
             reporter.step("waiting for /readyz")
             try APIServerReady.wait(host, connection: connection, timeout: timeout)
         }
-        try await session.onHosts(fresh, phase: title, step: "starting") { try operation($0, $1, $2) }
-        try await session.oneHostAtATime(running, phase: title, step: "restarting") { try operation($0, $1, $2) }
+        // Hosts with nothing running yet start together; running ones restart one at a time,
+        // each drained from every running HAProxy first and taken back once it answers /readyz.
+        try await session.onHosts(plan.fresh.compactMap(session.inventory.host(named:)), phase: title, step: "starting") { try operation($0, $1, $2) }
+        for turn in plan.rolling {
+            guard let host = session.inventory.host(named: turn.host) else { continue }
+            let balancers = try Dictionary(uniqueKeysWithValues: turn.drainThrough.map { ($0, try session.connection($0) as any RemoteShell) })
+            try await session.oneHostAtATime([host], phase: title, step: "restarting") { host, connection, reporter in
+                guard let restartGuard, !balancers.isEmpty else { return try operation(host, connection, reporter) }
+                reporter.step("draining from \(balancers.count) HAProxy")
+                session.note(host.name, try restartGuard.drain(host.name, balancers: balancers))
+                try operation(host, connection, reporter)
+                reporter.step("back in rotation")
+                try restartGuard.undrain(host.name, balancers: balancers)
+                session.note(host.name, "kube-apiserver back in rotation on \(balancers.keys.sorted().joined(separator: ", "))")
+            }
+        }
     }
 }
 

@@ -1,0 +1,53 @@
+import ClusterupCore
+
+/// How `reset` retires the host that holds the VIP without a client noticing: the VIP is handed
+/// over before anything else stops, as `verify failover --mode graceful` and the rollout's
+/// `VIPHandover` do (`systemctl stop` of the VRRP daemon: an advert with priority 0, the backup
+/// takes the VIP within Skew_Time). What still reaches this host for the VIP afterwards (a TCP
+/// SYN sent in the milliseconds before the new holder's gratuitous ARP reached the client) would
+/// be dropped, its connect then waiting a full second for the retransmission; for those seconds the
+/// host forwards it to the new holder instead (IPv4 forwarding on, restored afterwards), and its
+/// HAProxy stays up until the connections it accepted have ended.
+/// Reset of a host that does not hold the VIP runs none of this.
+public struct VIPRelease: Sendable, Equatable {
+    public var address: String
+    public var port: Int
+    /// How long the old holder keeps forwarding after the VIP left it.
+    public var dwellSeconds: Int = 2
+    /// Longest wait for the VIP to leave, and for the connections through it to end, in tenths of a second.
+    public var limitTenths: Int = 150
+    /// The switch for IPv4 forwarding (a scratch file in tests).
+    public var forwarding = "/proc/sys/net/ipv4/ip_forward"
+
+    static let vrrpUnits: Set<String> = ["clusterup-vrrpd.service", "keepalived.service"]
+
+    public init(address: String, port: Int) {
+        self.address = address
+        self.port = port
+    }
+
+    /// The script's block: on the holder, forwarding on, `stops` (the VRRP daemons' stop lines),
+    /// the wait for the VIP to leave, the dwell, the wait for connections to end, forwarding back.
+    /// Prints `handed-over ADDRESS` when it ran, after `forwarded-during-handover` when forwarding
+    /// could be switched on (a container without a writable /proc/sys/net cannot).
+    func script(stoppingFirst stops: [String]) -> String {
+        let held = "ip -o addr show 2>/dev/null | grep -qF \(shellQuote(" \(address)/"))"
+        let source = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+        let sessions = "[ -n \"$(ss -Htn state established src \(shellQuote(source)) 2>/dev/null)\" ]"
+        return """
+        if \(held); then
+          forward=$(cat \(shellQuote(forwarding)) 2>/dev/null || echo 0)
+          forwarding=0
+          if echo 1 > \(shellQuote(forwarding)) 2>/dev/null; then forwarding=1; fi
+        \(stops.joined())  i=0
+          while \(held) && [ $i -lt \(limitTenths) ]; do i=$((i+1)); sleep 0.1; done
+          sleep \(dwellSeconds)
+          i=0
+          while \(sessions) && [ $i -lt \(limitTenths) ]; do i=$((i+1)); sleep 0.1; done
+          if [ $forwarding = 1 ]; then echo "$forward" > \(shellQuote(forwarding)); echo "forwarded-during-handover"; fi
+          echo "handed-over \(address)"
+        fi
+
+        """
+    }
+}
