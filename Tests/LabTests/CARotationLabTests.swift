@@ -51,7 +51,7 @@ struct CARotationLabTests {
 
     @Test func rotatingEveryCAKeepsDataQuorumAndTheAPI() async throws {
         let name = LabFixture.name("cerotate")
-        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
         let path = try Lab.inventoryPath(name: name)
         var sampler: HealthSampler?
         do {

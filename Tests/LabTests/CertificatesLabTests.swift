@@ -43,7 +43,7 @@ struct CertificatesLabTests {
 
     @Test func renewedLeavesReachTheirServersWithoutRestartingAnythingElse() async throws {
         let name = LabFixture.name("cerenew")
-        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
         let path = try Lab.inventoryPath(name: name)
         do {
             let deploy = try await ClusterupBinary.run(["deploy", path], limit: 240)

@@ -20,7 +20,7 @@ struct DeployLabTests {
 
     @Test func deployFromBareNodesThenConvergeWithoutChanges() async throws {
         let name = "dpbare"
-        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
         let inventory = try Lab.inventoryPath(name: name)
         do {
             // Bare nodes to a working control plane.
@@ -123,7 +123,7 @@ struct DeployLabTests {
 
     @Test func keepalivedBackendDeploysAndSwitchingBackendsStopsTheOtherDaemon() async throws {
         let name = "dpkeep"
-        let state = try await Lab.up(name: name, nodes: 2, waitForAddressBlock: 180)
+        let state = try await Lab.up(name: name, nodes: 2, waitForAddressBlock: LabFixture.addressBlockWait)
         let inventory = try Lab.inventoryPath(name: name)
         do {
             let keepalived = inventory.replacingOccurrences(of: "inventory.yml", with: "keepalived.yml")
@@ -170,7 +170,7 @@ struct DeployLabTests {
 
     @Test func vrrpFirewallDropsAdvertsFromAnyoneButTheLbHosts() async throws {
         let name = "dpfw"
-        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
         let inventory = try Lab.inventoryPath(name: name)
         do {
             let fenced = inventory.replacingOccurrences(of: "inventory.yml", with: "firewall.yml")

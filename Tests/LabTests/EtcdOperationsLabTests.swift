@@ -27,7 +27,7 @@ struct EtcdOperationsLabTests {
     /// Brings a lab up, deploys it with `etcd` added to its inventory, runs `body` with the
     /// inventory's path, and always takes the lab down.
     func withDeployedLab(_ name: String, etcd: String? = nil, _ body: (String) async throws -> Void) async throws {
-        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 300)
+        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
         do {
             var inventory = try Lab.inventoryPath(name: name)
             if let etcd {

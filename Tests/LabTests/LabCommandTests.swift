@@ -15,6 +15,13 @@ import Testing
         let up = try #require(try Clusterup.parseAsRoot(["lab", "up"]) as? Clusterup.Lab.Up)
         #expect(up.nodes == 3)
         #expect(up.lab.name == "lab")
+        #expect(up.waitForAddressBlock == 0)
+    }
+
+    @Test func upWaitsForAnAddressBlockOnlyWhenAsked() throws {
+        let up = try #require(try Clusterup.parseAsRoot(["lab", "up", "--wait-for-address-block", "90"]) as? Clusterup.Lab.Up)
+        #expect(up.waitForAddressBlock == 90)
+        #expect(throws: (any Error).self) { try Clusterup.parseAsRoot(["lab", "up", "--wait-for-address-block", "-1"]) }
     }
 
     @Test func nodeStopTakesAMode() throws {

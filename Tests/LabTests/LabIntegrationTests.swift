@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots systemd-nspawn nodes on a bridge"))
 struct LabIntegrationTests {
     /// Other suites may run labs at the same time; there are 4 address blocks for all of them.
-    static let blockWait = 120.0
+    static let blockWait = LabFixture.addressBlockWait
 
     /// Runs `body` against a fresh lab and always removes the lab afterwards, even when `body` throws.
     func withLab(_ name: String, nodes: Int, _ body: (LabState) async throws -> Void) async throws {
@@ -179,14 +179,15 @@ struct LabIntegrationTests {
         let paths = try Lab.paths(name: "cucrash")
         let upProcess = Process()
         upProcess.executableURL = URL(fileURLWithPath: try clusterupExecutable())
-        upProcess.arguments = ["lab", "up", "--nodes", "4", "--name", "cucrash"]
+        upProcess.arguments = ["lab", "up", "--nodes", "4", "--name", "cucrash",
+                                 "--wait-for-address-block", String(Int(Self.blockWait))]
         upProcess.standardOutput = FileHandle.nullDevice
         upProcess.standardError = FileHandle.nullDevice
         try upProcess.run()
         // Kill it once it has started some node's nspawn, i.e. halfway.
         let started = Date()
         var halfway: LabState?
-        while halfway == nil, Date().timeIntervalSince(started) < 30, upProcess.isRunning {
+        while halfway == nil, Date().timeIntervalSince(started) < 30 + Self.blockWait, upProcess.isRunning {
             if let data = FileManager.default.contents(atPath: paths.stateFile),
                let state = try? LabState.decode(data), state.nodes.contains(where: { $0.nspawn != nil }) {
                 halfway = state

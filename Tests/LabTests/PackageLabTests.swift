@@ -10,7 +10,7 @@ struct PackageLabTests {
     @Test func theDebAndTheTarballRunOnCleanDebian12And13WithoutAToolchain() async throws {
         try await PackageFiles.shared.ensureBuilt()
         let lab = "pkgtest"
-        let state = try await Lab.up(name: lab, nodes: 1, waitForAddressBlock: 180)
+        let state = try await Lab.up(name: lab, nodes: 1, waitForAddressBlock: LabFixture.addressBlockWait)
         do {
             for release in ["bookworm", "trixie"] {
                 let root = try await DebianRoot.make(release)

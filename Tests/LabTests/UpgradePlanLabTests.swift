@@ -24,7 +24,7 @@ struct UpgradePlanLabTests {
 
     @Test func planFollowsTheSkewPolicyFromWhatTheHostsRun() async throws {
         let name = "upplan"
-        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
         let original = try Lab.inventoryPath(name: name)
         let nodes = ["node1", "node2", "node3"]
         do {

@@ -53,7 +53,7 @@ struct VerifyLabTests {
 
     @Test func verifyPassesThenFailoverGivesFiguresInEveryFormAndSplitBrainIsReported() async throws {
         let lab = LabFixture.name("vtest")
-        _ = try await Lab.up(name: lab, nodes: 3, waitForAddressBlock: 300)
+        _ = try await Lab.up(name: lab, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
         do {
             let inventory = try tunedInventory(lab)
             let deploy = try await clusterup(["deploy", inventory])
@@ -167,7 +167,7 @@ struct VerifyLabTests {
 
     @Test func aNodeWithoutNftRefusesTheNetworkCutBeforeAnyFaultAndKeepalivedCrashRoundsMeasure() async throws {
         let lab = LabFixture.name("vpre")
-        let state = try await Lab.up(name: lab, nodes: 2, waitForAddressBlock: 300)
+        let state = try await Lab.up(name: lab, nodes: 2, waitForAddressBlock: LabFixture.addressBlockWait)
         do {
             let vip = try state.plan.vipAddress
             let own = try Lab.inventoryPath(name: lab)

@@ -29,11 +29,20 @@ extension Clusterup.Lab {
         @Option(name: .long, help: "Seconds to wait for the nodes' sshd (default: 60 + 3 per node).")
         var bootTimeout: Double?
 
+        @Option(name: .long, help: ArgumentHelp(
+            "Seconds to wait for a free address block when 4 labs already run (default: 0, fail at once).",
+            discussion: "For scripts and test runs that start labs side by side: the lab is created as soon as another lab goes down."))
+        var waitForAddressBlock: Double = 0
+
+        func validate() throws {
+            guard waitForAddressBlock >= 0 else { throw ValidationError("--wait-for-address-block must be 0 or more seconds") }
+        }
+
         func run() async throws {
             let release = try release.map { try DebianRelease.parse($0) }
             let started = Date()
             let state = try await ClusterupLab.Lab.up(name: lab.name, nodes: nodes, release: release, bootTimeout: bootTimeout,
-                                                      progress: labProgress)
+                                                      waitForAddressBlock: waitForAddressBlock, progress: labProgress)
             labProgress(String(format: "lab %@ is up: %d node(s) in %.1f s", state.name, state.nodes.count,
                                Date().timeIntervalSince(started)))
             for node in state.nodes {

@@ -10,7 +10,7 @@ enum DeployedLab {
     /// Boots the lab `name` (prefixed as above), deploys its inventory, runs `body` with the inventory's path.
     static func run(_ base: String, _ body: (String) async throws -> Void) async throws {
         let name = name(base)
-        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: 180)
+        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
         let inventory = try Lab.inventoryPath(name: name)
         do {
             let deploy = try await ClusterupBinary.run(["deploy", inventory], limit: 400)

@@ -4,6 +4,10 @@ import Testing
 
 /// What the lab suites share: a lab that is always taken down, and a shell command in a node.
 enum LabFixture {
+    /// How long a test waits for one of the lab's 4 address blocks: the suites run side by side
+    /// and a lab test can hold its block for ten minutes, so a test queues rather than fails.
+    static let addressBlockWait = 1800.0
+
     /// The lab name a test uses: `base`, after `$CLUSTERUP_TEST_LAB_PREFIX` when set, so that
     /// people sharing a machine can run the same suite at once on labs of their own (a lab name
     /// has at most 12 characters: keep the prefix short).
@@ -15,7 +19,7 @@ enum LabFixture {
     /// inventory's path, and always takes the lab down, expecting nothing left of it.
     static func with(_ name: String, nodes: Int, release: DebianRelease? = nil,
                      _ body: (String) async throws -> Void) async throws {
-        _ = try await Lab.up(name: name, nodes: nodes, release: release, waitForAddressBlock: 300)
+        _ = try await Lab.up(name: name, nodes: nodes, release: release, waitForAddressBlock: LabFixture.addressBlockWait)
         do {
             try await body(try Lab.inventoryPath(name: name))
         } catch {
