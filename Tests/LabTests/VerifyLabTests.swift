@@ -65,7 +65,7 @@ struct VerifyLabTests {
             let checks = try json(verify)["checks"] as? [[String: Any]] ?? []
             // The lab sets no etcd.snapshots, so there is no `etcd snapshot` check.
             #expect(Set(checks.compactMap { $0["check"] as? String })
-                    == ["ssh", "services", "certificates", "etcd", "etcd alarms", "etcd lag", "haproxy", "vip", "served-certificates"])
+                    == ["ssh", "services", "certificates", "etcd", "etcd alarms", "etcd lag", "haproxy", "vip", "served-certificates", "version-skew"])
             #expect(checks.allSatisfy { $0["ok"] as? Bool == true }, "\(checks)")
 
             // An unwritable --plot is bad input, refused before any fault: node1 keeps the VIP.
