@@ -17,7 +17,7 @@ import ClusterupNodes
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         // Ports from this process id, in a range nothing else here uses.
-        let base = 31_000 + Int(getpid() % 1_000) * 3
+        let base = 20_000 + Int(getpid() % 1_000) * 3  // below the ephemeral range (32768+)
         let (frontend, apiserver, stats) = (base, base + 1, base + 2)
 
         var config = try TemplateSet().render("haproxy.cfg", [

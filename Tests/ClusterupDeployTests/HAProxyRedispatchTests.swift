@@ -19,8 +19,10 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cu-rd-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        // Ports from this process id, in a range nothing else here uses (HAProxyHealthzTests: 31000+).
-        let base = 34_000 + Int(getpid() % 1_000) * 4
+        // Ports from this process id, below the kernel's ephemeral range (32768+: a lab test's
+        // outgoing connection held 34282 once, and openssl s_server could not listen there) and
+        // apart from HAProxyHealthzTests' (20000-22997).
+        let base = 24_000 + Int(getpid() % 1_000) * 4
         let (frontend, dead, live, stats) = (base, base + 1, base + 2, base + 3)
 
         let blackhole = try Blackhole(port: UInt16(dead))

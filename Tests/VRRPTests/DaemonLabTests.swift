@@ -197,10 +197,14 @@ struct DaemonLabTests {
         // keepalived's last advert to our takeover, both by our router's clock in one status reply:
         // Master_Down_Interval at 100 ms adverts is about 0.3 s. (Polling `ip` for the VIP took
         // 2.3 s once with other builds and labs on the cores.)
+        // keepalived's VRRP child sometimes resigns (priority 0) when its parent dies first: then
+        // the takeover is Skew_Time after that advert, a few ms.
         let r1 = try lab.status(router: 1)
         let sinceAdvert = r1["last_advert_ms_ago"] as? Int ?? -1
-        let sinceTakeover = (r1["last_transition"] as? [String: Any])?["ms_ago"] as? Int ?? -1
-        #expect((290..<800).contains(sinceAdvert - sinceTakeover), "\(r1)\n\(lab.log("r1.log"))")
+        let transition = r1["last_transition"] as? [String: Any]
+        let sinceTakeover = transition?["ms_ago"] as? Int ?? -1
+        let resigned = (transition?["reason"] as? String ?? "").contains("resigned (priority 0)")
+        #expect((resigned ? 0..<50 : 290..<800).contains(sinceAdvert - sinceTakeover), "\(r1)\n\(lab.log("r1.log"))")
         Thread.sleep(forTimeInterval: 0.3)
 
         tshark.waitUntilExit()
