@@ -3,7 +3,7 @@ import ClusterupCore
 /// Describes every host's desired state from the inputs. Pure; the phases compare it with what
 /// the hosts have and apply the difference.
 public enum DeployPlanner {
-    public static func desiredState(for host: Host, _ inputs: DeployInputs) throws -> HostDesiredState {
+    public static func desiredState(for host: InventoryHost, _ inputs: DeployInputs) throws -> HostDesiredState {
         var state = HostDesiredState(host: host.name)
         try PKIComponent.describe(host, inputs, into: &state)
         try EtcdComponent.describe(host, inputs, into: &state)
@@ -15,7 +15,7 @@ public enum DeployPlanner {
 
 /// Every host with etcd or control-plane roles gets its share of the PKI.
 enum PKIComponent {
-    static func describe(_ host: Host, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
+    static func describe(_ host: InventoryHost, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         for file in try inputs.pkiFiles(for: host) { state.add(file) }
     }
 }

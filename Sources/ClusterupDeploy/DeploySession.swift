@@ -134,7 +134,7 @@ public final class DeploySession: Sendable {
     var skippedHosts: Set<String> { Set(with { $0.skipped.keys }) }
 
     /// The inventory's hosts this run works on: all but the skipped.
-    var reachableHosts: [ClusterupCore.Host] {
+    var reachableHosts: [InventoryHost] {
         let skipped = skippedHosts
         return inventory.hosts.filter { !skipped.contains($0.name) }
     }
@@ -143,8 +143,8 @@ public final class DeploySession: Sendable {
     /// phase naming every host that failed.
     @discardableResult
     func onHosts<Value: Sendable>(
-        _ hosts: [ClusterupCore.Host], phase: String, step: String,
-        _ operation: @escaping @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Value
+        _ hosts: [InventoryHost], phase: String, step: String,
+        _ operation: @escaping @Sendable (InventoryHost, SSHConnection, HostReporter) throws -> Value
     ) async throws -> [String: Value] {
         // Skipped (unreachable) hosts are never worked on.
         let skipped = with { $0.skipped }
@@ -177,8 +177,8 @@ public final class DeploySession: Sendable {
 
     /// Runs `operation` on one host at a time, stopping at the first failure.
     func oneHostAtATime(
-        _ hosts: [ClusterupCore.Host], phase: String, step: String,
-        _ operation: @escaping @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Void
+        _ hosts: [InventoryHost], phase: String, step: String,
+        _ operation: @escaping @Sendable (InventoryHost, SSHConnection, HostReporter) throws -> Void
     ) async throws {
         for host in hosts {
             try Task.checkCancellation()

@@ -6,17 +6,17 @@ import Foundation
 /// lock on each host. The loop sleeps on a task and does the blocking work on FanOut's dedicated
 /// threads, never on the cooperative pool.
 final class LockKeeper: Sendable {
-    let hosts: [ClusterupCore.Host]
+    let hosts: [InventoryHost]
     let token: String
     let interval: Duration
     /// Refreshes one host's lock (blocking) and says what the host answered.
-    private let refresh: @Sendable (ClusterupCore.Host) throws -> DeployLock.Report?
+    private let refresh: @Sendable (InventoryHost) throws -> DeployLock.Report?
     private let cleanUp: @Sendable () -> Void
     private let lost = Locked<[String]>([])
     private let task = Locked<Task<Void, Never>?>(nil)
 
-    init(hosts: [ClusterupCore.Host], token: String, interval: Duration,
-         refresh: @escaping @Sendable (ClusterupCore.Host) throws -> DeployLock.Report?,
+    init(hosts: [InventoryHost], token: String, interval: Duration,
+         refresh: @escaping @Sendable (InventoryHost) throws -> DeployLock.Report?,
          cleanUp: @escaping @Sendable () -> Void = {}) {
         self.hosts = hosts
         self.token = token
@@ -27,8 +27,8 @@ final class LockKeeper: Sendable {
 
     /// Refreshes over a connection of its own per host, so a long command on the operation's
     /// connection (an apt install, a health wait) never delays a refresh.
-    static func overSSH(hosts: [ClusterupCore.Host], token: String, interval: Duration,
-                        connect: @escaping @Sendable (ClusterupCore.Host) throws -> SSHConnection) -> LockKeeper {
+    static func overSSH(hosts: [InventoryHost], token: String, interval: Duration,
+                        connect: @escaping @Sendable (InventoryHost) throws -> SSHConnection) -> LockKeeper {
         let connections = Locked<[String: SSHConnection]>([:])
         let script = DeployLock.refreshScript(token: token)
         return LockKeeper(hosts: hosts, token: token, interval: interval, refresh: { host in

@@ -6,7 +6,7 @@ import VRRPConfig
 /// the same election, timing and health tracking.
 enum VRRPConfigRenderer {
     static func render(
-        for host: ClusterupCore.Host, inventory: Inventory, vrrp: VRRPSettings, vip: VIPSettings, templates: TemplateSet
+        for host: InventoryHost, inventory: Inventory, vrrp: VRRPSettings, vip: VIPSettings, templates: TemplateSet
     ) throws -> String {
         let context = try self.context(for: host, inventory: inventory, vrrp: vrrp, vip: vip)
         let text = try templates.render(vrrp.backend == .keepalived ? "keepalived.conf" : "clusterup-vrrpd.yaml", context)
@@ -25,7 +25,7 @@ enum VRRPConfigRenderer {
     }
 
     static func context(
-        for host: ClusterupCore.Host, inventory: Inventory, vrrp: VRRPSettings, vip: VIPSettings
+        for host: InventoryHost, inventory: Inventory, vrrp: VRRPSettings, vip: VIPSettings
     ) throws -> [String: Any] {
         guard let priority = inventory.vrrpPriorities[host.name] else {
             throw ClusterupError.badInput("\(host.name) has no VRRP priority", at: "\(inventory.path): vrrp.priorities")

@@ -67,7 +67,7 @@ public struct UpgradeRun: Sendable {
         })
     }
 
-    func host(_ name: String) throws -> ClusterupCore.Host {
+    func host(_ name: String) throws -> InventoryHost {
         guard let host = inventory.hosts.first(where: { $0.name == name }) else {
             throw ClusterupError.badInput("the plan names \(name), which is not in the inventory", at: inventory.path)
         }
@@ -129,7 +129,7 @@ public struct UpgradeRun: Sendable {
     }
 
     /// What the host runs now is the step's target (by release; clusterup-vrrpd by its build).
-    func checkVersion(_ step: UpgradeStep, host: ClusterupCore.Host) throws {
+    func checkVersion(_ step: UpgradeStep, host: InventoryHost) throws {
         guard let to = step.to else { return }
         let installed = try installer.versions(on: host, only: [step.component]).installed[step.component]
         if step.component == .clusterupVRRPD {

@@ -3,7 +3,7 @@ import ClusterupCore
 extension SSHTargetSpec {
     /// What the inventory says about reaching `host` (its overrides already merged), with nil for
     /// what it leaves to ~/.ssh/config and OpenSSH's defaults.
-    public init(host: Host, acceptNewHostKeys: Bool) {
+    public init(host: InventoryHost, acceptNewHostKeys: Bool) {
         let ssh = host.ssh
         self.init(
             name: host.name, address: host.address, user: ssh.user, port: ssh.port,
@@ -36,11 +36,11 @@ public struct HostConnector: Sendable {
         return HostConnector(sshConfig: config, acceptNewHostKeys: acceptNewHostKeys)
     }
 
-    public func target(for host: Host) throws -> SSHTarget {
+    public func target(for host: InventoryHost) throws -> SSHTarget {
         try sshConfig.resolve(SSHTargetSpec(host: host, acceptNewHostKeys: acceptNewHostKeys))
     }
 
-    public func connect(_ host: Host) throws -> SSHConnection {
+    public func connect(_ host: InventoryHost) throws -> SSHConnection {
         try SSHConnection.connect(target(for: host))
     }
 }

@@ -1,11 +1,10 @@
 import ClusterupCore
-import struct ClusterupCore.Host
 import ClusterupSSH
 import Foundation
 
 /// Runs the survey script on every host at once (FanOut: one dedicated thread per host).
 public enum ClusterSurvey {
-    public static func script(for host: Host, inventory: Inventory) -> String {
+    public static func script(for host: InventoryHost, inventory: Inventory) -> String {
         let backend = inventory.vrrp?.backend
         return HostSurvey.script(
             units: ExpectedServices.units(for: host, backend: backend),
@@ -16,9 +15,9 @@ public enum ClusterSurvey {
     }
 
     public static func run(
-        _ hosts: [Host], inventory: Inventory, connector: HostConnector, fanOut: FanOut,
+        _ hosts: [InventoryHost], inventory: Inventory, connector: HostConnector, fanOut: FanOut,
         progress: (@Sendable (ProgressEvent) -> Void)? = nil
-    ) async -> [(host: Host, survey: Result<HostSurvey, ClusterupError>)] {
+    ) async -> [(host: InventoryHost, survey: Result<HostSurvey, ClusterupError>)] {
         let results = await fanOut.run(hosts, initialStep: "connecting", progress: progress) { host, reporter in
             let connection = try connector.connect(host)
             defer { connection.close() }

@@ -1,5 +1,4 @@
 import ClusterupCore
-import struct ClusterupCore.Host
 import ClusterupSSH
 import Foundation
 
@@ -76,7 +75,7 @@ public final class FailoverRunner: @unchecked Sendable {
     /// For --stop-node: the power switch, and a way to reconnect to the node once it is back.
     let power: NodePower?
     let connector: HostConnector?
-    let lbHosts: [Host]
+    let lbHosts: [InventoryHost]
     /// The lb hosts' interface that carries the VIP: where the faults remove it or cut traffic.
     let interface: String
     let cancel: CancelFlag
@@ -115,7 +114,7 @@ public final class FailoverRunner: @unchecked Sendable {
     }
 
     /// Opens one SSH connection per host, in parallel.
-    public static func connectAll(_ hosts: [Host], connector: HostConnector) throws -> [String: SSHConnection] {
+    public static func connectAll(_ hosts: [InventoryHost], connector: HostConnector) throws -> [String: SSHConnection] {
         let results = FanOut(concurrency: max(1, hosts.count)).runBlocking(hosts, name: \.name) { host, _ in
             try connector.connect(host)
         }
@@ -283,7 +282,7 @@ public final class FailoverRunner: @unchecked Sendable {
 
     /// Reads the master's state until it is healthy or `deadline` passes: the last state read
     /// (nil if none could be), and why the last read failed.
-    func awaitHealthy(_ master: Host, until deadline: Duration) -> (NodeState?, String) {
+    func awaitHealthy(_ master: InventoryHost, until deadline: Duration) -> (NodeState?, String) {
         var state: NodeState?
         var unreadable = ""
         repeat {
@@ -297,7 +296,7 @@ public final class FailoverRunner: @unchecked Sendable {
     /// Sends the fault on its own thread while this one watches the other lb hosts for the VIP:
     /// the takeover happens while the fault is being confirmed. Returns why the fault did not take
     /// effect (nil: it did), and the first other holder seen with when.
-    func injectWhileWatching(_ fault: Fault, on master: Host, _ schedule: FailoverRoundPlan.Schedule)
+    func injectWhileWatching(_ fault: Fault, on master: InventoryHost, _ schedule: FailoverRoundPlan.Schedule)
         -> (failure: String?, takeover: (host: String, at: Duration)?) {
         // nil while the fault goes in; then .some(nil) once it is in effect, .some(why) if not.
         let injection = Locked<String??>(nil)
@@ -317,7 +316,7 @@ public final class FailoverRunner: @unchecked Sendable {
 
     /// Sends the fault and waits, within the injection time limit, until it is in effect. nil
     /// when it is; otherwise why not, in words.
-    func inject(_ fault: Fault, on master: Host, since injected: Duration) -> String? {
+    func inject(_ fault: Fault, on master: InventoryHost, since injected: Duration) -> String? {
         let limit = options.injectLimit
         if options.stopNode {
             // The lab's power switch returns once the node's init is gone.
@@ -374,7 +373,7 @@ public final class FailoverRunner: @unchecked Sendable {
     /// Undoes the fault and waits until the VIP is where the configuration puts it. Returns why the
     /// restore itself failed (the command failed or exceeded its time limit), or nil; a node that
     /// is back but not as before is recorded in `notRestored`.
-    func restore(_ master: Host, _ fault: Fault, _ result: inout FailoverRound, before: NodeState) -> String? {
+    func restore(_ master: InventoryHost, _ fault: Fault, _ result: inout FailoverRound, before: NodeState) -> String? {
         var restoreError: String?
         if options.stopNode {
             restoreError = bootAgain(master)
@@ -425,7 +424,7 @@ public final class FailoverRunner: @unchecked Sendable {
     }
 
     /// Boots a stopped node and reconnects to it; the error in words, or nil.
-    func bootAgain(_ master: Host) -> String? {
+    func bootAgain(_ master: InventoryHost) -> String? {
         guard let power, let connector else { return "no way to start \(master.name) again" }
         do {
             try power.start(master.name)
@@ -482,7 +481,7 @@ public final class FailoverRunner: @unchecked Sendable {
         return results.filter { $0.value == true }.map(\.host)
     }
 
-    func nodeState(_ host: Host) throws -> NodeState {
+    func nodeState(_ host: InventoryHost) throws -> NodeState {
         let units = ExpectedServices.units(for: host, backend: vrrp.backend)
         let lb = host.roles.contains(.lb)
         let script = HostSurvey.script(units: units, haproxy: lb, etcdctl: nil, vrrpd: false)

@@ -1,6 +1,5 @@
 import ClusterupCore
 import ClusterupNodes
-import struct ClusterupCore.Host
 import Foundation
 
 /// What one host reports for `verify`, gathered by one script over one SSH channel so that a

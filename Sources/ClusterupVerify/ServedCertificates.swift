@@ -1,5 +1,4 @@
 import ClusterupCore
-import struct ClusterupCore.Host
 import ClusterupNodes
 import Foundation
 
@@ -42,7 +41,7 @@ public struct ServedEndpoint: Sendable, Hashable, CustomStringConvertible {
 public enum ServedEndpoints {
     /// Every endpoint of `hosts` by role (on each host's private address, where the units listen),
     /// then the VIP when the inventory has one and lb hosts.
-    public static func plan(_ inventory: Inventory, hosts: [Host]) -> [ServedEndpoint] {
+    public static func plan(_ inventory: Inventory, hosts: [InventoryHost]) -> [ServedEndpoint] {
         let pki = NodeLayout.pkiDirectory
         var endpoints: [ServedEndpoint] = []
         for host in hosts {
@@ -71,7 +70,7 @@ public enum ServedCertificateCheck {
     public static let name = "served-certificates"
 
     /// Installed serials by host, then path, from the surveys (hosts without a survey are absent).
-    public static func installedSerials(_ surveys: [(host: Host, survey: Result<HostSurvey, ClusterupError>)]) -> [String: [String: String]] {
+    public static func installedSerials(_ surveys: [(host: InventoryHost, survey: Result<HostSurvey, ClusterupError>)]) -> [String: [String: String]] {
         var result: [String: [String: String]] = [:]
         for (host, outcome) in surveys {
             guard case .success(let survey) = outcome else { continue }

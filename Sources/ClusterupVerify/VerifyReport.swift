@@ -1,6 +1,5 @@
 import ClusterupNodes
 import ClusterupCore
-import struct ClusterupCore.Host
 import Foundation
 
 /// One line of `clusterup verify`: a named check, on a host or on the cluster, passed or not.
@@ -54,7 +53,7 @@ public enum VIPVerdict: Sendable, Equatable {
 
 /// What `verify` expects of each host, from the inventory: the units its roles run.
 public enum ExpectedServices {
-    public static func units(for host: Host, backend: VRRPSettings.Backend?) -> [String] {
+    public static func units(for host: InventoryHost, backend: VRRPSettings.Backend?) -> [String] {
         var units: [String] = []
         if host.roles.contains(.etcd) { units.append("etcd.service") }
         if host.roles.contains(.controlPlane) {
@@ -88,7 +87,7 @@ public struct VerifyEvaluator: Sendable {
     }
 
     /// `surveys`: host name → survey, or the error that kept us from getting one.
-    public func evaluate(_ surveys: [(host: Host, survey: Result<HostSurvey, ClusterupError>)]) -> [CheckResult] {
+    public func evaluate(_ surveys: [(host: InventoryHost, survey: Result<HostSurvey, ClusterupError>)]) -> [CheckResult] {
         var results: [CheckResult] = []
         var holders: [String] = []
         var unknown: [String] = []
@@ -113,7 +112,7 @@ public struct VerifyEvaluator: Sendable {
 
     /// etcd hosts: no alarm is active, this member is not lagging behind the leader, and (with
     /// etcd.snapshots) the newest snapshot is younger than twice the schedule (a warning).
-    func etcdMaintenanceChecks(_ host: Host, _ survey: HostSurvey) -> [CheckResult] {
+    func etcdMaintenanceChecks(_ host: InventoryHost, _ survey: HostSurvey) -> [CheckResult] {
         var results: [CheckResult] = []
         let statuses = survey.etcdStatuses ?? []
         let alarms = Set(statuses.flatMap { $0.alarms.map(\.alarm) }).sorted()
@@ -155,7 +154,7 @@ public struct VerifyEvaluator: Sendable {
         return CheckResult(check: "vip", host: nil, ok: verdict.isHealthy, detail: detail)
     }
 
-    func hostChecks(_ host: Host, _ survey: HostSurvey) -> [CheckResult] {
+    func hostChecks(_ host: InventoryHost, _ survey: HostSurvey) -> [CheckResult] {
         var results: [CheckResult] = []
         let expected = ExpectedServices.units(for: host, backend: inventory.vrrp?.backend)
         let inactive = expected.filter { survey.units[$0] != "active" }
@@ -176,7 +175,7 @@ public struct VerifyEvaluator: Sendable {
         return results
     }
 
-    func certificateCheck(_ host: Host, _ certificates: [HostSurvey.CertificateFacts]) -> CheckResult {
+    func certificateCheck(_ host: InventoryHost, _ certificates: [HostSurvey.CertificateFacts]) -> CheckResult {
         guard !certificates.isEmpty else {
             return CheckResult(check: "certificates", host: host.name, ok: false,
                                detail: "no certificates under \(HostSurvey.certificateDirectory)")
@@ -205,7 +204,7 @@ public struct VerifyEvaluator: Sendable {
                 : problems.joined(separator: "; ") + " (renew: clusterup certs renew, then deploy)")
     }
 
-    func haproxyCheck(_ host: Host, _ backends: [String: String]?) -> CheckResult {
+    func haproxyCheck(_ host: InventoryHost, _ backends: [String: String]?) -> CheckResult {
         guard let backends else {
             return CheckResult(check: "haproxy", host: host.name, ok: false,
                                detail: "stats on 127.0.0.1:\(HAProxyNode.statsPort) did not answer")

@@ -138,7 +138,7 @@ import Testing
     }
 
     @Test func theKeeperRefreshesEveryHostUntilStoppedAndNotesALockTakenFromIt() async throws {
-        let hosts = ["kept", "taken", "unreachable"].map { Host(name: $0, address: "192.0.2.1", roles: [.lb]) }
+        let hosts = ["kept", "taken", "unreachable"].map { InventoryHost(name: $0, address: "192.0.2.1", roles: [.lb]) }
         let calls = Locked<[String: Int]>([:])
         struct Unreachable: Error {}
         let keeper = LockKeeper(hosts: hosts, token: "t", interval: .milliseconds(20), refresh: { host in

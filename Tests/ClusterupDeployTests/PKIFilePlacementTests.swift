@@ -6,9 +6,9 @@ import Testing
 /// Which renewed file goes to which host, and what restarts for it.
 @Suite struct PKIFilePlacementTests {
     let hosts = [
-        Host(name: "node1", address: "198.51.100.11", roles: [.etcd, .controlPlane, .lb]),
-        Host(name: "node2", address: "198.51.100.12", roles: [.etcd, .controlPlane, .lb]),
-        Host(name: "node3", address: "198.51.100.13", roles: [.etcd]),
+        InventoryHost(name: "node1", address: "198.51.100.11", roles: [.etcd, .controlPlane, .lb]),
+        InventoryHost(name: "node2", address: "198.51.100.12", roles: [.etcd, .controlPlane, .lb]),
+        InventoryHost(name: "node3", address: "198.51.100.13", roles: [.etcd]),
     ]
 
     func plan() throws -> PKIPlan {

@@ -40,7 +40,7 @@ import Testing
 @Suite struct EtcdBootstrapOrderTests {
     @Test func theMemberStartedAloneIsTheOneEtcdAsksFirstByPeerURLAsText() {
         let hosts = ["198.51.100.9", "198.51.100.10", "198.51.100.11"].enumerated().map { index, address in
-            ClusterupCore.Host(name: "node\(index + 1)", address: address, roles: [.etcd])
+            InventoryHost(name: "node\(index + 1)", address: address, roles: [.etcd])
         }
         // "https://198.51.100.10:2380" sorts before "https://198.51.100.9:2380".
         #expect(EtcdPhase.firstAsked(hosts).name == "node2")

@@ -12,9 +12,9 @@ import Testing
 /// `--service-account-private-key-file`) and of every key that signed before, until finish.
 @Suite struct ServiceAccountRotationRolloutTests {
     let hosts = [
-        Host(name: "node1", address: "198.51.100.11", roles: [.etcd, .controlPlane, .lb]),
-        Host(name: "node2", address: "198.51.100.12", roles: [.etcd, .controlPlane, .lb]),
-        Host(name: "node3", address: "198.51.100.13", roles: [.etcd]),
+        InventoryHost(name: "node1", address: "198.51.100.11", roles: [.etcd, .controlPlane, .lb]),
+        InventoryHost(name: "node2", address: "198.51.100.12", roles: [.etcd, .controlPlane, .lb]),
+        InventoryHost(name: "node3", address: "198.51.100.13", roles: [.etcd]),
     ]
 
     func generator(_ directory: String) throws -> PKIGenerator {

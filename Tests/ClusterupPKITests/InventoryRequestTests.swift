@@ -8,9 +8,9 @@ import Testing
         Inventory(
             path: "/srv/demo/inventory.yml", cluster: "demo", ssh: SSHSettings(),
             hosts: [
-                Host(name: "node1", address: "198.51.100.11", privateAddress: "10.0.0.11", roles: [.etcd, .controlPlane, .lb]),
-                Host(name: "node2", address: "198.51.100.12", roles: [.etcd]),
-                Host(name: "lb1", address: "198.51.100.13", roles: [.lb]),
+                InventoryHost(name: "node1", address: "198.51.100.11", privateAddress: "10.0.0.11", roles: [.etcd, .controlPlane, .lb]),
+                InventoryHost(name: "node2", address: "198.51.100.12", roles: [.etcd]),
+                InventoryHost(name: "lb1", address: "198.51.100.13", roles: [.lb]),
             ],
             vip: vip,
             pki: PKISettings(directory: "/srv/demo/pki/demo", algorithm: .rsa3072, leafValidity: .days(90),

@@ -161,7 +161,7 @@ import Testing
     func inventory(interface: String?) -> Inventory {
         var inventory = Inventory(
             path: "/tmp/inventory.yml", cluster: "test", ssh: SSHSettings(),
-            hosts: Self.lbHosts.enumerated().map { Host(name: $1, address: "198.51.100.\($0 + 10)", roles: [.lb]) },
+            hosts: Self.lbHosts.enumerated().map { InventoryHost(name: $1, address: "198.51.100.\($0 + 10)", roles: [.lb]) },
             pki: PKISettings(directory: "/tmp/pki"))
         inventory.vip = VIPSettings(address: "198.51.100.62")
         inventory.vrrp = VRRPSettings(interface: interface)

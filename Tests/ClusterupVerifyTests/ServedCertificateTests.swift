@@ -1,5 +1,4 @@
 import ClusterupCore
-import struct ClusterupCore.Host
 import ClusterupPKI
 import ClusterupVerify
 import COpenSSL
@@ -13,9 +12,9 @@ import Testing
         var inventory = Inventory(
             path: "/tmp/inventory.yml", cluster: "test", ssh: SSHSettings(),
             hosts: [
-                Host(name: "node1", address: "198.51.100.11", roles: [.etcd, .controlPlane, .lb]),
-                Host(name: "node2", address: "198.51.100.12", roles: [.etcd, .controlPlane, .lb]),
-                Host(name: "node3", address: "198.51.100.13", roles: [.etcd]),
+                InventoryHost(name: "node1", address: "198.51.100.11", roles: [.etcd, .controlPlane, .lb]),
+                InventoryHost(name: "node2", address: "198.51.100.12", roles: [.etcd, .controlPlane, .lb]),
+                InventoryHost(name: "node3", address: "198.51.100.13", roles: [.etcd]),
             ],
             pki: PKISettings(directory: "/tmp/pki"))
         inventory.vip = VIPSettings(address: "198.51.100.62")

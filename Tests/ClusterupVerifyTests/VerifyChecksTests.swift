@@ -11,7 +11,7 @@ import Testing
         let roles: Set<Role> = [.etcd, .controlPlane, .lb]
         var inventory = Inventory(
             path: "/tmp/inventory.yml", cluster: "test", ssh: SSHSettings(),
-            hosts: ["node1", "node2"].enumerated().map { Host(name: $1, address: "198.51.100.\($0 + 10)", roles: roles) },
+            hosts: ["node1", "node2"].enumerated().map { InventoryHost(name: $1, address: "198.51.100.\($0 + 10)", roles: roles) },
             pki: PKISettings(directory: "/tmp/pki"))
         inventory.vip = VIPSettings(address: "198.51.100.62")
         inventory.vrrp = VRRPSettings(backend: backend, interface: "host0")

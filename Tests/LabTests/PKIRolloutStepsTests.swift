@@ -10,8 +10,8 @@ import Testing
         let extra: Set<Role> = lb ? [.lb] : []
         return Inventory(
             path: "/tmp/inventory.yml", cluster: "demo", ssh: SSHSettings(),
-            hosts: [Host(name: "node1", address: "198.51.100.11", roles: Set<Role>([.etcd, .controlPlane]).union(extra)),
-                    Host(name: "node2", address: "198.51.100.12", roles: [.etcd])],
+            hosts: [InventoryHost(name: "node1", address: "198.51.100.11", roles: Set<Role>([.etcd, .controlPlane]).union(extra)),
+                    InventoryHost(name: "node2", address: "198.51.100.12", roles: [.etcd])],
             pki: PKISettings(directory: "/tmp/pki"))
     }
 

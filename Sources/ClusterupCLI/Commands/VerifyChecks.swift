@@ -71,7 +71,7 @@ extension Clusterup {
 
 /// Every check of `verify` on `hosts` (also run by `certs rotate-ca` before and after a phase).
 func verifyChecks(
-    _ loaded: Inventory, hosts: [ClusterupCore.Host], connector: HostConnector, fanOut: FanOut, expiryDays: Int = 30
+    _ loaded: Inventory, hosts: [InventoryHost], connector: HostConnector, fanOut: FanOut, expiryDays: Int = 30
 ) async -> [CheckResult] {
     let surveys = await ClusterSurvey.run(hosts, inventory: loaded, connector: connector, fanOut: fanOut)
     return VerifyEvaluator(inventory: loaded, now: Date(), expiryDays: expiryDays).evaluate(surveys)
@@ -81,7 +81,7 @@ func verifyChecks(
 /// The served-certificates check: every endpoint of `hosts` read on the wire and compared with
 /// the serials the surveys found installed; also returns the reads (`certs renew --deploy` compares them).
 func servedCertificateResults(
-    _ loaded: Inventory, hosts: [ClusterupCore.Host], surveys: [(host: ClusterupCore.Host, survey: Result<HostSurvey, ClusterupError>)]
+    _ loaded: Inventory, hosts: [InventoryHost], surveys: [(host: InventoryHost, survey: Result<HostSurvey, ClusterupError>)]
 ) async -> (results: [CheckResult], served: [ServedEndpoint: Result<ServedCertificate, ClusterupError>]) {
     let endpoints = ServedEndpoints.plan(loaded, hosts: hosts)
     let served = await ServedCertificateReader.readAll(endpoints, client: etcdClientCredential(loaded))
@@ -92,7 +92,7 @@ func servedCertificateResults(
 /// The version-skew check: what every host runs (as `upgrade plan` reads it) against the skew
 /// policy's rules (`InstalledSkew`, the rules of `upgrade plan`): one failed result per rule
 /// broken, else one passed result naming what was compared.
-func versionSkewResults(_ loaded: Inventory, hosts: [ClusterupCore.Host], connector: HostConnector, concurrency: Int,
+func versionSkewResults(_ loaded: Inventory, hosts: [InventoryHost], connector: HostConnector, concurrency: Int,
                         unreachable: [String] = []) async -> [CheckResult] {
     let readings = await UpgradeFactsCollector.versions(of: hosts, inventory: loaded, settings: loaded.deploy,
                                                         sessions: HostSessions(connector: connector, concurrency: concurrency))

@@ -1,6 +1,5 @@
 import ArgumentParser
 import ClusterupCore
-import struct ClusterupCore.Host
 import Foundation
 
 /// The inventory argument and host selection every inventory-driven command shares:
@@ -35,7 +34,7 @@ public struct InventoryOptions: ParsableArguments {
     }
 
     /// The inventory and the hosts `--hosts`/`--roles` select from it, in inventory order.
-    public func loadSelection(with loader: InventoryLoader = InventoryLoader()) throws(ClusterupError) -> (Inventory, [Host]) {
+    public func loadSelection(with loader: InventoryLoader = InventoryLoader()) throws(ClusterupError) -> (Inventory, [InventoryHost]) {
         let inventory = try load(with: loader)
         return (inventory, try inventory.select(hostArguments: hostNames, roleArguments: roleNames))
     }
@@ -57,7 +56,7 @@ public struct OutputOptions: ParsableArguments {
     }
 
     /// A progress writer on stdout for these hosts. Use the same clock for the fan-out.
-    public func progressWriter(hosts: [Host], clock: TimeSource) -> ProgressWriter {
+    public func progressWriter(hosts: [InventoryHost], clock: TimeSource) -> ProgressWriter {
         progressWriter(names: hosts.map(\.name), clock: clock)
     }
 

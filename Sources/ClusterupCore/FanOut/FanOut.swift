@@ -50,8 +50,8 @@ public struct FanOut: Sendable {
 
     /// `run` over inventory hosts, named by `Host.name`.
     public func run<Value: Sendable>(
-        _ hosts: [Host], initialStep: String = "start", progress: (@Sendable (ProgressEvent) -> Void)? = nil,
-        operation: @escaping @Sendable (Host, HostReporter) throws -> Value
+        _ hosts: [InventoryHost], initialStep: String = "start", progress: (@Sendable (ProgressEvent) -> Void)? = nil,
+        operation: @escaping @Sendable (InventoryHost, HostReporter) throws -> Value
     ) async -> [HostResult<Value>] {
         await run(hosts, name: \.name, initialStep: initialStep, progress: progress, operation: operation)
     }

@@ -3,7 +3,7 @@ import Foundation
 extension Inventory {
     /// The hosts a command runs on: those named in `names` (all when nil) that carry at least one of
     /// `roles` (any when nil), in inventory order. Unknown names and empty results are errors.
-    public func select(names: [String]? = nil, roles: [Role]? = nil) throws(ClusterupError) -> [Host] {
+    public func select(names: [String]? = nil, roles: [Role]? = nil) throws(ClusterupError) -> [InventoryHost] {
         var selected = hosts
         if let names {
             let known = hosts.map(\.name)
@@ -32,7 +32,7 @@ extension Inventory {
 extension Inventory {
     /// `select` from command-line values as typed: each `--hosts`/`--roles` value may hold a
     /// comma-separated list, and the option may be repeated. No values means no filter.
-    public func select(hostArguments: [String], roleArguments: [String]) throws(ClusterupError) -> [Host] {
+    public func select(hostArguments: [String], roleArguments: [String]) throws(ClusterupError) -> [InventoryHost] {
         var roles: [Role]?
         if let names = splitCommaList(roleArguments) {
             roles = []

@@ -8,7 +8,7 @@ public struct Inventory: Sendable, Equatable {
     public var cluster: String
     /// The defaults every host starts from.
     public var ssh: SSHSettings
-    public var hosts: [Host]
+    public var hosts: [InventoryHost]
     public var vip: VIPSettings?
     public var vrrp: VRRPSettings?
     public var pki: PKISettings
@@ -16,7 +16,7 @@ public struct Inventory: Sendable, Equatable {
     public var deploy = DeploySettings()
 
     public init(
-        path: String, cluster: String, ssh: SSHSettings, hosts: [Host],
+        path: String, cluster: String, ssh: SSHSettings, hosts: [InventoryHost],
         vip: VIPSettings? = nil, vrrp: VRRPSettings? = nil, pki: PKISettings
     ) {
         self.path = path
@@ -34,10 +34,10 @@ public struct Inventory: Sendable, Equatable {
     /// Cluster names are DNS-label-like: lower-case letters, digits, inner hyphens, at most 40 characters.
     public static func isValidClusterName(_ name: String) -> Bool { InventoryReader.isClusterName(name) }
 
-    public func host(named name: String) -> Host? { hosts.first { $0.name == name } }
+    public func host(named name: String) -> InventoryHost? { hosts.first { $0.name == name } }
 
     /// Hosts carrying `role`, in inventory order.
-    public func hosts(withRole role: Role) -> [Host] { hosts.filter { $0.roles.contains(role) } }
+    public func hosts(withRole role: Role) -> [InventoryHost] { hosts.filter { $0.roles.contains(role) } }
 
     /// The VIP, or an error saying which command needs it and what to add.
     public func requireVIP(for purpose: String) throws(ClusterupError) -> VIPSettings {
@@ -50,11 +50,9 @@ public struct Inventory: Sendable, Equatable {
     }
 }
 
-/// One machine in the inventory.
-///
-/// Foundation on Linux also has a `Host` class: files importing both Foundation and ClusterupCore
-/// add `import struct ClusterupCore.Host` (a scoped import wins) or write `ClusterupCore.Host`.
-public struct Host: Sendable, Equatable, Hashable {
+/// One machine in the inventory (not `Host`: Foundation on Linux has a `Host` class, and every
+/// file importing both had to qualify the name).
+public struct InventoryHost: Sendable, Equatable, Hashable {
     /// Unique name; also the node name in etcd and Kubernetes.
     public var name: String
     /// What SSH connects to: an IPv4/IPv6 address or a DNS name.

@@ -19,7 +19,7 @@ struct InventoryReader {
 
     /// Where each host was read, for messages that name two entries.
     private struct HostEntry {
-        var host: Host
+        var host: InventoryHost
         var index: Int
         var nameField: YAMLField
         var addressField: YAMLField
@@ -113,7 +113,7 @@ struct InventoryReader {
         }
 
         let ssh = try entry["ssh"].map { field throws(ClusterupError) in try readSSH(field, over: defaults) } ?? defaults
-        let host = Host(name: name, address: address, privateAddress: privateAddress, roles: roles, ssh: ssh)
+        let host = InventoryHost(name: name, address: address, privateAddress: privateAddress, roles: roles, ssh: ssh)
         return HostEntry(
             host: host, index: index, nameField: nameField, addressField: addressField,
             privateAddressField: privateAddressField, rolesField: rolesField)

@@ -1,7 +1,7 @@
 /// What `clusterup inventory check` prints: the resolved inventory as text or JSON.
 public enum InventoryReport {
     /// Summary lines, then one table row per host.
-    public static func text(_ inventory: Inventory, hosts: [Host]? = nil) -> String {
+    public static func text(_ inventory: Inventory, hosts: [InventoryHost]? = nil) -> String {
         let hosts = hosts ?? inventory.hosts
         var out = "inventory: \(inventory.path)\ncluster:   \(inventory.cluster)\n"
         if let vip = inventory.vip {
@@ -42,7 +42,7 @@ public enum InventoryReport {
     }
 
     /// The whole resolved inventory as one JSON object.
-    public static func json(_ inventory: Inventory, hosts: [Host]? = nil) -> JSONValue {
+    public static func json(_ inventory: Inventory, hosts: [InventoryHost]? = nil) -> JSONValue {
         var fields: [(String, JSONValue)] = [
             ("path", .string(inventory.path)),
             ("cluster", .string(inventory.cluster)),
@@ -55,7 +55,7 @@ public enum InventoryReport {
         return .object(fields)
     }
 
-    static func json(_ host: Host) -> JSONValue {
+    static func json(_ host: InventoryHost) -> JSONValue {
         .object([
             ("name", .string(host.name)),
             ("address", .string(host.address)),

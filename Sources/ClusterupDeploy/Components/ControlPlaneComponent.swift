@@ -10,7 +10,7 @@ enum ControlPlaneComponent {
         ("admin.conf", nil as String?),
     ]
 
-    static func describe(_ host: Host, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
+    static func describe(_ host: InventoryHost, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard host.roles.contains(.controlPlane) else { return }
         let inventory = inputs.inventory
         let settings = inputs.settings.controlPlane

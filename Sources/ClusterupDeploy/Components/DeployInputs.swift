@@ -39,7 +39,7 @@ public struct DeployInputs: Sendable {
 
     /// The host's part of the PKI, as files under /etc/kubernetes/pki, each restarting the units
     /// that read it.
-    func pkiFiles(for host: Host) throws -> [ManagedFile] {
+    func pkiFiles(for host: InventoryHost) throws -> [ManagedFile] {
         try pki.files(forNode: host.name).map { local, remote in
             guard let content = pkiFiles[local] else {
                 throw ClusterupError.local(

@@ -7,7 +7,7 @@ enum EtcdComponent {
     static let unitPath = "/etc/systemd/system/etcd.service"
     static let bootstrapPath = "/etc/clusterup/etcd-bootstrap.env"
 
-    static func describe(_ host: Host, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
+    static func describe(_ host: InventoryHost, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard host.roles.contains(.etcd) else { return }
         let settings = inputs.settings.etcd
         state.add(ManagedFile(
@@ -43,7 +43,7 @@ enum EtcdComponent {
 
     /// `etcd.snapshots`: the script, a oneshot service that runs it and the timer that starts the
     /// service. Without the setting the timer is stopped and disabled (the files stay, inert).
-    static func describeSnapshots(_ host: Host, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
+    static func describeSnapshots(_ host: InventoryHost, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard let schedule = inputs.settings.etcd.snapshots else {
             state.disabledUnits.append(snapshotTimer)
             return

@@ -19,7 +19,7 @@ enum LoadBalancerComponent {
         systemctl reset-failed \(firewallUnit) 2>/dev/null || true
         """
 
-    static func describe(_ host: Host, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
+    static func describe(_ host: InventoryHost, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard host.roles.contains(.lb) else { return }
         let inventory = inputs.inventory
         let vip = try inventory.requireVIP(for: "an lb host")
@@ -117,7 +117,7 @@ enum LoadBalancerComponent {
 
     /// The nftables allow-list of `host` (vrrp.firewall): VRRP only from the other lb hosts'
     /// private addresses, to the VRRP multicast group or this host's own address (unicast mode).
-    static func firewallRules(for host: Host, inventory: Inventory, templates: TemplateSet) throws -> String {
+    static func firewallRules(for host: InventoryHost, inventory: Inventory, templates: TemplateSet) throws -> String {
         let peers = inventory.hosts(withRole: .lb).filter { $0.name != host.name }.map(\.privateAddress)
         return try templates.render("vrrp-firewall.nft", [
             "cluster": inventory.cluster, "address": host.privateAddress,

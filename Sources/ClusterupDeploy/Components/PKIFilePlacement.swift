@@ -21,7 +21,7 @@ public struct PKIFilePlacement: Sendable, Equatable {
     public var restarts: [String]
 
     /// One entry per host that receives any of `changed`, in inventory order.
-    public static func placements(of changed: Set<String>, plan: PKIPlan, hosts: [Host]) -> [PKIFilePlacement] {
+    public static func placements(of changed: Set<String>, plan: PKIPlan, hosts: [InventoryHost]) -> [PKIFilePlacement] {
         hosts.compactMap { host in
             var files: [File] = []
             var restarts: [String] = []

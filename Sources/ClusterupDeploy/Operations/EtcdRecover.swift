@@ -75,7 +75,7 @@ public enum EtcdRecover {
 
     /// Steps 1-3 of `run`, holding the lock.
     static func seedAndClear(
-        plan: EtcdRecoverPlan, seed: ClusterupCore.Host, rejoin: [ClusterupCore.Host], snapshot: [UInt8]?, inventory: Inventory,
+        plan: EtcdRecoverPlan, seed: InventoryHost, rejoin: [InventoryHost], snapshot: [UInt8]?, inventory: Inventory,
         settings: DeploySettings, sessions: HostSessions, etcdctl: String, dataDir: String, stamp: String, aside: String,
         healthTimeout: Duration, note: @escaping @Sendable (String) -> Void
     ) async throws -> Result {

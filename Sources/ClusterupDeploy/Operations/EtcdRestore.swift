@@ -8,7 +8,7 @@ import Foundation
 public enum EtcdRestore {
     /// The etcdctl 3.4 restore command for one member: its name, the whole initial cluster and
     /// its own peer URL, into a fresh data directory.
-    static func restoreCommand(etcdctl: String, snapshot: String, host: ClusterupCore.Host, peers: [EtcdPeer], cluster: String, dataDirectory: String) -> String {
+    static func restoreCommand(etcdctl: String, snapshot: String, host: InventoryHost, peers: [EtcdPeer], cluster: String, dataDirectory: String) -> String {
         let me = EtcdPeer(name: host.name, address: host.privateAddress)
         let initialCluster: String = EtcdMembershipPlan.initialCluster(bootstrapping: peers)
         let arguments: [String] = [
@@ -63,7 +63,7 @@ public enum EtcdRestore {
 
     /// Steps 2-4, once every member has the snapshot and the lock.
     static func restore(
-        hosts: [ClusterupCore.Host], peers: [EtcdPeer], cluster: String, etcdctl: String, dataDir: String, remote: String,
+        hosts: [InventoryHost], peers: [EtcdPeer], cluster: String, etcdctl: String, dataDir: String, remote: String,
         stamp: String, bytes: Int, sessions: HostSessions, healthTimeout: Duration, note: @escaping @Sendable (String) -> Void
     ) async throws -> Result {
         note("snapshot (\(bytes) bytes) uploaded to \(hosts.count) member(s) and checked")

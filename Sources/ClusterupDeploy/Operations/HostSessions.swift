@@ -17,8 +17,8 @@ public struct HostSessions: Sendable {
     }
 
     public func run<Value: Sendable>(
-        _ hosts: [ClusterupCore.Host], step: String,
-        _ operation: @escaping @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Value
+        _ hosts: [InventoryHost], step: String,
+        _ operation: @escaping @Sendable (InventoryHost, SSHConnection, HostReporter) throws -> Value
     ) async -> [HostResult<Value>] {
         await FanOut(concurrency: concurrency).run(hosts, initialStep: "connecting", progress: progress) { [connector] host, reporter in
             let connection = try connector.connect(host)

@@ -9,7 +9,7 @@ import ClusterupSSH
 public enum OperationLock {
     /// `refusedState`: what the refusal tells the operator about the state left (nothing changed).
     public static func holding<Value: Sendable>(
-        _ hosts: [ClusterupCore.Host], sessions: HostSessions, operation: String, refusedState: String,
+        _ hosts: [InventoryHost], sessions: HostSessions, operation: String, refusedState: String,
         note: @escaping @Sendable (String) -> Void, _ body: () async throws -> Value
     ) async throws -> Value {
         let local = DeployLock.LocalProcessTable.current()
@@ -42,7 +42,7 @@ public enum OperationLock {
     }
 
     /// Released on every path; a lock that cannot be released is reported by the next deploy.
-    static func unlock(_ hosts: [ClusterupCore.Host], script: String, sessions: HostSessions) async {
+    static func unlock(_ hosts: [InventoryHost], script: String, sessions: HostSessions) async {
         guard !hosts.isEmpty else { return }
         // Its own task: after Ctrl-C the operation's task is cancelled, the release must still run.
         await Task {

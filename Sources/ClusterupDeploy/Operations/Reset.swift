@@ -213,7 +213,7 @@ public struct ResetOutcome: Sendable, Equatable {
 }
 
 public enum Reset {
-    public static func run(_ plan: ResetPlan, hosts: [ClusterupCore.Host], sessions: HostSessions, now: Date = Date()) async -> [HostResult<ResetOutcome>] {
+    public static func run(_ plan: ResetPlan, hosts: [InventoryHost], sessions: HostSessions, now: Date = Date()) async -> [HostResult<ResetOutcome>] {
         let stamp = timestamp(now)
         let script = plan.script(timestamp: stamp)
         let local = DeployLock.LocalProcessTable.current()

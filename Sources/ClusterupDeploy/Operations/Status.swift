@@ -183,7 +183,7 @@ public struct EtcdEndpointHealth: Sendable, Equatable, Decodable {
 
 /// The units deploy manages, by role: what status reports and reset removes.
 enum ManagedUnits {
-    static func units(for host: ClusterupCore.Host, inventory: Inventory) -> [String] {
+    static func units(for host: InventoryHost, inventory: Inventory) -> [String] {
         var units: [String] = []
         if host.roles.contains(.lb) {
             units.append("haproxy.service")
@@ -205,7 +205,7 @@ enum ManagedUnits {
 enum StatusProbe {
     static let pkiDirectory = NodeLayout.pkiDirectory
 
-    static func script(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings) -> String {
+    static func script(for host: InventoryHost, inventory: Inventory, settings: DeploySettings) -> String {
         var script = "echo '@@units'\n" + HostObservedState.probeScript(paths: [], units: ManagedUnits.units(for: host, inventory: inventory))
         if let vip = inventory.vip, host.roles.contains(.lb) {
             script += vipScript(vip.address)
@@ -234,7 +234,7 @@ enum StatusProbe {
     }
 
     /// The programs the host's roles run, by component name, with their path on the node.
-    static func programs(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings) -> [(name: String, path: String)] {
+    static func programs(for host: InventoryHost, inventory: Inventory, settings: DeploySettings) -> [(name: String, path: String)] {
         var names: [String] = []
         if host.roles.contains(.etcd) { names.append("etcd") }
         if host.roles.contains(.lb) {
@@ -246,7 +246,7 @@ enum StatusProbe {
 
     /// `@@version NAME` and the first line each program prints for its version (of the programs
     /// named in `only`, when given).
-    static func versionScript(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings, only: Set<String>? = nil) -> String {
+    static func versionScript(for host: InventoryHost, inventory: Inventory, settings: DeploySettings, only: Set<String>? = nil) -> String {
         programs(for: host, inventory: inventory, settings: settings).filter { only?.contains($0.name) ?? true }.map { name, path in
             // haproxy -v and keepalived --version print to stderr on some builds.
             let flag = name == "haproxy" ? "-v" : "--version"
@@ -275,7 +275,7 @@ enum StatusProbe {
         sections.all("cert").map { InstalledCertificate(path: $0.argument, pem: $0.body, now: now) }
     }
 
-    static func parse(_ output: String, host: ClusterupCore.Host, inventory: Inventory, now: Date) throws -> HostStatus {
+    static func parse(_ output: String, host: InventoryHost, inventory: Inventory, now: Date) throws -> HostStatus {
         let sections = ProbeSections(output)
         var status = HostStatus(name: host.name, roles: host.roles.sorted().map(\.rawValue))
         if let units = sections.first("units") {
@@ -304,7 +304,7 @@ enum StatusProbe {
 
 public enum StatusCollector {
     public static func collect(
-        inventory: Inventory, hosts selected: [ClusterupCore.Host]? = nil, settings: DeploySettings, sessions: HostSessions,
+        inventory: Inventory, hosts selected: [InventoryHost]? = nil, settings: DeploySettings, sessions: HostSessions,
         now: @escaping @Sendable () -> Date = Date.init
     ) async -> ClusterStatus {
         let probed = selected ?? inventory.hosts
@@ -329,7 +329,7 @@ public enum StatusCollector {
     }
 
     /// Asks the first reachable member whose etcd answers; the others are only tried if it fails.
-    static func etcdStatus(on hosts: [ClusterupCore.Host], unreachable: Set<String>, settings: DeploySettings, sessions: HostSessions) async -> EtcdStatus {
+    static func etcdStatus(on hosts: [InventoryHost], unreachable: Set<String>, settings: DeploySettings, sessions: HostSessions) async -> EtcdStatus {
         let etcdctl = etcdctlPath(settings)
         let answer = await firstAnswer(from: hosts, unreachable: unreachable, sessions: sessions, step: "etcd") { host, connection in
             let list = try connection.run(Etcdctl.command(etcdctl, "member list -w json"), sudo: true, timeout: 20)
@@ -354,8 +354,8 @@ public enum StatusCollector {
     /// The cluster's answer from the first of `hosts` that gives one (an etcd member: its view
     /// is the cluster's), or the last error.
     static func firstAnswer<Value: Sendable>(
-        from hosts: [ClusterupCore.Host], unreachable: Set<String>, sessions: HostSessions, step: String,
-        _ ask: @escaping @Sendable (ClusterupCore.Host, SSHConnection) throws -> Value
+        from hosts: [InventoryHost], unreachable: Set<String>, sessions: HostSessions, step: String,
+        _ ask: @escaping @Sendable (InventoryHost, SSHConnection) throws -> Value
     ) async -> Result<Value, ClusterupError> {
         var lastError = "no etcd host is reachable"
         for host in hosts where !unreachable.contains(host.name) {
@@ -387,7 +387,7 @@ public enum RemoteCertificates {
         return result
     }
 
-    public static func collect(hosts: [ClusterupCore.Host], sessions: HostSessions, now: Date) async -> [HostResult<[InstalledCertificate]>] {
+    public static func collect(hosts: [InventoryHost], sessions: HostSessions, now: Date) async -> [HostResult<[InstalledCertificate]>] {
         await sessions.run(hosts, step: "reading certificates") { _, connection, _ in
             let output = try connection.checkedOutput(StatusProbe.certificatesScript(), timeout: 30)
             return StatusProbe.parseCertificates(ProbeSections(output), now: now)

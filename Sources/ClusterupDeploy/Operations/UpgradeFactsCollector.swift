@@ -38,7 +38,7 @@ public enum UpgradeFactsCollector {
 extension UpgradeFactsCollector {
     /// What each of `hosts` runs of each component its roles run, read as `upgrade plan` reads it
     /// (one round trip per host, in parallel); a host that does not answer is a failed result.
-    public static func versions(of hosts: [ClusterupCore.Host], inventory: Inventory, settings: DeploySettings,
+    public static func versions(of hosts: [InventoryHost], inventory: Inventory, settings: DeploySettings,
                                 sessions: HostSessions) async -> [HostResult<HostVersions>] {
         await sessions.run(hosts, step: "reading versions") { host, connection, _ in
             let script = StatusProbe.versionScript(for: host, inventory: inventory, settings: settings) + "true\n"
@@ -56,7 +56,7 @@ enum UpgradeProbe {
 
     /// The versions of the programs `host` runs (of `only` those, when given), whether it holds
     /// the VIP, and clusterup-vrrpd's recorded build.
-    static func script(for host: ClusterupCore.Host, inventory: Inventory, settings: DeploySettings, only: Set<String>? = nil) -> String {
+    static func script(for host: InventoryHost, inventory: Inventory, settings: DeploySettings, only: Set<String>? = nil) -> String {
         var script = StatusProbe.versionScript(for: host, inventory: inventory, settings: settings, only: only)
         if host.roles.contains(.lb), let vip = inventory.vip {
             script += StatusProbe.vipScript(vip.address)
@@ -68,7 +68,7 @@ enum UpgradeProbe {
         return script
     }
 
-    static func parse(_ output: String, host: ClusterupCore.Host, inventory: Inventory) throws -> Reading {
+    static func parse(_ output: String, host: InventoryHost, inventory: Inventory) throws -> Reading {
         let sections = ProbeSections(output)
         let build = sections.first("vrrpd-build")?.body.split(whereSeparator: \.isWhitespace).first.map(String.init)
         var installed: [UpgradeComponent: InstalledVersion] = [:]

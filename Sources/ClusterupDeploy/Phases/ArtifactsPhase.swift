@@ -9,7 +9,7 @@ struct ArtifactsPhase: DeployPhase {
     let title = "artifacts"
 
     /// The artifacts a host needs, by its roles and the VRRP backend.
-    static func needed(by host: ClusterupCore.Host, _ inventory: Inventory) -> [String] {
+    static func needed(by host: InventoryHost, _ inventory: Inventory) -> [String] {
         var names: [String] = []
         if host.roles.contains(.etcd) { names += ["etcd", "etcdctl"] }
         if host.roles.contains(.controlPlane) { names += Artifact.kubernetesComponents }

@@ -28,7 +28,7 @@ struct ControlPlanePhase: DeployPhase {
             controlPlane: session.inventory.hosts(withRole: .controlPlane).map(\.name),
             balancers: session.inventory.hosts(withRole: .lb).map(\.name),
             changes: changes, units: Self.units, skipped: session.skippedHosts, canDrain: restartGuard != nil)
-        let operation: @Sendable (ClusterupCore.Host, SSHConnection, HostReporter) throws -> Void = { host, connection, reporter in
+        let operation: @Sendable (InventoryHost, SSHConnection, HostReporter) throws -> Void = { host, connection, reporter in
             reporter.step("starting or restarting")
             let units = Self.units.map { ManagedUnit(name: $0, component: "control-plane") }
             for what in try applyUnitChanges(units, changes: changes[host.name]!, on: connection) {
@@ -59,7 +59,7 @@ struct ControlPlanePhase: DeployPhase {
 /// A host's own kube-apiserver answering /readyz (deploy's restarts, rollouts' undrain).
 public enum APIServerReady {
     /// Waits on the node until its own apiserver answers /readyz with 200, asking every `interval` s.
-    public static func wait(_ host: ClusterupCore.Host, connection: some RemoteShell, timeout: Duration, every interval: Double = 0.2) throws {
+    public static func wait(_ host: InventoryHost, connection: some RemoteShell, timeout: Duration, every interval: Double = 0.2) throws {
         let address = host.privateAddress.contains(":") ? "[\(host.privateAddress)]" : host.privateAddress
         let url = "https://\(address):6443/readyz"
         try RemoteWait.run(

@@ -120,7 +120,7 @@ struct EtcdPhase: DeployPhase {
     }
 
     /// A snapshot before touching a running cluster; kept on the anchor host.
-    func snapshot(_ session: DeploySession, on host: ClusterupCore.Host, etcdctl: String) async throws {
+    func snapshot(_ session: DeploySession, on host: InventoryHost, etcdctl: String) async throws {
         let dir = session.settings.etcd.backupDirectory
         let paths = try await session.onHosts([host], phase: title, step: "snapshot") { _, connection, _ in
             let path = "\(dir)/pre-deploy-\(Int(Date().timeIntervalSince1970)).db"
@@ -136,7 +136,7 @@ struct EtcdPhase: DeployPhase {
     /// when every member has been connected for 5 s, so the second of two joiners (recover
     /// re-adds two at once) is refused with "unhealthy cluster" just after the first started.
     /// Done once the peer URL is listed, so a retry after an add that did go through adds nothing.
-    static func addMember(_ peer: EtcdPeer, on host: ClusterupCore.Host, connection: some RemoteShell, etcdctl: String, timeout: Duration) throws {
+    static func addMember(_ peer: EtcdPeer, on host: InventoryHost, connection: some RemoteShell, etcdctl: String, timeout: Duration) throws {
         let listed = Etcdctl.command(etcdctl, "member list -w json") + " | grep -qF \(shellQuote("\"\(peer.peerURL)\""))"
         let add = Etcdctl.command(etcdctl, "member add \(shellQuote(peer.name)) --peer-urls=\(peer.peerURL)")
         try RemoteWait.run(
@@ -149,14 +149,14 @@ struct EtcdPhase: DeployPhase {
 
     /// The member that a starting member asks first whether it is bootstrapped: etcd asks the
     /// other members in the order of their peer URLs, as strings.
-    static func firstAsked(_ hosts: [ClusterupCore.Host]) -> ClusterupCore.Host {
+    static func firstAsked(_ hosts: [InventoryHost]) -> InventoryHost {
         hosts.min { EtcdPeer(name: $0.name, address: $0.privateAddress).peerURL < EtcdPeer(name: $1.name, address: $1.privateAddress).peerURL }!
     }
 
     /// Waits on the node until its member answers on the peer port (it has finished starting and
     /// can tell the others the cluster's members), with its own peer certificate. HTTP/1.1: curl's
     /// HTTP/2 requests to etcd 3.4's peer port end in a reset stream.
-    static func waitServingPeers(_ host: ClusterupCore.Host, connection: some RemoteShell, timeout: Duration) throws {
+    static func waitServingPeers(_ host: InventoryHost, connection: some RemoteShell, timeout: Duration) throws {
         let pki = NodeLayout.pkiDirectory
         let url = EtcdPeer(name: host.name, address: host.privateAddress).peerURL + "/members"
         let curl = "curl -sf --http1.1 --max-time 2 -o /dev/null --cacert \(pki)/etcd/ca.crt --cert \(pki)/etcd/peer.crt --key \(pki)/etcd/peer.key \(url)"
@@ -172,7 +172,7 @@ struct EtcdPhase: DeployPhase {
     /// Waits on the node until the member reports healthy on its own endpoint. etcdctl (a Go
     /// program) runs only once systemd says the unit is active: etcd's unit is Type=notify and
     /// becomes active when the member has joined the cluster.
-    static func waitHealthy(_ host: ClusterupCore.Host, connection: some RemoteShell, etcdctl: String, timeout: Duration) throws {
+    static func waitHealthy(_ host: InventoryHost, connection: some RemoteShell, etcdctl: String, timeout: Duration) throws {
         let endpoint = EtcdPeer(name: host.name, address: host.privateAddress).clientURL
         let health = Etcdctl.command(etcdctl, "endpoint health", endpoints: endpoint)
         try RemoteWait.run(

@@ -77,7 +77,7 @@ struct LoadBalancerPhase: DeployPhase {
         }
     }
 
-    func vipHolders(_ session: DeploySession, _ hosts: [ClusterupCore.Host]) async throws -> Set<String> {
+    func vipHolders(_ session: DeploySession, _ hosts: [InventoryHost]) async throws -> Set<String> {
         guard let vip = session.inventory.vip else { return [] }
         let held = try await session.onHosts(hosts, phase: title, step: "finding the VIP") { _, connection, _ in
             try VIPProbe.holds(vip.address, connection: connection)

@@ -47,7 +47,7 @@ public struct HostCheck: Sendable {
     public var worst: Preflight.Finding.Severity { findings.map(\.severity).max() ?? .ok }
 
     /// Runs the probe over `connection` (blocking) and judges it against the host's roles.
-    public static func run(_ host: ClusterupCore.Host, connection: some RemoteShell, lbPort: Int) throws -> HostCheck {
+    public static func run(_ host: InventoryHost, connection: some RemoteShell, lbPort: Int) throws -> HostCheck {
         let facts = try HostFacts.parse(try connection.checkedOutput(HostFacts.probeScript, sudo: true), host: host.name)
         // The clock alone, so the round trip bounds the error: skew is read against its midpoint.
         let before = Date()

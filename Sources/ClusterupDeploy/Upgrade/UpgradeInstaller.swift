@@ -45,7 +45,7 @@ public final class UpgradeInstaller: Sendable {
     }
 
     /// The open connections of `hosts`, by name, as the rollout's shells.
-    public func shells(_ hosts: [ClusterupCore.Host]) throws -> [String: any RemoteShell] {
+    public func shells(_ hosts: [InventoryHost]) throws -> [String: any RemoteShell] {
         var shells: [String: any RemoteShell] = [:]
         for host in hosts { shells[host.name] = try session.connection(host.name) }
         return shells
@@ -115,7 +115,7 @@ public final class UpgradeInstaller: Sendable {
 
     /// What `host` runs of each component now (`--version` of each program its roles run, or of
     /// `only` those), as `upgrade plan` reads it. Blocking.
-    public func versions(on host: ClusterupCore.Host, only components: Set<UpgradeComponent>? = nil) throws -> HostVersions {
+    public func versions(on host: InventoryHost, only components: Set<UpgradeComponent>? = nil) throws -> HostVersions {
         let connection = try session.connection(host.name)
         // A turn asks for its own component's `--version`, not every program the host runs.
         let script = UpgradeProbe.script(for: host, inventory: session.inventory, settings: session.settings,
