@@ -6,6 +6,8 @@ import ClusterupCore
 enum EtcdComponent {
     static let unitPath = "/etc/systemd/system/etcd.service"
     static let bootstrapPath = "/etc/clusterup/etcd-bootstrap.env"
+    /// The member's unit: what deploy keeps running, and the etcd phase (re)starts.
+    static let unit = ManagedUnit(name: "etcd.service", component: "etcd", restartOrder: .oneHostAtATime)
 
     static func describe(_ host: InventoryHost, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard host.roles.contains(.etcd) else { return }
@@ -17,13 +19,13 @@ enum EtcdComponent {
                 "binary": systemdWord(try inputs.artifactPath("etcd")), "dataDir": systemdWord(settings.dataDirectory),
                 "pki": NodeLayout.pkiDirectory, "extraArgs": settings.extraArgs.map(systemdWord),
             ]),
-            restarts: ["etcd.service"], component: "etcd"))
+            restarts: [unit.name], component: "etcd"))
         for artifact in ["etcd", "etcdctl"] {
-            if let binary = try inputs.uploadedArtifact(artifact, restarts: artifact == "etcd" ? ["etcd.service"] : [], component: "etcd") {
+            if let binary = try inputs.uploadedArtifact(artifact, restarts: artifact == "etcd" ? [unit.name] : [], component: "etcd") {
                 state.add(binary)
             }
         }
-        state.add(ManagedUnit(name: "etcd.service", component: "etcd", restartOrder: .oneHostAtATime))
+        state.add(unit)
         try describeSnapshots(host, inputs, into: &state)
     }
 

@@ -11,7 +11,7 @@ struct ControlPlanePhase: DeployPhase {
     let title = "control plane"
     let afterFailure = AfterFailure.nodesPartWay
     let changesHosts = true
-    static let units = ["kube-apiserver.service", "kube-controller-manager.service", "kube-scheduler.service"]
+    static let units = ControlPlaneComponent.units.map(\.name)
 
     func skipReason(_ session: DeploySession) -> String? {
         let hosts = session.inventory.hosts(withRole: .controlPlane)
@@ -31,8 +31,7 @@ struct ControlPlanePhase: DeployPhase {
             changes: changes, units: Self.units, skipped: session.skippedHosts, canDrain: restartGuard != nil)
         let operation: @Sendable (InventoryHost, SSHConnection, HostReporter) throws -> Void = { host, connection, reporter in
             reporter.step("starting or restarting")
-            let units = Self.units.map { ManagedUnit(name: $0, component: "control-plane") }
-            for what in try applyUnitChanges(units, changes: changes[host.name]!, on: connection) {
+            for what in try applyUnitChanges(ControlPlaneComponent.units, changes: changes[host.name]!, on: connection) {
                 session.note(host.name, what)
             }
             reporter.step("waiting for /readyz")

@@ -7,8 +7,6 @@ import Foundation
 /// (member add, then start), sheds removed members (member remove first), and restarts members
 /// whose files changed one at a time, waiting for each to be healthy again.
 struct EtcdPhase: DeployPhase {
-    static let unitName = "etcd.service"
-
     let title = "etcd"
     let afterFailure = AfterFailure.nodesPartWay
     let changesHosts = true
@@ -18,7 +16,7 @@ struct EtcdPhase: DeployPhase {
         if etcdHosts.isEmpty { return "no etcd hosts" }
         let (plan, changes) = session.with { ($0.etcdPlan, $0.changes) }
         let touched = etcdHosts.contains { host in
-            [EtcdPhase.unitName, EtcdComponent.snapshotTimer].contains { changes[host.name]?.touches($0) == true }
+            [EtcdComponent.unit.name, EtcdComponent.snapshotTimer].contains { changes[host.name]?.touches($0) == true }
         }
         return (plan?.isNoChange ?? true) && !touched ? "etcd members and files unchanged" : nil
     }
@@ -29,7 +27,7 @@ struct EtcdPhase: DeployPhase {
         let (plan, changes, members) = session.with { ($0.etcdPlan!, $0.changes, $0.etcdMembers) }
         let etcdctl = etcdctlPath(session.settings)
         let timeout = session.options.healthTimeout
-        let unit = ManagedUnit(name: "etcd.service", component: "etcd", restartOrder: .oneHostAtATime)
+        let unit = EtcdComponent.unit
 
         switch plan {
         case .bootstrap(let peers):
@@ -65,7 +63,7 @@ struct EtcdPhase: DeployPhase {
                 throw DeployFailure(phase: title, failures: [("etcd", "no running member to join through")],
                                     state: "No etcd membership was changed.")
             }
-            let restarting = etcdHosts.filter { !joining.contains($0.name) && changes[$0.name]?.touches("etcd.service") == true }
+            let restarting = etcdHosts.filter { !joining.contains($0.name) && changes[$0.name]?.touches(unit.name) == true }
             if !join.isEmpty || !remove.isEmpty || !restarting.isEmpty {
                 try await snapshot(session, on: anchor, etcdctl: etcdctl)
             }
@@ -103,7 +101,7 @@ struct EtcdPhase: DeployPhase {
                 }
             }
             // Restarts and starts of existing members: one at a time, healthy before the next.
-            let others = etcdHosts.filter { !joining.contains($0.name) && changes[$0.name]?.touches("etcd.service") == true }
+            let others = etcdHosts.filter { !joining.contains($0.name) && changes[$0.name]?.touches(unit.name) == true }
             try await session.oneHostAtATime(others, phase: self, step: "restarting etcd") { host, connection, reporter in
                 if let what = try applyUnitChange(unit, changes: changes[host.name]!, on: connection) {
                     reporter.step(what)

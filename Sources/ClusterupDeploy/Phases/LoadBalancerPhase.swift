@@ -11,12 +11,8 @@ struct LoadBalancerPhase: DeployPhase {
     let changesHosts = true
 
     func vrrpUnit(_ session: DeploySession) -> ManagedUnit {
-        session.inventory.vrrp?.backend == .keepalived
-            ? ManagedUnit(name: "keepalived.service", component: "vrrp", reload: true)
-            : ManagedUnit(name: "clusterup-vrrpd.service", component: "vrrp", reload: true)
+        LoadBalancerComponent.vrrpUnit(session.inventory.vrrp?.backend ?? .clusterupVRRPD)
     }
-
-    let haproxyName = "haproxy.service"
 
     func skipReason(_ session: DeploySession) -> String? {
         let hosts = session.inventory.hosts(withRole: .lb)
@@ -25,7 +21,7 @@ struct LoadBalancerPhase: DeployPhase {
         let vrrp = vrrpUnit(session).name
         let firewall = LoadBalancerComponent.firewallUnit
         return hosts.contains { host in
-            [haproxyName, vrrp, firewall].contains { changes[host.name]?.touches($0) == true }
+            [LoadBalancerComponent.haproxyUnit.name, vrrp, firewall].contains { changes[host.name]?.touches($0) == true }
                 || changes[host.name]?.writes(LoadBalancerComponent.firewallRuleset) == true
         }
             ? nil : "HAProxy and VRRP unchanged"
@@ -34,7 +30,7 @@ struct LoadBalancerPhase: DeployPhase {
     func run(_ session: DeploySession) async throws {
         let changes = session.with { $0.changes }
         let lbHosts = session.inventory.hosts(withRole: .lb)
-        let haproxy = ManagedUnit(name: haproxyName, component: "haproxy", reload: true)
+        let haproxy = LoadBalancerComponent.haproxyUnit
         let vrrp = vrrpUnit(session)
 
         let proxyHosts = lbHosts.filter { changes[$0.name]?.touches(haproxy.name) == true }
@@ -46,7 +42,7 @@ struct LoadBalancerPhase: DeployPhase {
         }
 
         // The VRRP allow-list (vrrp.firewall) is in place before any VRRP daemon starts or restarts.
-        let firewall = ManagedUnit(name: LoadBalancerComponent.firewallUnit, component: "vrrp")
+        let firewall = LoadBalancerComponent.firewall
         let firewallHosts = lbHosts.filter {
             changes[$0.name]?.touches(firewall.name) == true || changes[$0.name]?.writes(LoadBalancerComponent.firewallRuleset) == true
         }
