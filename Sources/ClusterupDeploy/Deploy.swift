@@ -39,8 +39,8 @@ public enum Deploy {
             for phase in phases {
                 try Task.checkCancellation()
                 try LockPhase.checkStillHeld(session)
-                if session.options.dryRun && phase.changesHosts {
-                    session.emit(.phaseSkipped(phase.title, reason: "dry run"))
+                if phase.changesHosts, let reason = session.mode.skipReason {
+                    session.emit(.phaseSkipped(phase.title, reason: reason))
                     continue
                 }
                 if let reason = phase.skipReason(session) {

@@ -11,6 +11,13 @@ public enum DeployPlanner {
         try LoadBalancerComponent.describe(host, inputs, into: &state)
         return state
     }
+
+    /// Every inventory host's desired state, by name.
+    public static func desiredStates(_ inputs: DeployInputs) throws -> [String: HostDesiredState] {
+        var states: [String: HostDesiredState] = [:]
+        for host in inputs.inventory.hosts { states[host.name] = try desiredState(for: host, inputs) }
+        return states
+    }
 }
 
 /// Every host with etcd or control-plane roles gets its share of the PKI.

@@ -130,6 +130,9 @@ public final class DeploySession: Sendable {
 
     func note(_ host: String?, _ text: String) { emit(.note(host: host, text)) }
 
+    /// Whether this run changes the hosts or only tells what it would change (`--dry-run`).
+    var mode: RunMode { RunMode(dryRun: options.dryRun) }
+
     /// Names of the hosts this run leaves out (unreachable, --skip-unreachable).
     var skippedHosts: Set<String> { Set(with { $0.skipped.keys }) }
 
@@ -143,7 +146,7 @@ public final class DeploySession: Sendable {
     /// phase naming every host that failed.
     @discardableResult
     func onHosts<Value: Sendable>(
-        _ hosts: [InventoryHost], phase: String, step: String,
+        _ hosts: [InventoryHost], phase: some DeployPhase, step: String,
         _ operation: @escaping @Sendable (InventoryHost, SSHConnection, HostReporter) throws -> Value
     ) async throws -> [String: Value] {
         // Skipped (unreachable) hosts are never worked on.
@@ -155,17 +158,16 @@ public final class DeploySession: Sendable {
         ) { [self] host, reporter in
             try operation(host, try connection(host.name), reporter)
         }
-        try failIfAny(results, phase: phase)
+        try Self.failIfAny(results, phase: phase)
         try Task.checkCancellation()
         return Dictionary(uniqueKeysWithValues: results.compactMap { r in r.value.map { (r.host, $0) } })
     }
 
-    /// Fails the phase naming every host whose operation failed, with what to do where known.
-    func failIfAny<Value>(_ results: [HostResult<Value>], phase: String) throws {
-        let failures = results.compactMap { result in result.error.map { (host: result.host, error: Self.explain($0)) } }
-        if !failures.isEmpty {
-            throw DeployFailure(phase: phase, failures: failures, state: stateAfterFailure(in: phase))
-        }
+    /// Fails the phase naming every host whose operation failed, with what to do where known, and
+    /// the state the phase's `afterFailure` says.
+    static func failIfAny<Value>(_ results: [HostResult<Value>], phase: some DeployPhase) throws {
+        let failures = results.compactMap { result in result.error.map { (host: result.host, error: explain($0)) } }
+        if !failures.isEmpty { throw phase.failure(failures) }
     }
 
     static func explain(_ error: any Error) -> String {
@@ -177,21 +179,12 @@ public final class DeploySession: Sendable {
 
     /// Runs `operation` on one host at a time, stopping at the first failure.
     func oneHostAtATime(
-        _ hosts: [InventoryHost], phase: String, step: String,
+        _ hosts: [InventoryHost], phase: some DeployPhase, step: String,
         _ operation: @escaping @Sendable (InventoryHost, SSHConnection, HostReporter) throws -> Void
     ) async throws {
         for host in hosts {
             try Task.checkCancellation()
             try await onHosts([host], phase: phase, step: step, operation)
-        }
-    }
-
-    func stateAfterFailure(in phase: String) -> String {
-        switch phase {
-        case "connect", "preflight", "lock", "artifacts", "pki", "plan":
-            return "No node was changed. Fix the cause and re-run deploy."
-        default:
-            return "Hosts that succeeded are consistent; the failed host(s) may be part-way through this phase. Re-running deploy resumes from what each host has."
         }
     }
 

@@ -53,6 +53,11 @@ public struct EtcdPeer: Sendable, Equatable {
         self.address = address
     }
 
+    /// The member an inventory host runs: its name, on its private address.
+    public init(_ host: InventoryHost) {
+        self.init(name: host.name, address: host.privateAddress)
+    }
+
     public var peerURL: String { "https://\(EtcdPeer.hostPort(address, 2380))" }
     public var clientURL: String { "https://\(EtcdPeer.hostPort(address, 2379))" }
 
@@ -113,6 +118,40 @@ public enum EtcdMembershipPlan: Sendable, Equatable {
 
     public static func initialCluster(bootstrapping peers: [EtcdPeer]) -> String {
         peers.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",")
+    }
+
+    /// What each member that starts for the first time is told (etcd's bootstrap file): all the
+    /// peers of a new cluster; for joiners, who come one at a time, the members before each.
+    /// Running members get none: they never see a change when the cluster grows.
+    public func bootstraps(members: [EtcdMember]?) -> [String: EtcdBootstrap] {
+        var bootstraps: [String: EtcdBootstrap] = [:]
+        switch self {
+        case .bootstrap(let peers):
+            let cluster = Self.initialCluster(bootstrapping: peers)
+            for peer in peers { bootstraps[peer.name] = EtcdBootstrap(initialCluster: cluster, state: .new) }
+        case .reconcile(let join, _):
+            var current = members ?? []
+            for peer in join {
+                bootstraps[peer.name] = EtcdBootstrap(initialCluster: Self.initialCluster(joining: peer, members: current), state: .existing)
+                current.append(EtcdMember(id: 0, name: peer.name, peerURLs: [peer.peerURL]))
+            }
+        }
+        return bootstraps
+    }
+}
+
+/// `ETCD_INITIAL_CLUSTER` and `ETCD_INITIAL_CLUSTER_STATE` for a member's first start.
+public struct EtcdBootstrap: Sendable, Equatable {
+    public enum State: String, Sendable, Equatable {
+        case new, existing
+    }
+
+    public var initialCluster: String
+    public var state: State
+
+    public init(initialCluster: String, state: State) {
+        self.initialCluster = initialCluster
+        self.state = state
     }
 }
 

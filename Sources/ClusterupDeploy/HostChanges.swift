@@ -22,6 +22,23 @@ public struct HostChanges: Sendable, Equatable {
         /// its connections, the VRRP daemon its mastership).
         case reload(String, because: [String])
         case disable(String)
+
+        public var unit: String {
+            switch self {
+            case .enable(let unit), .start(let unit), .restart(let unit, _), .reload(let unit, _), .disable(let unit): unit
+            }
+        }
+
+        /// What systemctl is asked to do, and the reports say.
+        public var verb: Verb {
+            switch self {
+            case .enable: .enable
+            case .start: .start
+            case .restart: .restart
+            case .reload: .reload
+            case .disable: .disable
+            }
+        }
     }
 
     public var host: String

@@ -3,26 +3,14 @@ import ClusterupSSH
 import Testing
 @testable import ClusterupDeploy
 
-/// A host whose file holds what `old` says.
-private final class FileShell: RemoteShell, @unchecked Sendable {
-    let hostName = "node1"
-    let old: String
-    init(old: String) { self.old = old }
-    func run(_ command: String, sudo: Bool, timeout: Double?) throws -> CommandResult {
-        CommandResult(exitStatus: 0, stdout: [], stderr: [], signal: nil)
-    }
-    func put(_ bytes: [UInt8], to path: String, mode: UInt32, owner: String?, group: String?) throws -> Bool { true }
-    func get(_ path: String) throws -> [UInt8] { Array(old.utf8) }
-    func putAll(_ files: [SSHConnection.UploadFile]) throws {}
-}
-
 @Suite struct DryRunSecretTests {
     func lines(old: String, new: String) throws -> [String] {
         var file = ManagedFile(path: "/etc/clusterup/vrrpd.yaml", text: new, mode: 0o600, component: "vrrp")
         file.secretLinePrefixes = ["auth_password:"]
         var changes = HostChanges(host: "node1")
         changes.files = [.init(file: file, reason: .content)]
-        return try PlanPhase.describe(changes, dryRun: true, connection: FileShell(old: old))
+        // The node's file as it is now: what the diff's "-" lines come from.
+        return PlanReport.details(changes, mode: .dry, current: [file.path: old])
     }
 
     @Test func aPasswordRemovedFromTheInventoryIsNotShownFromTheNodesOldFile() throws {

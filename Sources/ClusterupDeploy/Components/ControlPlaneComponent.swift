@@ -10,6 +10,14 @@ enum ControlPlaneComponent {
         ("admin.conf", nil as String?),
     ]
 
+    /// The units deploy keeps running on control-plane hosts, and the control plane phase
+    /// (re)starts, in this order.
+    static let units = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"].map(unit)
+
+    static func unit(_ program: String) -> ManagedUnit {
+        ManagedUnit(name: "\(program).service", component: "control-plane", restartOrder: .oneHostAtATime)
+    }
+
     static func describe(_ host: InventoryHost, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard host.roles.contains(.controlPlane) else { return }
         let inventory = inputs.inventory
@@ -34,17 +42,18 @@ enum ControlPlaneComponent {
             ("kube-scheduler", settings.schedulerExtraArgs),
         ]
         for (name, extraArgs) in components {
+            let unit = Self.unit(name)
             var context = common
             context["binary"] = systemdWord(try inputs.artifactPath(name))
             context["extraArgs"] = extraArgs.map(systemdWord)
             if name == "kube-apiserver" { context["etcdServers"] = EtcdComponent.clientURLs(inventory) }
             state.add(ManagedFile(
                 path: "/etc/systemd/system/\(name).service", text: try inputs.render("\(name).service", context),
-                restarts: ["\(name).service"], component: "control-plane"))
-            if let binary = try inputs.uploadedArtifact(name, restarts: ["\(name).service"], component: "control-plane") {
+                restarts: [unit.name], component: "control-plane"))
+            if let binary = try inputs.uploadedArtifact(name, restarts: [unit.name], component: "control-plane") {
                 state.add(binary)
             }
-            state.add(ManagedUnit(name: "\(name).service", component: "control-plane", restartOrder: .oneHostAtATime))
+            state.add(unit)
         }
     }
 }

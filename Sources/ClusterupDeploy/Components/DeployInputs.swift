@@ -16,13 +16,10 @@ public struct DeployInputs: Sendable {
     public var uploads: [String: [UInt8]]
     /// The rendered clusterup-vrrpd configuration file per lb host, or keepalived's.
     public var vrrpConfigs: [String: String]
-    /// Per etcd host joining or bootstrapping: the ETCD_INITIAL_CLUSTER value and state.
-    public var etcdBootstrap: [String: (initialCluster: String, state: String)]
 
     public init(
         inventory: Inventory, settings: DeploySettings, templates: TemplateSet, pki: PKIPlan,
-        pkiFiles: [String: [UInt8]], uploads: [String: [UInt8]], vrrpConfigs: [String: String],
-        etcdBootstrap: [String: (initialCluster: String, state: String)]
+        pkiFiles: [String: [UInt8]], uploads: [String: [UInt8]], vrrpConfigs: [String: String]
     ) {
         self.inventory = inventory
         self.settings = settings
@@ -31,7 +28,6 @@ public struct DeployInputs: Sendable {
         self.pkiFiles = pkiFiles
         self.uploads = uploads
         self.vrrpConfigs = vrrpConfigs
-        self.etcdBootstrap = etcdBootstrap
     }
 
     /// The node-side PKI directory (kubeadm's).

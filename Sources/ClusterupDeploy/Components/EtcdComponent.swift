@@ -6,6 +6,8 @@ import ClusterupCore
 enum EtcdComponent {
     static let unitPath = "/etc/systemd/system/etcd.service"
     static let bootstrapPath = "/etc/clusterup/etcd-bootstrap.env"
+    /// The member's unit: what deploy keeps running, and the etcd phase (re)starts.
+    static let unit = ManagedUnit(name: "etcd.service", component: "etcd", restartOrder: .oneHostAtATime)
 
     static func describe(_ host: InventoryHost, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard host.roles.contains(.etcd) else { return }
@@ -17,25 +19,26 @@ enum EtcdComponent {
                 "binary": systemdWord(try inputs.artifactPath("etcd")), "dataDir": systemdWord(settings.dataDirectory),
                 "pki": NodeLayout.pkiDirectory, "extraArgs": settings.extraArgs.map(systemdWord),
             ]),
-            restarts: ["etcd.service"], component: "etcd"))
-        // Only a member that is about to start for the first time gets (a new) bootstrap file:
-        // running members never see a change when the cluster grows.
-        if let bootstrap = inputs.etcdBootstrap[host.name] {
-            state.add(ManagedFile(
-                path: bootstrapPath,
-                text: try inputs.render("etcd-bootstrap.env", [
-                    "cluster": inputs.inventory.cluster, "name": host.name,
-                    "initialCluster": bootstrap.initialCluster, "initialState": bootstrap.state,
-                ]),
-                component: "etcd"))
-        }
+            restarts: [unit.name], component: "etcd"))
         for artifact in ["etcd", "etcdctl"] {
-            if let binary = try inputs.uploadedArtifact(artifact, restarts: artifact == "etcd" ? ["etcd.service"] : [], component: "etcd") {
+            if let binary = try inputs.uploadedArtifact(artifact, restarts: artifact == "etcd" ? [unit.name] : [], component: "etcd") {
                 state.add(binary)
             }
         }
-        state.add(ManagedUnit(name: "etcd.service", component: "etcd", restartOrder: .oneHostAtATime))
+        state.add(unit)
         try describeSnapshots(host, inputs, into: &state)
+    }
+
+    /// The bootstrap file of a member about to start for the first time. Not part of `describe`:
+    /// which members get one depends on the membership the plan reads (`DeployPlan`).
+    static func bootstrapFile(for host: InventoryHost, _ bootstrap: EtcdBootstrap, _ inputs: DeployInputs) throws -> ManagedFile {
+        ManagedFile(
+            path: bootstrapPath,
+            text: try inputs.render("etcd-bootstrap.env", [
+                "cluster": inputs.inventory.cluster, "name": host.name,
+                "initialCluster": bootstrap.initialCluster, "initialState": bootstrap.state.rawValue,
+            ]),
+            component: "etcd")
     }
 
     static let snapshotScriptPath = "/etc/clusterup/etcd-snapshot.sh"
@@ -76,7 +79,7 @@ enum EtcdComponent {
 
     /// `--etcd-servers` for kube-apiserver: every etcd member's client URL.
     static func clientURLs(_ inventory: Inventory) -> String {
-        inventory.hosts(withRole: .etcd).map { EtcdPeer(name: $0.name, address: $0.privateAddress).clientURL }
+        inventory.hosts(withRole: .etcd).map { EtcdPeer($0).clientURL }
             .joined(separator: ",")
     }
 }

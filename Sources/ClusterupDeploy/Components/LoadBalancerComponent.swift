@@ -13,6 +13,15 @@ enum LoadBalancerComponent {
     static let firewallRuleset = "/etc/clusterup/vrrp-firewall.nft"
     static let firewallUnit = "clusterup-vrrp-firewall.service"
     static let firewallTable = "inet clusterup_vrrp"
+    /// The units deploy keeps running on lb hosts, and the load balancer phase (re)starts or reloads.
+    static let haproxyUnit = ManagedUnit(name: "haproxy.service", component: "haproxy", reload: true)
+    static let firewall = ManagedUnit(name: firewallUnit, component: "vrrp")
+    static func vrrpUnit(_ backend: VRRPSettings.Backend) -> ManagedUnit {
+        switch backend {
+        case .clusterupVRRPD: ManagedUnit(name: "clusterup-vrrpd.service", component: "vrrp", reload: true)
+        case .keepalived: ManagedUnit(name: "keepalived.service", component: "vrrp", reload: true)
+        }
+    }
     /// Deletes the allow-list's table if it is loaded; forgets a failed stop of its unit.
     static let liftFirewall = """
         if command -v nft >/dev/null 2>&1 && nft list table \(firewallTable) >/dev/null 2>&1; then nft delete table \(firewallTable) && echo "removed nftables table \(firewallTable)"; fi
@@ -36,7 +45,7 @@ enum LoadBalancerComponent {
                 "cluster": cluster, "vip": vip.isIPv6 ? "[\(vip.address)]" : vip.address, "port": vip.port,
                 "backends": backends, "apiserverPort": 6443, "statsPort": HAProxyNode.statsPort, "adminSocket": HAProxyNode.adminSocket, "backend": HAProxyNode.apiserverBackend, "checkInterval": "1s",
             ]),
-            restarts: ["haproxy.service"], component: "haproxy"))
+            restarts: [haproxyUnit.name], component: "haproxy"))
         // Debian's unit leaves the descriptor limit at systemd's default; maxconn needs more. The
         // stats socket lives in /run/haproxy, which the package's tmpfiles.d rule makes at boot:
         // apply the rule again before each start, so a boot where systemd-tmpfiles-setup failed
@@ -50,8 +59,8 @@ enum LoadBalancerComponent {
                 ExecStartPre=-systemd-tmpfiles --create haproxy.conf
 
                 """,
-            restarts: ["haproxy.service"], component: "haproxy"))
-        state.add(ManagedUnit(name: "haproxy.service", component: "haproxy", reload: true))
+            restarts: [haproxyUnit.name], component: "haproxy"))
+        state.add(haproxyUnit)
 
         guard let vrrp = inventory.vrrp, let config = inputs.vrrpConfigs[host.name] else {
             throw ClusterupError.badInput(
@@ -70,7 +79,7 @@ enum LoadBalancerComponent {
                     "cluster": cluster, "nft": systemdWord(try inputs.artifactPath("nft")), "ruleset": firewallRuleset,
                 ]),
                 restarts: [firewallUnit], component: "vrrp"))
-            state.add(ManagedUnit(name: firewallUnit, component: "vrrp"))
+            state.add(firewall)
         } else {
             // `firewall: false` lifts the allow-list again: the unit is stopped and disabled, and
             // the table deleted even where the unit's ExecStop could not run (seen in containers:
@@ -78,21 +87,22 @@ enum LoadBalancerComponent {
             state.disabledUnits.append(firewallUnit)
             state.afterDisabling[firewallUnit] = liftFirewall
         }
+        let daemon = vrrpUnit(vrrp.backend)
         switch vrrp.backend {
         case .clusterupVRRPD:
             let binaryPath = try inputs.artifactPath("clusterup-vrrpd")
             var digestFile: String? = nil
-            if let binary = try inputs.uploadedArtifact("clusterup-vrrpd", restarts: ["clusterup-vrrpd.service"], component: "vrrp") {
+            if let binary = try inputs.uploadedArtifact("clusterup-vrrpd", restarts: [daemon.name], component: "vrrp") {
                 state.add(binary)
                 // The node checks the binary it runs as root against the digest deploy uploaded it
                 // with, before every start: a file changed on the node since does not start.
                 digestFile = vrrpdDigest
                 state.add(ManagedFile(
                     path: vrrpdDigest, text: "\(sha256Hex(binary.content))  \(binaryPath)\n",
-                    restarts: ["clusterup-vrrpd.service"], component: "vrrp"))
+                    restarts: [daemon.name], component: "vrrp"))
             }
             var daemonConfig = ManagedFile(path: vrrpdConfig, text: config, mode: 0o600,
-                                           restarts: ["clusterup-vrrpd.service"], component: "vrrp")
+                                           restarts: [daemon.name], component: "vrrp")
             daemonConfig.secretLinePrefixes = ["auth_password:"]
             state.add(daemonConfig)
             state.add(ManagedFile(
@@ -102,16 +112,16 @@ enum LoadBalancerComponent {
                     "binary": systemdWord(binaryPath), "config": vrrpdConfig,
                     "digest_file": digestFile ?? false as Any,
                 ]),
-                restarts: ["clusterup-vrrpd.service"], component: "vrrp"))
-            state.add(ManagedUnit(name: "clusterup-vrrpd.service", component: "vrrp", reload: true))
-            state.disabledUnits.append("keepalived.service")
+                restarts: [daemon.name], component: "vrrp"))
+            state.add(daemon)
+            state.disabledUnits.append(vrrpUnit(.keepalived).name)
         case .keepalived:
             var keepalived = ManagedFile(path: keepalivedConfig, text: config, mode: 0o600,
-                                         restarts: ["keepalived.service"], component: "vrrp")
+                                         restarts: [daemon.name], component: "vrrp")
             keepalived.secretLinePrefixes = ["auth_pass"]
             state.add(keepalived)
-            state.add(ManagedUnit(name: "keepalived.service", component: "vrrp", reload: true))
-            state.disabledUnits.append("clusterup-vrrpd.service")
+            state.add(daemon)
+            state.disabledUnits.append(vrrpUnit(.clusterupVRRPD).name)
         }
     }
 

@@ -7,6 +7,7 @@ import ClusterupSSH
 /// Services are (re)started by the component phases after it, in an order that keeps quorum.
 struct ApplyFilesPhase: DeployPhase {
     let title = "write files"
+    let afterFailure = AfterFailure.nodesPartWay
     let changesHosts = true
 
     func skipReason(_ session: DeploySession) -> String? {
@@ -16,7 +17,7 @@ struct ApplyFilesPhase: DeployPhase {
     func run(_ session: DeploySession) async throws {
         let (changes, desired) = session.with { ($0.changes, $0.desired) }
         let hosts = session.inventory.hosts.filter { changes[$0.name]?.isEmpty == false }
-        try await session.onHosts(hosts, phase: title, step: "writing") { host, connection, reporter in
+        try await session.onHosts(hosts, phase: self, step: "writing") { host, connection, reporter in
             let hostChanges = changes[host.name]!
             let directories = Set(hostChanges.files.map { parent(of: $0.file.path) })
             if !directories.isEmpty {
@@ -116,16 +117,14 @@ func applyUnitChanges(_ units: [ManagedUnit], changes: HostChanges, on connectio
     var lines: [String] = []
     var done: [String] = []
     for unit in units {
-        for action in changes.units {
-            let verb: String
+        for action in changes.units where action.unit == unit.name {
             switch action {
-            case .start(let name) where name == unit.name: verb = "start"
-            case .restart(let name, _) where name == unit.name: verb = "restart"
-            case .reload(let name, _) where name == unit.name: verb = "reload"
-            default: continue
+            case .start, .restart, .reload:
+                lines.append("systemctl \(action.verb.base) \(shellQuote(unit.name)) || exit $?")
+                done.append("\(action.verb.past) \(unit.name)")
+            case .enable, .disable:
+                continue
             }
-            lines.append("systemctl \(verb) \(shellQuote(unit.name)) || exit $?")
-            done.append("\(verb)ed \(unit.name)")  // started, restarted, reloaded
             break
         }
     }

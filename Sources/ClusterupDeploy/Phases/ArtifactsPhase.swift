@@ -7,6 +7,9 @@ import Foundation
 /// their sha256) and reads local files for upload, and checks programs said to be present.
 struct ArtifactsPhase: DeployPhase {
     let title = "artifacts"
+    /// Packages are installed host by host. (What fails before, fetching and reading on this
+    /// machine, leaves the nodes unchanged and says so.)
+    let afterFailure = AfterFailure.nodesPartWay
 
     /// The artifacts a host needs, by its roles and the VRRP backend.
     static func needed(by host: InventoryHost, _ inventory: Inventory) -> [String] {
@@ -30,7 +33,7 @@ struct ArtifactsPhase: DeployPhase {
             throw DeployFailure(
                 phase: title,
                 failures: unknown.map { ("inventory", "no artifact for \($0): add `artifacts: {\($0): {url: …, sha256: …}}`, `{file: …}` or `{present: …}`") },
-                state: session.stateAfterFailure(in: title))
+                state: AfterFailure.nodesUnchanged.state)
         }
         // Downloads and file reads block: they run on FanOut's threads, not the cooperative pool.
         let cache = ArtifactCache(directory: session.options.cacheDirectory)
@@ -52,12 +55,12 @@ struct ArtifactsPhase: DeployPhase {
         if !failures.isEmpty {
             // Nothing was uploaded: a wrong digest or member is the inventory's to fix (exit 2).
             let allBadInput = fetched.compactMap(\.error).allSatisfy { ($0 as? ClusterupError)?.kind == .badInput }
-            throw DeployFailure(phase: title, failures: failures, state: session.stateAfterFailure(in: title), exitCode: allBadInput ? 2 : 1)
+            throw DeployFailure(phase: title, failures: failures, state: AfterFailure.nodesUnchanged.state, exitCode: allBadInput ? 2 : 1)
         }
         session.with { $0.uploads = uploads }
 
-        let dryRun = session.options.dryRun
-        try await session.onHosts(inventory.hosts, phase: title, step: "checking") { host, connection, reporter in
+        let mode = session.mode
+        try await session.onHosts(inventory.hosts, phase: self, step: "checking") { host, connection, reporter in
             let artifacts = Self.needed(by: host, inventory).compactMap { settings.artifact($0) }
             // Every check of the host in one round trip; installs (rare) each get their own.
             var found = Self.parseChecks(try connection.checkedOutput(Self.checkScript(artifacts)))
@@ -68,14 +71,10 @@ struct ArtifactsPhase: DeployPhase {
                 case .package(let package):
                     let output = found[name] ?? ""
                     if output.contains("install ok installed") || output.hasPrefix(package) { continue }
-                    if dryRun {
-                        session.note(host.name, "would install package \(package) (for \(name))")
-                        continue
-                    }
-                    reporter.step("installing \(package)")
-                    _ = try connection.checkedOutput(Self.installScript(package), timeout: 900)
-                    session.note(host.name, "installed package \(package)")
-                    installedSinceCheck = true
+                    session.note(host.name, try mode.perform(.install, "package \(package) (for \(name))", progress: reporter.step) {
+                        _ = try connection.checkedOutput(Self.installScript(package), timeout: 900)
+                        installedSinceCheck = true
+                    })
                 case .present:
                     let version = artifact.version
                     if installedSinceCheck {

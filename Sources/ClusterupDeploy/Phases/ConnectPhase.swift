@@ -3,6 +3,7 @@ import ClusterupCore
 /// Opens one SSH connection per host, in parallel; every later phase reuses them.
 struct ConnectPhase: DeployPhase {
     let title = "connect"
+    let afterFailure = AfterFailure.nodesUnchanged
 
     func run(_ session: DeploySession) async throws {
         let connector = session.connector

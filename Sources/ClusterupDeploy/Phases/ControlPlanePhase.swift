@@ -9,8 +9,9 @@ import Foundation
 /// (ControlPlaneRestarts decides).
 struct ControlPlanePhase: DeployPhase {
     let title = "control plane"
+    let afterFailure = AfterFailure.nodesPartWay
     let changesHosts = true
-    static let units = ["kube-apiserver.service", "kube-controller-manager.service", "kube-scheduler.service"]
+    static let units = ControlPlaneComponent.units.map(\.name)
 
     func skipReason(_ session: DeploySession) -> String? {
         let hosts = session.inventory.hosts(withRole: .controlPlane)
@@ -30,8 +31,7 @@ struct ControlPlanePhase: DeployPhase {
             changes: changes, units: Self.units, skipped: session.skippedHosts, canDrain: restartGuard != nil)
         let operation: @Sendable (InventoryHost, SSHConnection, HostReporter) throws -> Void = { host, connection, reporter in
             reporter.step("starting or restarting")
-            let units = Self.units.map { ManagedUnit(name: $0, component: "control-plane") }
-            for what in try applyUnitChanges(units, changes: changes[host.name]!, on: connection) {
+            for what in try applyUnitChanges(ControlPlaneComponent.units, changes: changes[host.name]!, on: connection) {
                 session.note(host.name, what)
             }
             reporter.step("waiting for /readyz")
@@ -39,11 +39,11 @@ struct ControlPlanePhase: DeployPhase {
         }
         // Hosts with nothing running yet start together; running ones restart one at a time,
         // each drained from every running HAProxy first and taken back once it answers /readyz.
-        try await session.onHosts(plan.fresh.compactMap(session.inventory.host(named:)), phase: title, step: "starting") { try operation($0, $1, $2) }
+        try await session.onHosts(plan.fresh.compactMap(session.inventory.host(named:)), phase: self, step: "starting") { try operation($0, $1, $2) }
         for turn in plan.rolling {
             guard let host = session.inventory.host(named: turn.host) else { continue }
             let balancers = try Dictionary(uniqueKeysWithValues: turn.drainThrough.map { ($0, try session.connection($0) as any RemoteShell) })
-            try await session.oneHostAtATime([host], phase: title, step: "restarting") { host, connection, reporter in
+            try await session.oneHostAtATime([host], phase: self, step: "restarting") { host, connection, reporter in
                 guard let restartGuard, !balancers.isEmpty else { return try operation(host, connection, reporter) }
                 reporter.step("draining from \(balancers.count) HAProxy")
                 session.note(host.name, try restartGuard.drain(host.name, balancers: balancers))

@@ -7,9 +7,8 @@ import Foundation
 /// (member add, then start), sheds removed members (member remove first), and restarts members
 /// whose files changed one at a time, waiting for each to be healthy again.
 struct EtcdPhase: DeployPhase {
-    static let unitName = "etcd.service"
-
     let title = "etcd"
+    let afterFailure = AfterFailure.nodesPartWay
     let changesHosts = true
 
     func skipReason(_ session: DeploySession) -> String? {
@@ -17,7 +16,7 @@ struct EtcdPhase: DeployPhase {
         if etcdHosts.isEmpty { return "no etcd hosts" }
         let (plan, changes) = session.with { ($0.etcdPlan, $0.changes) }
         let touched = etcdHosts.contains { host in
-            [EtcdPhase.unitName, EtcdComponent.snapshotTimer].contains { changes[host.name]?.touches($0) == true }
+            [EtcdComponent.unit.name, EtcdComponent.snapshotTimer].contains { changes[host.name]?.touches($0) == true }
         }
         return (plan?.isNoChange ?? true) && !touched ? "etcd members and files unchanged" : nil
     }
@@ -26,9 +25,9 @@ struct EtcdPhase: DeployPhase {
         let inventory = session.inventory
         let etcdHosts = inventory.hosts(withRole: .etcd)
         let (plan, changes, members) = session.with { ($0.etcdPlan!, $0.changes, $0.etcdMembers) }
-        let etcdctl = session.settings.artifact("etcdctl")?.path ?? "etcdctl"
+        let etcdctl = etcdctlPath(session.settings)
         let timeout = session.options.healthTimeout
-        let unit = ManagedUnit(name: "etcd.service", component: "etcd", restartOrder: .oneHostAtATime)
+        let unit = EtcdComponent.unit
 
         switch plan {
         case .bootstrap(let peers):
@@ -41,7 +40,7 @@ struct EtcdPhase: DeployPhase {
             // alone; once it serves its peer port, the others' first question is answered.
             // Only a head start: if it does not serve within a few seconds, the others start anyway.
             let first = Self.firstAsked(hosts)
-            try await session.onHosts([first], phase: title, step: "starting etcd") { host, connection, _ in
+            try await session.onHosts([first], phase: self, step: "starting etcd") { host, connection, _ in
                 _ = try connection.checkedOutput("systemctl start --no-block etcd.service")
                 do {
                     try EtcdPhase.waitServingPeers(host, connection: connection, timeout: .seconds(10))
@@ -49,10 +48,10 @@ struct EtcdPhase: DeployPhase {
                     session.note(host.name, "etcd: starting the other members without waiting: \(error.message)")
                 }
             }
-            try await session.onHosts(hosts.filter { $0 != first }, phase: title, step: "starting etcd") { _, connection, _ in
+            try await session.onHosts(hosts.filter { $0 != first }, phase: self, step: "starting etcd") { _, connection, _ in
                 _ = try connection.checkedOutput("systemctl start --no-block etcd.service")
             }
-            try await session.onHosts(hosts, phase: title, step: "waiting for health") { host, connection, _ in
+            try await session.onHosts(hosts, phase: self, step: "waiting for health") { host, connection, _ in
                 try EtcdPhase.waitHealthy(host, connection: connection, etcdctl: etcdctl, timeout: timeout)
             }
             session.note(nil, "etcd: cluster of \(hosts.count) member(s) bootstrapped")
@@ -64,7 +63,7 @@ struct EtcdPhase: DeployPhase {
                 throw DeployFailure(phase: title, failures: [("etcd", "no running member to join through")],
                                     state: "No etcd membership was changed.")
             }
-            let restarting = etcdHosts.filter { !joining.contains($0.name) && changes[$0.name]?.touches("etcd.service") == true }
+            let restarting = etcdHosts.filter { !joining.contains($0.name) && changes[$0.name]?.touches(unit.name) == true }
             if !join.isEmpty || !remove.isEmpty || !restarting.isEmpty {
                 try await snapshot(session, on: anchor, etcdctl: etcdctl)
             }
@@ -72,38 +71,38 @@ struct EtcdPhase: DeployPhase {
                 guard let host = inventory.host(named: peer.name) else { continue }
                 let alreadyAdded = members?.contains { $0.peerURLs.contains(peer.peerURL) } ?? false
                 if !alreadyAdded {
-                    try await session.onHosts([anchor], phase: title, step: "member add \(peer.name)") { host, connection, _ in
+                    try await session.onHosts([anchor], phase: self, step: "member add \(peer.name)") { host, connection, _ in
                         try EtcdPhase.addMember(peer, on: host, connection: connection, etcdctl: etcdctl, timeout: timeout)
                     }
                 }
-                try await session.onHosts([host], phase: title, step: "starting etcd") { host, connection, _ in
+                try await session.onHosts([host], phase: self, step: "starting etcd") { host, connection, _ in
                     _ = try connection.checkedOutput("systemctl start etcd.service", timeout: timeout.totalSeconds)
                     try EtcdPhase.waitHealthy(host, connection: connection, etcdctl: etcdctl, timeout: timeout)
                 }
                 session.note(peer.name, "etcd: member \(peer.name) joined")
             }
             for member in remove {
-                try await session.onHosts([anchor], phase: title, step: "member remove") { _, connection, _ in
+                try await session.onHosts([anchor], phase: self, step: "member remove") { _, connection, _ in
                     _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "member remove \(member.hexID)"))
                 }
                 session.note(nil, "etcd: member \(member.name.isEmpty ? member.hexID : member.name) removed")
-                let inInventory = inventory.hosts.contains { h in member.peerURLs.contains(EtcdPeer(name: h.name, address: h.privateAddress).peerURL) }
+                let inInventory = inventory.hosts.contains { h in member.peerURLs.contains(EtcdPeer(h).peerURL) }
                 if !inInventory {
                     session.note(nil, UnreachableHosts.leftBehind(member: member.name.isEmpty ? member.hexID : member.name, removedThrough: anchor.name))
                 }
                 // A host still in the inventory but no longer an etcd host: stop its member and
                 // keep its data aside (never delete data).
-                if let host = inventory.hosts.first(where: { h in member.peerURLs.contains(EtcdPeer(name: h.name, address: h.privateAddress).peerURL) }) {
+                if let host = inventory.hosts.first(where: { h in member.peerURLs.contains(EtcdPeer(h).peerURL) }) {
                     let dataDir = session.settings.etcd.dataDirectory
-                    try await session.onHosts([host], phase: title, step: "stopping removed member") { _, connection, _ in
+                    try await session.onHosts([host], phase: self, step: "stopping removed member") { _, connection, _ in
                         _ = try connection.checkedOutput(
                             "systemctl disable -q --now etcd.service; [ -d \(shellQuote(dataDir)) ] && mv \(shellQuote(dataDir)) \(shellQuote(dataDir)).removed-$(date +%Y%m%d%H%M%S) || true")
                     }
                 }
             }
             // Restarts and starts of existing members: one at a time, healthy before the next.
-            let others = etcdHosts.filter { !joining.contains($0.name) && changes[$0.name]?.touches("etcd.service") == true }
-            try await session.oneHostAtATime(others, phase: title, step: "restarting etcd") { host, connection, reporter in
+            let others = etcdHosts.filter { !joining.contains($0.name) && changes[$0.name]?.touches(unit.name) == true }
+            try await session.oneHostAtATime(others, phase: self, step: "restarting etcd") { host, connection, reporter in
                 if let what = try applyUnitChange(unit, changes: changes[host.name]!, on: connection) {
                     reporter.step(what)
                     session.note(host.name, what)
@@ -114,7 +113,7 @@ struct EtcdPhase: DeployPhase {
         // etcd.snapshots: the timer starts (or restarts on a new interval) once its member runs.
         let timer = ManagedUnit(name: EtcdComponent.snapshotTimer, component: "etcd")
         let timed = etcdHosts.filter { changes[$0.name]?.touches(timer.name) == true }
-        try await session.onHosts(timed, phase: title, step: "snapshot timer") { host, connection, _ in
+        try await session.onHosts(timed, phase: self, step: "snapshot timer") { host, connection, _ in
             if let what = try applyUnitChange(timer, changes: changes[host.name]!, on: connection) { session.note(host.name, what) }
         }
     }
@@ -122,7 +121,7 @@ struct EtcdPhase: DeployPhase {
     /// A snapshot before touching a running cluster; kept on the anchor host.
     func snapshot(_ session: DeploySession, on host: InventoryHost, etcdctl: String) async throws {
         let dir = session.settings.etcd.backupDirectory
-        let paths = try await session.onHosts([host], phase: title, step: "snapshot") { _, connection, _ in
+        let paths = try await session.onHosts([host], phase: self, step: "snapshot") { _, connection, _ in
             let path = "\(dir)/pre-deploy-\(Int(Date().timeIntervalSince1970)).db"
             _ = try connection.checkedOutput(
                 "install -d -m 0700 \(shellQuote(dir)) && " + Etcdctl.command(etcdctl, "snapshot save \(shellQuote(path))"),
@@ -150,7 +149,7 @@ struct EtcdPhase: DeployPhase {
     /// The member that a starting member asks first whether it is bootstrapped: etcd asks the
     /// other members in the order of their peer URLs, as strings.
     static func firstAsked(_ hosts: [InventoryHost]) -> InventoryHost {
-        hosts.min { EtcdPeer(name: $0.name, address: $0.privateAddress).peerURL < EtcdPeer(name: $1.name, address: $1.privateAddress).peerURL }!
+        hosts.min { EtcdPeer($0).peerURL < EtcdPeer($1).peerURL }!
     }
 
     /// Waits on the node until its member answers on the peer port (it has finished starting and
@@ -158,7 +157,7 @@ struct EtcdPhase: DeployPhase {
     /// HTTP/2 requests to etcd 3.4's peer port end in a reset stream.
     static func waitServingPeers(_ host: InventoryHost, connection: some RemoteShell, timeout: Duration) throws {
         let pki = NodeLayout.pkiDirectory
-        let url = EtcdPeer(name: host.name, address: host.privateAddress).peerURL + "/members"
+        let url = EtcdPeer(host).peerURL + "/members"
         let curl = "curl -sf --http1.1 --max-time 2 -o /dev/null --cacert \(pki)/etcd/ca.crt --cert \(pki)/etcd/peer.crt --key \(pki)/etcd/peer.key \(url)"
         try RemoteWait.run(
             until: curl, explain: "echo \"etcd.service is $(systemctl is-active etcd.service); \(url): $(\(curl) 2>&1)\"",
@@ -173,7 +172,7 @@ struct EtcdPhase: DeployPhase {
     /// program) runs only once systemd says the unit is active: etcd's unit is Type=notify and
     /// becomes active when the member has joined the cluster.
     static func waitHealthy(_ host: InventoryHost, connection: some RemoteShell, etcdctl: String, timeout: Duration) throws {
-        let endpoint = EtcdPeer(name: host.name, address: host.privateAddress).clientURL
+        let endpoint = EtcdPeer(host).clientURL
         let health = Etcdctl.command(etcdctl, "endpoint health", endpoints: endpoint)
         try RemoteWait.run(
             until: "systemctl is-active -q etcd.service && \(health)",

@@ -7,15 +7,12 @@ import ClusterupSSH
 /// once.
 struct LoadBalancerPhase: DeployPhase {
     let title = "load balancer"
+    let afterFailure = AfterFailure.nodesPartWay
     let changesHosts = true
 
     func vrrpUnit(_ session: DeploySession) -> ManagedUnit {
-        session.inventory.vrrp?.backend == .keepalived
-            ? ManagedUnit(name: "keepalived.service", component: "vrrp", reload: true)
-            : ManagedUnit(name: "clusterup-vrrpd.service", component: "vrrp", reload: true)
+        LoadBalancerComponent.vrrpUnit(session.inventory.vrrp?.backend ?? .clusterupVRRPD)
     }
-
-    let haproxyName = "haproxy.service"
 
     func skipReason(_ session: DeploySession) -> String? {
         let hosts = session.inventory.hosts(withRole: .lb)
@@ -24,7 +21,7 @@ struct LoadBalancerPhase: DeployPhase {
         let vrrp = vrrpUnit(session).name
         let firewall = LoadBalancerComponent.firewallUnit
         return hosts.contains { host in
-            [haproxyName, vrrp, firewall].contains { changes[host.name]?.touches($0) == true }
+            [LoadBalancerComponent.haproxyUnit.name, vrrp, firewall].contains { changes[host.name]?.touches($0) == true }
                 || changes[host.name]?.writes(LoadBalancerComponent.firewallRuleset) == true
         }
             ? nil : "HAProxy and VRRP unchanged"
@@ -33,11 +30,11 @@ struct LoadBalancerPhase: DeployPhase {
     func run(_ session: DeploySession) async throws {
         let changes = session.with { $0.changes }
         let lbHosts = session.inventory.hosts(withRole: .lb)
-        let haproxy = ManagedUnit(name: haproxyName, component: "haproxy", reload: true)
+        let haproxy = LoadBalancerComponent.haproxyUnit
         let vrrp = vrrpUnit(session)
 
         let proxyHosts = lbHosts.filter { changes[$0.name]?.touches(haproxy.name) == true }
-        try await session.onHosts(proxyHosts, phase: title, step: "haproxy") { host, connection, reporter in
+        try await session.onHosts(proxyHosts, phase: self, step: "haproxy") { host, connection, reporter in
             if let what = try applyUnitChange(haproxy, changes: changes[host.name]!, on: connection) {
                 reporter.step(what)
                 session.note(host.name, what)
@@ -45,12 +42,12 @@ struct LoadBalancerPhase: DeployPhase {
         }
 
         // The VRRP allow-list (vrrp.firewall) is in place before any VRRP daemon starts or restarts.
-        let firewall = ManagedUnit(name: LoadBalancerComponent.firewallUnit, component: "vrrp")
+        let firewall = LoadBalancerComponent.firewall
         let firewallHosts = lbHosts.filter {
             changes[$0.name]?.touches(firewall.name) == true || changes[$0.name]?.writes(LoadBalancerComponent.firewallRuleset) == true
         }
         let nft = session.settings.artifact("nft")?.path ?? "nft"
-        try await session.onHosts(firewallHosts, phase: title, step: "VRRP allow-list") { host, connection, _ in
+        try await session.onHosts(firewallHosts, phase: self, step: "VRRP allow-list") { host, connection, _ in
             if let what = try applyUnitChange(firewall, changes: changes[host.name]!, on: connection) {
                 session.note(host.name, what)
             } else {
@@ -62,14 +59,14 @@ struct LoadBalancerPhase: DeployPhase {
 
         let vrrpHosts = lbHosts.filter { changes[$0.name]?.touches(vrrp.name) == true }
         let starting = vrrpHosts.filter { host in changes[host.name]!.units.contains(.start(vrrp.name)) }
-        try await session.onHosts(starting, phase: title, step: "starting \(vrrp.name)") { host, connection, _ in
+        try await session.onHosts(starting, phase: self, step: "starting \(vrrp.name)") { host, connection, _ in
             if let what = try applyUnitChange(vrrp, changes: changes[host.name]!, on: connection) { session.note(host.name, what) }
         }
         let restarting = vrrpHosts.filter { !starting.contains($0) }
         if restarting.isEmpty { return }
         let holders = try await vipHolders(session, restarting)
         let ordered = restarting.filter { !holders.contains($0.name) } + restarting.filter { holders.contains($0.name) }
-        try await session.oneHostAtATime(ordered, phase: title, step: "updating \(vrrp.name)") { host, connection, reporter in
+        try await session.oneHostAtATime(ordered, phase: self, step: "updating \(vrrp.name)") { host, connection, reporter in
             if let what = try applyUnitChange(vrrp, changes: changes[host.name]!, on: connection) {
                 reporter.step(what)
                 session.note(host.name, what)
@@ -79,7 +76,7 @@ struct LoadBalancerPhase: DeployPhase {
 
     func vipHolders(_ session: DeploySession, _ hosts: [InventoryHost]) async throws -> Set<String> {
         guard let vip = session.inventory.vip else { return [] }
-        let held = try await session.onHosts(hosts, phase: title, step: "finding the VIP") { _, connection, _ in
+        let held = try await session.onHosts(hosts, phase: self, step: "finding the VIP") { _, connection, _ in
             try VIPProbe.holds(vip.address, connection: connection)
         }
         return Set(held.filter(\.value).map(\.key))

@@ -6,6 +6,8 @@ import Foundation
 /// (`LockKeeper`); a dead holder's lock is taken over with a warning (`DeployLock.decide`).
 struct LockPhase: DeployPhase {
     let title = "lock"
+    /// A failure releases the locks taken: nothing else was changed.
+    let afterFailure = AfterFailure.nodesUnchanged
     let changesHosts = true
 
     func run(_ session: DeploySession) async throws {

@@ -7,26 +7,27 @@ import Foundation
 /// PKI directory untouched.
 struct PKIPhase: DeployPhase {
     let title = "pki"
+    /// Works on this machine (a dry run in a scratch copy of the PKI directory).
+    let afterFailure = AfterFailure.nodesUnchanged
 
     func run(_ session: DeploySession) async throws {
         let inventory = session.inventory
-        let dryRun = session.options.dryRun
+        let mode = session.mode
         // Key generation and file I/O: on a dedicated thread, not the cooperative pool.
         let results = await FanOut(concurrency: 1).run(["pki"], name: { $0 }, initialStep: "certs gen") { _, _ in
-            try PKIPhase.generate(inventory, dryRun: dryRun)
+            try PKIPhase.generate(inventory, dryRun: mode.isDry)
         }
         let (plan, report, files) = try results[0].outcome.get()
-        for created in report.createdAuthorities { session.note(nil, "\(dryRun ? "would create" : "created") CA \(created)") }
-        let verb = dryRun ? "would issue" : "issued"
+        for created in report.createdAuthorities { session.note(nil, mode.made(.create, "CA \(created)")) }
         if report.issued.count > 6 {
             // A first run issues every leaf: say so in one line, grouped by reason.
             var byReason: [String: Int] = [:]
             for issued in report.issued { byReason[issued.reasons.map { "\($0)" }.joined(separator: ", "), default: 0] += 1 }
             let reasons = byReason.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: "; ")
-            session.note(nil, "\(verb) \(report.issued.count) certificates and kubeconfigs (\(reasons))")
+            session.note(nil, mode.made(.issue, "\(report.issued.count) certificates and kubeconfigs (\(reasons))"))
         } else {
             for issued in report.issued {
-                session.note(nil, "\(verb) \(issued.name): \(issued.reasons.map { "\($0)" }.joined(separator: ", "))")
+                session.note(nil, mode.made(.issue, "\(issued.name): \(issued.reasons.map { "\($0)" }.joined(separator: ", "))"))
             }
         }
         session.with { state in

@@ -6,9 +6,10 @@ import Foundation
 /// HAProxy sees every kube-apiserver up.
 struct PostChecksPhase: DeployPhase {
     let title = "post-deploy checks"
+    let afterFailure = AfterFailure.deployed
 
     func skipReason(_ session: DeploySession) -> String? {
-        session.options.dryRun ? "dry run" : nil
+        session.mode.skipReason
     }
 
     /// The three checks are independent: they run at the same time, and report in this order.
@@ -31,11 +32,11 @@ struct PostChecksPhase: DeployPhase {
         let skipped = session.skippedHosts
         let reachable = inventory.hosts(withRole: .etcd).filter { !skipped.contains($0.name) }
         guard let anchor = reachable.first else { return nil }
-        let etcdctl = session.settings.artifact("etcdctl")?.path ?? "etcdctl"
+        let etcdctl = etcdctlPath(session.settings)
         // With hosts skipped, only the reachable members are asked about (a skipped one may be down).
         let endpoints = reachable.count == inventory.hosts(withRole: .etcd).count ? "--cluster"
-            : "--endpoints=" + reachable.map { EtcdPeer(name: $0.name, address: $0.privateAddress).clientURL }.joined(separator: ",")
-        try await session.onHosts([anchor], phase: title, step: "etcd health") { _, connection, _ in
+            : "--endpoints=" + reachable.map { EtcdPeer($0).clientURL }.joined(separator: ",")
+        try await session.onHosts([anchor], phase: self, step: "etcd health") { _, connection, _ in
             _ = try connection.checkedOutput(Etcdctl.command(etcdctl, "endpoint health \(endpoints)"), timeout: 30)
         }
         let unchecked = inventory.hosts(withRole: .etcd).count - reachable.count
@@ -50,7 +51,7 @@ struct PostChecksPhase: DeployPhase {
         let skipped = session.skippedHosts
         let backends = inventory.hosts(withRole: .controlPlane).map(\.name).filter { !skipped.contains($0) }
         guard !backends.isEmpty else { return nil }
-        try await session.onHosts(inventory.hosts(withRole: .lb), phase: title, step: "haproxy backends") { host, connection, _ in
+        try await session.onHosts(inventory.hosts(withRole: .lb), phase: self, step: "haproxy backends") { host, connection, _ in
             let deadline = ContinuousClock.now + timeout
             var down: [String] = backends
             while ContinuousClock.now < deadline {
@@ -74,7 +75,7 @@ struct PostChecksPhase: DeployPhase {
         let deadline = ContinuousClock.now + .seconds(15)
         var holders: [String] = []
         while ContinuousClock.now < deadline {
-            let held = try await session.onHosts(lbHosts, phase: title, step: "VIP holder") { _, connection, _ in
+            let held = try await session.onHosts(lbHosts, phase: self, step: "VIP holder") { _, connection, _ in
                 try VIPProbe.holds(vip, connection: connection)
             }
             holders = lbHosts.map(\.name).filter { held[$0] == true }

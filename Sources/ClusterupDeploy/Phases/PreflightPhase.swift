@@ -4,10 +4,11 @@ import Foundation
 /// `clusterup check` on every host; refuses to go on when any finding is an error.
 struct PreflightPhase: DeployPhase {
     let title = "preflight"
+    let afterFailure = AfterFailure.nodesUnchanged
 
     func run(_ session: DeploySession) async throws {
         let lbPort = session.inventory.vip?.port ?? 8443
-        let gathered = try await session.onHosts(session.inventory.hosts, phase: title, step: "probing") { host, connection, _ in
+        let gathered = try await session.onHosts(session.inventory.hosts, phase: self, step: "probing") { host, connection, _ in
             let check = try HostCheck.run(host, connection: connection, lbPort: lbPort)
             return (check.facts, check.findings)
         }
@@ -22,7 +23,7 @@ struct PreflightPhase: DeployPhase {
         }
         if NodeTLSCheck.needed(session.inventory), let url = session.inventory.vrrp?.track.http {
             let lbHosts = session.inventory.hosts(withRole: .lb)
-            let answers = try await session.onHosts(lbHosts, phase: title, step: "libssl for https checks") { _, connection, _ in
+            let answers = try await session.onHosts(lbHosts, phase: self, step: "libssl for https checks") { _, connection, _ in
                 try connection.checkedOutput(NodeTLSCheck.probe, sudo: false)
             }
             for host in lbHosts {
@@ -33,7 +34,7 @@ struct PreflightPhase: DeployPhase {
             }
         }
         if !failures.isEmpty {
-            throw DeployFailure(phase: title, failures: failures, state: session.stateAfterFailure(in: title))
+            throw failure(failures)
         }
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 /// their services are (re)started; hosts left as they were keep the record of the run that made them.
 struct RecordDeployPhase: DeployPhase {
     let title = "record version"
+    let afterFailure = AfterFailure.nodesPartWay
     let changesHosts = true
 
     func skipReason(_ session: DeploySession) -> String? {
@@ -19,7 +20,7 @@ struct RecordDeployPhase: DeployPhase {
         let hosts = session.inventory.hosts.filter { changes[$0.name]?.isEmpty == false }
         let record = DeployRecord(build: build, deployedAt: ISO8601DateFormatter().string(from: Date()),
                                   deployedBy: Self.operatorName())
-        try await session.onHosts(hosts, phase: title, step: "recording") { _, connection, _ in
+        try await session.onHosts(hosts, phase: self, step: "recording") { _, connection, _ in
             _ = try connection.checkedOutput("mkdir -p \(shellQuote(parent(of: DeployRecord.path)))")
             try connection.putAll([SSHConnection.UploadFile(Array(record.fileText.utf8), to: DeployRecord.path, mode: 0o644)])
         }

@@ -5,6 +5,7 @@ import ClusterupCore
 /// or changes anything.
 struct VersionGuardPhase: DeployPhase {
     let title = "versions"
+    let afterFailure = AfterFailure.nodesUnchanged
 
     func skipReason(_ session: DeploySession) -> String? {
         // A declared version that is no release number keeps deploy as it was; `upgrade plan` reports it.
@@ -24,7 +25,7 @@ struct VersionGuardPhase: DeployPhase {
         let settings = session.settings
         let wanted = try UpgradeRequest.wanted(settings: settings, vrrpdBuild: nil)
         let declared = Set(declared(wanted).keys.map(\.rawValue))
-        let readings = try await session.onHosts(inventory.hosts, phase: title, step: "reading versions") { host, connection, _ in
+        let readings = try await session.onHosts(inventory.hosts, phase: self, step: "reading versions") { host, connection, _ in
             let script = StatusProbe.versionScript(for: host, inventory: inventory, settings: settings, only: declared) + "true\n"
             return try UpgradeProbe.parse(try connection.checkedOutput(script, timeout: 30), host: host, inventory: inventory).versions
         }

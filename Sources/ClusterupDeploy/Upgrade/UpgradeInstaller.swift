@@ -62,7 +62,7 @@ public final class UpgradeInstaller: Sendable {
                 rest.files.removeAll { change in part.files.contains { $0.file.path == change.file.path } }
                 rest.units.removeAll { part.units.contains($0) }
             }
-            return PlanPhase.summarize(rest).map { "\(host.name): \($0)" }
+            return PlanReport.summary(rest).map { "\(host.name): \($0)" }
         }
     }
 
