@@ -17,7 +17,8 @@ import ClusterupCore
 /// before, not to the new holder, and was lost (one connect in about five runs of
 /// bench/replace). Without the entry, a forwarded SYN waits in the kernel's queue for an address
 /// being resolved until the new holder's gratuitous ARP (or its ARP reply) names it, and goes there.
-/// Reset of a host that does not hold the VIP runs none of this.
+/// Reset of a host that does not hold the VIP runs none of this. The rollout's `VIPHandover`
+/// (`upgrade apply`'s turn on the holder's load balancer) hands the VIP over with this same block.
 public struct VIPRelease: Sendable, Equatable {
     public var address: String
     public var port: Int
@@ -46,7 +47,7 @@ public struct VIPRelease: Sendable, Equatable {
     /// the wait for the VIP to leave, the dwell, the wait for connections to end, forwarding back.
     /// Prints `handed-over ADDRESS` when it ran, after `forwarded-during-handover` when forwarding
     /// could be switched on (a container without a writable /proc/sys/net cannot).
-    func script(stoppingFirst stops: [String]) -> String {
+    public func script(stoppingFirst stops: [String]) -> String {
         let held = "ip -o addr show 2>/dev/null | grep -qF \(shellQuote(" \(address)/"))"
         let source = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
         let sessions = "[ -n \"$(ss -Htn state established src \(shellQuote(source)) 2>/dev/null)\" ]"
