@@ -147,7 +147,7 @@ public final class RollingHosts: @unchecked Sendable {
             let handover = try required(handover, step)
             guard try handover.holders().contains(step.host) else { return nil }
             let moved = try handover.handOver(from: step.host)
-            return "VIP handed over to \(moved.to)"
+            return "VIP handed over to \(moved.to)" + (moved.forwarded ? " (forwarding what still reached this host)" : "")
         case .etcdMember:
             let etcd = try required(etcd, step)
             let view = try etcd.view()

@@ -8,11 +8,17 @@ import Foundation
 /// afterwards. The hand-over is a graceful resignation, as `verify failover --mode graceful`
 /// makes one: `systemctl stop` of the VRRP daemon (clusterup-vrrpd and keepalived both send an
 /// advertisement with priority 0 when stopped), so the backup with the highest priority takes the
-/// VIP within Skew_Time instead of after Master_Down_Interval. Blocking: run it on a dedicated thread.
+/// VIP within Skew_Time instead of after Master_Down_Interval. The stop runs inside `VIPRelease`'s
+/// block, as `reset` retires a holder: forwarding on and the host's stale neighbour entry for the
+/// VIP dropped first, so what still reaches it reaches the new holder; it returns once the VIP
+/// has left, 2 s later, and once the connections its HAProxy accepted have ended (at most 15 s).
+/// Blocking: run it on a dedicated thread.
 public struct VIPHandover: Sendable {
     /// One shell per lb host, by host name.
     public let balancers: [String: any RemoteShell]
     public let vip: String
+    /// The VIP's port (HAProxy's frontend): the hand-over waits for the connections to it to end.
+    public let port: Int
     /// `clusterup-vrrpd.service` or `keepalived.service`.
     public let vrrpUnit: String
     /// Who should hold the VIP when every daemon runs (`VIPPlacement.expectedHolder`): nil when
@@ -21,9 +27,10 @@ public struct VIPHandover: Sendable {
     /// Longest wait for another host to take the VIP, and for one holder after a rejoin.
     public var limit: Duration
 
-    public init(balancers: [String: any RemoteShell], vip: String, vrrpUnit: String, expectedHolder: String?, limit: Duration = .seconds(15)) {
+    public init(balancers: [String: any RemoteShell], vip: String, port: Int, vrrpUnit: String, expectedHolder: String?, limit: Duration = .seconds(15)) {
         self.balancers = balancers
         self.vip = vip
+        self.port = port
         self.vrrpUnit = vrrpUnit
         self.expectedHolder = expectedHolder
         self.limit = limit
@@ -39,7 +46,7 @@ public struct VIPHandover: Sendable {
             priorities: inventory.vrrpPriorities,
             addresses: Dictionary(uniqueKeysWithValues: lbHosts.map { ($0.name, $0.privateAddress) }),
             preempt: vrrp.preempt)
-        self.init(balancers: balancers, vip: vip.address, vrrpUnit: ExpectedServices.vrrpUnit(vrrp.backend),
+        self.init(balancers: balancers, vip: vip.address, port: vip.port, vrrpUnit: ExpectedServices.vrrpUnit(vrrp.backend),
                   expectedHolder: expected, limit: limit)
     }
 
@@ -58,6 +65,15 @@ public struct VIPHandover: Sendable {
     public struct HandedOver: Sendable, Equatable {
         public var from: String
         public var to: String
+        /// `from` forwarded what still reached it for the VIP while it moved.
+        public var forwarded = false
+    }
+
+    /// What `handOver` runs on the host: `VIPRelease`'s block around the daemon's stop when the
+    /// host holds the VIP, then the stop again for a host that does not (a no-op after the first).
+    public var handOverScript: String {
+        VIPRelease(address: vip, port: port).script(stoppingFirst: [ResetPlan.stop(vrrpUnit)])
+            + "systemctl stop \(shellQuote(vrrpUnit))\n"
     }
 
     /// Stops the VRRP daemon on `host` (it resigns) and returns once another lb host holds the
@@ -67,12 +83,14 @@ public struct VIPHandover: Sendable {
         guard let shell = balancers[host] else {
             throw ClusterupError.badInput("\(host) is not an lb host: it holds no VIP to hand over", at: "hosts")
         }
-        try RolloutCommand.run(shell, "systemctl stop \(shellQuote(vrrpUnit))", timeout: 30)
+        // VIPRelease's waits (the VIP leaving, the dwell, the connections) are at most 32 s.
+        let output = try RolloutCommand.run(shell, handOverScript, timeout: 60)
+        let forwarded = output.split(separator: "\n").contains("forwarded-during-handover")
         let deadline = ContinuousClock.now + limit
         var seen: [String] = []
         repeat {
             seen = try holders()
-            if seen.count == 1 && seen[0] != host { return HandedOver(from: host, to: seen[0]) }
+            if seen.count == 1 && seen[0] != host { return HandedOver(from: host, to: seen[0], forwarded: forwarded) }
             Thread.sleep(forTimeInterval: 0.02)
         } while ContinuousClock.now < deadline
         throw ClusterupError.remote(

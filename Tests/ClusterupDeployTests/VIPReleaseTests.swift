@@ -24,7 +24,8 @@ import Testing
         try "0".write(toFile: scratch + "/held", atomically: true, encoding: .utf8)
         let stubs = [
             // Holds the VIP for the first `heldFor` calls, as a VRRP daemon that releases it on stop.
-            "ip": "n=$(cat \(scratch)/held); echo $((n+1)) > \(scratch)/held; if [ $n -lt \(heldFor) ]; then echo '2: eth0    inet 198.51.100.62/26 scope global eth0'; fi",
+            // `ip neigh …` is logged; any other call answers whether the VIP is still held.
+            "ip": "if [ \"$1\" = neigh ]; then echo \"ip $*\" >> \(scratch)/log; exit 0; fi; n=$(cat \(scratch)/held); echo $((n+1)) > \(scratch)/held; if [ $n -lt \(heldFor) ]; then echo '2: eth0    inet 198.51.100.62/26 scope global eth0'; fi",
             "ss": "exit 0",
             "sleep": "exit 0",
             // Records the rules it is given (stdin) and the tables it deletes.
@@ -62,6 +63,9 @@ import Testing
         #expect(run.log.filter { $0.hasPrefix("stop") } == ["stop clusterup-vrrpd.service forward=1", "stop haproxy.service forward=0", "stop etcd.service forward=0", "stop kube-apiserver.service forward=0"],
                 "\(run.output)")
         #expect(run.forwardingAfter == "0")
+        // Its neighbour entry for the VIP (left from when another host held it) is gone before
+        // the VIP leaves: a forwarded SYN waits for the new holder's address instead.
+        #expect(run.log.prefix(2) == ["ip neigh flush to 198.51.100.62", "stop clusterup-vrrpd.service forward=1"], "\(run.log)")
         #expect(ResetOutcome.parse(run.output).handedOver == "198.51.100.62")
         #expect(ResetOutcome.parse(run.output).forwardedDuringHandover)
         #expect(ResetOutcome.parse(run.output).stopped == ["clusterup-vrrpd.service", "haproxy.service", "etcd.service", "kube-apiserver.service"])
@@ -74,6 +78,7 @@ import Testing
         #expect(run.log.filter { $0.hasPrefix("stop") } == ["stop clusterup-vrrpd.service forward=0", "stop haproxy.service forward=0", "stop etcd.service forward=0", "stop kube-apiserver.service forward=0"])
         #expect(ResetOutcome.parse(run.output).handedOver == nil)
         #expect(!ResetOutcome.parse(run.output).forwardedDuringHandover)
+        #expect(!run.log.contains { $0.hasPrefix("ip neigh") }, "\(run.log)")
     }
 
     @Test func aRunningApiserverRefusesNewConnectionsBeforeAnythingStopsAndTheRuleGoesAfterEverythingStopped() throws {

@@ -216,3 +216,51 @@ struct RolloutLedgerTests {
         #expect(ledger.entries.last?.failure == "boom")
     }
 }
+
+/// `upgrade apply`'s hand-over on the VIP holder is reset's (`VIPRelease`): forwarding on and the
+/// holder's neighbour entry for the VIP dropped before its VRRP daemon stops.
+struct VIPHandoverTests {
+    static let vip = "198.51.100.62"
+
+    /// node1 holds the VIP until the hand-over script ran on it; node2 from then on.
+    func balancers(forwarded: Bool) -> (node1: ScriptedShell, [String: any RemoteShell]) {
+        let handedOver = Locked(false)
+        func shell(_ host: String) -> ScriptedShell {
+            ScriptedShell(host) { command in
+                var out = ""
+                if command == "ip -o addr show" {
+                    let holds = handedOver.withLock { $0 } == (host == "node2")
+                    out = holds ? "2: eth0    inet \(Self.vip)/26 scope global eth0\n" : "2: eth0    inet 198.51.100.9/26 scope global eth0\n"
+                } else if command.contains("systemctl stop") {
+                    handedOver.withLock { $0 = true }
+                    out = (forwarded ? "forwarded-during-handover\n" : "") + "handed-over \(Self.vip)\n"
+                }
+                return CommandResult(exitStatus: 0, stdout: Array(out.utf8), stderr: [], signal: nil)
+            }
+        }
+        let node1 = shell("node1")
+        return (node1, ["node1": node1, "node2": shell("node2")])
+    }
+
+    @Test func theHolderDropsItsNeighbourEntryAndForwardsBeforeItsDaemonStops() throws {
+        let (node1, balancers) = balancers(forwarded: true)
+        let handover = VIPHandover(balancers: balancers, vip: Self.vip, port: 8443, vrrpUnit: "clusterup-vrrpd.service", expectedHolder: "node1")
+        let moved = try handover.handOver(from: "node1")
+        #expect(moved.from == "node1" && moved.to == "node2" && moved.forwarded, "\(moved)")
+        let script = try #require(node1.commands.first { $0.contains("systemctl stop") })
+        let forward = try #require(script.range(of: "echo 1 > /proc/sys/net/ipv4/ip_forward"), "\(script)")
+        let flush = try #require(script.range(of: "ip neigh flush to \(Self.vip)"), "\(script)")
+        let stop = try #require(script.range(of: "systemctl stop clusterup-vrrpd.service"), "\(script)")
+        #expect(forward.lowerBound < stop.lowerBound && flush.lowerBound < stop.lowerBound, "\(script)")
+        // It waits for the connections to the VIP's port before returning.
+        #expect(script.contains("src \(Self.vip):8443"), "\(script)")
+        // A host that does not hold the VIP stops its daemon all the same.
+        #expect(script.hasSuffix("fi\nsystemctl stop clusterup-vrrpd.service\n"), "\(script)")
+    }
+
+    @Test func withoutForwardingTheHandOverSaysSo() throws {
+        let (_, balancers) = balancers(forwarded: false)
+        let handover = VIPHandover(balancers: balancers, vip: Self.vip, port: 8443, vrrpUnit: "keepalived.service", expectedHolder: nil)
+        #expect(try handover.handOver(from: "node1").forwarded == false)
+    }
+}

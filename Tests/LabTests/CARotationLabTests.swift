@@ -12,7 +12,7 @@ import Testing
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys onto it and rotates every CA"))
 struct CARotationLabTests {
 
-    func etcdctl(_ arguments: String) -> String {
+    static func etcdctl(_ arguments: String) -> String {
         let pki = "/etc/kubernetes/pki/etcd"
         return "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=\(pki)/ca.crt --cert=\(pki)/healthcheck-client.crt --key=\(pki)/healthcheck-client.key \(arguments)"
     }
@@ -49,20 +49,19 @@ struct CARotationLabTests {
         }
     }
 
-    @Test func rotatingEveryCAKeepsDataQuorumAndTheAPI() async throws {
-        let name = LabFixture.name("cerotate")
-        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
-        let path = try Lab.inventoryPath(name: name)
-        var sampler: HealthSampler?
-        do {
-            let deploy = try await ClusterupBinary.run(["deploy", path], limit: 240)
-            #expect(deploy.status == 0, "\(deploy.output)")
-            let inventory = try InventoryLoader().load(path: path)
-            let pki = inventory.pki.directory
-            let canary = "written-before-rotation-\(UInt32.random(in: 0...UInt32.max))"
-            #expect(try await labSSH(state, "node1", etcdctl("put rotation-canary \(canary)")).contains("OK"))
+    /// The rotation's properties on a deployed 3-node lab: `certs rotate-ca --ca all`, phase by
+    /// phase, with no failed probe, verify passing after each and each phase a no-op when run
+    /// again; a sampler sees at least 2 healthy etcd members throughout; a key written before is
+    /// read after; status says it is over; no certificate on any node verifies against an old CA.
+    /// ReleaseLabTests runs it on Debian 13 nodes (OpenSSL 3.5).
+    static func rotateEveryCA(_ path: String, nodes: [String], shell: CertificatesLabTests.NodeShell) async throws {
+        let inventory = try InventoryLoader().load(path: path)
+        let pki = inventory.pki.directory
+        let canary = "written-before-rotation-\(UInt32.random(in: 0...UInt32.max))"
+        #expect(try await shell("node1", etcdctl("put rotation-canary \(canary)")).contains("OK"))
 
-            sampler = HealthSampler(addresses: inventory.hosts(withRole: .etcd).map(\.privateAddress), pki: pki)
+        let sampler = HealthSampler(addresses: inventory.hosts(withRole: .etcd).map(\.privateAddress), pki: pki)
+        do {
             for phase in ["trust", "reissue", "finish"] {
                 let run = try await ClusterupBinary.run(["certs", "rotate-ca", path, "--ca", "all", "--phase", phase, "--output", "json"], limit: 600)
                 #expect(run.status == 0, "\(phase): \(run.output)")
@@ -73,37 +72,49 @@ struct CARotationLabTests {
                 let again = try await ClusterupBinary.run(["certs", "rotate-ca", path, "--ca", "all", "--phase", phase], limit: 120)
                 #expect(again.status == 0 && again.output.contains("nothing to do"), "\(phase) again: \(again.output)")
             }
-            let samples = sampler!.stop()
-            sampler = nil
-            #expect(samples.count > 20, "too few samples: \(samples.count)")
-            #expect(samples.allSatisfy { $0 >= 2 }, "fewer than 2 healthy etcd members at some sample: \(samples)")
+        } catch {
+            _ = sampler.stop()
+            throw error
+        }
+        let samples = sampler.stop()
+        #expect(samples.count > 20, "too few samples: \(samples.count)")
+        #expect(samples.allSatisfy { $0 >= 2 }, "fewer than 2 healthy etcd members at some sample: \(samples)")
 
-            #expect(try await labSSH(state, "node2", etcdctl("get rotation-canary --print-value-only")).contains(canary))
-            let status = try await ClusterupBinary.run(["certs", "rotate-ca", "status", path], limit: 60)
-            #expect(status.output.contains("over: every host has finished"), "\(status.output)")
+        #expect(try await shell("node2", etcdctl("get rotation-canary --print-value-only")).contains(canary))
+        let status = try await ClusterupBinary.run(["certs", "rotate-ca", "status", path], limit: 60)
+        #expect(status.output.contains("over: every host has finished"), "\(status.output)")
 
-            // Every certificate on every node: one certificate per file, none signed by an old CA.
-            let old = ["ca", "etcd/ca", "front-proxy-ca"].map { "\(pki)/rotate-ca/old/\($0).crt" }
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cerotate-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-            for node in state.nodes.map(\.name) {
-                let listing = try await labSSH(state, node, "cd /etc/kubernetes/pki && find . -name '*.crt' | sort")
-                let files = listing.split(separator: "\n").map(String.init)
-                #expect(files.count >= 7, "\(node): \(listing)")
-                for file in files {
-                    let pem = try await labSSH(state, node, "cat /etc/kubernetes/pki/\(file)")
-                    #expect(pem.components(separatedBy: "BEGIN CERTIFICATE").count == 2, "\(node) \(file) holds more than one certificate")
-                    let local = scratch + "/cert.pem"
-                    try pem.write(toFile: local, atomically: true, encoding: .utf8)
-                    for ca in old {
-                        let verdict = try HostCommands().run("openssl", ["verify", "-CAfile", ca, local])
-                        #expect(verdict.status != 0, "\(node) \(file) still verifies against \(ca)")
-                    }
+        // Every certificate on every node: one certificate per file, none signed by an old CA.
+        let old = ["ca", "etcd/ca", "front-proxy-ca"].map { "\(pki)/rotate-ca/old/\($0).crt" }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cerotate-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        for node in nodes {
+            let listing = try await shell(node, "cd /etc/kubernetes/pki && find . -name '*.crt' | sort")
+            let files = listing.split(separator: "\n").map(String.init)
+            #expect(files.count >= 7, "\(node): \(listing)")
+            for file in files {
+                let pem = try await shell(node, "cat /etc/kubernetes/pki/\(file)")
+                #expect(pem.components(separatedBy: "BEGIN CERTIFICATE").count == 2, "\(node) \(file) holds more than one certificate")
+                let local = scratch + "/cert.pem"
+                try pem.write(toFile: local, atomically: true, encoding: .utf8)
+                for ca in old {
+                    let verdict = try HostCommands().run("openssl", ["verify", "-CAfile", ca, local])
+                    #expect(verdict.status != 0, "\(node) \(file) still verifies against \(ca)")
                 }
             }
+        }
+    }
+
+    @Test func rotatingEveryCAKeepsDataQuorumAndTheAPI() async throws {
+        let name = LabFixture.name("cerotate")
+        let state = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
+        let path = try Lab.inventoryPath(name: name)
+        do {
+            let deploy = try await ClusterupBinary.run(["deploy", path], limit: 240)
+            #expect(deploy.status == 0, "\(deploy.output)")
+            try await Self.rotateEveryCA(path, nodes: state.nodes.map(\.name)) { try await labSSH(state, $0, $1) }
         } catch {
-            _ = sampler?.stop()
             _ = try? await Lab.down(name: name)
             throw error
         }

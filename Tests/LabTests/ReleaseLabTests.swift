@@ -5,7 +5,8 @@ import Testing
 
 /// Debian 13 nodes and mixed clusters, as a user runs them: `lab up --release trixie` boots nodes
 /// from the cached image (built on first use), and the built binary deploys, verifies, fails over,
-/// restores, reads the certificates of and resets them with Debian 13's own etcd 3.5, HAProxy 3.0 and keepalived 2.3.
+/// renews and rotates the certificates of, restores and resets them with Debian 13's own etcd 3.5,
+/// HAProxy 3.0 and keepalived 2.3.
 /// Root only; needs Debian's mirror once, to build the image (`.ci/run` builds it beforehand).
 @Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots Debian 13 and mixed labs and deploys onto them"))
 struct ReleaseLabTests {
@@ -54,7 +55,7 @@ struct ReleaseLabTests {
     }
 
     @Test func debian13NodesBootFromTheCachedImageAndTheWholeSuiteRunsOnThem() async throws {
-        let lab = "u18rel13"
+        let lab = LabFixture.name("u18rel13")
         try await LabFixture.with(lab, nodes: 3, release: .trixie) { inventory in
             // The nodes run Debian 13 from the image, with what every lab node gets.
             let status = try Lab.status(name: lab)
@@ -101,6 +102,17 @@ struct ReleaseLabTests {
             #expect(verify.status == 0, "\(verify.output)")
             try await failoverInEveryMode(inventory, backend: "clusterup-vrrpd")
 
+            // Certificates on Debian 13 nodes (OpenSSL 3.5, systemd 257, etcd 3.5, HAProxy 3.0):
+            // a renewal and a rotation of every CA, held to what the Debian 12 suites hold them to.
+            let shell: CertificatesLabTests.NodeShell = { try await LabFixture.shell($0, $1, lab: lab) }
+            try await waitHealthy(inventory)
+            let certsStarted = Date()
+            try await CertificatesLabTests.renewAServingAndAClientLeaf(inventory, nodes: ["node1", "node2", "node3"], shell: shell)
+            let renewed = Date()
+            try await CARotationLabTests.rotateEveryCA(inventory, nodes: ["node1", "node2", "node3"], shell: shell)
+            print(String(format: "Debian 13: certs renew checks %.0f s, rotate-ca checks %.0f s",
+                         renewed.timeIntervalSince(certsStarted), Date().timeIntervalSince(renewed)))
+
             // keepalived 2.3.3: its configuration passes `keepalived -t`, and the crash round (which
             // kept keepalived.service "deactivating" when nodes shared a cgroup) is valid.
             let keepalived = inventory.replacingOccurrences(of: "inventory.yml", with: "keepalived.yml")
@@ -144,7 +156,7 @@ struct ReleaseLabTests {
     }
 
     @Test func aMixedClusterTakesDebian13MembersButRefusesADebian12MemberIntoADebian13Cluster() async throws {
-        let lab = "u18relmix"
+        let lab = LabFixture.name("u18relmix")
         try await LabFixture.with(lab, nodes: 3, release: nil) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")
@@ -162,6 +174,11 @@ struct ReleaseLabTests {
             #expect(lines.contains { $0.hasPrefix("etcd ") && $0.contains(" 3.5.") && $0.hasSuffix("node4") }, "\(status.output)")
             try await waitHealthy(inventory)
             try await failoverInEveryMode(inventory, backend: "clusterup-vrrpd on a mixed cluster")
+
+            // A renewal on the mixed cluster: etcd 3.4 and 3.5 members, HAProxy 2.6 and 3.0.
+            let shell: CertificatesLabTests.NodeShell = { try await LabFixture.shell($0, $1, lab: lab) }
+            try await waitHealthy(inventory)
+            try await CertificatesLabTests.renewAServingAndAClientLeaf(inventory, nodes: ["node1", "node2", "node3", "node4"], shell: shell)
 
             // keepalived 2.2.7 (Debian 12) and 2.3.3 (Debian 13) in one VRRP instance.
             let keepalived = inventory.replacingOccurrences(of: "inventory.yml", with: "keepalived.yml")
@@ -197,7 +214,7 @@ struct ReleaseLabTests {
 
         // The reverse: a Debian 12 node cannot join a cluster of Debian 13 members. Deploy says so
         // in its plan, before any member is added or any file written.
-        let reverse = "u18relrev"
+        let reverse = LabFixture.name("u18relrev")
         try await LabFixture.with(reverse, nodes: 1, release: .trixie) { inventory in
             let first = try await clusterup(["deploy", inventory])
             try #require(first.status == 0, "\(first.output)")

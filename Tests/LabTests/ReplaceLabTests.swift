@@ -27,7 +27,7 @@ struct ReplaceLabTests {
     }
 
     @Test func threeDebian12NodesAreReplacedByDebian13OnesWithTheVIPProbedThroughout() async throws {
-        let lab = "u18rep"
+        let lab = LabFixture.name("u18rep")
         try await LabFixture.with(lab, nodes: 3, release: nil) { labInventory in
             let first = try await clusterup(["deploy", labInventory])
             try #require(first.status == 0, "\(first.output)")
@@ -127,13 +127,11 @@ struct ReplaceLabTests {
             for step in report.steps where !step.step.hasPrefix("retire") {
                 #expect(step.tcp?.failed == 0 && step.readyz?.failed == 0, "\(step.step): \(report.lines.joined(separator: "\n"))")
             }
-            // Retiring the VIP holder hands the VIP over (priority 0, forwarding on) and refuses new
-            // apiserver connections before anything stops. The target is zero failed TCP connects;
-            // in 4 of 19 measured runs SYNs were lost in holders' hand-overs (bench/replace/
-            // RESULTS.md), so a retirement is held to that: at most one connect, never an outage.
+            // Retiring the VIP holder hands the VIP over (priority 0, forwarding on, its stale
+            // neighbour entry for the VIP dropped first) and refuses new apiserver connections
+            // before anything stops: no TCP connect fails there either (bench/replace/RESULTS.md).
             for step in report.steps where step.step.hasPrefix("retire") {
-                #expect((step.tcp?.failed ?? 0) <= 1 && (step.tcp?.longestGapMilliseconds ?? 0) < 100,
-                        "\(step.step): \(report.lines.joined(separator: "\n"))")
+                #expect(step.tcp?.failed == 0, "\(step.step): \(report.lines.joined(separator: "\n"))")
             }
             // One of the three retired nodes held the VIP when it left (the sequence moved it).
             #expect(retiredHolder, "no retirement handed the VIP over: \(report.lines.joined(separator: "\n"))")

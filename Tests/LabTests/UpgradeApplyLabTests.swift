@@ -195,6 +195,8 @@ struct UpgradeApplyLabTests {
             #expect(outcomes.count == 3 + 6 + 3 && Array(outcomes.suffix(3).map { $0["guard"] as? String }) == ["hand-over-vip", "hand-over-vip", "hand-over-vip"])
             let holderNotes = (lbTurns.last?["notes"] as? [String] ?? []).joined(separator: "; ")
             #expect(holderNotes.contains("VIP handed over to"), "\(holderNotes)")
+            // As reset retires a holder (VIPRelease): it forwarded what still reached it.
+            #expect(holderNotes.contains("(forwarding what still reached this host)"), "\(holderNotes)")
             #expect(holderNotes.contains("VRRP daemon rejoined"), "\(holderNotes)")
             // Zero failed probes in every turn but the holder's: there the VIP moves twice (handed
             // over, then taken back by preempt), and a move resets the connection in flight at

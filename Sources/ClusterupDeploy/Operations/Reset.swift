@@ -72,7 +72,7 @@ public struct ResetPlan: Sendable, Equatable {
     /// `overridingLock`: the lock found by the first run, left by a deploy that died
     /// (`DeployLock.decide`); reset removes it if it is still that lock, else reports it again.
     /// Stops a unit when it runs, and says so.
-    static func stop(_ unit: String) -> String {
+    public static func stop(_ unit: String) -> String {
         let u = shellQuote(unit)
         return "if [ \"$(systemctl is-active \(u) 2>/dev/null)\" = active ]; then systemctl stop \(u) && echo \"stopped \(unit)\"; fi\n"
     }

@@ -8,7 +8,17 @@ import ClusterupCore
 /// be dropped, its connect then waiting a full second for the retransmission; for those seconds the
 /// host forwards it to the new holder instead (IPv4 forwarding on, restored afterwards), and its
 /// HAProxy stays up until the connections it accepted have ended.
-/// Reset of a host that does not hold the VIP runs none of this.
+///
+/// Forwarding needs this host's neighbour entry for the VIP, and it forgets that entry before it
+/// lets the VIP go: a host that took the VIP over from another holder (every retirement after the
+/// first in a replacement) kept the entry it had while that other host held it, pointing at that
+/// host's MAC, and the kernel does not drop it while the address is local (a small neighbour table
+/// is never garbage-collected). Forwarded through it, a SYN went to the host that held the VIP
+/// before, not to the new holder, and was lost (one connect in about five runs of
+/// bench/replace). Without the entry, a forwarded SYN waits in the kernel's queue for an address
+/// being resolved until the new holder's gratuitous ARP (or its ARP reply) names it, and goes there.
+/// Reset of a host that does not hold the VIP runs none of this. The rollout's `VIPHandover`
+/// (`upgrade apply`'s turn on the holder's load balancer) hands the VIP over with this same block.
 public struct VIPRelease: Sendable, Equatable {
     public var address: String
     public var port: Int
@@ -26,11 +36,18 @@ public struct VIPRelease: Sendable, Equatable {
         self.port = port
     }
 
-    /// The script's block: on the holder, forwarding on, `stops` (the VRRP daemons' stop lines),
+    /// Drops this host's neighbour entry for `address` (any state but permanent), as iproute2's
+    /// `ip neigh flush` does; for IPv4 and IPv6 alike.
+    static func forgetNeighbour(_ address: String) -> String {
+        "ip neigh flush to \(shellQuote(address)) 2>/dev/null || true\n"
+    }
+
+    /// The script's block: on the holder, forwarding on, its neighbour entry for the VIP dropped,
+    /// `stops` (the VRRP daemons' stop lines),
     /// the wait for the VIP to leave, the dwell, the wait for connections to end, forwarding back.
     /// Prints `handed-over ADDRESS` when it ran, after `forwarded-during-handover` when forwarding
     /// could be switched on (a container without a writable /proc/sys/net cannot).
-    func script(stoppingFirst stops: [String]) -> String {
+    public func script(stoppingFirst stops: [String]) -> String {
         let held = "ip -o addr show 2>/dev/null | grep -qF \(shellQuote(" \(address)/"))"
         let source = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
         let sessions = "[ -n \"$(ss -Htn state established src \(shellQuote(source)) 2>/dev/null)\" ]"
@@ -39,7 +56,7 @@ public struct VIPRelease: Sendable, Equatable {
           forward=$(cat \(shellQuote(forwarding)) 2>/dev/null || echo 0)
           forwarding=0
           if echo 1 > \(shellQuote(forwarding)) 2>/dev/null; then forwarding=1; fi
-        \(stops.joined())  i=0
+          \(Self.forgetNeighbour(address))\(stops.joined())  i=0
           while \(held) && [ $i -lt \(limitTenths) ]; do i=$((i+1)); sleep 0.1; done
           sleep \(dwellSeconds)
           i=0
