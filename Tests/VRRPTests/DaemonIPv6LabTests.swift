@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// clusterup-vrrpd with IPv6 VIPs in the network-namespace lab (bench/vrrp/lab.sh): election,
+/// clusterup-vrrpd with IPv6 VIPs in the network-namespace lab (lab/netns.sh): election,
 /// takeover, unsolicited neighbour advertisements, checksums as tshark sees them, keepalived.
 /// Part of the serialized DaemonLabTests suite: every lab of one test process shares its prefix.
 extension DaemonLabTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Mustache
 
-/// Network-namespace lab for the daemon's integration tests: bench/vrrp/lab.sh builds a bridge
+/// Network-namespace lab for the daemon's integration tests: lab/netns.sh builds a bridge
 /// `cuvt-br0` inside netns `<prefix>lan` and routers `<prefix>r1...` at 198.51.100.201... on it.
 /// The prefix is `cuvt-<pid>-`, so concurrent runs (other worktrees, the benchmark) never
 /// touch each other's namespaces.
@@ -9,7 +9,7 @@ import Mustache
 final class DaemonLab {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-    static let labScript = repository.appendingPathComponent("bench/vrrp/lab.sh").path
+    static let labScript = repository.appendingPathComponent("lab/netns.sh").path
     static let vip = "198.51.100.240"
     static var daemonBinary: String {
         ProcessInfo.processInfo.environment["CLUSTERUP_VRRPD"]
@@ -24,7 +24,7 @@ final class DaemonLab {
 
     let directory: String
     private var processes: [Process] = []
-    /// VRRP_LAB_PREFIX_BASE (cuvt- or va-, as bench/vrrp/lab.sh accepts) names the family.
+    /// VRRP_LAB_PREFIX_BASE (cuvt- or va-, as lab/netns.sh accepts) names the family.
     static let prefix = (ProcessInfo.processInfo.environment["VRRP_LAB_PREFIX_BASE"] ?? "cuvt-") + "\(String(getpid() % 100_000))-"
     static func ns(_ name: String) -> String { prefix + name }
 

@@ -3,8 +3,8 @@
 # netns ${LAB_PREFIX}r1..rN and a client netns ${LAB_PREFIX}c, addresses from
 # 198.51.100.192/26 only. LAB_PREFIX (default cuvt-) must start with cuvt- or va-; give each
 # concurrent run its own (e.g. cuvt-1a2b-) so runs never tear down each other's namespaces.
-#   lab.sh up N     create (N routers, default 3)
-#   lab.sh down     kill every process in this lab's namespaces and delete them
+#   lab/netns.sh up N     create (N routers, default 3)
+#   lab/netns.sh down     kill every process in this lab's namespaces and delete them
 set -eu
 cmd=${1:-up}
 n=${2:-3}
