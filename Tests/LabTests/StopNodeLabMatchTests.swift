@@ -4,7 +4,7 @@ import Testing
 /// `verify failover --stop-node` powers off lab nodes only: which inventories count as a lab's,
 /// and when their hosts are the lab's nodes.
 @Suite struct StopNodeLabMatchTests {
-    typealias Failover = Clusterup.VerifyFailover
+    typealias Failover = Clusterup.VerifyFailoverCommand
 
     @Test func labInventoryAndCopiesBesideItNameTheLab() {
         #expect(Failover.labName(inventoryPath: "/var/lib/clusterup/labs/demo/inventory.yml") == "demo")

@@ -8,7 +8,7 @@ import Foundation
 
 extension Clusterup {
     /// `clusterup verify [checks] [INVENTORY]`: every check that changes nothing on the hosts.
-    struct VerifyChecks: AsyncParsableCommand {
+    struct VerifyChecksCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "checks",
             abstract: "Run every non-disruptive check of a deployed cluster (the default of `verify`).",

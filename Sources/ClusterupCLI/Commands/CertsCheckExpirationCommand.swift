@@ -6,7 +6,7 @@ import ClusterupPKI
 import Foundation
 
 extension Clusterup {
-    struct CertsCheckExpiration: AsyncParsableCommand {
+    struct CertsCheckExpirationCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check-expiration",
             abstract: "List every certificate with its expiry, signing CA and whether it is missing or invalid.",

@@ -4,7 +4,7 @@ import ClusterupPKI
 import Foundation
 
 extension Clusterup {
-    struct CertsGen: ParsableCommand {
+    struct CertsGenCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gen",
             abstract: "Create every missing or outdated certificate; a second run changes nothing.",

@@ -3,21 +3,8 @@ import ClusterupCore
 import Foundation
 
 extension Clusterup {
-    /// `clusterup inventory ...`: commands about the inventory file itself.
-    struct InventoryCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "inventory",
-            abstract: "Validate and show the inventory.",
-            discussion: """
-            Examples:
-              clusterup inventory check
-              clusterup inventory check prod.yml --output json
-            """,
-            subcommands: [InventoryCheck.self])
-    }
-
     /// `clusterup inventory check [FILE]`: validates and prints the resolved hosts.
-    struct InventoryCheck: ParsableCommand {
+    struct InventoryCheckCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
             abstract: "Validate the inventory and print the resolved hosts.",

@@ -5,7 +5,7 @@ import Foundation
 
 extension Clusterup {
     /// `clusterup certs`: the cluster's PKI, made with OpenSSL's library.
-    struct Certs: ParsableCommand {
+    struct CertsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "certs",
             abstract: "Generate, inspect and renew the cluster's certificates and keys.",
@@ -14,7 +14,7 @@ extension Clusterup {
             layout; each node's own certificates are under nodes/<node>/, mirroring /etc/kubernetes/pki.
             Private keys are 0600 in 0700 directories and are never printed.
             """,
-            subcommands: [CertsGen.self, CertsCheckExpiration.self, CertsRenew.self, CertsRotateCA.self]
+            subcommands: [CertsGenCommand.self, CertsCheckExpirationCommand.self, CertsRenewCommand.self, CertsRotateCACommand.self]
         )
     }
 }

@@ -3,8 +3,8 @@ import ClusterupCore
 import ClusterupLab
 import Foundation
 
-extension Clusterup.Lab {
-    struct Grow: AsyncParsableCommand {
+extension Clusterup {
+    struct LabGrowCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "grow",
             abstract: "Add nodes to a running lab; rewrites its inventory and known_hosts.",

@@ -5,7 +5,7 @@ import Foundation
 extension Clusterup {
     /// `clusterup fanout-demo`: the fan-out engine and its progress display on simulated hosts,
     /// with blocking sleeps standing in for SSH calls. Hidden: for measuring and for trying displays.
-    struct FanOutDemo: AsyncParsableCommand {
+    struct FanOutDemoCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "fanout-demo",
             abstract: "Run a blocking sleep on simulated hosts to show the fan-out and its progress display.",

@@ -5,8 +5,9 @@ import Foundation
 
 extension Clusterup {
     /// `clusterup check [INVENTORY]`: what deploy's preflight sees, for every host.
-    struct Check: AsyncParsableCommand {
+    struct CheckCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Connect to every host and report whether it is ready for deploy.",
             discussion: """
             Reports per host: OS, kernel, architecture, systemd, clock skew against this machine, free disk under /var/lib, swap, and whether the ports its roles need are free (2379/2380 for etcd, 6443 for control-plane, the VIP port for lb; ports held by clusterup's own services count as free). Deploy runs the same checks as its preflight and refuses on any error. Exits 1 when a host has an error or cannot be reached.

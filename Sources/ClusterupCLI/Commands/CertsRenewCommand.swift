@@ -6,7 +6,7 @@ import ClusterupVerify
 import Foundation
 
 extension Clusterup {
-    struct CertsRenew: AsyncParsableCommand {
+    struct CertsRenewCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "renew",
             abstract: "Re-issue certificates from the same CA, keeping subject, SANs and (by default) keys.",

@@ -5,8 +5,9 @@ import Foundation
 
 extension Clusterup {
     /// `clusterup status [INVENTORY]`: the cluster as it is now; changes nothing.
-    struct Status: AsyncParsableCommand {
+    struct StatusCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show the VIP holder, VRRP states, etcd health, HAProxy backends, services, certificates and versions.",
             discussion: """
             Reads every host over SSH (one probe each, in parallel) and asks one etcd member for the member list and each member's health over TLS. Changes nothing. Exits 1 when something needs attention (a host unreachable, a service not active, no or several VIP holders, an etcd member unhealthy, a backend down, a certificate expired or expiring within 30 days).

@@ -3,8 +3,8 @@ import ClusterupCore
 import ClusterupLab
 import Foundation
 
-extension Clusterup.Lab {
-    struct Status: AsyncParsableCommand {
+extension Clusterup {
+    struct LabStatusCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
             abstract: "Show a lab's nodes: address, running or not, link, pids.",

@@ -3,8 +3,8 @@ import ClusterupCore
 import ClusterupLab
 import Foundation
 
-extension Clusterup.Lab {
-    struct Up: AsyncParsableCommand {
+extension Clusterup {
+    struct LabUpCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "up",
             abstract: "Create a lab and boot its nodes; prints the inventory's path on its last line.",

@@ -3,8 +3,8 @@ import ClusterupCore
 import ClusterupLab
 import Foundation
 
-extension Clusterup.Lab {
-    struct Down: AsyncParsableCommand {
+extension Clusterup {
+    struct LabDownCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "down",
             abstract: "Remove a lab: its nodes, mounts, links and files (also after a crash of `lab up`).",

@@ -5,7 +5,7 @@ import Foundation
 
 extension Clusterup {
     /// `clusterup lab`: local nodes to try clusterup on, and the hooks the tests use to break them.
-    struct Lab: AsyncParsableCommand {
+    struct LabCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "lab",
             abstract: "Run real nodes on this machine (systemd-nspawn over overlays of /), for trying and testing clusterup.",
@@ -22,18 +22,7 @@ extension Clusterup {
               clusterup lab link cut node1
               clusterup lab down
             """,
-            subcommands: [Up.self, Status.self, Down.self, Node.self, Link.self, Grow.self, Images.self]
+            subcommands: [LabUpCommand.self, LabStatusCommand.self, LabDownCommand.self, LabNodeCommand.self, LabLinkCommand.self, LabGrowCommand.self, LabImagesCommand.self]
         )
     }
-
-    /// `--name` shared by every lab command.
-    struct LabNameOptions: ParsableArguments {
-        @Option(name: .long, help: "The lab's name: a-z, 0-9 and '-', at most 12 characters.")
-        var name: String = ClusterupLab.Lab.defaultName
-    }
-}
-
-/// Progress lines go to stderr so stdout stays for results (and `lab up`'s last line, the inventory path).
-let labProgress: ClusterupLab.Lab.Progress = { line in
-    FileHandle.standardError.write(Data("\(line)\n".utf8))
 }

@@ -5,7 +5,7 @@ import Foundation
 
 extension Clusterup {
     /// `clusterup certs rotate-ca status`: where a CA rotation stands, per host, from rotate-ca.json.
-    struct CertsRotateCAStatus: ParsableCommand {
+    struct CertsRotateCAStatusCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status", abstract: "Show the phase of the CA rotation on each host (from pki.directory/rotate-ca.json).")
 

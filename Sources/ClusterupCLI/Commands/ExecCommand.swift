@@ -5,8 +5,9 @@ import Foundation
 
 extension Clusterup {
     /// `clusterup exec [INVENTORY] [--hosts a,b] [--roles r] -- COMMAND`
-    struct Exec: AsyncParsableCommand {
+    struct ExecCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "exec",
             abstract: "Run a command on every selected host at once.",
             discussion: """
             The command runs through the login shell on each host, all hosts in parallel (up to --concurrency at a time), one SSH connection per host. Each host's output is printed when it finishes, stdout and stderr apart; the exit status is non-zero if any host failed or the command exited non-zero anywhere.

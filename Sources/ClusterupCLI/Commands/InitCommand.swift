@@ -4,8 +4,9 @@ import Foundation
 
 extension Clusterup {
     /// `clusterup init [FILE]`: writes the commented starter inventory.
-    struct Init: ParsableCommand {
+    struct InitCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Write a commented starter inventory.",
             discussion: """
             The starter has three example hosts covering every role (etcd, control-plane, lb) on 198.51.100.0/24, and the ssh, vip, vrrp and pki sections with every key documented. Edit the addresses and the VRRP interface, then validate it. An existing file is never overwritten.

@@ -6,9 +6,11 @@ import ClusterupVerify
 import Foundation
 import Timeline
 
+extension FailureMode: ExpressibleByArgument {}
+
 extension Clusterup {
     /// `clusterup verify failover [INVENTORY]`: break the VRRP master and measure what clients see.
-    struct VerifyFailover: AsyncParsableCommand {
+    struct VerifyFailoverCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "failover",
             abstract: "Fail the VRRP master on purpose and measure detection time and client downtime through the VIP.",
