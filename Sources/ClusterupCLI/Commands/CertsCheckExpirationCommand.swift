@@ -13,8 +13,7 @@ extension Clusterup {
             discussion: "Exits 0 when everything is ok, 1 when something is missing, expired, invalid or outdated."
         )
 
-        @Argument(help: "Inventory file (default: $CLUSTERUP_INVENTORY, then ./inventory.yml).")
-        var inventory: String?
+        @OptionGroup var inventory: InventoryOptions
 
         @Flag(help: "Check what each node has installed under /etc/kubernetes/pki, over SSH.")
         var remote = false
@@ -24,7 +23,7 @@ extension Clusterup {
 
         func run() async throws {
             if remote { return try await runRemote() }
-            let generator = try loadPKIGenerator(inventory: inventory)
+            let generator = try PKIGenerator(request: PKIRequest(inventory: inventory.loadWhole("the PKI covers the whole inventory")))
             let report = try generator.checkExpiration(now: Date())
             print(output.isJSON ? report.json() : report.table(), terminator: output.isJSON ? "\n" : "")
             if report.hasProblems { throw ExitCode(1) }
@@ -44,7 +43,7 @@ extension Clusterup {
         /// Exits 1 when a host is unreachable or has a certificate expired, unreadable or
         /// expiring within 30 days.
         func runRemote() async throws {
-            let loaded = try InventoryLoader().loadLocated(inventory)
+            let loaded = try inventory.loadWhole("the PKI covers the whole inventory")
             let now = Date()
             let sessions = HostSessions(connector: try ssh.connector(for: loaded))
             let results = await RemoteCertificates.collect(hosts: loaded.hosts, sessions: sessions, now: now)

@@ -15,14 +15,13 @@ extension Clusterup {
             """
         )
 
-        @Argument(help: "Inventory file (default: $CLUSTERUP_INVENTORY, then ./inventory.yml).")
-        var inventory: String?
+        @OptionGroup var inventory: InventoryOptions
 
         @Flag(help: "Print what would be issued and written, and write nothing.")
         var dryRun = false
 
         func run() throws {
-            let generator = try loadPKIGenerator(inventory: inventory)
+            let generator = try PKIGenerator(request: PKIRequest(inventory: inventory.loadWhole("the PKI covers the whole inventory")))
             let report = try generator.run(now: Date(), dryRun: dryRun)
             printWarnings(report.warnings)
             print(describe(report, directory: generator.directory.root, dryRun: dryRun), terminator: "")

@@ -11,8 +11,7 @@ extension Clusterup {
         static let configuration = CommandConfiguration(
             commandName: "run", abstract: "Run one phase of a CA rotation (the default of rotate-ca).")
 
-        @Argument(help: "Inventory file (default: $CLUSTERUP_INVENTORY, then ./inventory.yml).")
-        var inventory: String?
+        @OptionGroup var inventory: InventoryOptions
 
         @Option(help: "kubernetes | etcd | front-proxy | all")
         var ca: String?
@@ -41,7 +40,7 @@ extension Clusterup {
                 throw ClusterupError.badInput("unknown phase '\(phase)'", at: "--phase", hint: "use trust, reissue or finish")
             }
             let authorities = try ca.map(CARotationPlanner.authorities) ?? []
-            let loaded = try InventoryLoader().loadLocated(inventory)
+            let loaded = try inventory.loadWhole("a CA rotation covers the whole inventory")
             let generator = try PKIGenerator(request: PKIRequest(inventory: loaded))
             let saved = try RotationState.load(from: generator.directory)
             let plan = try CARotationPlanner.plan(phase: phase, authorities: authorities, serviceAccount: rotateSa, rotateKeys: rotateKeys, state: saved,

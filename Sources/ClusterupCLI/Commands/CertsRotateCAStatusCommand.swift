@@ -9,13 +9,12 @@ extension Clusterup {
         static let configuration = CommandConfiguration(
             commandName: "status", abstract: "Show the phase of the CA rotation on each host (from pki.directory/rotate-ca.json).")
 
-        @Argument(help: "Inventory file (default: $CLUSTERUP_INVENTORY, then ./inventory.yml).")
-        var inventory: String?
+        @OptionGroup var inventory: InventoryOptions
 
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let loaded = try InventoryLoader().loadLocated(inventory)
+            let loaded = try inventory.loadWhole("a CA rotation covers the whole inventory")
             let generator = try PKIGenerator(request: PKIRequest(inventory: loaded))
             guard let state = try RotationState.load(from: generator.directory) else {
                 print(output.isJSON ? JSONValue.object([("rotation", .null)]).pretty : "no CA rotation has been started (\(generator.directory.absolute(RotationState.fileName)) does not exist)")

@@ -44,10 +44,7 @@ extension Clusterup {
         var vrrpdBinary: String?
 
         func run() async throws {
-            let loaded = try inventory.load()
-            if !inventory.hostNames.isEmpty || !inventory.roleNames.isEmpty {
-                throw ValidationError("deploy works on the whole inventory; --hosts and --roles are for exec and check")
-            }
+            let loaded = try inventory.loadWhole("deploy works on the whole inventory")
             try await Self.deploy(loaded, ssh: ssh, output: output, concurrency: fanOut.concurrency, dryRun: dryRun,
                                   healthTimeout: healthTimeout, vrrpdBinary: vrrpdBinary, skipUnreachable: skipUnreachable)
         }
