@@ -10,7 +10,7 @@ func sshKeygenFingerprint(_ publicKeyFile: String) throws -> String {
     return "\(fields[0]) \(fields[1]) \(fields[fields.count - 1])"
 }
 
-@Suite(.enabled(if: isRoot, "needs root: starts real sshd processes on 127.0.0.1"))
+@Suite(.startsSSHD)
 struct SSHHostKeyTests {
     @Test func unknownHostIsRefusedWithTheSshKeygenFingerprint() throws {
         try Lab.with { lab in
@@ -139,7 +139,7 @@ struct SSHHostKeyTests {
     }
 }
 
-@Suite(.enabled(if: isRoot, "needs root: starts real sshd processes on 127.0.0.1"))
+@Suite(.startsSSHD)
 struct SSHAuthenticationTests {
     @Test func encryptedKeyIsUnlockedWithThePassphraseFromTheEnvironment() throws {
         try Lab.with { lab in
@@ -264,7 +264,7 @@ struct SSHAuthenticationTests {
     }
 }
 
-@Suite(.enabled(if: isRoot, "needs root: starts real sshd processes on 127.0.0.1"))
+@Suite(.startsSSHD)
 struct SSHJumpHostTests {
     @Test func commandsAndFilesGoThroughAJumpHost() throws {
         try Lab.with { lab in
@@ -329,7 +329,7 @@ struct SSHJumpHostTests {
     }
 }
 
-@Suite(.enabled(if: isRoot, "needs root: starts real sshd processes on 127.0.0.1"))
+@Suite(.startsSSHD)
 struct SSHConnectBenchmark {
     @Test func twentySequentialConnectsWithExecTrue() throws {
         try Lab.with { lab in

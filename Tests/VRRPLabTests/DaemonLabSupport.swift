@@ -1,5 +1,7 @@
 import Foundation
 import Mustache
+import Testing
+import TestSupport
 
 /// Network-namespace lab for the daemon's integration tests: lab/netns.sh builds a bridge
 /// `cuvt-br0` inside netns `<prefix>lan` and routers `<prefix>r1...` at 198.51.100.201... on it.
@@ -7,20 +9,10 @@ import Mustache
 /// touch each other's namespaces.
 /// Everything started here is killed by pid, and the namespaces removed, in `tearDown()`.
 final class DaemonLab {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-    static let labScript = repository.appendingPathComponent("lab/netns.sh").path
+    static let labScript = Repository.path("lab/netns.sh")
     static let vip = "198.51.100.240"
-    static var daemonBinary: String {
-        ProcessInfo.processInfo.environment["CLUSTERUP_VRRPD"]
-            ?? repository.appendingPathComponent(".build/debug/clusterup-vrrpd").path
-    }
-
-    static var skipReason: String? {
-        if geteuid() != 0 { return "needs root: creates network namespaces and raw sockets" }
-        if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/keepalived") { return "needs keepalived" }
-        return nil
-    }
+    static var daemonBinary: String { BuiltProgram.vrrpd.path }
+    static let hasKeepalived = FileManager.default.isExecutableFile(atPath: "/usr/sbin/keepalived")
 
     let directory: String
     private var processes: [Process] = []
@@ -31,9 +23,7 @@ final class DaemonLab {
     init(routers: Int) throws {
         directory = NSTemporaryDirectory() + "cuvt-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        guard FileManager.default.isExecutableFile(atPath: Self.daemonBinary) else {
-            throw LabError("\(Self.daemonBinary) is missing: run `swift build --product clusterup-vrrpd` first")
-        }
+        _ = try BuiltProgram.vrrpd.require()
         try Self.sh("LAB_PREFIX=\(Self.prefix) \(Self.labScript) up \(routers)")
     }
 
@@ -48,18 +38,9 @@ final class DaemonLab {
 
     @discardableResult
     static func sh(_ command: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else { throw LabError("`\(command)` failed (\(p.terminationStatus)): \(text)") }
-        return text
+        let result = try ProcessRunner.shell(command, mergingStderr: true)
+        guard result.succeeded else { throw LabError("`\(command)` failed (\(result.status)): \(result.output)") }
+        return result.output
     }
 
     /// Starts a process inside router `n`'s namespace; output goes to `<dir>/<log>`.
@@ -116,7 +97,7 @@ final class DaemonLab {
     func renderKeepalived(router n: Int, priority: Int, version: Int, advertInt: String, vrid: Int = 51,
                           vip: String = DaemonLab.vip, prefix: Int = 26) throws -> String {
         let template = try MustacheTemplate(string: String(
-            contentsOfFile: Self.repository.appendingPathComponent("templates/keepalived.conf.mustache").path, encoding: .utf8))
+            contentsOfFile: Repository.path("templates/keepalived.conf.mustache"), encoding: .utf8))
         let context: [String: Any] = [
             "router_id": Self.ns("r\(n)"), "version": version, "checksum_as_v2": false, "scripts": [Any](),
             "rt_priority": 10,  // as deploy renders it by default

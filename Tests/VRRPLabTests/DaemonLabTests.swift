@@ -1,14 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 import VRRP
 
 /// The real clusterup-vrrpd binary in network namespaces, alone and beside keepalived.
-@Suite(.serialized, .enabled(if: DaemonLab.skipReason == nil, "\(DaemonLab.skipReason ?? "")"))
+@Suite(.serialized, .requiresRoot("creates network namespaces and raw sockets"),
+       .enabled(if: DaemonLab.hasKeepalived, "needs keepalived (/usr/sbin/keepalived)"))
 struct DaemonLabTests {
-    init() {
-        if let reason = DaemonLab.skipReason { print("DaemonLabTests skipped: \(reason)") }
-    }
-
     @Test func exactlyOneRouterHoldsTheVIPAndACrashMovesItToTheNextPriority() throws {
         let lab = try DaemonLab(routers: 3)
         defer { lab.tearDown() }
@@ -45,8 +43,8 @@ struct DaemonLabTests {
         #expect(lab.wait(timeout: 3) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
 
         let forged = VRRPAdvertisement(version: .v3, vrid: 51, priority: 255, maxAdvertisementInterval: 4095,
-                                       addresses: [ipv4(DaemonLab.vip)], authentication: .none)
-        let bytes = VRRPCodec.encode(forged, source: ipv4(DaemonLab.address(3)), destination: .v4(.vrrpMulticast))
+                                       addresses: [.v4(IPv4Address(DaemonLab.vip)!)], authentication: .none)
+        let bytes = VRRPCodec.encode(forged, source: .v4(IPv4Address(DaemonLab.address(3))!), destination: .v4(.vrrpMulticast))
         let hex = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
         // The kernel adds the IP header (protocol 112, TTL 255) as a real router's would.
         try DaemonLab.sh("""
