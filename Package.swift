@@ -103,6 +103,14 @@ let package = Package(
             "VRRP", "TestSupport",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
-        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP", "TestSupport"]),
+        // Pure tests of the lab's decisions (address plan, state, files) and of the commands (parsing, reports).
+        // Not "ClusterupLabTests": the unit test command skips every test whose name matches 'LabTests\.'.
+        .testTarget(name: "ClusterupLabUnitTests", dependencies: ["ClusterupLab", "ClusterupCore"]),
+        .testTarget(name: "ClusterupCLITests", dependencies: [
+            "ClusterupCLI", "ClusterupCore", "ClusterupDeploy", "ClusterupRollout", "ClusterupLab",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Real nodes (systemd-nspawn labs) and the built clusterup program: root.
+        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP", "TestSupport"]),
     ]
 )
