@@ -185,7 +185,16 @@ struct SSHAuthenticationTests {
                 reap(agent)
             }
             for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { usleep(10_000) }
-            try runTool("/usr/bin/ssh-add", ["-q", lab.clientKey], environment: ["SSH_AUTH_SOCK": socket])
+            // The socket's file appears at bind(), before ssh-agent listens: a connection refused
+            // in between (seen once under the full suite) is tried again.
+            for attempt in 1...20 {
+                do {
+                    try runTool("/usr/bin/ssh-add", ["-q", lab.clientKey], environment: ["SSH_AUTH_SOCK": socket])
+                    break
+                } catch where attempt < 20 && "\(error)".contains("Connection refused") {
+                    usleep(50_000)
+                }
+            }
             try lab.withSSHD { sshd in
                 try lab.trust(sshd)
                 var target = lab.target(sshd, identityFiles: [])
