@@ -73,25 +73,44 @@ let package = Package(
         .executableTarget(name: "clusterup", dependencies: ["ClusterupCLI"]),
         .executableTarget(name: "clusterup-vrrpd", dependencies: ["VRRPDaemon"], swiftSettings: vrrpdSize),
 
-        .testTarget(name: "ClusterupCoreTests", dependencies: ["ClusterupCore"]),
-        .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "ClusterupLab"]),
-        .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI"]),
+        // What several test targets share: the demo inventory, the one process runner, the
+        // requires-root trait, where the built programs are. Not a test target: others import it.
+        .target(name: "TestSupport", dependencies: ["ClusterupCore", "CTestSupport"], path: "Tests/TestSupport"),
+        // glibc's posix_spawn extensions for TestSupport's process runner (close inherited descriptors, chdir).
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+
+        .testTarget(name: "ClusterupCoreTests", dependencies: ["ClusterupCore", "TestSupport"]),
+        .testTarget(name: "ClusterupSSHTests", dependencies: ["ClusterupSSH", "TestSupport"]),
+        .testTarget(name: "ClusterupPKITests", dependencies: ["ClusterupPKI", "TestSupport"]),
         .testTarget(name: "ClusterupNodesTests", dependencies: ["ClusterupNodes"]),
-        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPConfig"]),
+        .testTarget(name: "ClusterupDeployTests", dependencies: ["ClusterupDeploy", "ClusterupNodes", "ClusterupSSH", "VRRPConfig", "TestSupport"]),
         .testTarget(name: "ClusterupVerifyTests", dependencies: [
             "ClusterupVerify", "ClusterupNodes", "Timeline",
             // The served-certificate tests: certificates from ClusterupPKI, an in-process OpenSSL server.
-            "ClusterupPKI", "COpenSSL", "ClusterupCore",
+            "ClusterupPKI", "COpenSSL", "ClusterupCore", "TestSupport",
         ]),
         // Fixtures: answers HAProxy 2.6 gave over its runtime API (read through #filePath).
-        .testTarget(name: "ClusterupRolloutTests", dependencies: ["ClusterupRollout", "ClusterupNodes", "ClusterupVerify", "ClusterupDeploy", "ClusterupSSH", "Timeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "ClusterupRolloutTests", dependencies: ["ClusterupRollout", "ClusterupNodes", "ClusterupVerify", "ClusterupDeploy", "ClusterupSSH", "Timeline", "TestSupport"], exclude: ["Fixtures"]),
         // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).
-        .testTarget(name: "TimelineTests", dependencies: ["Timeline"], exclude: ["Fixtures"]),
+        .testTarget(name: "TimelineTests", dependencies: ["Timeline", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VRRPTests", dependencies: [
-            "VRRP", "VRRPConfig", "VRRPDaemon",
-            // Renders templates/keepalived.conf.mustache for the interop tests.
+            "VRRP", "VRRPConfig", "VRRPDaemon", "TestSupport",
+            // Renders templates/keepalived.conf.mustache for the template tests.
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
-        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupCLI", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP"]),
+        // clusterup-vrrpd's binary in network namespaces (lab/netns.sh), alone and beside keepalived: root.
+        .testTarget(name: "VRRPLabTests", dependencies: [
+            "VRRP", "TestSupport",
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+        // Pure tests of the lab's decisions (address plan, state, files) and of the commands (parsing, reports).
+        // Not "ClusterupLabTests": the unit test command skips every test whose name matches 'LabTests\.'.
+        .testTarget(name: "ClusterupLabUnitTests", dependencies: ["ClusterupLab", "ClusterupCore"]),
+        .testTarget(name: "ClusterupCLITests", dependencies: [
+            "ClusterupCLI", "ClusterupCore", "ClusterupDeploy", "ClusterupRollout", "ClusterupLab",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Real nodes (systemd-nspawn labs) and the built clusterup program: root.
+        .testTarget(name: "LabTests", dependencies: ["ClusterupLab", "ClusterupSSH", "ClusterupNodes", "ClusterupDeploy", "ClusterupVerify", "ClusterupRollout", "VRRP", "TestSupport"]),
     ]
 )

@@ -2,17 +2,17 @@ import ArgumentParser
 
 /// Every subcommand, in the order `--help` lists them.
 let allSubcommands: [ParsableCommand.Type] = [
-    Clusterup.Init.self,
+    Clusterup.InitCommand.self,
     Clusterup.InventoryCommand.self,
-    Clusterup.Check.self,
-    Clusterup.Exec.self,
-    Clusterup.Certs.self,
+    Clusterup.CheckCommand.self,
+    Clusterup.ExecCommand.self,
+    Clusterup.CertsCommand.self,
     Clusterup.DeployCommand.self,
-    Clusterup.Status.self,
+    Clusterup.StatusCommand.self,
     Clusterup.ResetCommand.self,
-    Clusterup.Etcd.self,
-    Clusterup.Upgrade.self,
-    Clusterup.Lab.self,
-    Clusterup.Verify.self,
-    Clusterup.FanOutDemo.self,
+    Clusterup.EtcdCommand.self,
+    Clusterup.UpgradeCommand.self,
+    Clusterup.LabCommand.self,
+    Clusterup.VerifyCommand.self,
+    Clusterup.FanOutDemoCommand.self,
 ]

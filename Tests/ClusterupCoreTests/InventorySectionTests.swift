@@ -1,12 +1,9 @@
 import Foundation
 import Testing
 @testable import ClusterupCore
+import TestSupport
 
-private let threeLB = """
-      - {name: node1, address: 198.51.100.11, roles: [etcd, control-plane, lb]}
-      - {name: node2, address: 198.51.100.12, roles: [etcd, control-plane, lb]}
-      - {name: node3, address: 198.51.100.13, roles: [etcd, control-plane]}
-    """
+private let threeLB = DemoInventory.hostsYAML([DemoInventory.allRoles, DemoInventory.allRoles, [.etcd, .controlPlane]])
 
 @Suite struct VIPAndVRRPTests {
     @Test func vipDefaultsPrefixByFamilyAndPort() throws {

@@ -2,6 +2,7 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupDeploy
+import TestSupport
 
 /// The deploy lock: who holds it, when it may be taken over (a pure decision), and the scripts
 /// that take, refresh and release it, run under /bin/sh on a scratch lock directory.
@@ -164,9 +165,7 @@ import Testing
         let local = DeployLock.LocalProcessTable.current()
         let me = try #require(local.startTime(getpid()))
         #expect(me > 0)
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/bin/true")
-        try child.run()
+        let child = try SpawnedProcess("/bin/true", [])
         child.waitUntilExit()
         #expect(local.startTime(child.processIdentifier) == nil || child.processIdentifier == getpid())
         let mine = Owner.current(local: local)

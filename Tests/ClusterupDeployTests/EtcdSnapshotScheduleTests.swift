@@ -2,6 +2,7 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupDeploy
+import TestSupport
 
 /// etcd.snapshots: the inventory setting, and the script the timer runs, run here against a
 /// stand-in etcdctl in a temporary directory (no root, no etcd).
@@ -81,16 +82,8 @@ import Testing
 
         /// Runs the script; (exit status, stderr).
         func run(_ script: String) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", script]
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, text)
+            let result = try ProcessRunner.shell(script)
+            return (result.status, result.stderr)
         }
 
         var files: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: backups)) ?? []).sorted() }

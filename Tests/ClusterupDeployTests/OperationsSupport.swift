@@ -1,15 +1,14 @@
 import ClusterupCore
 import Foundation
+import TestSupport
 
 /// A three-node inventory (every node etcd, control-plane and lb) parsed from YAML, as a user writes it.
 func operationsInventory(extra: String = "") throws -> Inventory {
     try InventoryLoader(environment: [:], homeDirectory: "/nonexistent", currentDirectory: "/tmp").parse(yaml: """
         cluster: demo
         hosts:
-          - {name: node1, address: 198.51.100.11, roles: [etcd, control-plane, lb]}
-          - {name: node2, address: 198.51.100.12, roles: [etcd, control-plane, lb]}
-          - {name: node3, address: 198.51.100.13, roles: [etcd, control-plane, lb]}
-        vip: {address: 198.51.100.62, prefix: 26, port: 8443}
+        \(DemoInventory.hostsYAML())
+        vip: {address: \(DemoInventory.vip), prefix: 26, port: 8443}
         vrrp: {interface: eth0, vrid: 52}
         artifacts:
           kube-apiserver: {url: "https://downloads.example/kube-apiserver", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}

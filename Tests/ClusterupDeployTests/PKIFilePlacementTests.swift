@@ -2,14 +2,11 @@ import ClusterupCore
 import ClusterupPKI
 import Testing
 @testable import ClusterupDeploy
+import TestSupport
 
 /// Which renewed file goes to which host, and what restarts for it.
 @Suite struct PKIFilePlacementTests {
-    let hosts = [
-        InventoryHost(name: "node1", address: "198.51.100.11", roles: [.etcd, .controlPlane, .lb]),
-        InventoryHost(name: "node2", address: "198.51.100.12", roles: [.etcd, .controlPlane, .lb]),
-        InventoryHost(name: "node3", address: "198.51.100.13", roles: [.etcd]),
-    ]
+    let hosts = DemoInventory.hosts([DemoInventory.allRoles, DemoInventory.allRoles, [.etcd]])
 
     func plan() throws -> PKIPlan {
         try PKIPlan(request: PKIRequest(

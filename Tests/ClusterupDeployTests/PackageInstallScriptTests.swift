@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ClusterupDeploy
+import TestSupport
 
 /// The package install script under sh, with apt-get a stub that records what policy-rc.d said
 /// while it ran.
@@ -14,14 +15,9 @@ import Testing
         if let leftAside { try leftAside.write(toFile: dir + "/.policy-rc.d.clusterup-saved", atomically: true, encoding: .utf8) }
         try "#!/bin/sh\ncat \(policy) > \(dir)/during\n".write(toFile: dir + "/bin/apt-get", atomically: true, encoding: .utf8)
         chmod(dir + "/bin/apt-get", 0o755)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", ArtifactsPhase.installScript("etcd-server", policy: policy)]
-        process.environment = ["PATH": dir + "/bin:/usr/bin:/bin"]
-        try process.run()
-        process.waitUntilExit()
+        let result = try ProcessRunner.shell(ArtifactsPhase.installScript("etcd-server", policy: policy), environment: ["PATH": dir + "/bin:/usr/bin:/bin"])
         let during = (try? String(contentsOfFile: dir + "/during", encoding: .utf8)) ?? ""
-        return (during, try? String(contentsOfFile: policy, encoding: .utf8), process.terminationStatus)
+        return (during, try? String(contentsOfFile: policy, encoding: .utf8), result.status)
     }
 
     @Test func servicesAreKeptFromStartingDuringTheInstall() throws {

@@ -2,21 +2,14 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupDeploy
+import TestSupport
 
 /// The waits deploy runs on a node, run here by a real shell.
 @Suite struct RemoteWaitScriptTests {
     /// Exit status and stderr of a script run with /bin/sh.
     func run(_ script: String) throws -> (status: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let data = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ProcessRunner.shell(script)
+        return (result.status, result.stderr)
     }
 
     @Test func pollsUntilTheConditionHoldsThenStops() throws {

@@ -3,6 +3,7 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupDeploy
+import TestSupport
 
 @Suite struct ResetPlanTests {
     @Test func removesUnitsConfigurationCertificatesAndUploadedPrograms() throws {
@@ -29,16 +30,9 @@ import Testing
         chmod(scratch + "/systemctl", 0o755)
         let plan = ResetPlan(units: [], paths: [scratch + "/bin", scratch + "/kube-apiserver"], managedConfigs: [],
                              etcdDataDirectory: scratch + "/etcd", etcdData: .moveAside, keptDirectory: scratch + "/backups")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", plan.script(timestamp: "t")]
-        process.environment = ["PATH": scratch + ":/usr/bin:/bin"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let result = try ProcessRunner.shell(plan.script(timestamp: "t"), environment: ["PATH": scratch + ":/usr/bin:/bin"])
+        let output = result.stdout
+        #expect(result.status == 0)
         #expect(FileManager.default.fileExists(atPath: scratch + "/bin/other-program"), "\(output)")
         #expect(!FileManager.default.fileExists(atPath: scratch + "/kube-apiserver"))
         #expect(output.contains("kept \(scratch)/bin (not a file"), "\(output)")

@@ -4,6 +4,7 @@ import ClusterupPKI
 import Foundation
 import Testing
 @testable import ClusterupDeploy
+import TestSupport
 
 /// `certs rotate-ca --rotate-sa` as the nodes see it, phase by phase: which files reach which
 /// host and what restarts, the flags that read them, and the keys in those files. The overlap
@@ -11,11 +12,7 @@ import Testing
 /// key that signs (`--service-account-signing-key-file`, the controller-manager's
 /// `--service-account-private-key-file`) and of every key that signed before, until finish.
 @Suite struct ServiceAccountRotationRolloutTests {
-    let hosts = [
-        InventoryHost(name: "node1", address: "198.51.100.11", roles: [.etcd, .controlPlane, .lb]),
-        InventoryHost(name: "node2", address: "198.51.100.12", roles: [.etcd, .controlPlane, .lb]),
-        InventoryHost(name: "node3", address: "198.51.100.13", roles: [.etcd]),
-    ]
+    let hosts = DemoInventory.hosts([DemoInventory.allRoles, DemoInventory.allRoles, [.etcd]])
 
     func generator(_ directory: String) throws -> PKIGenerator {
         try PKIGenerator(request: PKIRequest(

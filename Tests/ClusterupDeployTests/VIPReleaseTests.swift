@@ -2,6 +2,7 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupDeploy
+import TestSupport
 
 /// reset on the VIP holder hands the VIP over before anything else stops, and forwards what still
 /// reaches it meanwhile. The script runs under /bin/sh with stand-ins for ip, ss, systemctl and sleep.
@@ -41,15 +42,8 @@ import Testing
             try "#!/bin/sh\n\(body)\n".write(toFile: "\(scratch)/\(name)", atomically: true, encoding: .utf8)
             chmod("\(scratch)/\(name)", 0o755)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", plan.script(timestamp: "t", lockDirectory: scratch + "/lock")]
-        process.environment = ["PATH": scratch + ":/usr/bin:/bin"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = try ProcessRunner.shell(plan.script(timestamp: "t", lockDirectory: scratch + "/lock"),
+                                             environment: ["PATH": scratch + ":/usr/bin:/bin"]).stdout
         let log = (try? String(contentsOfFile: scratch + "/log", encoding: .utf8)) ?? ""
         let after = try String(contentsOfFile: scratch + "/ip_forward", encoding: .utf8)
         return (output, log.split(separator: "\n").map(String.init), after.trimmingCharacters(in: .whitespacesAndNewlines))

@@ -2,6 +2,7 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupDeploy
+import TestSupport
 
 /// vrrp.firewall: the nftables allow-list deploy renders for each lb host.
 @Suite struct VRRPFirewallTests {
@@ -56,23 +57,16 @@ import Testing
         #expect(text.contains("ip protocol 112 counter drop"))
     }
 
-    @Test(.enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft"),
-                   "nft -c needs root and nftables installed"))
+    @Test(.requiresRoot("nft -c checks a ruleset against the kernel's netlink"),
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft"), "needs nftables (/usr/sbin/nft)"))
     func nftAcceptsTheRenderedRuleset() throws {
         for (host, inventory) in [("node1", try inventory()),
                                   ("solo", try inventory(hosts: "  - {name: solo, address: 198.51.100.21, roles: [lb]}"))] {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("cu-vrrp-\(UUID().uuidString).nft").path
             defer { try? FileManager.default.removeItem(atPath: file) }
             try rules(host, inventory).write(toFile: file, atomically: true, encoding: .utf8)
-            let nft = Process()
-            nft.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
-            nft.arguments = ["-c", "-f", file]
-            let errors = Pipe()
-            nft.standardError = errors
-            try nft.run()
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            nft.waitUntilExit()
-            #expect(nft.terminationStatus == 0, "\(host): \(message)")
+            let nft = try ProcessRunner.run("/usr/sbin/nft", ["-c", "-f", file])
+            #expect(nft.status == 0, "\(host): \(nft.stderr)")
         }
     }
 

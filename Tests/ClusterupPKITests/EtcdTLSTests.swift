@@ -2,6 +2,7 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupPKI
+import TestSupport
 
 /// A real single-node etcd on loopback serving the generated certificates (no root needed).
 @Suite struct EtcdTLSTests {
@@ -48,9 +49,7 @@ import Testing
         let clientPort = try freePort(), peerPort = try freePort()
         let client = "https://127.0.0.1:\(clientPort)", peer = "https://127.0.0.1:\(peerPort)"
         let node = dir.pki + "/nodes/node1"
-        let etcd = Process()
-        etcd.executableURL = URL(fileURLWithPath: "/usr/bin/etcd")
-        etcd.arguments = [
+        let arguments = [
             "--name", "node1", "--data-dir", dir.path + "/data",
             "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
@@ -61,11 +60,7 @@ import Testing
             "--peer-client-cert-auth", "--peer-trusted-ca-file", dir.pki + "/etcd/ca.crt",
         ]
         let logPath = dir.path + "/etcd.log"
-        #expect(FileManager.default.createFile(atPath: logPath, contents: nil))
-        let log = FileHandle(forWritingAtPath: logPath)
-        etcd.standardOutput = log
-        etcd.standardError = log
-        try etcd.run()
+        let etcd = try SpawnedProcess("/usr/bin/etcd", arguments, stdout: logPath, stderr: nil)
         defer {
             kill(etcd.processIdentifier, SIGKILL)
             etcd.waitUntilExit()

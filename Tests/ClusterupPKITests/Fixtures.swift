@@ -1,6 +1,7 @@
 import ClusterupCore
 import Foundation
 @testable import ClusterupPKI
+import TestSupport
 
 /// A cluster of `count` nodes, all etcd + control-plane, addresses 198.51.100.(10+i).
 func makeRequest(nodes count: Int = 3, directory: String = "/nonexistent/pki",
@@ -40,17 +41,12 @@ struct CommandResult {
 /// Runs a program to completion, stdout and stderr together.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    do { try process.run() } catch { return CommandResult(status: -1, output: "\(error)") }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    do {
+        let result = try ProcessRunner.run(executable, arguments, environment: environment, mergingStderr: true)
+        return CommandResult(status: result.status, output: result.output)
+    } catch {
+        return CommandResult(status: -1, output: "\(error)")
+    }
 }
 
 func openssl(_ arguments: String...) -> CommandResult { run("/usr/bin/openssl", arguments) }

@@ -47,7 +47,7 @@ import Testing
     }
 }
 
-@Suite(.enabled(if: isRoot, "needs root: starts real sshd processes on 127.0.0.1"))
+@Suite(.startsSSHD)
 struct LostConnectionTests {
     @Test func aSessionKilledUnderACommandIsALostConnectionThenAndAfter() throws {
         try withConnection { _, _, connection in

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import ClusterupSSH
 
-@Suite(.enabled(if: isRoot, "needs root: starts real sshd processes on 127.0.0.1"))
+@Suite(.startsSSHD)
 struct SSHExecTests {
     @Test func stdoutStderrAndExitStatusComeBackApart() throws {
         try withConnection { lab, sshd, connection in
@@ -104,7 +104,7 @@ struct SSHExecTests {
     }
 }
 
-@Suite(.enabled(if: isRoot, "needs root: starts real sshd processes on 127.0.0.1"))
+@Suite(.startsSSHD)
 struct SSHFileTransferTests {
     @Test func uploadWritesContentAndModeThenSkipsWhenUnchanged() throws {
         try withConnection { lab, sshd, connection in

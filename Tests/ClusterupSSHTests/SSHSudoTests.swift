@@ -6,7 +6,7 @@ import Testing
 private let sudoInstalled = FileManager.default.isExecutableFile(atPath: "/usr/bin/sudo")
 
 /// Non-root logins, created only inside the test sshd's mount namespace (see `TestUser`).
-@Suite(.enabled(if: isRoot && sudoInstalled, "needs root and sudo (apt-get install sudo): logs in as a non-root user"))
+@Suite(.startsSSHD, .enabled(if: sudoInstalled, "needs sudo (apt-get install sudo): logs in as a non-root user"))
 struct SSHSudoTests {
     static let operatorUser = TestUser(name: "cu-ssh-op", uid: 47110, sudo: "NOPASSWD: ALL")
     static let plainUser = TestUser(name: "cu-ssh-plain", uid: 47112, sudo: nil)

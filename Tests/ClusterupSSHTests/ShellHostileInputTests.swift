@@ -2,6 +2,7 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupSSH
+import TestSupport
 
 /// Values an inventory or a user could hand us that break naive quoting: each must arrive as
 /// one intact word and run nothing. `pwned` is a command the scratch PATH provides that leaves a
@@ -79,19 +80,9 @@ struct Scratch {
     }
 
     private func runOnce(_ script: String, shell: String, environment: [String: String]) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: shell)
-        process.arguments = ["-c", script]
-        process.currentDirectoryURL = URL(fileURLWithPath: dir)
-        process.environment = ["PATH": dir + "/bin:/usr/bin:/bin"].merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, Array(stdout), String(decoding: stderr, as: UTF8.self))
+        let result = try ProcessRunner.run(shell, ["-c", script], environment: ["PATH": dir + "/bin:/usr/bin:/bin"].merging(environment) { $1 },
+                                           currentDirectory: dir)
+        return (result.status, result.stdoutBytes, result.stderr)
     }
 
     /// `script` in a fresh scratch directory, up to 3 times until the stubs record `expecting`.

@@ -53,7 +53,7 @@ import Testing
     }
 }
 
-@Suite(.enabled(if: isRoot, "needs root: starts real sshd processes on 127.0.0.1"))
+@Suite(.startsSSHD)
 struct SSHTimingsTests {
     @Test func aCommandReportsPhasesThatAddUpToNoMoreThanItsWallTime() throws {
         try withConnection { lab, sshd, connection in

@@ -2,6 +2,7 @@ import ClusterupCore
 import ClusterupVerify
 import Foundation
 import Testing
+import TestSupport
 
 /// What each failure mode needs before anything is broken, and how a node's answer becomes a
 /// finding. Canned output, plus the script itself run under a PATH of our making (no root).
@@ -114,16 +115,7 @@ import Testing
     }
 
     func run(_ script: String, path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        process.environment = ["PATH": path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self)
+        try ProcessRunner.shell(script, environment: ["PATH": path]).stdout
     }
 
     @Test func theProbeReachesTheVIPOnlyWhenEveryRecentProbeSucceeded() {

@@ -4,6 +4,7 @@ import ClusterupVerify
 import COpenSSL
 import Foundation
 import Testing
+import TestSupport
 
 /// The served-certificate check: the pure comparison with canned reads, and the TLS adapter
 /// against an in-process OpenSSL server presenting certificates made by ClusterupPKI.
@@ -11,11 +12,7 @@ import Testing
     func inventory() -> Inventory {
         var inventory = Inventory(
             path: "/tmp/inventory.yml", cluster: "test", ssh: SSHSettings(),
-            hosts: [
-                InventoryHost(name: "node1", address: "198.51.100.11", roles: [.etcd, .controlPlane, .lb]),
-                InventoryHost(name: "node2", address: "198.51.100.12", roles: [.etcd, .controlPlane, .lb]),
-                InventoryHost(name: "node3", address: "198.51.100.13", roles: [.etcd]),
-            ],
+            hosts: DemoInventory.hosts([DemoInventory.allRoles, DemoInventory.allRoles, [.etcd]]),
             pki: PKISettings(directory: "/tmp/pki"))
         inventory.vip = VIPSettings(address: "198.51.100.62")
         return inventory
@@ -172,15 +169,7 @@ import Testing
     }
 
     func opensslSerial(_ path: String) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["x509", "-noout", "-serial", "-in", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try? process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        (try? ProcessRunner.run("/usr/bin/openssl", ["x509", "-noout", "-serial", "-in", path]))?.stdout ?? ""
     }
 }
 

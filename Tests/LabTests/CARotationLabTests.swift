@@ -4,12 +4,13 @@ import ClusterupSSH
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// `certs rotate-ca --ca all` through its three phases on a running 3-node lab: etcd data written
 /// before is read after, a sampler sees at least 2 healthy etcd members at every sample, no probe
 /// through the VIP fails, verify passes after each phase, and no certificate on any node is signed
 /// by an old CA at the end. Root only.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys onto it and rotates every CA"))
+@Suite(.serialized, .requiresRoot("boots a 3-node lab, deploys onto it and rotates every CA"))
 struct CARotationLabTests {
 
     static func etcdctl(_ arguments: String) -> String {

@@ -3,11 +3,12 @@ import ClusterupVerify
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// Renewed certificates rolled out on a running 3-node lab: a serving certificate is picked up
 /// without any restart, a client certificate restarts exactly its reader, and what each server
 /// presents is checked on the wire. Root only.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys onto it and renews certificates"))
+@Suite(.serialized, .requiresRoot("boots a 3-node lab, deploys onto it and renews certificates"))
 struct CertificatesLabTests {
     static let units = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "haproxy", "clusterup-vrrpd"]
 

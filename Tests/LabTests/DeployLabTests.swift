@@ -3,10 +3,11 @@ import Foundation
 import Testing
 import VRRP
 @testable import ClusterupLab
+import TestSupport
 
 /// `clusterup deploy` as a user runs it, against a real 3-node lab: the built binary, the lab's
 /// inventory, nothing mocked. Root only.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab and deploys onto it"))
+@Suite(.serialized, .requiresRoot("boots a 3-node lab and deploys onto it"))
 struct DeployLabTests {
     typealias Run = ClusterupBinary.Run
 

@@ -3,11 +3,12 @@ import Foundation
 import Testing
 import ClusterupDeploy
 @testable import ClusterupLab
+import TestSupport
 
 /// Deploy under stress, as an operator meets it: growing the cluster, two operators at once, a
 /// node dying, reset and redeploy, etcd backup and restore. Each test owns one lab (named for it),
 /// runs the built binary, and tears the lab down even when it fails. Root only.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots labs and deploys onto them"))
+@Suite(.serialized, .requiresRoot("boots labs and deploys onto them"))
 struct DeployRobustnessLabTests {
     typealias Run = ClusterupBinary.Run
 
@@ -17,19 +18,12 @@ struct DeployRobustnessLabTests {
 
     /// A clusterup run in the background whose output is readable while it runs.
     final class Background: @unchecked Sendable {
-        let process = Process()
+        let process: SpawnedProcess
         let log: String
 
         init(_ arguments: [String], log: String) throws {
             self.log = log
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            process.executableURL = URL(fileURLWithPath: ClusterupBinary.path)
-            process.arguments = arguments
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
+            process = try SpawnedProcess(try ClusterupBinary.located(), arguments, stdout: log, stderr: nil)
         }
 
         var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }

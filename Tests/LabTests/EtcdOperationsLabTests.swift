@@ -3,11 +3,12 @@ import ClusterupSSH
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// etcd on Day 2 against a deployed 3-node lab: recover after a lost quorum (from a survivor and
 /// from a snapshot), refusal while a quorum holds, and a NOSPACE alarm cleared by compaction,
 /// defragmentation and disarm. Each test owns one lab and tears it down even when it fails.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots labs and deploys onto them"))
+@Suite(.serialized, .requiresRoot("boots labs and deploys onto them"))
 struct EtcdOperationsLabTests {
     typealias Run = ClusterupBinary.Run
 
@@ -22,28 +23,6 @@ struct EtcdOperationsLabTests {
 
     func node(_ node: String, _ command: String, lab: String) async throws -> String {
         try await Lab.execute(["sh", "-c", command], on: node, lab: lab).stdout
-    }
-
-    /// Brings a lab up, deploys it with `etcd` added to its inventory, runs `body` with the
-    /// inventory's path, and always takes the lab down.
-    func withDeployedLab(_ name: String, etcd: String? = nil, _ body: (String) async throws -> Void) async throws {
-        _ = try await Lab.up(name: name, nodes: 3, waitForAddressBlock: LabFixture.addressBlockWait)
-        do {
-            var inventory = try Lab.inventoryPath(name: name)
-            if let etcd {
-                let path = (inventory as NSString).deletingLastPathComponent + "/inventory-etcd.yml"
-                try (try String(contentsOfFile: inventory, encoding: .utf8) + etcd).write(toFile: path, atomically: true, encoding: .utf8)
-                inventory = path
-            }
-            let deploy = try await clusterup(["deploy", inventory])
-            try #require(deploy.status == 0, "\(deploy.output)")
-            try await body(inventory)
-        } catch {
-            _ = try? await Lab.down(name: name)
-            throw error
-        }
-        let report = try await Lab.down(name: name)
-        #expect(report.remaining.isEmpty)
     }
 
     /// Every node's member reads `key`, lists three started members, and all three are healthy.
@@ -83,7 +62,7 @@ struct EtcdOperationsLabTests {
 
     @Test func recoverFromASurvivorAfterTwoMembersLostTheirData() async throws {
         let lab = LabFixture.name("etrec")
-        try await withDeployedLab(lab) { inventory in
+        try await DeployedLab.run(lab: lab) { inventory in
             _ = try await node("node1", "\(Self.etcdctl) put written-before-loss 1", lab: lab)
             // A quorum holds: refused, nothing stopped.
             let refused = try await clusterup(["etcd", "recover", inventory, "--from-member", "node1", "--yes"])
@@ -113,7 +92,7 @@ struct EtcdOperationsLabTests {
 
     @Test func recoverFromASnapshotKeepsWhatItHeldAndNothingLater() async throws {
         let lab = LabFixture.name("etsnap")
-        try await withDeployedLab(lab) { inventory in
+        try await DeployedLab.run(lab: lab) { inventory in
             _ = try await node("node1", "\(Self.etcdctl) put in-snapshot 1", lab: lab)
             let dir = "/tmp/clusterup-\(lab)-backups"
             defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -151,7 +130,7 @@ struct EtcdOperationsLabTests {
 
     @Test func aNoSpaceAlarmIsClearedByCompactionDefragAndDisarm() async throws {
         let lab = LabFixture.name("etnospace")
-        try await withDeployedLab(lab, etcd: "etcd:\n  extra_args: [--quota-backend-bytes=8388608]\n") { inventory in
+        try await DeployedLab.run(lab: lab, inventoryExtra: "etcd:\n  extra_args: [--quota-backend-bytes=8388608]\n") { inventory in
             let fill = """
                 \(Self.etcdctl) put before-fill kept >/dev/null
                 v=$(head -c 100000 /dev/zero | tr '\\0' x)
@@ -220,7 +199,7 @@ struct EtcdOperationsLabTests {
     @Test func scheduledSnapshotsFireKeepTheNewestAndHonourTheFloor() async throws {
         let lab = LabFixture.name("etsched")
         let schedule = "etcd:\n  snapshots: {every: 10s, keep: 2}\n"
-        try await withDeployedLab(lab, etcd: schedule) { inventory in
+        try await DeployedLab.run(lab: lab, inventoryExtra: schedule) { inventory in
             let list = "ls -1 /var/lib/clusterup/etcd-backups | grep '^scheduled-.*\\.db$' || true"
             let runs = "journalctl -u etcd-snapshot.service -o cat | grep -c '^etcd snapshot /' || true"
             // Three runs at least: one more than it keeps.

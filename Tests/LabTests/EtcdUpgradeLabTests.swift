@@ -3,6 +3,7 @@ import ClusterupSSH
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// A real etcd minor upgrade: a Debian 12 lab (etcd-server 3.4.23) rolled to Debian 13's etcd
 /// 3.5.16, the binaries taken from the cached trixie node image (where etcd-server and etcd-client
@@ -27,7 +28,7 @@ enum TrixieEtcd {
 }
 
 @Suite(.serialized,
-       .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys onto it and upgrades its etcd"),
+       .requiresRoot("boots a 3-node lab, deploys onto it and upgrades its etcd"),
        .enabled(if: TrixieEtcd.missing == nil, Comment(rawValue: TrixieEtcd.missing ?? "")))
 struct EtcdUpgradeLabTests {
     static let image = TrixieEtcd.image

@@ -2,9 +2,10 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// Real labs on this machine. Root only; serialized so the labs' boots don't compete for the 2 cores.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots systemd-nspawn nodes on a bridge"))
+@Suite(.serialized, .requiresRoot("boots systemd-nspawn nodes on a bridge"))
 struct LabIntegrationTests {
     /// Other suites may run labs at the same time; there are 4 address blocks for all of them.
     static let blockWait = LabFixture.addressBlockWait
@@ -167,23 +168,10 @@ struct LabIntegrationTests {
         #expect(error.description.contains("clusterup lab down --name cuslow"))
     }
 
-    /// The `clusterup` executable built beside the test bundle.
-    func clusterupExecutable() throws -> String {
-        let directory = Bundle.main.bundleURL.deletingLastPathComponent().path
-        let candidates = [directory, Bundle.main.bundleURL.path].map { "\($0)/clusterup" }
-        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) },
-                            "clusterup is not built next to the tests (looked in \(candidates))")
-    }
-
     @Test func downRemovesALabWhoseUpWasKilledWhileBooting() async throws {
         let paths = try Lab.paths(name: "cucrash")
-        let upProcess = Process()
-        upProcess.executableURL = URL(fileURLWithPath: try clusterupExecutable())
-        upProcess.arguments = ["lab", "up", "--nodes", "4", "--name", "cucrash",
-                                 "--wait-for-address-block", String(Int(Self.blockWait))]
-        upProcess.standardOutput = FileHandle.nullDevice
-        upProcess.standardError = FileHandle.nullDevice
-        try upProcess.run()
+        let upProcess = try SpawnedProcess(try ClusterupBinary.located(), ["lab", "up", "--nodes", "4", "--name", "cucrash",
+                                                                           "--wait-for-address-block", String(Int(Self.blockWait))])
         // Kill it once it has started some node's nspawn, i.e. halfway.
         let started = Date()
         var halfway: LabState?

@@ -2,6 +2,7 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 @Suite struct LabStorageTests {
     func scratchDirectory() throws -> String {
@@ -66,7 +67,7 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: "\(outside)/target"))
     }
 
-    @Test(.enabled(if: geteuid() == 0, "needs root: mounts a tmpfs"))
+    @Test(.requiresRoot("mounts a tmpfs"))
     func removeTreeLeavesAnotherFilesystemAlone() throws {
         let root = try scratchDirectory()
         let mountPoint = "\(root)/mounted"

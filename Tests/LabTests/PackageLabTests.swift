@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// The .deb and the tarball installed on clean Debian 12 and 13 roots (debootstrap minbase: no
 /// Swift toolchain, no source tree), used as an operator would, including against a lab node.
 /// Root only: debootstrap, chroot, overlay mounts and a lab.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: debootstrap, chroot into clean Debian roots and a lab node"))
+@Suite(.serialized, .requiresRoot("debootstrap, chroot into clean Debian roots and a lab node"))
 struct PackageLabTests {
     @Test func theDebAndTheTarballRunOnCleanDebian12And13WithoutAToolchain() async throws {
         try await PackageFiles.shared.ensureBuilt()

@@ -2,13 +2,14 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// Debian 13 nodes and mixed clusters, as a user runs them: `lab up --release trixie` boots nodes
 /// from the cached image (built on first use), and the built binary deploys, verifies, fails over,
 /// renews and rotates the certificates of, restores and resets them with Debian 13's own etcd 3.5,
 /// HAProxy 3.0 and keepalived 2.3.
 /// Root only; needs Debian's mirror once, to build the image (`.ci/run` builds it beforehand).
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots Debian 13 and mixed labs and deploys onto them"))
+@Suite(.serialized, .requiresRoot("boots Debian 13 and mixed labs and deploys onto them"))
 struct ReleaseLabTests {
     typealias Run = ClusterupBinary.Run
 

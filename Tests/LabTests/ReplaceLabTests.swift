@@ -4,12 +4,13 @@ import ClusterupVerify
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// Moving a cluster from Debian 12 to Debian 13 by replacing nodes one at a time, as an operator
 /// does it: edit the inventory, look at the dry run, deploy; three times. The VIP is probed through
 /// the whole sequence with the rollout's AvailabilityWatch (TCP connects and GET /readyz verified
 /// against the cluster CA). Root only; needs the Debian 13 image (built on first use).
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a mixed lab and replaces its nodes under probes"))
+@Suite(.serialized, .requiresRoot("boots a mixed lab and replaces its nodes under probes"))
 struct ReplaceLabTests {
     typealias Run = ClusterupBinary.Run
 

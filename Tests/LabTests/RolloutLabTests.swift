@@ -7,11 +7,12 @@ import ClusterupVerify
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// The rollout mechanism against a deployed 3-node lab: while the availability watch probes the
 /// VIP, BackendDrain drains one apiserver on every HAProxy, the apiserver on that host restarts,
 /// and it is taken back once its /readyz answers. No client through the VIP may notice. Root only.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys onto it and restarts an apiserver under probes"))
+@Suite(.serialized, .requiresRoot("boots a 3-node lab, deploys onto it and restarts an apiserver under probes"))
 struct RolloutLabTests {
     struct Observed: Sendable {
         var report: AvailabilityReport

@@ -2,11 +2,12 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// Dead and unreachable hosts (`lab node stop`): deploy stops before any change, or with
 /// --skip-unreachable deploys the others and leaves it alone; a host removed from the inventory
 /// while down leaves etcd, HAProxy and VRRP on the others. Root only.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab and stops a node"))
+@Suite(.serialized, .requiresRoot("boots a 3-node lab and stops a node"))
 struct UnreachableHostLabTests {
     typealias Run = ClusterupBinary.Run
 

@@ -6,11 +6,12 @@ import ClusterupSSH
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// `clusterup upgrade apply` against a deployed 3-node lab: v1.31.2 stand-ins replaced by copies
 /// claiming v1.32.0 (the version is the artifact's, as with real binaries), the VIP probed
 /// throughout. Root only.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys onto it and upgrades it"))
+@Suite(.serialized, .requiresRoot("boots a 3-node lab, deploys onto it and upgrades it"))
 struct UpgradeApplyLabTests {
     let nodes = ["node1", "node2", "node3"]
 
@@ -120,12 +121,7 @@ struct UpgradeApplyLabTests {
             let connector = try HostConnector.load(for: inventory, acceptNewHostKeys: false)
             let lbHosts = inventory.hosts(withRole: .lb)
 
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ClusterupBinary.path)
-            process.arguments = ["upgrade", "apply", upgraded, "--yes"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try SpawnedProcess(try ClusterupBinary.located(), ["upgrade", "apply", upgraded, "--yes"])
             // Killed once node2's apiserver is drained: between a guard and its restore.
             let drainedWhenKilled = try await DedicatedThread.run(name: "upkill-watch") { () throws -> Bool in
                 let connections = try lbHosts.map { try connector.connect($0) }
@@ -143,7 +139,7 @@ struct UpgradeApplyLabTests {
             }
             process.waitUntilExit()
             #expect(drainedWhenKilled, "upgrade apply ended (status \(process.terminationStatus)) before node2 was drained")
-            #expect(process.terminationReason == .uncaughtSignal)
+            #expect(process.terminatingSignal == SIGKILL)
 
             let again = try await clusterup(["upgrade", "apply", upgraded, "--yes", "--output", "json"])
             #expect(again.status == 0, "\(again.output)")

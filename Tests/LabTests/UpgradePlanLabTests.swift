@@ -2,10 +2,11 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// `clusterup upgrade plan` against a deployed 3-node lab: the built binary, the lab's inventory
 /// with its control_plane.version edited. Root only.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys onto it and plans upgrades"))
+@Suite(.serialized, .requiresRoot("boots a 3-node lab, deploys onto it and plans upgrades"))
 struct UpgradePlanLabTests {
     func clusterup(_ arguments: [String]) async throws -> ClusterupBinary.Run {
         try await ClusterupBinary.run(arguments, limit: 240)

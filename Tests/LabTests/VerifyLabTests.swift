@@ -2,10 +2,11 @@ import ClusterupCore
 import Foundation
 import Testing
 @testable import ClusterupLab
+import TestSupport
 
 /// `clusterup verify` and `verify failover` as a user runs them, against a deployed 3-node lab:
 /// the built binary, nothing mocked. Root only.
-@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root: boots a 3-node lab, deploys and fails its VRRP master"))
+@Suite(.serialized, .requiresRoot("boots a 3-node lab, deploys and fails its VRRP master"))
 struct VerifyLabTests {
     typealias Run = ClusterupBinary.Run
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Timeline
+import TestSupport
 
 /// The pictures render with a standard SVG converter (rsvg-convert from librsvg2-bin, installed
 /// by scripts/setup): a non-empty PNG of the size the SVG declares.
@@ -23,15 +24,9 @@ struct TimelineRenderTests {
         let svg = directory.appendingPathComponent("\(name).svg"), png = directory.appendingPathComponent("\(name).png")
         try text.write(to: svg, atomically: true, encoding: .utf8)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(RSVGConvert.path))
-        process.arguments = ["--format", "png", "--output", png.path, svg.path]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        try #require(process.terminationStatus == 0, "rsvg-convert: \(stderr)")
+        let result = try ProcessRunner.run(try #require(RSVGConvert.path), ["--format", "png", "--output", png.path, svg.path])
+        let stderr = result.stderr
+        try #require(result.status == 0, "rsvg-convert: \(stderr)")
         #expect(stderr.isEmpty, "rsvg-convert warned: \(stderr)")
 
         let bytes = [UInt8](try Data(contentsOf: png))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VRRP
+import TestSupport
 
 /// Wireshark's VRRP dissector as an independent judge of our packets (the issue's acceptance check).
 @Suite("VRRP codec: tshark agrees", .enabled(if: FileManager.default.isExecutableFile(atPath: tsharkPath), "needs tshark at \(tsharkPath)"))
@@ -26,18 +27,10 @@ struct CodecInteropTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("vrrp-codec-\(UUID().uuidString).pcap")
         defer { try? FileManager.default.removeItem(at: file) }
         try Data(pcap(Self.packets)).write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tsharkPath)
-        process.arguments = ["-n", "-r", file.path, "-o", "vrrp.v3_checksum_as_in_v2:\(asInV2 ? "TRUE" : "FALSE")",
-                             "-T", "fields", "-e", "vrrp.version", "-e", "vrrp.virt_rtr_id", "-e", "vrrp.prio",
-                             "-e", "vrrp.checksum.status"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        let result = try ProcessRunner.run(tsharkPath, ["-n", "-r", file.path, "-o", "vrrp.v3_checksum_as_in_v2:\(asInV2 ? "TRUE" : "FALSE")",
+                                                        "-T", "fields", "-e", "vrrp.version", "-e", "vrrp.virt_rtr_id", "-e", "vrrp.prio",
+                                                        "-e", "vrrp.checksum.status"])
+        return result.stdout.split(separator: "\n").map(String.init)
     }
 
     @Test func pseudoHeaderAndV2ChecksumsAreValidForWiresharkDefaults() throws {

@@ -3,6 +3,7 @@ import Testing
 import VRRP
 @testable import VRRPConfig
 @testable import VRRPDaemon
+import TestSupport
 
 /// The built-in checks against servers on loopback (no root needed).
 @Suite(.serialized) struct DaemonCheckTests {
@@ -83,19 +84,10 @@ import VRRP
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let port = UInt16.random(in: 20000...40000)
-        let setup = Process()
-        setup.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        setup.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-                           "-subj", "/CN=127.0.0.1", "-keyout", "\(dir)/k.pem", "-out", "\(dir)/c.pem"]
-        setup.standardError = FileHandle.nullDevice
-        try setup.run()
-        setup.waitUntilExit()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        server.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-www", "-cert", "\(dir)/c.pem", "-key", "\(dir)/k.pem", "-quiet"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        try ProcessRunner.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+                                                   "-subj", "/CN=127.0.0.1", "-keyout", "\(dir)/k.pem", "-out", "\(dir)/c.pem"]).check("openssl req")
+        let server = try SpawnedProcess("/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(port)", "-www", "-cert", "\(dir)/c.pem",
+                                                             "-key", "\(dir)/k.pem", "-quiet"])
         defer {
             kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()

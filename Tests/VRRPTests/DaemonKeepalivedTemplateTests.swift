@@ -1,10 +1,11 @@
 import Foundation
 import Mustache
 import Testing
+import TestSupport
 
 /// templates/keepalived.conf.mustache renders a configuration keepalived itself accepts.
 @Suite struct DaemonKeepalivedTemplateTests {
-    static let templatePath = DaemonLab.repository.appendingPathComponent("templates/keepalived.conf.mustache").path
+    static let templatePath = Repository.path("templates/keepalived.conf.mustache")
 
     func render(_ context: [String: Any]) throws -> String {
         try MustacheTemplate(string: String(contentsOfFile: Self.templatePath, encoding: .utf8)).render(context)
@@ -75,18 +76,19 @@ import Testing
         #expect(!text.contains("preempt_delay"))
     }
 
-    @Test(.enabled(if: DaemonLab.skipReason == nil, "\(DaemonLab.skipReason ?? "")"))
+    @Test(.requiresRoot("makes a network namespace for keepalived -t"),
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/keepalived"), "needs keepalived (/usr/sbin/keepalived)"))
     func keepalivedAcceptsTheRenderedConfiguration() throws {
         // keepalived -t checks that the interfaces exist: give it a namespace with eth0 and eth1.
-        let ns = DaemonLab.ns("kt")
-        try DaemonLab.sh("ip netns add \(ns) && ip -n \(ns) link add eth0 type veth peer name eth1")
-        defer { _ = try? DaemonLab.sh("ip netns del \(ns)") }
+        let ns = "cuvt-\(getpid() % 100_000)-kt"  // lab/netns.sh's family of names
+        try ProcessRunner.shell("ip netns add \(ns) && ip -n \(ns) link add eth0 type veth peer name eth1").check("ip netns add")
+        defer { _ = try? ProcessRunner.shell("ip netns del \(ns)") }
         let path = NSTemporaryDirectory() + "cuvt-ka-\(getpid()).conf"
         try render(Self.everything).write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let output: String
         do {
-            output = try DaemonLab.sh("ip netns exec \(ns) /usr/sbin/keepalived -t -f \(path) 2>&1")
+            output = try ProcessRunner.shell("ip netns exec \(ns) /usr/sbin/keepalived -t -f \(path) 2>&1").check("keepalived -t").output
         } catch {
             Issue.record("keepalived rejected the rendered configuration: \(error)")
             return

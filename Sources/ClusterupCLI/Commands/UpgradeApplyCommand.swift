@@ -62,10 +62,7 @@ extension Clusterup {
         }
 
         func run() async throws {
-            let loaded = try inventory.load()
-            if !inventory.hostNames.isEmpty || !inventory.roleNames.isEmpty {
-                throw ValidationError("an upgrade covers the whole inventory; --hosts and --roles are for exec and check")
-            }
+            let loaded = try inventory.loadWhole("an upgrade covers the whole inventory")
             let (plan, facts, settings) = try await UpgradePlanCommand.plan(
                 loaded, ssh: ssh, concurrency: fanOut.concurrency, allowDowngrade: allowDowngrade, vrrpdBinary: vrrpdBinary)
             let rollout = UpgradeRollout(plan)

@@ -34,10 +34,7 @@ extension Clusterup {
         var vrrpdBinary: String?
 
         func run() async throws {
-            let loaded = try inventory.load()
-            if !inventory.hostNames.isEmpty || !inventory.roleNames.isEmpty {
-                throw ValidationError("an upgrade plan covers the whole inventory; --hosts and --roles are for exec and check")
-            }
+            let loaded = try inventory.loadWhole("an upgrade plan covers the whole inventory")
             let (plan, facts, _) = try await Self.plan(loaded, ssh: ssh, concurrency: fanOut.concurrency,
                                                        allowDowngrade: allowDowngrade, vrrpdBinary: vrrpdBinary)
             print(output.isJSON ? UpgradePlanReport.json(plan, facts: facts, allowDowngrade: allowDowngrade).pretty : UpgradePlanReport.text(plan, facts: facts),

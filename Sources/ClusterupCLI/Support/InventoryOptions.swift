@@ -33,6 +33,16 @@ public struct InventoryOptions: ParsableArguments {
         try loader.loadLocated(inventory)
     }
 
+    /// The inventory, for a command that works on every host of it: `--hosts` and `--roles` are
+    /// refused, saying `scope` ("deploy works on the whole inventory").
+    public func loadWhole(_ scope: String, with loader: InventoryLoader = InventoryLoader()) throws -> Inventory {
+        let inventory = try load(with: loader)
+        if !hostNames.isEmpty || !roleNames.isEmpty {
+            throw ValidationError("\(scope); --hosts and --roles are for exec and check")
+        }
+        return inventory
+    }
+
     /// The inventory and the hosts `--hosts`/`--roles` select from it, in inventory order.
     public func loadSelection(with loader: InventoryLoader = InventoryLoader()) throws(ClusterupError) -> (Inventory, [InventoryHost]) {
         let inventory = try load(with: loader)

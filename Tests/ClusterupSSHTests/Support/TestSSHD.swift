@@ -1,46 +1,24 @@
 import Foundation
 import Testing
 @testable import ClusterupSSH
+import TestSupport
 
-let isRoot = geteuid() == 0
+extension Trait where Self == ConditionTrait {
+    /// The suites that run real sshd processes on 127.0.0.1 (as root: host keys, sshd's privilege separation).
+    static var startsSSHD: Self { .requiresRoot("starts real sshd processes on 127.0.0.1") }
+}
 
 struct ToolFailed: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Starts a program with posix_spawn, stdin from /dev/null, stdout and stderr to files.
-/// (Foundation's Process is avoided: with several children alive at once, its child reaping on
-/// Linux can block in wait4 on a long-lived sshd and never notice a short tool exiting.)
+/// Starts a program (TestSupport's `SpawnedProcess`: posix_spawn, stdin from /dev/null, a clean
+/// signal mask), stdout and stderr to files; `environment` is added to the tests' own. Kept by pid:
+/// the sshd tests reap and kill by pid.
 func spawn(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
            stdout: String = "/dev/null", stderr: String = "/dev/null") throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    let env = ProcessInfo.processInfo.environment.merging(environment ?? [:]) { $1 }.map { "\($0.key)=\($0.value)" }
-    let argv = ([path] + arguments).map { strdup($0) } + [nil]
-    let envp = env.map { strdup($0) } + [nil]
-    defer { (argv + envp).forEach { free($0) } }
-    // Children must not inherit this thread's blocked signals (dispatch workers block them) or
-    // our ignored SIGPIPE, or they would never die of the SIGTERM we send them.
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    var defaults = sigset_t()
-    sigemptyset(&defaults)
-    sigaddset(&defaults, SIGPIPE)
-    sigaddset(&defaults, SIGTERM)
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    var pid = pid_t()
-    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-    guard rc == 0 else { throw ToolFailed(description: "cannot start \(path): \(String(cString: strerror(rc)))") }
-    return pid
+    try SpawnedProcess(path, arguments, environment: ProcessInfo.processInfo.environment.merging(environment ?? [:]) { $1 },
+                       stdout: stdout, stderr: stderr).processIdentifier
 }
 
 /// Waits for a child we spawned; returns its exit status (128+signal if killed).
@@ -54,19 +32,8 @@ func reap(_ pid: pid_t) -> Int32 {
 /// Runs a local tool to completion; throws with its stderr when it fails.
 @discardableResult
 func runTool(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
-    let base = FileManager.default.temporaryDirectory.path + "/cu-tool-\(UUID().uuidString)"
-    defer {
-        try? FileManager.default.removeItem(atPath: base + ".out")
-        try? FileManager.default.removeItem(atPath: base + ".err")
-    }
-    let pid = try spawn(path, arguments, environment: environment, stdout: base + ".out", stderr: base + ".err")
-    let status = reap(pid)
-    let output = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
-    guard status == 0 else {
-        let errors = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-        throw ToolFailed(description: "\(path) \(arguments.joined(separator: " ")): \(errors)")
-    }
-    return output
+    try ProcessRunner.run(path, arguments, environment: ProcessInfo.processInfo.environment.merging(environment ?? [:]) { $1 })
+        .check("\(path) \(arguments.joined(separator: " "))").stdout
 }
 
 /// A scratch directory (0700) with a client key pair and a known_hosts file, removed afterwards.

@@ -1,17 +1,16 @@
 import ClusterupDeploy
 import Foundation
+import TestSupport
 
 /// A deploy lock's owner that is a running process of this machine: a `sleep` standing in for a
 /// clusterup still at work, so the lock is kept however old it looks. `stop()` ends it: the
 /// holder is then gone and its lock may be taken over at once.
 final class LiveLockHolder {
-    let process = Process()
+    let process: SpawnedProcess
     let owner: DeployLock.Owner
 
     init(token: String = "planted") throws {
-        process.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        process.arguments = ["600"]
-        try process.run()
+        process = try SpawnedProcess("/bin/sleep", ["600"])
         let local = DeployLock.LocalProcessTable.current()
         guard let start = local.startTime(process.processIdentifier) else {
             kill(process.processIdentifier, SIGKILL)
