@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterupCore
+import ClusterupDeploy
 import ClusterupPKI
 import Foundation
 
@@ -31,25 +32,25 @@ extension Clusterup {
 
 /// What a gen/renew run did, one line per change; shared by `certs renew`.
 func describe(_ report: PKIRunReport, directory: String, dryRun: Bool) -> String {
-    let verb = dryRun ? "would " : ""
+    let mode = RunMode(dryRun: dryRun)
     var lines: [String] = []
     if !report.createdAuthorities.isEmpty {
-        lines.append("\(verb)create CA \(report.createdAuthorities.joined(separator: ", "))")
+        lines.append(mode.planned(.create, "CA \(report.createdAuthorities.joined(separator: ", "))"))
     }
-    if report.installedExternalCA { lines.append("\(verb)install the external CA certificate as ca.crt") }
+    if report.installedExternalCA { lines.append(mode.planned(.install, "the external CA certificate as ca.crt")) }
     switch report.serviceAccount {
     case .keep: break
-    case .create: lines.append("\(verb)create service-account key pair sa.key, sa.pub")
-    case .writePublicKey: lines.append("\(verb)write sa.pub from sa.key")
+    case .create: lines.append(mode.planned(.create, "service-account key pair sa.key, sa.pub"))
+    case .writePublicKey: lines.append(mode.planned(.write, "sa.pub from sa.key"))
     }
     for issued in report.issued {
         let key = issued.newKey ? "new key" : "kept key"
-        lines.append("\(verb)issue \(issued.name) (\(key)): \(issued.reasons.map(\.description).joined(separator: "; "))")
+        lines.append(mode.planned(.issue, "\(issued.name) (\(key)): \(issued.reasons.map(\.description).joined(separator: "; "))"))
     }
     if report.written.isEmpty {
         lines.append("nothing to change in \(directory)")
     } else {
-        lines.append("\(dryRun ? "would write" : "wrote") \(report.written.count) file(s) in \(directory)")
+        lines.append(mode.made(.write, "\(report.written.count) file(s) in \(directory)"))
     }
     return lines.joined(separator: "\n") + "\n"
 }

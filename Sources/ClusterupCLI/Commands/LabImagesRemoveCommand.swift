@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterupCore
+import ClusterupDeploy
 import ClusterupLab
 import Foundation
 
@@ -30,7 +31,7 @@ extension Clusterup {
                 print(try LabImagesCommand.encodeImages(removed))
             case .text:
                 for image in removed {
-                    print("\(dryRun ? "would remove" : "removed") \(image.name) (\(image.sizeBytes.map(LabImagesCommand.megabytes) ?? "size unknown")) at \(image.path)")
+                    print(RunMode(dryRun: dryRun).made(.remove, "\(image.name) (\(image.sizeBytes.map(LabImagesCommand.megabytes) ?? "size unknown")) at \(image.path)"))
                 }
             }
         }
