@@ -1,6 +1,7 @@
 import VRRPConfig
 import CVRRPSys
 import VRRP
+import TextFormats
 import Glibc
 
 /// One configured virtual router at run time: the pure `VRRPRouter` plus the sockets and
@@ -97,7 +98,7 @@ final class Instance {
     static func routerConfiguration(_ c: InstanceConfig, primary: IPAddress) -> VRRPRouter.Configuration {
         VRRPRouter.Configuration(
             vrid: c.vrid, priority: c.priority, version: c.version,
-            advertisementInterval: UInt16(c.advertInterval.milliseconds / 10),
+            advertisementInterval: UInt16(c.advertInterval.totalMilliseconds / 10),
             primaryAddress: primary, virtualAddresses: c.vips.map(\.address),
             preempt: c.preempt, preemptDelay: c.preemptDelay, acceptMode: false,
             checksumMode: c.checksum,
