@@ -61,8 +61,8 @@ extension Duration {
         return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
     }
 
-    /// Blanks as Foundation's `.whitespaces` has them: tab and the Unicode space separators (Zs),
-    /// listed, since asking for a scalar's general category links Unicode tables into the daemon.
+    /// Blanks as Foundation's `.whitespaces` has them: tab and the Unicode space separators (Zs,
+    /// a fixed set of 17).
     private static func trimmingBlanks(_ text: String) -> Substring {
         func isBlank(_ c: Character) -> Bool {
             c.unicodeScalars.allSatisfy {

@@ -29,9 +29,11 @@ struct CheckSet: Equatable {
 
     /// Every check with its name as the status shows it, in the one order of the set and the jobs.
     private static func ordered(_ track: TrackConfig) -> [(name: String, kind: CheckJob.Kind, timing: CheckTiming)] {
-        track.scripts.map { ("script:\($0.name)", .script($0), $0.timing) }
-            + track.http.map { ("http:\($0.url)", .http($0), $0.timing) }
-            + track.tcp.map { ("tcp:\($0.target)", .tcp($0), $0.timing) }
+        var all: [(name: String, kind: CheckJob.Kind, timing: CheckTiming)] = []
+        for s in track.scripts { all.append(("script:\(s.name)", .script(s), s.timing)) }
+        for h in track.http { all.append(("http:\(h.url)", .http(h), h.timing)) }
+        for c in track.tcp { all.append(("tcp:\(c.target)", .tcp(c), c.timing)) }
+        return all
     }
 
     /// Records a checker's result; returns the check when its status changed (nil otherwise, and
