@@ -30,22 +30,24 @@ let package = Package(
 
         // Pure cores.
         .target(name: "ClusterupCore", dependencies: [
-            "VRRPConfig",
+            "VRRPConfig", "TextFormats",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Timeline pictures of probed operations: values in, SVG text out. No Foundation.
         .target(name: "Timeline"),
+        // JSON output and the duration grammar, one rule each for the command line and the daemon. No Foundation.
+        .target(name: "TextFormats", swiftSettings: vrrpdSize),
         // VRRP protocol: codec and state machine. No Foundation, so the daemon links small.
-        .target(name: "VRRP", swiftSettings: vrrpdSize),
+        .target(name: "VRRP", dependencies: ["TextFormats"], swiftSettings: vrrpdSize),
         // The VRRP configuration's limits, one rule each, shared by the daemon and the inventory.
-        .target(name: "VRRPConfig", dependencies: ["VRRP"], swiftSettings: vrrpdSize),
+        .target(name: "VRRPConfig", dependencies: ["VRRP", "TextFormats"], swiftSettings: vrrpdSize),
 
         // Adapters.
         .target(name: "ClusterupSSH", dependencies: ["CLibSSH2", "COpenSSL", "ClusterupCore"]),
         .target(name: "ClusterupPKI", dependencies: ["COpenSSL", "ClusterupCore"]),
         .target(name: "ClusterupLab", dependencies: ["ClusterupCore"]),
-        .target(name: "VRRPDaemon", dependencies: ["VRRP", "VRRPConfig", "CVRRPSys"], swiftSettings: vrrpdSize),
+        .target(name: "VRRPDaemon", dependencies: ["VRRP", "VRRPConfig", "TextFormats", "CVRRPSys"], swiftSettings: vrrpdSize),
         // What clusterup knows about a node's components (paths, ports, etcdctl over TLS, HAProxy's
         // statistics, the VRRP daemon's status), shared by deploy, status, verify and Day-2 operations.
         .target(name: "ClusterupNodes", dependencies: ["ClusterupCore"]),
@@ -94,7 +96,7 @@ let package = Package(
         // Golden pictures live in Fixtures (read through #filePath; TIMELINE_GOLDEN=update rewrites them).
         .testTarget(name: "TimelineTests", dependencies: ["Timeline", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VRRPTests", dependencies: [
-            "VRRP", "VRRPConfig", "VRRPDaemon", "TestSupport",
+            "VRRP", "VRRPConfig", "VRRPDaemon", "TextFormats", "TestSupport",
             // Renders templates/keepalived.conf.mustache for the template tests.
             .product(name: "Mustache", package: "swift-mustache"),
         ]),

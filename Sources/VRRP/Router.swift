@@ -1,3 +1,4 @@
+import TextFormats
 /// One VRRP virtual router (RFC 5798 §6) as a pure value: events in, actions out. It owns no
 /// socket, timer or clock; the daemon performs the actions and feeds back events with `now`.
 public struct VRRPRouter: Sendable {

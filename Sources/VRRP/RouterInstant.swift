@@ -27,12 +27,3 @@ func formatNanoseconds(_ nanoseconds: UInt64) -> String {
     let digits = String(micros)
     return "\(nanoseconds / 1_000_000_000).\(String(repeating: "0", count: 6 - digits.count))\(digits)s"
 }
-
-extension Duration {
-    /// Whole nanoseconds, negative durations clamped to zero.
-    var wholeNanoseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        guard seconds >= 0, attoseconds >= 0 else { return 0 }
-        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
-    }
-}

@@ -1,4 +1,5 @@
 import VRRP
+import TextFormats
 import VRRPConfig
 
 // The daemon's configuration, decoded from the YAML subset. The format is documented in
@@ -231,7 +232,7 @@ struct ConfigDecoder {
 
     func duration(_ node: YAMLNode, _ path: String) throws(ConfigError) -> Duration {
         let s = try scalar(node, path)
-        guard let d = parseDuration(s) else {
+        guard let d = Duration(inventoryText: s) else {
             throw fail(node, path, "expected a duration like 1s, 100ms or 2m, got '\(s)'")
         }
         return d
@@ -326,7 +327,7 @@ struct ConfigDecoder {
         var advert = Duration.seconds(1)
         if let n = f.optional("advert_interval") {
             advert = try duration(n, f.sub("advert_interval"))
-            let ms = advert.milliseconds
+            let ms = advert.totalMilliseconds
             switch version {
             case .v2:
                 guard ms % 1000 == 0, (1...255).contains(ms / 1000) else {
@@ -543,19 +544,6 @@ struct ConfigDecoder {
     }
 }
 
-/// "1s", "100ms", "2m", "1h"; nil for anything else (a bare number has no unit, so no meaning).
-public func parseDuration(_ s: String) -> Duration? {
-    let digits = s.prefix(while: { $0.isASCII && $0.isNumber })
-    guard !digits.isEmpty, digits.count <= 9, let value = Int64(digits) else { return nil }
-    switch s.dropFirst(digits.count) {
-    case "ms": return .milliseconds(value)
-    case "s": return .seconds(value)
-    case "m": return .seconds(value * 60)
-    case "h": return .seconds(value * 3600)
-    default: return nil
-    }
-}
-
 struct ParsedURL {
     var tls: Bool
     var target: SocketAddress4
@@ -567,16 +555,4 @@ struct ParsedURL {
 func parseURL(_ url: String) -> ParsedURL? {
     guard let u = VRRPLimits.checkURL(url) else { return nil }
     return ParsedURL(tls: u.tls, target: SocketAddress4(address: u.address, port: u.port), host: u.host, path: u.path)
-}
-
-extension Duration {
-    /// Whole milliseconds (truncated).
-    public var milliseconds: Int {
-        let (s, atto) = components
-        return Int(s) * 1000 + Int(atto / 1_000_000_000_000_000)
-    }
-    public var nanoseconds: Int64 {
-        let (s, atto) = components
-        return s * 1_000_000_000 + atto / 1_000_000_000
-    }
 }

@@ -15,12 +15,25 @@ struct CheckSet: Equatable {
     private(set) var checks: [Check]
 
     init(_ track: TrackConfig) {
-        let named = track.scripts.map { ("script:\($0.name)", $0.timing) }
-            + track.http.map { ("http:\($0.url)", $0.timing) }
-            + track.tcp.map { ("tcp:\($0.target)", $0.timing) }
-        checks = named.map { name, timing in
+        checks = Self.ordered(track).map { name, _, timing in
             Check(name: name, weight: timing.weight, hysteresis: CheckHysteresis(rise: timing.rise, fall: timing.fall))
         }
+    }
+
+    /// The checkers to run for an instance's checks: a job's index is its check's in the set.
+    static func jobs(_ track: TrackConfig, instance: Int) -> [CheckJob] {
+        ordered(track).enumerated().map { index, check in
+            CheckJob(instance: instance, index: index, name: check.name, kind: check.kind, timing: check.timing)
+        }
+    }
+
+    /// Every check with its name as the status shows it, in the one order of the set and the jobs.
+    private static func ordered(_ track: TrackConfig) -> [(name: String, kind: CheckJob.Kind, timing: CheckTiming)] {
+        var all: [(name: String, kind: CheckJob.Kind, timing: CheckTiming)] = []
+        for s in track.scripts { all.append(("script:\(s.name)", .script(s), s.timing)) }
+        for h in track.http { all.append(("http:\(h.url)", .http(h), h.timing)) }
+        for c in track.tcp { all.append(("tcp:\(c.target)", .tcp(c), c.timing)) }
+        return all
     }
 
     /// Records a checker's result; returns the check when its status changed (nil otherwise, and

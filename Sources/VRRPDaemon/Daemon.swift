@@ -2,6 +2,7 @@ import VRRPConfig
 import CVRRPSys
 import Glibc
 import VRRP
+import TextFormats
 
 /// The daemon: one thread polling every socket with a monotonic clock; check threads report
 /// through the mailbox. SIGTERM/SIGINT resign (priority 0) and remove the VIPs; SIGHUP reloads.
@@ -167,7 +168,7 @@ public final class Daemon {
                     instances.forEach { $0.resyncLinks(now: now) }
                 }
             case .status:
-                status.acceptStatus { statusJSON(now: cvrrp_monotonic_ns()).render() }
+                status.acceptStatus { statusJSON(now: cvrrp_monotonic_ns()).pretty }
             case .prometheus:
                 status.acceptPrometheus()
                 pollSetIsStale = true
@@ -310,77 +311,79 @@ public final class Daemon {
 
     // MARK: Status
 
-    func statusJSON(now: UInt64) -> JSON {
+    func statusJSON(now: UInt64) -> JSONValue {
         .object([
             ("daemon", .object([
                 ("config", .string(configPath)),
-                ("uptime_ms", .int(Int((now - startedAt) / 1_000_000))),
-                ("reloads", .int(reloads)),
+                ("uptime_ms", .int(Int64((now - startedAt) / 1_000_000))),
+                ("reloads", .int(Int64(reloads))),
             ])),
             ("instances", .array(instances.map { instanceJSON($0, now: now) })),
         ])
     }
 
-    func instanceJSON(_ i: Instance, now: UInt64) -> JSON {
+    func instanceJSON(_ i: Instance, now: UInt64) -> JSONValue {
         let r = i.router
         let c = r.counters
-        var dropped: [(String, JSON)] = c.dropped.map { ($0.key.name, JSON.int(Int($0.value))) }
-        dropped += i.localDrops.map { ($0.key, JSON.int(Int($0.value))) }
+        var dropped: [(String, JSONValue)] = c.dropped.map { ($0.key.name, JSONValue.int(Int64($0.value))) }
+        dropped += i.localDrops.map { ($0.key, JSONValue.int(Int64($0.value))) }
         dropped.sort { $0.0 < $1.0 }
-        let transition: JSON = i.lastTransition.map { t in
+        let transition: JSONValue = i.lastTransition.map { t in
             .object([("from", .string(t.from)), ("to", .string(t.to)), ("reason", .string(t.reason)),
-                     ("ms_ago", .int(Int((now - t.at) / 1_000_000)))])
+                     ("ms_ago", .int(Int64((now - t.at) / 1_000_000)))])
         } ?? .null
-        let lastAdvert: JSON = i.lastAdvertAt.map { JSON.int(Int((now - min($0, now)) / 1_000_000)) } ?? .null
+        let lastAdvert: JSONValue = i.lastAdvertAt.map { JSONValue.int(Int64((now - min($0, now)) / 1_000_000)) } ?? .null
         // Backup: how long until it takes over if no advert comes.
-        var masterDownIn = JSON.null
+        var masterDownIn = JSONValue.null
         if r.state == .backup, let deadline = i.timers[.masterDown] {
-            masterDownIn = .int(Int((deadline - min(deadline, now)) / 1_000_000))
+            masterDownIn = .int(Int64((deadline - min(deadline, now)) / 1_000_000))
         }
+        let droppedTotal = Int64(c.droppedTotal) + i.localDrops.values.reduce(Int64(0)) { $0 + Int64($1) }
+        let counters: JSONValue = .object([
+            ("adverts_sent", .int(Int64(c.advertisementsSent))),
+            ("adverts_received", .int(Int64(c.advertisementsReceived))),
+            ("priority_zero_sent", .int(Int64(c.priorityZeroSent))),
+            ("priority_zero_received", .int(Int64(c.priorityZeroReceived))),
+            ("address_list_mismatches", .int(Int64(c.addressListMismatches))),
+            ("transitions", .int(Int64(c.transitions))),
+            ("became_master", .int(Int64(c.becameMaster))),
+            ("forced_elections", .int(Int64(c.forcedElections))),
+            ("send_errors", .int(Int64(i.sendErrors))),
+            ("batch_reads", .int(Int64(i.batchReads))),
+            ("resignation_wakeups", .int(Int64(i.resignationWakeups))),
+            ("vip_errors", .int(Int64(i.vipErrors))),
+            // Gratuitous ARPs for IPv4, unsolicited neighbour advertisements for IPv6.
+            (i.config.family == .ipv4 ? "garp_sent" : "na_sent", .int(Int64(i.garpSent))),
+            ("dropped_total", .int(droppedTotal)),
+            ("dropped", .object(dropped)),
+        ])
         return .object([
             ("name", .string(i.config.name)),
             ("interface", .string(i.config.interface)),
-            ("vrid", .int(Int(i.config.vrid))),
-            ("version", .int(Int(i.config.version.rawValue))),
+            ("vrid", .int(Int64(i.config.vrid))),
+            ("version", .int(Int64(i.config.version.rawValue))),
             ("family", .string(i.config.family == .ipv4 ? "ipv4" : "ipv6")),
             ("state", .string(r.state.rawValue)),
-            ("priority", .int(Int(i.config.priority))),
-            ("effective_priority", .int(Int(r.effectivePriority))),
+            ("priority", .int(Int64(i.config.priority))),
+            ("effective_priority", .int(Int64(r.effectivePriority))),
             ("tracking", .string(i.tracking.reason)),
             ("primary_address", .string(i.socket.source.description)),
-            ("master_address", r.masterAddress.map { .string($0.description) } ?? .null),
-            ("master_priority", r.masterPriority.map { .int(Int($0)) } ?? .null),
-            ("advert_interval_ms", .int(i.config.advertInterval.milliseconds)),
-            ("master_advert_interval_ms", .int(Int(r.masterAdverInterval) * 10)),
-            ("unicast_peers", .array(i.config.unicastPeers.map { .string($0.description) })),
-            ("vips", .array(i.config.vips.map { .string($0.description) })),
-            ("vips_installed", .array(i.config.vips.filter { i.installedVIPs.contains($0.address) }.map { .string($0.description) })),
+            ("master_address", JSONValue.optional(r.masterAddress?.description)),
+            ("master_priority", JSONValue.optional(r.masterPriority.map(Int.init))),
+            ("advert_interval_ms", .int(i.config.advertInterval.totalMilliseconds)),
+            ("master_advert_interval_ms", .int(Int64(r.masterAdverInterval) * 10)),
+            ("unicast_peers", JSONValue.strings(i.config.unicastPeers.map(\.description))),
+            ("vips", JSONValue.strings(i.config.vips.map(\.description))),
+            ("vips_installed", JSONValue.strings(i.config.vips.filter { i.installedVIPs.contains($0.address) }.map(\.description))),
             ("last_transition", transition),
             ("last_advert_ms_ago", lastAdvert),
             ("master_down_in_ms", masterDownIn),
-            ("checks", .array(i.checks.checks.map { c in
+            ("checks", .array(i.checks.checks.map { c -> JSONValue in
                 .object([("name", .string(c.name)), ("good", .bool(c.isGood)),
-                         ("weight", .int(c.weight)), ("detail", .string(c.detail))])
+                         ("weight", .int(Int64(c.weight))), ("detail", .string(c.detail))])
             })),
-            ("tracked_interfaces", .array(i.trackedInterfaces.map { .object([("name", .string($0.name)), ("up", .bool($0.up))]) })),
-            ("counters", .object([
-                ("adverts_sent", .int(Int(c.advertisementsSent))),
-                ("adverts_received", .int(Int(c.advertisementsReceived))),
-                ("priority_zero_sent", .int(Int(c.priorityZeroSent))),
-                ("priority_zero_received", .int(Int(c.priorityZeroReceived))),
-                ("address_list_mismatches", .int(Int(c.addressListMismatches))),
-                ("transitions", .int(Int(c.transitions))),
-                ("became_master", .int(Int(c.becameMaster))),
-                ("forced_elections", .int(Int(c.forcedElections))),
-                ("send_errors", .int(Int(i.sendErrors))),
-                ("batch_reads", .int(Int(i.batchReads))),
-                ("resignation_wakeups", .int(Int(i.resignationWakeups))),
-                ("vip_errors", .int(Int(i.vipErrors))),
-                // Gratuitous ARPs for IPv4, unsolicited neighbour advertisements for IPv6.
-                (i.config.family == .ipv4 ? "garp_sent" : "na_sent", .int(Int(i.garpSent))),
-                ("dropped_total", .int(Int(c.droppedTotal) + i.localDrops.values.reduce(0) { $0 + Int($1) })),
-                ("dropped", .object(dropped)),
-            ])),
+            ("tracked_interfaces", .array(i.trackedInterfaces.map { t -> JSONValue in .object([("name", .string(t.name)), ("up", .bool(t.up))]) })),
+            ("counters", counters),
         ])
     }
 

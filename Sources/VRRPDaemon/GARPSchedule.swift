@@ -1,4 +1,5 @@
 import VRRPConfig
+import TextFormats
 
 /// When a Master announces its VIPs (gratuitous ARP / unsolicited neighbour advertisement), as
 /// keepalived schedules it: `repeat` rounds `interval` apart at takeover, the same again after
@@ -12,7 +13,7 @@ struct GARPSchedule: Equatable {
 
     init(_ settings: GARPConfig) { self.settings = settings }
 
-    private var gap: UInt64 { UInt64(settings.interval.nanoseconds) }
+    private var gap: UInt64 { settings.interval.wholeNanoseconds }
 
     /// Becoming Master: forgets what was pending, plans the takeover bursts and the refresh, and
     /// returns how many rounds go out now (rounds with no gap between them go out together).
@@ -20,12 +21,12 @@ struct GARPSchedule: Equatable {
         var planned: [UInt64] = []
         for k in 1..<max(1, settings.repeatCount) { planned.append(now + UInt64(k) * gap) }
         if settings.delay > .zero {
-            let start = now + UInt64(settings.delay.nanoseconds)
+            let start = now + settings.delay.wholeNanoseconds
             for k in 0..<settings.repeatCount { planned.append(start + UInt64(k) * gap) }
         }
         let immediate = planned.filter { $0 <= now }.count
         due = planned.filter { $0 > now }.sorted()
-        refreshDue = settings.refresh > .zero ? now + UInt64(settings.refresh.nanoseconds) : nil
+        refreshDue = settings.refresh > .zero ? now + settings.refresh.wholeNanoseconds : nil
         return 1 + immediate
     }
 
@@ -49,7 +50,7 @@ struct GARPSchedule: Equatable {
         }
         if let refresh = refreshDue, refresh <= now {
             rounds += 1
-            refreshDue = now + UInt64(settings.refresh.nanoseconds)
+            refreshDue = now + settings.refresh.wholeNanoseconds
         }
         return rounds
     }

@@ -1,5 +1,6 @@
 import VRRPConfig
 import VRRP
+import TextFormats
 import CVRRPSys
 import Glibc
 
@@ -18,7 +19,7 @@ struct CheckJob: Sendable {
 
     /// Runs the check once (blocking up to its timeout); returns success and a detail for logs.
     func run() -> (ok: Bool, detail: String) {
-        let timeoutMS = Int32(max(10, timing.timeout.milliseconds))
+        let timeoutMS = Int32(clamping: max(10, timing.timeout.totalMilliseconds))
         switch kind {
         case .script(let s):
             let pid = withCStringArray(["/bin/sh", "-c", s.command]) { cvrrp_spawn($0) }
@@ -154,8 +155,8 @@ private final class CheckerThread: @unchecked Sendable {
             let (ok, detail) = job.run()
             if stopped(waitMS: 0) { return }
             mailbox.post(.init(generation: generation, instance: job.instance, index: job.index, ok: ok, detail: detail))
-            let elapsedMS = Int((cvrrp_monotonic_ns() - started) / 1_000_000)
-            if stopped(waitMS: Int32(max(0, job.timing.interval.milliseconds - elapsedMS))) { return }
+            let elapsedMS = Int64((cvrrp_monotonic_ns() - started) / 1_000_000)
+            if stopped(waitMS: Int32(clamping: max(0, job.timing.interval.totalMilliseconds - elapsedMS))) { return }
         }
     }
 

@@ -1,6 +1,7 @@
 import VRRPConfig
 import CVRRPSys
 import VRRP
+import TextFormats
 import Glibc
 
 /// One configured virtual router at run time: the pure `VRRPRouter` plus the sockets and
@@ -13,7 +14,7 @@ final class Instance {
     let announcer: VIPAnnouncer
     /// Other local instances' VRIDs on this interface: their adverts are not ours to count.
     var siblingVRIDs: Set<UInt8> = [] {
-        didSet { forgetLastReceived() }
+        didSet { received.forget() }
     }
 
     /// Live deadlines of the router's timers (monotonic ns).
@@ -23,28 +24,8 @@ final class Instance {
     private var actions: [VRRPRouter.Action] = []
     /// Events being handled: an action may feed the router again (re-entrancy).
     private var feedDepth = 0
-    /// The last advert sent, encoded once per destination (over IPv4 with its IP header): a
-    /// Master sends the same bytes every interval until its priority or configuration changes.
-    /// Keyed by priority alone (-1: nothing cached): every other field of an advert comes from
-    /// the configuration, which changes only in `adopt`, and that forgets the cache. Comparing
-    /// whole adverts cost ~200 instructions per advert in copies of their arrays.
-    private var lastSentPriority = -1
-    private var lastSentMessages: [[UInt8]] = []
-    /// The last datagram accepted as an advert (VRRP message and IP facts) and what it decoded
-    /// to: a Backup receives the same bytes every interval and need not decode them again.
-    private var lastReceivedMessage: [UInt8] = []
-    private var lastReceivedFacts: IPLayerFacts?
-    private var lastReceivedAdvert: VRRPAdvertisement?
-    private var lastReceivedFrom: IPAddress = .v4(IPv4Address(0))
-    /// Over IPv4, the whole datagram that advert came in: a Master sending the same header every
-    /// time (as ours do: DF, Identification 0) is recognised without parsing the header.
-    private var lastReceivedDatagram: [UInt8] = []
-
-    private func forgetLastReceived() {
-        lastReceivedFacts = nil
-        lastReceivedAdvert = nil
-        lastReceivedDatagram = []
-    }
+    private var sent = SentAdvertCache()
+    private var received = ReceivedAdvertCache()
     /// Advert destinations: the unicast peers, or the VRRP multicast group.
     private var destinations: [IPAddress]
     /// Pending gratuitous-ARP (IPv6: neighbour advertisement) rounds (monotonic ns), and the next
@@ -64,7 +45,7 @@ final class Instance {
     /// During a reload, the previous VIPs, so removed ones are deleted with their prefix.
     private var retiredVIPs: [VirtualAddress] = []
     private(set) var lastTransition: (from: String, to: String, reason: String, at: UInt64)?
-    private var lastDropLog: [String: UInt64] = [:]
+    private var dropLog = DropLogLimiter()
     let notifier: Notifier
 
     init(config: InstanceConfig, notifier: Notifier) throws(SystemError) {
@@ -97,7 +78,7 @@ final class Instance {
     static func routerConfiguration(_ c: InstanceConfig, primary: IPAddress) -> VRRPRouter.Configuration {
         VRRPRouter.Configuration(
             vrid: c.vrid, priority: c.priority, version: c.version,
-            advertisementInterval: UInt16(c.advertInterval.milliseconds / 10),
+            advertisementInterval: UInt16(c.advertInterval.totalMilliseconds / 10),
             primaryAddress: primary, virtualAddresses: c.vips.map(\.address),
             preempt: c.preempt, preemptDelay: c.preemptDelay, acceptMode: false,
             checksumMode: c.checksum,
@@ -107,12 +88,14 @@ final class Instance {
 
     /// Whether `new` can be applied to the running router (SIGHUP) instead of restarting it:
     /// same interface, socket, VRID and version, and no VIP that changes only its prefix.
-    func canAdopt(_ new: InstanceConfig) -> Bool {
-        guard new.interface == config.interface, new.family == config.family, new.unicastPeers == config.unicastPeers,
-              new.unicastSource == config.unicastSource, new.vrid == config.vrid,
-              new.version == config.version else { return false }
+    func canAdopt(_ new: InstanceConfig) -> Bool { Self.canAdopt(new, running: config) }
+
+    static func canAdopt(_ new: InstanceConfig, running old: InstanceConfig) -> Bool {
+        guard new.interface == old.interface, new.family == old.family, new.unicastPeers == old.unicastPeers,
+              new.unicastSource == old.unicastSource, new.vrid == old.vrid,
+              new.version == old.version else { return false }
         return new.vips.allSatisfy { vip in
-            config.vips.first { $0.address == vip.address }.map { $0.prefixLength == vip.prefixLength } ?? true
+            old.vips.first { $0.address == vip.address }.map { $0.prefixLength == vip.prefixLength } ?? true
         }
     }
 
@@ -124,8 +107,8 @@ final class Instance {
         config = new
         garp.adopt(new.garp)
         destinations = Self.destinations(new)
-        lastSentPriority = -1
-        forgetLastReceived()
+        sent.forget()
+        received.forget()
         do {
             let actions = try router.reconfigure(Self.routerConfiguration(new, primary: socket.source), now: Instant(nanoseconds: now))
             for action in actions { perform(action, now: now) }
@@ -143,12 +126,7 @@ final class Instance {
     }
 
     func checkJobs(instance: Int) -> [CheckJob] {
-        let t = config.track
-        var jobs: [CheckJob] = []
-        for s in t.scripts { jobs.append(CheckJob(instance: instance, index: jobs.count, name: s.name, kind: .script(s), timing: s.timing)) }
-        for h in t.http { jobs.append(CheckJob(instance: instance, index: jobs.count, name: h.url, kind: .http(h), timing: h.timing)) }
-        for c in t.tcp { jobs.append(CheckJob(instance: instance, index: jobs.count, name: "\(c.target)", kind: .tcp(c), timing: c.timing)) }
-        return jobs
+        CheckSet.jobs(config.track, instance: instance)
     }
 
     func refreshTrackedInterfaces() {
@@ -272,12 +250,10 @@ final class Instance {
 
     // MARK: Batched intake (Backup)
 
-    /// A Backup reads its socket in batches instead of waking for every advert: nothing it does
-    /// on an advert is due before its Master_Down deadline (RFC 5798 §6.4.2 only resets that
-    /// timer), and each advert is handled as of its arrival, which the kernel stamps, so the
-    /// timer lands where it would have. The daemon then polls the socket only while this is
-    /// false, and drains it on every wake-up (the deadline, a resignation on the wake socket,
-    /// a status request): at 10 ms adverts a Backup wakes about once per three adverts.
+    /// A Backup reads its socket in batches (`BatchedIntake` says which datagrams and as of
+    /// when): the daemon polls the socket only while this is false, and drains it on every
+    /// wake-up (the deadline, a resignation on the wake socket, a status request): at 10 ms
+    /// adverts a Backup wakes about once per three adverts.
     /// Kept from the router's state changes: the event loop asks every turn, and reading the
     /// router's state there cost ~110 instructions per advert on a Master (1305 -> 1192).
     private(set) var defersIntake = false
@@ -287,11 +263,7 @@ final class Instance {
     /// Batch reads that returned datagrams, and priority-0 adverts that woke a batching Backup.
     private(set) var batchReads: UInt64 = 0
     private(set) var resignationWakeups: UInt64 = 0
-    /// The kernel's stamps of what the last drain of the main socket read, and of the
-    /// resignations handled from the wake socket before the main socket had them (skipped when
-    /// they arrive there): the two copies of a datagram carry the same stamp.
-    private var drainedArrivals: [UInt64] = []
-    private var handledFromWake: [UInt64] = []
+    private var batched = BatchedIntake()
     /// The latest instant an event was fed at: events from a batch carry their arrival, never
     /// earlier than what the router has already seen.
     private var lastEventTime: UInt64 = 0
@@ -301,19 +273,15 @@ final class Instance {
 
     /// Reads every pending datagram of the main socket and handles each as of its arrival.
     func drain(now: UInt64) {
-        drainedArrivals.removeAll(keepingCapacity: true)
+        batched.startDrain()
         while true {
             let n = receiveBatch(wake: false)
             if n == 0 { return }
             batchReads += 1
             for k in 0..<n {
                 let (bytes, arrived, stamp, facts) = socket.batched(k)
-                if stamp != 0, let seen = handledFromWake.firstIndex(of: stamp) {
-                    handledFromWake.remove(at: seen)
-                    continue
-                }
-                drainedArrivals.append(stamp)
-                intakeBatched(bytes, facts: facts, at: arrived == 0 ? now : min(arrived, now))
+                guard batched.admitFromMain(stamp: stamp) else { continue }
+                intakeBatched(bytes, facts: facts, at: BatchedIntake.handledAt(arrival: arrived, now: now))
             }
             if n < VRRPSocket.batchMax { return }
         }
@@ -329,10 +297,8 @@ final class Instance {
             for k in 0..<n where pollsDeferred {
                 resignationWakeups += 1
                 let (bytes, arrived, stamp, facts) = socket.batched(k)
-                if stamp != 0, drainedArrivals.contains(stamp) { continue }
-                handledFromWake.append(stamp)
-                if handledFromWake.count > 16 { handledFromWake.removeFirst() }
-                intakeBatched(bytes, facts: facts, at: arrived == 0 ? now : min(arrived, now))
+                guard batched.admitFromWake(stamp: stamp) else { continue }
+                intakeBatched(bytes, facts: facts, at: BatchedIntake.handledAt(arrival: arrived, now: now))
             }
             if n < VRRPSocket.batchMax { return }
         }
@@ -361,8 +327,8 @@ final class Instance {
     /// An IPv4 datagram, header included, as the raw socket delivers it: the kernel has checked
     /// its header checksum.
     func handlePacket(_ packet: ArraySlice<UInt8>, now: UInt64) {
-        if let advert = lastReceivedAdvert, Self.sameBytes(packet, lastReceivedDatagram) {
-            feed(.advertisementReceived(advert, from: lastReceivedFrom), now: now)
+        if let (advert, from) = received.advert(inDatagram: packet) {
+            feed(.advertisementReceived(advert, from: from), now: now)
             return
         }
         guard let (header, payload) = try? VRRPCodec.parseIPv4Header(packet, verifyingChecksum: false) else {
@@ -381,25 +347,15 @@ final class Instance {
     /// Classifies a VRRP message and hands it on; the same advert as last time (same VRRP bytes,
     /// same IP facts) goes straight to the router, not decoded or classified again.
     private func intake(message: ArraySlice<UInt8>, ip: IPLayerFacts, datagram: ArraySlice<UInt8>? = nil, now: UInt64) {
-        if lastReceivedFacts == ip, Self.sameBytes(message, lastReceivedMessage), let advert = lastReceivedAdvert {
-            feed(.advertisementReceived(advert, from: lastReceivedFrom), now: now)
+        if let (advert, from) = received.advert(inMessage: message, ip: ip) {
+            feed(.advertisementReceived(advert, from: from), now: now)
             return
         }
         let result = PacketIntake.classify(message: message, ip: ip, intakeContext)
         if case .advertisement(let ad, let from) = result {
-            lastReceivedMessage = Array(message)
-            lastReceivedFacts = ip
-            lastReceivedAdvert = ad
-            lastReceivedFrom = from
-            lastReceivedDatagram = datagram.map(Array.init) ?? []
+            received.remember(ad, from: from, message: message, ip: ip, datagram: datagram)
         }
         handle(result, now: now)
-    }
-
-    /// Byte equality by memcmp: an element-by-element walk cost ~290 instructions per advert.
-    private static func sameBytes(_ a: ArraySlice<UInt8>, _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
     }
 
     private func handle(_ intake: PacketIntake, now: UInt64) {
@@ -421,11 +377,10 @@ final class Instance {
         logDrop(reason, from: "\(from)", detail: "", now: now)
     }
 
-    /// One log line per drop reason per 10 s: a misconfigured peer must not flood the journal.
-    /// The address and detail are formatted only when the line is written.
+    /// At most one line per reason per `DropLogLimiter.period`. The address and detail are
+    /// formatted only when the line is written.
     private func logDrop(_ reason: String, from: @autoclosure () -> String, detail: @autoclosure () -> String, now: UInt64) {
-        if let last = lastDropLog[reason], now - last < 10_000_000_000 { return }
-        lastDropLog[reason] = now
+        guard dropLog.allows(reason, now: now) else { return }
         Log.warning("advert-dropped", ["instance": config.name, "reason": reason, "from": from(), "detail": detail()])
     }
 
@@ -527,9 +482,8 @@ final class Instance {
     }
 
     private func send(_ ad: VRRPAdvertisement) {
-        if Int(ad.priority) != lastSentPriority {
-            lastSentPriority = Int(ad.priority)
-            lastSentMessages = destinations.map { destination in
+        if !sent.holds(priority: ad.priority) {
+            sent.store(destinations.map { destination in
                 switch (socket.source, destination) {
                 case (.v4(let source), .v4(let destination)):
                     // The IPv4 socket sends whole packets (IP_HDRINCL).
@@ -538,11 +492,11 @@ final class Instance {
                 default:
                     VRRPCodec.encode(ad, source: socket.source, destination: destination, checksum: config.checksum)
                 }
-            }
+            }, priority: ad.priority)
         }
-        for n in lastSentMessages.indices {
+        for n in sent.messages.indices {
             do {
-                try socket.send(lastSentMessages[n], to: destinations[n])
+                try socket.send(sent.messages[n], to: destinations[n])
             } catch {
                 sendErrors += 1
                 if sendErrors == 1 || sendErrors % 1000 == 0 {
@@ -565,36 +519,3 @@ final class Instance {
 }
 
 private let EINVAL: Int32 = 22
-
-/// The earlier of two optional deadlines.
-func earliest(_ a: UInt64?, _ b: UInt64?) -> UInt64? {
-    guard let a else { return b }
-    guard let b else { return a }
-    return min(a, b)
-}
-
-/// The router's timer deadlines (monotonic ns), one slot per kind: no hashing per advert.
-struct TimerTable {
-    private var adver: UInt64?
-    private var masterDown: UInt64?
-    private var preemptDelay: UInt64?
-
-    subscript(kind: VRRPRouter.TimerKind) -> UInt64? {
-        get {
-            switch kind {
-            case .adver: adver
-            case .masterDown: masterDown
-            case .preemptDelay: preemptDelay
-            }
-        }
-        set {
-            switch kind {
-            case .adver: adver = newValue
-            case .masterDown: masterDown = newValue
-            case .preemptDelay: preemptDelay = newValue
-            }
-        }
-    }
-
-    var earliest: UInt64? { VRRPDaemon.earliest(VRRPDaemon.earliest(adver, masterDown), preemptDelay) }
-}

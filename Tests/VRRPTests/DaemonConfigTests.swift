@@ -1,3 +1,4 @@
+import TextFormats
 import Testing
 import VRRP
 @testable import VRRPConfig
@@ -201,11 +202,11 @@ extension DaemonConfigParsing {
     }
 
     @Test func durationsParseWithTheirUnits() {
-        #expect(parseDuration("100ms") == .milliseconds(100))
-        #expect(parseDuration("3s") == .seconds(3))
-        #expect(parseDuration("2m") == .seconds(120))
-        #expect(parseDuration("1.5s") == nil)
-        #expect(parseDuration("s") == nil)
+        #expect(Duration(inventoryText: "100ms") == .milliseconds(100))
+        #expect(Duration(inventoryText: "3s") == .seconds(3))
+        #expect(Duration(inventoryText: "2m") == .seconds(120))
+        #expect(Duration(inventoryText: "1.5s") == nil)
+        #expect(Duration(inventoryText: "s") == nil)
     }
 }
 

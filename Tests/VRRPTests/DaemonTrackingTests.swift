@@ -1,3 +1,4 @@
+import TextFormats
 import Testing
 @testable import VRRPConfig
 @testable import VRRPDaemon
@@ -80,12 +81,12 @@ import Testing
 
 @Suite struct DaemonOutputTests {
     @Test func jsonEscapesQuotesBackslashesAndControlCharacters() {
-        #expect(JSON.string("a\"b\\c\n\u{1}").render() == #""a\"b\\c\n\u0001""#)
+        #expect(JSONValue.string("a\"b\\c\n\u{1}").pretty == #""a\"b\\c\n\u0001""#)
     }
 
     @Test func jsonObjectKeepsFieldOrder() {
-        let j = JSON.object([("b", .int(1)), ("a", .array([.bool(true), .null]))])
-        #expect(j.render(pretty: false) == #"{"b":1,"a":[true,null]}"#)
+        let j = JSONValue.object([("b", .int(1)), ("a", .array([.bool(true), .null]))])
+        #expect(j.compact == #"{"b":1,"a":[true,null]}"#)
     }
 
     @Test func logValuesWithSpacesAreQuoted() {

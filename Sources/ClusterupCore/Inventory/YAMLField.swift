@@ -231,3 +231,7 @@ func editDistance(_ a: String, _ b: String) -> Int {
     }
     return previous[b.count]
 }
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

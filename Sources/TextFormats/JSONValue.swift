@@ -1,6 +1,10 @@
-/// A JSON document built in code. Objects keep their keys in the order given, so `--output json`
-/// is stable and readable without a sorting pass.
-public enum JSONValue: Sendable, Equatable {
+// Our own writer, not Foundation's JSONSerialization: clusterup-vrrpd writes its status with it,
+// and the static daemon carries no Foundation.
+
+/// A JSON document built in code: the one writer of the command line's `--output json` and of
+/// clusterup-vrrpd's status, so both escape strings and format numbers by one rule. Objects keep
+/// their keys in the order given, so the output is stable and readable without a sorting pass.
+public enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -8,19 +12,6 @@ public enum JSONValue: Sendable, Equatable {
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
-
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
-        switch (lhs, rhs) {
-        case (.null, .null): true
-        case let (.bool(a), .bool(b)): a == b
-        case let (.int(a), .int(b)): a == b
-        case let (.double(a), .double(b)): a == b
-        case let (.string(a), .string(b)): a == b
-        case let (.array(a), .array(b)): a == b
-        case let (.object(a), .object(b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        default: false
-        }
-    }
 
     public static func optional(_ string: String?) -> JSONValue { string.map(JSONValue.string) ?? .null }
     public static func optional(_ int: Int?) -> JSONValue { int.map { .int(Int64($0)) } ?? .null }
