@@ -11,7 +11,8 @@ import Foundation
 /// VIP within Skew_Time instead of after Master_Down_Interval. The stop runs inside `VIPRelease`'s
 /// block, as `reset` retires a holder: forwarding on and the host's stale neighbour entry for the
 /// VIP dropped first, so what still reaches it reaches the new holder; it returns once the VIP
-/// has left, 2 s later, and once the connections its HAProxy accepted have ended (at most 15 s).
+/// has left, a dwell later (`VIPRelease.dwellTenths(for:)`: 0.6 s at 100 ms adverts), and once the
+/// connections its HAProxy accepted have ended (at most 15 s).
 /// Blocking: run it on a dedicated thread.
 public struct VIPHandover: Sendable {
     /// One shell per lb host, by host name.
@@ -26,6 +27,8 @@ public struct VIPHandover: Sendable {
     public let expectedHolder: String?
     /// Longest wait for another host to take the VIP, and for one holder after a rejoin.
     public var limit: Duration
+    /// How long the old holder forwards after the VIP left it (`VIPRelease.dwellTenths`).
+    public var dwellTenths = VIPRelease(address: "", port: 0).dwellTenths
 
     public init(balancers: [String: any RemoteShell], vip: String, port: Int, vrrpUnit: String, expectedHolder: String?, limit: Duration = .seconds(15)) {
         self.balancers = balancers
@@ -48,6 +51,7 @@ public struct VIPHandover: Sendable {
             preempt: vrrp.preempt)
         self.init(balancers: balancers, vip: vip.address, port: vip.port, vrrpUnit: ExpectedServices.vrrpUnit(vrrp.backend),
                   expectedHolder: expected, limit: limit)
+        dwellTenths = VIPRelease.dwellTenths(for: vrrp)
     }
 
     /// The lb hosts that have the VIP on an interface now, by name.
@@ -72,7 +76,9 @@ public struct VIPHandover: Sendable {
     /// What `handOver` runs on the host: `VIPRelease`'s block around the daemon's stop when the
     /// host holds the VIP, then the stop again for a host that does not (a no-op after the first).
     public var handOverScript: String {
-        VIPRelease(address: vip, port: port).script(stoppingFirst: [ResetPlan.stop(vrrpUnit)])
+        var release = VIPRelease(address: vip, port: port)
+        release.dwellTenths = dwellTenths
+        return release.script(stoppingFirst: [ResetPlan.stop(vrrpUnit)])
             + "systemctl stop \(shellQuote(vrrpUnit))\n"
     }
 

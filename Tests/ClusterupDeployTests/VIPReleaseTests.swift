@@ -52,7 +52,8 @@ import TestSupport
     @Test func theHolderStopsItsVRRPDaemonFirstWithForwardingOnAndEverythingElseAfterItIsBackOff() throws {
         let inventory = try operationsInventory()
         let plan = ResetPlan.plan(inventory: inventory, settings: inventory.deploy, etcdData: .moveAside)
-        #expect(plan.vipRelease == VIPRelease(address: "198.51.100.62", port: 8443))
+        #expect(plan.vipRelease == VIPRelease(address: "198.51.100.62", port: 8443, vrrp: inventory.vrrp))
+        #expect(plan.vipRelease?.dwellTenths == VIPRelease.dwellTenths(for: try #require(inventory.vrrp)))
         let run = try Self.run(plan, heldFor: 3)
         #expect(run.log.filter { $0.hasPrefix("stop") } == ["stop clusterup-vrrpd.service forward=1", "stop haproxy.service forward=0", "stop etcd.service forward=0", "stop kube-apiserver.service forward=0"],
                 "\(run.output)")
@@ -96,5 +97,17 @@ import TestSupport
               - {name: node1, address: 198.51.100.11, roles: [etcd, control-plane]}
             """, path: "/tmp/demo.yml")
         #expect(ResetPlan.plan(inventory: inventory, settings: inventory.deploy, etcdData: .moveAside).vipRelease == nil)
+    }
+
+    /// The old holder forwards for the backup's longest Skew_Time (VRRPv3: one advert interval;
+    /// VRRPv2: 1 s) plus 0.5 s for the gratuitous ARP, not a fixed 2 s.
+    @Test(arguments: [
+        (3, 10, 6), (3, 100, 6), (3, 250, 8), (3, 1000, 15), (3, 3000, 35), (2, 1000, 15), (2, 3000, 35),
+    ])
+    func theDwellCoversTheBackupsSkewTimeAndItsGratuitousARP(version: Int, intervalMs: Int, tenths: Int) throws {
+        let vrrp = VRRPSettings(version: version, advertInterval: .milliseconds(intervalMs))
+        #expect(VIPRelease.dwellTenths(for: vrrp) == tenths)
+        let release = VIPRelease(address: "198.51.100.62", port: 8443, vrrp: vrrp)
+        #expect(release.script(stoppingFirst: ["systemctl stop clusterup-vrrpd.service\n"]).contains("\n  sleep \(tenths / 10).\(tenths % 10)\n"))
     }
 }

@@ -61,7 +61,7 @@ public struct ResetPlan: Sendable, Equatable {
             etcdDataDirectory: settings.etcd.dataDirectory, etcdData: etcdData,
             keptDirectory: settings.etcd.backupDirectory,
             vipRelease: inventory.vip.flatMap { vip in
-                inventory.hosts(withRole: .lb).isEmpty ? nil : VIPRelease(address: vip.address, port: vip.port)
+                inventory.hosts(withRole: .lb).isEmpty ? nil : VIPRelease(address: vip.address, port: vip.port, vrrp: inventory.vrrp)
             },
             apiserverRefusal: inventory.hosts(withRole: .controlPlane).isEmpty ? nil : APIServerRefusal())
     }

@@ -22,8 +22,9 @@ import ClusterupCore
 public struct VIPRelease: Sendable, Equatable {
     public var address: String
     public var port: Int
-    /// How long the old holder keeps forwarding after the VIP left it.
-    public var dwellSeconds: Int = 2
+    /// How long the old holder keeps forwarding after the VIP left it, in tenths of a second
+    /// (`dwellTenths(for:)`; 2 s when the VRRP settings are not known).
+    public var dwellTenths: Int = 20
     /// Longest wait for the VIP to leave, and for the connections through it to end, in tenths of a second.
     public var limitTenths: Int = 150
     /// The switch for IPv4 forwarding (a scratch file in tests).
@@ -31,9 +32,23 @@ public struct VIPRelease: Sendable, Equatable {
 
     static let vrrpUnits: Set<String> = ["clusterup-vrrpd.service", "keepalived.service"]
 
-    public init(address: String, port: Int) {
+    public init(address: String, port: Int, vrrp: VRRPSettings? = nil) {
         self.address = address
         self.port = port
+        if let vrrp { dwellTenths = Self.dwellTenths(for: vrrp) }
+    }
+
+    /// The dwell covers the time from the VIP leaving this host until clients send to the new
+    /// holder: the backup takes over after its Skew_Time — at most one advert interval in VRRPv3
+    /// (RFC 5798: (256 − priority) × interval / 256), at most 1 s in VRRPv2 (RFC 3768:
+    /// (256 − priority) / 256 s) — and then sends its gratuitous ARP; 0.5 s more for the ARP to be
+    /// sent, delivered and applied under load. 100 ms adverts: 0.6 s (a fixed 2 s made an upgrade's
+    /// turn on the VIP holder 5.6× its restart floor); 1 s adverts: 1.5 s.
+    public static func dwellTenths(for vrrp: VRRPSettings) -> Int {
+        let interval = vrrp.advertInterval.components
+        let intervalMs = Int(interval.seconds) * 1000 + Int(interval.attoseconds / 1_000_000_000_000_000)
+        let skewMs = vrrp.version == 2 ? max(intervalMs, 1000) : intervalMs
+        return (skewMs + 500 + 99) / 100
     }
 
     /// Drops this host's neighbour entry for `address` (any state but permanent), as iproute2's
@@ -58,7 +73,7 @@ public struct VIPRelease: Sendable, Equatable {
           if echo 1 > \(shellQuote(forwarding)) 2>/dev/null; then forwarding=1; fi
           \(Self.forgetNeighbour(address))\(stops.joined())  i=0
           while \(held) && [ $i -lt \(limitTenths) ]; do i=$((i+1)); sleep 0.1; done
-          sleep \(dwellSeconds)
+          sleep \(dwellTenths / 10).\(dwellTenths % 10)
           i=0
           while \(sessions) && [ $i -lt \(limitTenths) ]; do i=$((i+1)); sleep 0.1; done
           if [ $forwarding = 1 ]; then echo "$forward" > \(shellQuote(forwarding)); echo "forwarded-during-handover"; fi
