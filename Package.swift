@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "VRRPDaemon", dependencies: ["VRRP", "VRRPConfig", "TextFormats", "CVRRPSys"], swiftSettings: vrrpdSize),
         // What clusterup knows about a node's components (paths, ports, etcdctl over TLS, HAProxy's
         // statistics, the VRRP daemon's status), shared by deploy, status, verify and Day-2 operations.
-        .target(name: "ClusterupNodes", dependencies: ["ClusterupCore"]),
+        .target(name: "ClusterupNodes", dependencies: ["ClusterupCore", "VRRPConfig"]),
 
         // Deploy: desired state per host, compared with what the hosts have, applied in phases.
         .target(name: "ClusterupDeploy", dependencies: [

@@ -1,5 +1,6 @@
 import ClusterupCore
 import Foundation
+import VRRPConfig
 
 /// One VRRP instance as clusterup-vrrpd reports it (`clusterup-vrrpd status`, written by
 /// VRRPDaemon's `statusJSON`). The one decoder of that JSON: status, verify and the Day-2
@@ -14,13 +15,6 @@ public struct VRRPInstanceStatus: Sendable, Equatable, Decodable {
     public var vips: [String]
     public var vipsInstalled: [String]
 
-    enum CodingKeys: String, CodingKey {
-        case name, state, vrid, priority, vips
-        case effectivePriority = "effective_priority"
-        case masterAddress = "master_address"
-        case vipsInstalled = "vips_installed"
-    }
-
     public init(name: String, state: String, vrid: Int, priority: Int, effectivePriority: Int? = nil,
                 masterAddress: String? = nil, vips: [String] = [], vipsInstalled: [String] = []) {
         self.name = name
@@ -34,7 +28,7 @@ public struct VRRPInstanceStatus: Sendable, Equatable, Decodable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.container(keyedBy: StatusField.self)
         name = try c.decode(String.self, forKey: .name)
         state = try c.decode(String.self, forKey: .state)
         vrid = try c.decode(Int.self, forKey: .vrid)
@@ -47,7 +41,12 @@ public struct VRRPInstanceStatus: Sendable, Equatable, Decodable {
 
     /// Parses `clusterup-vrrpd status` output; the error names the host and what was read.
     public static func parse(_ json: String, host: String) throws -> [VRRPInstanceStatus] {
-        struct Status: Decodable { var instances: [VRRPInstanceStatus] }
+        struct Status: Decodable {
+            var instances: [VRRPInstanceStatus]
+            init(from decoder: any Decoder) throws {
+                instances = try decoder.container(keyedBy: StatusField.self).decode([VRRPInstanceStatus].self, forKey: .instances)
+            }
+        }
         do {
             return try JSONDecoder().decode(Status.self, from: Data(json.utf8)).instances
         } catch {

@@ -313,12 +313,12 @@ public final class Daemon {
 
     func statusJSON(now: UInt64) -> JSONValue {
         .object([
-            ("daemon", .object([
-                ("config", .string(configPath)),
-                ("uptime_ms", .int(Int64((now - startedAt) / 1_000_000))),
-                ("reloads", .int(Int64(reloads))),
+            field(.daemon, .object([
+                field(.config, .string(configPath)),
+                field(.uptimeMs, .int(Int64((now - startedAt) / 1_000_000))),
+                field(.reloads, .int(Int64(reloads))),
             ])),
-            ("instances", .array(instances.map { instanceJSON($0, now: now) })),
+            field(.instances, .array(instances.map { instanceJSON($0, now: now) })),
         ])
     }
 
@@ -329,8 +329,8 @@ public final class Daemon {
         dropped += i.localDrops.map { ($0.key, JSONValue.int(Int64($0.value))) }
         dropped.sort { $0.0 < $1.0 }
         let transition: JSONValue = i.lastTransition.map { t in
-            .object([("from", .string(t.from)), ("to", .string(t.to)), ("reason", .string(t.reason)),
-                     ("ms_ago", .int(Int64((now - t.at) / 1_000_000)))])
+            .object([field(.from, .string(t.from)), field(.to, .string(t.to)), field(.reason, .string(t.reason)),
+                     field(.msAgo, .int(Int64((now - t.at) / 1_000_000)))])
         } ?? .null
         let lastAdvert: JSONValue = i.lastAdvertAt.map { JSONValue.int(Int64((now - min($0, now)) / 1_000_000)) } ?? .null
         // Backup: how long until it takes over if no advert comes.
@@ -340,52 +340,55 @@ public final class Daemon {
         }
         let droppedTotal = Int64(c.droppedTotal) + i.localDrops.values.reduce(Int64(0)) { $0 + Int64($1) }
         let counters: JSONValue = .object([
-            ("adverts_sent", .int(Int64(c.advertisementsSent))),
-            ("adverts_received", .int(Int64(c.advertisementsReceived))),
-            ("priority_zero_sent", .int(Int64(c.priorityZeroSent))),
-            ("priority_zero_received", .int(Int64(c.priorityZeroReceived))),
-            ("address_list_mismatches", .int(Int64(c.addressListMismatches))),
-            ("transitions", .int(Int64(c.transitions))),
-            ("became_master", .int(Int64(c.becameMaster))),
-            ("forced_elections", .int(Int64(c.forcedElections))),
-            ("send_errors", .int(Int64(i.sendErrors))),
-            ("batch_reads", .int(Int64(i.batchReads))),
-            ("resignation_wakeups", .int(Int64(i.resignationWakeups))),
-            ("vip_errors", .int(Int64(i.vipErrors))),
+            field(.advertsSent, .int(Int64(c.advertisementsSent))),
+            field(.advertsReceived, .int(Int64(c.advertisementsReceived))),
+            field(.priorityZeroSent, .int(Int64(c.priorityZeroSent))),
+            field(.priorityZeroReceived, .int(Int64(c.priorityZeroReceived))),
+            field(.addressListMismatches, .int(Int64(c.addressListMismatches))),
+            field(.transitions, .int(Int64(c.transitions))),
+            field(.becameMaster, .int(Int64(c.becameMaster))),
+            field(.forcedElections, .int(Int64(c.forcedElections))),
+            field(.sendErrors, .int(Int64(i.sendErrors))),
+            field(.batchReads, .int(Int64(i.batchReads))),
+            field(.resignationWakeups, .int(Int64(i.resignationWakeups))),
+            field(.vipErrors, .int(Int64(i.vipErrors))),
             // Gratuitous ARPs for IPv4, unsolicited neighbour advertisements for IPv6.
-            (i.config.family == .ipv4 ? "garp_sent" : "na_sent", .int(Int64(i.garpSent))),
-            ("dropped_total", .int(droppedTotal)),
-            ("dropped", .object(dropped)),
+            field(i.config.family == .ipv4 ? .garpSent : .naSent, .int(Int64(i.garpSent))),
+            field(.droppedTotal, .int(droppedTotal)),
+            field(.dropped, .object(dropped)),
         ])
         return .object([
-            ("name", .string(i.config.name)),
-            ("interface", .string(i.config.interface)),
-            ("vrid", .int(Int64(i.config.vrid))),
-            ("version", .int(Int64(i.config.version.rawValue))),
-            ("family", .string(i.config.family == .ipv4 ? "ipv4" : "ipv6")),
-            ("state", .string(r.state.rawValue)),
-            ("priority", .int(Int64(i.config.priority))),
-            ("effective_priority", .int(Int64(r.effectivePriority))),
-            ("tracking", .string(i.tracking.reason)),
-            ("primary_address", .string(i.socket.source.description)),
-            ("master_address", JSONValue.optional(r.masterAddress?.description)),
-            ("master_priority", JSONValue.optional(r.masterPriority.map(Int.init))),
-            ("advert_interval_ms", .int(i.config.advertInterval.totalMilliseconds)),
-            ("master_advert_interval_ms", .int(Int64(r.masterAdverInterval) * 10)),
-            ("unicast_peers", JSONValue.strings(i.config.unicastPeers.map(\.description))),
-            ("vips", JSONValue.strings(i.config.vips.map(\.description))),
-            ("vips_installed", JSONValue.strings(i.config.vips.filter { i.installedVIPs.contains($0.address) }.map(\.description))),
-            ("last_transition", transition),
-            ("last_advert_ms_ago", lastAdvert),
-            ("master_down_in_ms", masterDownIn),
-            ("checks", .array(i.checks.checks.map { c -> JSONValue in
-                .object([("name", .string(c.name)), ("good", .bool(c.isGood)),
-                         ("weight", .int(Int64(c.weight))), ("detail", .string(c.detail))])
+            field(.name, .string(i.config.name)),
+            field(.interface, .string(i.config.interface)),
+            field(.vrid, .int(Int64(i.config.vrid))),
+            field(.version, .int(Int64(i.config.version.rawValue))),
+            field(.family, .string(i.config.family == .ipv4 ? "ipv4" : "ipv6")),
+            field(.state, .string(r.state.rawValue)),
+            field(.priority, .int(Int64(i.config.priority))),
+            field(.effectivePriority, .int(Int64(r.effectivePriority))),
+            field(.tracking, .string(i.tracking.reason)),
+            field(.primaryAddress, .string(i.socket.source.description)),
+            field(.masterAddress, JSONValue.optional(r.masterAddress?.description)),
+            field(.masterPriority, JSONValue.optional(r.masterPriority.map(Int.init))),
+            field(.advertIntervalMs, .int(i.config.advertInterval.totalMilliseconds)),
+            field(.masterAdvertIntervalMs, .int(Int64(r.masterAdverInterval) * 10)),
+            field(.unicastPeers, JSONValue.strings(i.config.unicastPeers.map(\.description))),
+            field(.vips, JSONValue.strings(i.config.vips.map(\.description))),
+            field(.vipsInstalled, JSONValue.strings(i.config.vips.filter { i.installedVIPs.contains($0.address) }.map(\.description))),
+            field(.lastTransition, transition),
+            field(.lastAdvertMsAgo, lastAdvert),
+            field(.masterDownInMs, masterDownIn),
+            field(.checks, .array(i.checks.checks.map { c -> JSONValue in
+                .object([field(.name, .string(c.name)), field(.good, .bool(c.isGood)),
+                         field(.weight, .int(Int64(c.weight))), field(.detail, .string(c.detail))])
             })),
-            ("tracked_interfaces", .array(i.trackedInterfaces.map { t -> JSONValue in .object([("name", .string(t.name)), ("up", .bool(t.up))]) })),
-            ("counters", counters),
+            field(.trackedInterfaces, .array(i.trackedInterfaces.map { t -> JSONValue in .object([field(.name, .string(t.name)), field(.up, .bool(t.up))]) })),
+            field(.counters, counters),
         ])
     }
+
+    /// One member of the status JSON, named by the schema VRRPConfig spells once.
+    private func field(_ key: StatusField, _ value: JSONValue) -> (String, JSONValue) { (key.rawValue, value) }
 
     func prometheusText() -> String {
         var out = ""
