@@ -26,7 +26,13 @@ public struct ClusterupError: Error, CustomStringConvertible, Sendable, Equatabl
     /// `ClusterupError.Code.connectionLost` in ClusterupSSH.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let name: String
-        public init(_ name: String) { self.name = name }
+        /// What this failure means for the operator and what to do, added to the message
+        /// wherever the failure is explained (`explain`); nil: the message says enough.
+        public let meaning: String?
+        public init(_ name: String, meaning: String? = nil) {
+            self.name = name
+            self.meaning = meaning
+        }
         public var description: String { name }
     }
 

@@ -170,11 +170,9 @@ public final class DeploySession: Sendable {
         if !failures.isEmpty { throw phase.failure(failures) }
     }
 
+    /// A failed host's line in deploy's report: Core's one explainer, the hint on its own line.
     static func explain(_ error: any Error) -> String {
-        if let error = error as? ClusterupError {
-            return error.hint.map { "\(ConnectionLoss.explain(error))\n    hint: \($0)" } ?? ConnectionLoss.explain(error)
-        }
-        return describe(error)
+        ClusterupCore.explain(error, hint: .ownLine)
     }
 
     /// Runs `operation` on one host at a time, stopping at the first failure.

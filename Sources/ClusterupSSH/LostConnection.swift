@@ -5,7 +5,9 @@ import Foundation
 extension ClusterupError.Code {
     /// The SSH connection went away under an operation: the host stopped, rebooted or was cut
     /// off, or its sshd dropped the session. The operation may have run in part.
-    public static let connectionLost = ClusterupError.Code("ssh.connection-lost")
+    public static let connectionLost = ClusterupError.Code(
+        "ssh.connection-lost",
+        meaning: "the SSH connection was lost (host down or rebooted, or the network cut); when it is back, re-run to continue")
 }
 
 /// Whether a failed libssh2 call lost its connection: decided from libssh2's error code and the

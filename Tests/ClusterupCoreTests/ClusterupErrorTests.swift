@@ -17,4 +17,16 @@ import Testing
         #expect(explain(ClusterupError.remote("timed out", host: "node1")) == "timed out")
         #expect(explain(CancellationError()) == String(describing: CancellationError()))
     }
+
+    /// One explainer for every command: a failure whose code has a meaning (a lost SSH connection)
+    /// says it wherever it is reported, and the hint goes where the report's layout puts it.
+    @Test func aCodesMeaningIsExplainedInEitherLayout() {
+        var error = ClusterupError.remote("cannot open an SSH channel: Unexpected error", host: "node3", hint: "check sshd's MaxSessions")
+        error.code = ClusterupError.Code("test.lost", meaning: "the connection was lost; re-run to continue")
+        let lost = "cannot open an SSH channel: Unexpected error — the connection was lost; re-run to continue"
+        #expect(explain(error) == lost + " (check sshd's MaxSessions)")
+        #expect(explain(error, hint: .ownLine) == lost + "\n    hint: check sshd's MaxSessions")
+        error.code = nil
+        #expect(explain(error, hint: .ownLine) == "cannot open an SSH channel: Unexpected error\n    hint: check sshd's MaxSessions")
+    }
 }

@@ -119,7 +119,7 @@ enum ExecReport {
             fields.append(("ssh", outcome.timings.algorithmsJSON))
         } else {
             fields.append(("ok", .bool(false)))
-            fields.append(("error", .string(result.error.map(explain) ?? "skipped")))
+            fields.append(("error", .string(result.error.map { explain($0) } ?? "skipped")))
         }
         return .object(fields)
     }

@@ -243,12 +243,25 @@ public func describe(_ error: any Error) -> String {
     return String(describing: error)
 }
 
-/// A failure for a per-host line: the message and, when there is one, what to do in parentheses.
-public func explain(_ error: any Error) -> String {
-    if let error = error as? ClusterupError {
-        return error.hint.map { "\(error.message) (\($0))" } ?? error.message
+/// Where `explain` puts an error's hint: after the message in parentheses (a per-host line of
+/// `exec`, `check`, `reset`), or on its own indented line (deploy's failure report).
+public enum HintLayout: Sendable {
+    case inParentheses
+    case ownLine
+}
+
+/// The one explainer of a failure for the operator: the message; what its code means where the
+/// code says (a lost SSH connection, ClusterupSSH's `.connectionLost`: told by the code, not the
+/// words); then what to do, where known.
+public func explain(_ error: any Error, hint layout: HintLayout = .inParentheses) -> String {
+    guard let error = error as? ClusterupError else { return String(describing: error) }
+    var text = error.message
+    if let meaning = error.code?.meaning { text += " — " + meaning }
+    guard let hint = error.hint else { return text }
+    switch layout {
+    case .inParentheses: return "\(text) (\(hint))"
+    case .ownLine: return "\(text)\n    hint: \(hint)"
     }
-    return String(describing: error)
 }
 
 /// A value behind a lock, shareable across threads.
