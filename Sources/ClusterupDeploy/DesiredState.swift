@@ -51,26 +51,19 @@ public struct ManagedFile: Sendable, Equatable {
     }
 }
 
-/// A systemd unit deploy keeps enabled and running.
+/// A systemd unit deploy keeps enabled and running. Which hosts restart it when, and in what
+/// order, is its phase's decision (etcd one member at a time, keeping quorum; the control plane
+/// through `ControlPlaneRestarts`, drained), not a property of the unit.
 public struct ManagedUnit: Sendable, Equatable {
-    public enum RestartOrder: Sendable, Equatable {
-        /// Restart on every host that needs it at once.
-        case parallel
-        /// Restart one host at a time and wait for health in between (etcd: keeps quorum).
-        case oneHostAtATime
-    }
-
     public var name: String
     public var component: String
-    public var restartOrder: RestartOrder
     /// The unit reloads its configuration in place (`systemctl reload`), which keeps HAProxy's
     /// connections and the VRRP daemon's mastership; program and unit-file changes still restart.
     public var reload: Bool
 
-    public init(name: String, component: String, restartOrder: RestartOrder = .parallel, reload: Bool = false) {
+    public init(name: String, component: String, reload: Bool = false) {
         self.name = name
         self.component = component
-        self.restartOrder = restartOrder
         self.reload = reload
     }
 }

@@ -233,5 +233,7 @@ func editDistance(_ a: String, _ b: String) -> Int {
 }
 
 extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
+    /// 0-9 only (`isNumber` alone also takes other scripts' digits and fractions); read by the
+    /// inventory's number fields and by version parsing in ClusterupDeploy.
+    public var isASCIIDigit: Bool { isASCII && isNumber }
 }

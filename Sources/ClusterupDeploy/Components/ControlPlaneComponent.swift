@@ -15,7 +15,7 @@ enum ControlPlaneComponent {
     static let units = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"].map(unit)
 
     static func unit(_ program: String) -> ManagedUnit {
-        ManagedUnit(name: "\(program).service", component: "control-plane", restartOrder: .oneHostAtATime)
+        ManagedUnit(name: "\(program).service", component: "control-plane")
     }
 
     static func describe(_ host: InventoryHost, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {

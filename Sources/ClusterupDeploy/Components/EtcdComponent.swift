@@ -7,7 +7,7 @@ enum EtcdComponent {
     static let unitPath = "/etc/systemd/system/etcd.service"
     static let bootstrapPath = "/etc/clusterup/etcd-bootstrap.env"
     /// The member's unit: what deploy keeps running, and the etcd phase (re)starts.
-    static let unit = ManagedUnit(name: "etcd.service", component: "etcd", restartOrder: .oneHostAtATime)
+    static let unit = ManagedUnit(name: "etcd.service", component: "etcd")
 
     static func describe(_ host: InventoryHost, _ inputs: DeployInputs, into state: inout HostDesiredState) throws {
         guard host.roles.contains(.etcd) else { return }

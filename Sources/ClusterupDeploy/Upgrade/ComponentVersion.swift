@@ -1,3 +1,5 @@
+import ClusterupCore
+
 /// The programs a rolling upgrade changes, named as the inventory's `artifacts` names them.
 public enum UpgradeComponent: String, Sendable, CaseIterable, Comparable, Codable {
     case etcd
@@ -97,6 +99,3 @@ public struct ComponentVersion: Sendable, Hashable, Comparable, CustomStringConv
     func minorsTo(_ other: Self) -> Int { other.minor - minor }
 }
 
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
-}
