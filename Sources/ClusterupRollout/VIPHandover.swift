@@ -28,7 +28,7 @@ public struct VIPHandover: Sendable {
     /// Longest wait for another host to take the VIP, and for one holder after a rejoin.
     public var limit: Duration
     /// How long the old holder forwards after the VIP left it (`VIPRelease.dwellTenths`).
-    public var dwellTenths = VIPRelease(address: "", port: 0).dwellTenths
+    public var dwellTenths = VIPRelease.unknownSettingsDwellTenths
 
     public init(balancers: [String: any RemoteShell], vip: String, port: Int, vrrpUnit: String, expectedHolder: String?, limit: Duration = .seconds(15)) {
         self.balancers = balancers

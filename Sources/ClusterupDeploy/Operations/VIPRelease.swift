@@ -23,8 +23,10 @@ public struct VIPRelease: Sendable, Equatable {
     public var address: String
     public var port: Int
     /// How long the old holder keeps forwarding after the VIP left it, in tenths of a second
-    /// (`dwellTenths(for:)`; 2 s when the VRRP settings are not known).
-    public var dwellTenths: Int = 20
+    /// (`dwellTenths(for:)`, or `unknownSettingsDwellTenths` when the VRRP settings are not known).
+    public var dwellTenths = Self.unknownSettingsDwellTenths
+    /// 2 s: the backup's Skew_Time at 1 s VRRPv2/v3 adverts plus the margin, with room to spare.
+    public static let unknownSettingsDwellTenths = 20
     /// Longest wait for the VIP to leave, and for the connections through it to end, in tenths of a second.
     public var limitTenths: Int = 150
     /// The switch for IPv4 forwarding (a scratch file in tests).
