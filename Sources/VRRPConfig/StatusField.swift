@@ -55,4 +55,5 @@ public enum StatusField: String, CodingKey, Sendable, CaseIterable {
     case counters
     case garpSent = "garp_sent"
     case naSent = "na_sent"
+    case announceFailures = "announce_failures"
 }

@@ -354,6 +354,7 @@ public final class Daemon {
             field(.vipErrors, .int(Int64(i.vipErrors))),
             // Gratuitous ARPs for IPv4, unsolicited neighbour advertisements for IPv6.
             field(i.config.family == .ipv4 ? .garpSent : .naSent, .int(Int64(i.garpSent))),
+            field(.announceFailures, .int(Int64(i.garpFailures))),
             field(.droppedTotal, .int(droppedTotal)),
             field(.dropped, .object(dropped)),
         ])

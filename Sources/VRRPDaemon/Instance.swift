@@ -40,6 +40,8 @@ final class Instance {
     private(set) var sendErrors: UInt64 = 0
     private(set) var vipErrors: UInt64 = 0
     private(set) var garpSent: UInt64 = 0
+    /// Announcement rounds the kernel refused (each is retried, see `GARPSchedule.failed`).
+    private(set) var garpFailures: UInt64 = 0
     private(set) var localDrops: [String: UInt64] = [:]
     private(set) var installedVIPs: Set<IPAddress> = []
     /// During a reload, the previous VIPs, so removed ones are deleted with their prefix.
@@ -390,7 +392,7 @@ final class Instance {
         fireTimer(.masterDown, now: now)
         fireTimer(.adver, now: now)
         fireTimer(.preemptDelay, now: now)
-        for _ in 0..<garp.fire(now: now) { announceVIPs() }
+        announce(rounds: garp.fire(now: now), now: now)
     }
 
     private func fireTimer(_ kind: VRRPRouter.TimerKind, now: UInt64) {
@@ -450,10 +452,10 @@ final class Instance {
                 installedVIPs.remove(vip.address)
             }
         case .sendGratuitousARP:
-            for _ in 0..<garp.takeover(now: now) { announceVIPs() }
+            announce(rounds: garp.takeover(now: now), now: now)
         case .reannounceVirtualAddresses(_, let reason):
             Log.info("reannounce", ["instance": config.name, "reason": reason])
-            for _ in 0..<garp.burst(now: now) { announceVIPs() }
+            announce(rounds: garp.burst(now: now), now: now)
         case .armTimer(let kind, let deadline):
             timers[kind] = deadline.nanoseconds
         case .cancelTimer(let kind):
@@ -506,15 +508,44 @@ final class Instance {
         }
     }
 
-    private func announceVIPs() {
+    /// Sends `rounds` announcement rounds; a round the kernel refuses is planned again (see
+    /// `GARPSchedule.failed`) with the rounds after it, and logged on its first failure in a row
+    /// and when the retries give up.
+    private func announce(rounds: Int, now: UInt64) {
+        for round in 0..<rounds {
+            guard let failure = announceVIPs() else {
+                garp.sent()
+                continue
+            }
+            let event = config.family == .ipv4 ? "garp-failed" : "na-failed"
+            switch garp.failed(now: now, unsent: rounds - round) {
+            case .retry(let attempt, let at):
+                garpFailures += 1
+                if attempt == 1 {
+                    Log.error(event, ["instance": config.name, "vip": "\(failure.vip)", "error": failure.error,
+                                      "retry_in_ms": String((at - now) / 1_000_000)])
+                }
+            case .gaveUp(let attempts):
+                garpFailures += 1
+                Log.error(event, ["instance": config.name, "vip": "\(failure.vip)", "error": failure.error,
+                                  "gave_up_after": String(attempts)])
+            }
+            return
+        }
+    }
+
+    /// One round: every VIP announced once. The first failure, or nil when all went out.
+    private func announceVIPs() -> (vip: IPAddress, error: String)? {
+        var failure: (vip: IPAddress, error: String)?
         for vip in config.vips {
             do {
                 try announcer.announce(vip.address)
                 garpSent += 1
             } catch {
-                Log.error(config.family == .ipv4 ? "garp-failed" : "na-failed", ["instance": config.name, "vip": "\(vip.address)", "error": error.description])
+                if failure == nil { failure = (vip.address, error.description) }
             }
         }
+        return failure
     }
 }
 

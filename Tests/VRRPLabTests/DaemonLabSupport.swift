@@ -173,6 +173,17 @@ extension DaemonLab {
         try Self.sh("ip netns exec \(Self.ns("lan")) nft delete table bridge vacut")
     }
 
+    /// Drops router n's outgoing ARP about `address` on its own interface's netdev egress hook (as
+    /// `verify failover --mode network` cuts a node): the kernel refuses the daemon's gratuitous
+    /// ARP with ENOBUFS.
+    func blockOutgoingARP(router n: Int, about address: String = DaemonLab.vip) throws {
+        try Self.sh("ip netns exec \(Self.ns("r\(n)")) nft 'add table netdev vaegress; add chain netdev vaegress out { type filter hook egress device \"eth0\" priority -300; policy accept; }; add rule netdev vaegress out ether type arp arp saddr ip \(address) drop'")
+    }
+
+    func unblockOutgoingARP(router n: Int) throws {
+        try Self.sh("ip netns exec \(Self.ns("r\(n)")) nft delete table netdev vaegress")
+    }
+
     static func sh(_ command: String, inNamespace namespace: String) throws -> String {
         try sh("ip netns exec \(namespace) \(command)")
     }

@@ -240,4 +240,35 @@ struct DaemonLabTests {
         #expect((counters?["forced_elections"] as? Int ?? 0) >= 1, "\(counters ?? [:])")
         #expect(lab.log("r1.log").contains("event=reannounce"))
     }
+
+    /// As the heal above, but the master's own egress filter still refuses its gratuitous ARP when
+    /// it hears the other master (a network cut healed by removing firewall rules: the advert
+    /// gets in a moment before the outgoing filter is gone). The refused burst is sent again, so
+    /// the client's entry names the master once the filter is gone, not when it goes stale
+    /// (17–21 s seen in the lab before the retry).
+    @Test func aGratuitousARPTheKernelRefusesIsSentAgain() throws {
+        let lab = try DaemonLab(routers: 2)
+        defer { lab.tearDown() }
+        try lab.startDaemon(router: 1, priority: 254)
+        try lab.startDaemon(router: 2, priority: 253)
+        #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
+        let r1 = try lab.mac(router: 1), r2 = try lab.mac(router: 2)
+
+        try lab.partition(router: 1)
+        #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1, 2] } != nil, "both should be Master while cut off")
+        lab.sendToVIPFromClient()
+        #expect(lab.wait(timeout: 3) { lab.clientARPEntry() == r2 } != nil, "client entry: \(lab.clientARPEntry() ?? "none")")
+
+        try lab.blockOutgoingARP(router: 1)
+        try lab.heal()
+        let refused = lab.wait(timeout: 3) { lab.log("r1.log").contains("event=garp-failed") }
+        try lab.unblockOutgoingARP(router: 1)
+        #expect(refused != nil, "the burst answering the other master was not refused:\n\(lab.log("r1.log"))")
+        #expect(lab.log("r1.log").contains("retry_in_ms=50"), "\(lab.log("r1.log"))")
+        let back = lab.wait(timeout: 3) { lab.vipHolders(1...2) == [1] && lab.clientARPEntry() == r1 }
+        #expect(back != nil, "holders \(lab.vipHolders(1...2)), client entry \(lab.clientARPEntry() ?? "none")\n\(lab.log("r1.log"))")
+        let counters = try lab.status(router: 1)["counters"] as? [String: Any]
+        #expect((counters?["announce_failures"] as? Int ?? 0) >= 1, "\(counters ?? [:])")
+        #expect(!lab.log("r1.log").contains("gave_up_after"), "\(lab.log("r1.log"))")
+    }
 }

@@ -76,4 +76,64 @@ import Testing
         #expect(s.due.isEmpty && s.refreshDue == nil && s.nextDeadline == nil)
         #expect(s.fire(now: 10_000 * Self.ms) == 0)
     }
+
+    @Test func aRefusedRoundAndThoseAfterItGoOutAgainAfterTheRetryGap() {
+        let t0 = 1000 * Self.ms
+        var s = GARPSchedule(settings(repeat: 5, refresh: .seconds(60)))
+        #expect(s.takeover(now: t0) == 5)
+        // The second of five rounds failed: it and the three after it are planned again.
+        #expect(s.failed(now: t0, unsent: 4) == .retry(attempt: 1, at: t0 + GARPSchedule.retryGap))
+        #expect(s.nextDeadline == t0 + GARPSchedule.retryGap)
+        #expect(s.fire(now: t0 + GARPSchedule.retryGap - 1) == 0)
+        #expect(s.fire(now: t0 + GARPSchedule.retryGap) == 4)
+        // Sent: nothing is left but the refresh.
+        s.sent()
+        #expect(s.nextDeadline == t0 + 60_000 * Self.ms)
+        #expect(s.fire(now: t0 + 2 * GARPSchedule.retryGap) == 0)
+    }
+
+    @Test func retriesMergeAndGiveUpAfterTheLimitInARowUntilTheNextBurst() {
+        let t0 = 1000 * Self.ms
+        var s = GARPSchedule(settings(repeat: 3))
+        #expect(s.burst(now: t0) == 3)
+        #expect(s.failed(now: t0, unsent: 3) == .retry(attempt: 1, at: t0 + GARPSchedule.retryGap))
+        var now = t0
+        for attempt in 2...GARPSchedule.retryLimit {
+            now += GARPSchedule.retryGap
+            #expect(s.fire(now: now) == 3, "attempt \(attempt)")
+            #expect(s.failed(now: now, unsent: 3) == .retry(attempt: attempt, at: now + GARPSchedule.retryGap))
+        }
+        now += GARPSchedule.retryGap
+        #expect(s.fire(now: now) == 3)
+        #expect(s.failed(now: now, unsent: 3) == .gaveUp(attempts: GARPSchedule.retryLimit + 1))
+        #expect(s.nextDeadline == nil)
+        #expect(s.fire(now: now + GARPSchedule.retryGap) == 0)
+        // Two failures before the retry fires (a burst, then a refresh in the same wake-up): the
+        // larger count is sent.
+        var merged = GARPSchedule(settings(repeat: 4))
+        _ = merged.takeover(now: t0)
+        _ = merged.failed(now: t0, unsent: 4)
+        _ = merged.failed(now: t0, unsent: 1)
+        #expect(merged.fire(now: t0 + GARPSchedule.retryGap) == 4)
+        // The next re-announce starts counting again.
+        #expect(s.burst(now: now + 1000 * Self.ms) == 3)
+        #expect(s.failed(now: now + 1000 * Self.ms, unsent: 3) == .retry(attempt: 1, at: now + 1000 * Self.ms + GARPSchedule.retryGap))
+    }
+
+    @Test func aSentRoundEndsTheFailuresInARowAndLeavingMasterDropsTheRetry() {
+        let t0 = 1000 * Self.ms
+        var s = GARPSchedule(settings(repeat: 1))
+        _ = s.takeover(now: t0)
+        _ = s.failed(now: t0, unsent: 1)
+        _ = s.fire(now: t0 + GARPSchedule.retryGap)
+        s.sent()
+        #expect(s.failed(now: t0 + 2 * GARPSchedule.retryGap, unsent: 1) == .retry(attempt: 1, at: t0 + 3 * GARPSchedule.retryGap))
+        s.stop()
+        #expect(s.nextDeadline == nil)
+        #expect(s.fire(now: t0 + 10 * GARPSchedule.retryGap) == 0)
+        // A new takeover forgets an earlier retry too.
+        _ = s.failed(now: t0, unsent: 2)
+        #expect(s.takeover(now: t0 + 1) == 1)
+        #expect(s.nextDeadline == nil)
+    }
 }
