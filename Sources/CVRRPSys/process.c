@@ -43,6 +43,11 @@ pid_t cvrrp_spawn(const char *const argv[]) {
     return rc ? -rc : pid;
 }
 
+int cvrrp_exec(const char *path, const char *const argv[]) {
+    execv(path, (char *const *)argv);
+    return -errno;
+}
+
 static int decode_status(int st) {
     if (WIFEXITED(st)) return WEXITSTATUS(st);
     if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
@@ -82,6 +87,7 @@ int cvrrp_signalfd(void) {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR2);
     sigset_t blocked = set;
     sigaddset(&blocked, SIGPIPE);
     if (pthread_sigmask(SIG_BLOCK, &blocked, NULL) != 0) return -EINVAL;

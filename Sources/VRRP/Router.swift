@@ -138,6 +138,7 @@ public struct VRRPRouter: Sendable {
     public mutating func handle(_ event: Event, now: Instant, into actions: inout [Action]) {
         switch event {
         case .startup: startup(now: now, into: &actions)
+        case .resumeAsMaster: resumeAsMaster(now: now, into: &actions)
         case .shutdown: shutdown(now: now, into: &actions)
         case .advertisementReceived(let advertisement, let source):
             receive(advertisement, from: source, now: now, into: &actions)
@@ -157,6 +158,18 @@ public struct VRRPRouter: Sendable {
         case .backup, .master, .fault:
             break  // Already running: a repeated startup changes nothing.
         }
+    }
+
+    /// A restart in place of a Master: Master at once when it may run (the advert first, the
+    /// addresses kept, a gratuitous ARP round), otherwise as a plain startup.
+    private mutating func resumeAsMaster(now: Instant, into actions: inout [Action]) {
+        guard case .initialize = machine else { return }
+        guard mayRun else {
+            enterRunningState(now: now, reason: "resumed after a restart in place", into: &actions)
+            return
+        }
+        changeState(to: .master(MasterState(adverDeadline: now.advanced(byNanoseconds: advertisementInterval))),
+                    reason: "resumed as Master after a restart in place", now: now, into: &actions)
     }
 
     /// Initialize's Startup event, also used when leaving Fault: the owner becomes Master at once,

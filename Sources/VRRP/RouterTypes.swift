@@ -24,6 +24,10 @@ extension VRRPRouter {
 
     public enum Event: Sendable, Hashable {
         case startup
+        /// Startup of a daemon that replaced its own process image while Master (a restart in
+        /// place): Master again at once, its addresses still on the interface, instead of Backup
+        /// until Master_Down_Interval (which would hand the VIP to a backup and back).
+        case resumeAsMaster
         case shutdown
         /// An advertisement that passed the codec's receive checks, with the IP source address.
         case advertisementReceived(VRRPAdvertisement, from: IPAddress)

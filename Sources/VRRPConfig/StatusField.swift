@@ -7,6 +7,7 @@ public enum StatusField: String, CodingKey, Sendable, CaseIterable {
     case config
     case uptimeMs = "uptime_ms"
     case reloads
+    case restartsInPlace = "restarts_in_place"
     case instances
     case from
     case to

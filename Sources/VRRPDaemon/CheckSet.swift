@@ -20,6 +20,17 @@ struct CheckSet: Equatable {
         }
     }
 
+    /// Each check's status as an earlier image of the daemon last knew it (a restart in place);
+    /// false when the counts differ (the configuration changed: nothing is carried over).
+    mutating func adopt(good: [Bool]) -> Bool {
+        guard good.count == checks.count else { return false }
+        for n in checks.indices {
+            checks[n].hysteresis = CheckHysteresis(rise: checks[n].hysteresis.rise, fall: checks[n].hysteresis.fall, known: good[n])
+            checks[n].detail = good[n] ? "good before the restart in place" : "failing before the restart in place"
+        }
+        return true
+    }
+
     /// The checkers to run for an instance's checks: a job's index is its check's in the set.
     static func jobs(_ track: TrackConfig, instance: Int) -> [CheckJob] {
         ordered(track).enumerated().map { index, check in

@@ -15,7 +15,9 @@ public enum VRRPDaemonCommand {
                                                         print the running daemon's state as JSON
                clusterup-vrrpd --version
         signals: SIGTERM/SIGINT resign mastership (priority 0), remove the VIPs and exit;
-                 SIGHUP reloads the configuration.
+                 SIGHUP reloads the configuration; SIGUSR2 restarts in place: the binary now at
+                 this one's path (once its --check-config accepts the file) replaces the process,
+                 and a Master stays Master with its VIPs where they are.
         """
 
     public static func main(_ arguments: [String]) -> Int32 {
@@ -45,7 +47,7 @@ public enum VRRPDaemonCommand {
                 return usageError("unknown argument '\(arg)'")
             }
         }
-        return run(configPath)
+        return run(configPath, arguments: arguments)
     }
 
     static func usageError(_ message: String) -> Int32 {
@@ -84,7 +86,7 @@ public enum VRRPDaemonCommand {
         return 0
     }
 
-    static func run(_ path: String) -> Int32 {
+    static func run(_ path: String, arguments: [String]) -> Int32 {
         // Root, or any user holding the two capabilities (the systemd unit grants them ambiently).
         guard geteuid() == 0 || cvrrp_has_network_capabilities() == 1 else {
             printError("clusterup-vrrpd: needs root or CAP_NET_RAW and CAP_NET_ADMIN (raw sockets and address changes)")
@@ -92,7 +94,10 @@ public enum VRRPDaemonCommand {
         }
         guard let config = load(path) else { return 2 }
         do {
-            let daemon = try Daemon(configPath: path, config: config)
+            // Set by the image this one replaced (a restart in place), and not passed on further.
+            let handoff = getenv(RestartHandoff.environmentName).map { String(cString: $0) }
+            unsetenv(RestartHandoff.environmentName)
+            let daemon = try Daemon(configPath: path, config: config, arguments: arguments, handoff: handoff)
             return daemon.run()
         } catch {
             printError("clusterup-vrrpd: \(error)")

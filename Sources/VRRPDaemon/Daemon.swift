@@ -5,9 +5,18 @@ import VRRP
 import TextFormats
 
 /// The daemon: one thread polling every socket with a monotonic clock; check threads report
-/// through the mailbox. SIGTERM/SIGINT resign (priority 0) and remove the VIPs; SIGHUP reloads.
+/// through the mailbox. SIGTERM/SIGINT resign (priority 0) and remove the VIPs; SIGHUP reloads;
+/// SIGUSR2 restarts in place (`RestartHandoff`): the binary now at the daemon's path, once it has
+/// accepted the configuration, replaces the process image, and Masters stay Master.
 public final class Daemon {
     let configPath: String
+    /// The command line it was started with: argv[0] is the binary a restart in place runs.
+    let arguments: [String]
+    /// What the image this one replaced handed over, if it restarted in place.
+    private let resume: RestartHandoff?
+    private var restartsInPlace = 0
+    /// The new binary's `--check-config` run, while a restart in place waits for it.
+    private var pendingRestart: (pid: Int32, since: UInt64)?
     private(set) var config: DaemonConfig
     private(set) var instances: [Instance] = []
     private let notifier = Notifier()
@@ -21,9 +30,12 @@ public final class Daemon {
     private var reloads = 0
 
     /// Sets up everything; throws with a message naming what failed (nothing is left applied).
-    public init(configPath: String, config: DaemonConfig) throws(SystemError) {
+    public init(configPath: String, config: DaemonConfig, arguments: [String] = [], handoff: String? = nil) throws(SystemError) {
         self.configPath = configPath
         self.config = config
+        self.arguments = arguments
+        resume = handoff.flatMap { RestartHandoff.decode($0, now: cvrrp_monotonic_ns()) }
+        restartsInPlace = resume?.restarts ?? 0
         cvrrp_single_malloc_arena()
         // Before any thread exists, so every thread inherits the blocked signals.
         signals = try SystemError.check(cvrrp_signalfd(), "setting up signal handling")
@@ -48,7 +60,11 @@ public final class Daemon {
                            "status_socket": config.statusSocket])
         restartCheckers()
         let now = cvrrp_monotonic_ns()
-        for i in instances { i.start(now: now) }
+        if let resume {
+            Log.info("resumed", ["restarts_in_place": String(resume.restarts), "handoff_ms": String((now - resume.at) / 1_000_000),
+                                 "masters": resume.instances.filter { $0.value.master }.keys.sorted().joined(separator: ",")])
+        }
+        for i in instances { i.start(now: now, resume: resume?.instances[i.config.name]) }
         _ = cvrrp_unmap_unused_text()
         // One iteration per advert sent or received: no allocation, one clock read per wake-up
         // (plus one to compute the timeout), the epoll set rebuilt only when it changes.
@@ -81,6 +97,7 @@ public final class Daemon {
             if rc > 0, let code = dispatch(ready: Int(rc), now: now) { return code }
             if pollSetIsStale { live = instances }
             for i in live { i.fireTimers(now: now) }
+            if pendingRestart != nil, let code = continueRestartInPlace(now: now) { return code }
             for (n, i) in live.enumerated() where i.defersIntake != i.pollsDeferred { setIntakePolling(i, instance: n) }
             if !notifier.isIdle { notifier.reap() }
         }
@@ -148,6 +165,8 @@ public final class Daemon {
                 while case let sig = cvrrp_signalfd_read(signals), sig != 0 {
                     if sig == SIGHUP {
                         reload(now: cvrrp_monotonic_ns())
+                    } else if sig == SIGUSR2 {
+                        beginRestartInPlace(now: cvrrp_monotonic_ns())
                     } else {
                         return shutdown(signal: sig)
                     }
@@ -206,6 +225,67 @@ public final class Daemon {
             usleep(10_000)
         }
         return 0
+    }
+
+    // MARK: Restart in place
+
+    /// The binary a restart in place runs: the path it was started by (systemd's ExecStart).
+    var binaryPath: String? {
+        guard let first = arguments.first, first.hasPrefix("/") else { return nil }
+        return first
+    }
+
+    /// SIGUSR2, step one: the binary now at our path checks the configuration in a child while
+    /// the loop goes on serving (adverts keep flowing); `continueRestartInPlace` looks at it.
+    private func beginRestartInPlace(now: UInt64) {
+        guard pendingRestart == nil else { return }
+        guard let binary = binaryPath else {
+            Log.error("restart-in-place-refused", ["reason": "started without an absolute path (argv[0]); restart the service instead"])
+            return
+        }
+        let pid = withCStringArray([binary, "--check-config", configPath]) { cvrrp_spawn($0) }
+        guard pid > 0 else {
+            Log.error("restart-in-place-refused", ["binary": binary, "reason": SystemError("spawn", errno: -pid).description])
+            return
+        }
+        pendingRestart = (pid, now)
+    }
+
+    /// Step two, once the check ended: replaces the process image (returns only when it could
+    /// not: then the old image goes on as before), or logs why not. nil: keep running.
+    private func continueRestartInPlace(now: UInt64) -> Int32? {
+        guard let pending = pendingRestart else { return nil }
+        var exitStatus: Int32 = 0
+        if cvrrp_reap(pending.pid, &exitStatus) != 1 {
+            guard now > pending.since, now - pending.since > 5_000_000_000 else { return nil }
+            _ = cvrrp_wait_timeout(pending.pid, 0)  // kills it (and what it started) and reaps it
+            pendingRestart = nil
+            Log.error("restart-in-place-refused", ["binary": binaryPath ?? "", "reason": "--check-config did not finish within 5 s"])
+            return nil
+        }
+        pendingRestart = nil
+        guard exitStatus == 0, let binary = binaryPath else {
+            Log.error("restart-in-place-refused", ["binary": binaryPath ?? "", "reason": "the binary's --check-config of \(configPath) exited \(exitStatus); still running the old one"])
+            return nil
+        }
+        var handoff = RestartHandoff(at: 0, restarts: restartsInPlace + 1, instances: [:])
+        for i in instances { handoff.instances[i.config.name] = i.handoff }
+        Log.info("restart-in-place", ["binary": binary, "restarts_in_place": String(handoff.restarts),
+                                      "masters": handoff.instances.filter { $0.value.master }.keys.sorted().joined(separator: ",")])
+        checkers?.stop()
+        checkers = nil
+        status.shutdown()
+        handoff.at = cvrrp_monotonic_ns()
+        setenv(RestartHandoff.environmentName, handoff.encoded(), 1)
+        // Every descriptor is close-on-exec; the blocked signals stay blocked until the new image's
+        // signalfd takes them.
+        let rc = withCStringArray(arguments) { cvrrp_exec(binary, $0) }
+        unsetenv(RestartHandoff.environmentName)
+        Log.error("restart-in-place-failed", ["binary": binary, "error": SystemError("execv \(binary)", errno: -rc).description])
+        // The status server and the checks are gone: leave as a stop does (resigning), and exit 1
+        // so that systemd starts the daemon again.
+        _ = shutdown(signal: SIGTERM)
+        return 1
     }
 
     /// SIGHUP: instances whose protocol settings are unchanged keep their state (a Master stays
@@ -317,6 +397,7 @@ public final class Daemon {
                 field(.config, .string(configPath)),
                 field(.uptimeMs, .int(Int64((now - startedAt) / 1_000_000))),
                 field(.reloads, .int(Int64(reloads))),
+                field(.restartsInPlace, .int(Int64(restartsInPlace))),
             ])),
             field(.instances, .array(instances.map { instanceJSON($0, now: now) })),
         ])

@@ -14,6 +14,13 @@ struct CheckHysteresis: Equatable {
         self.fall = fall
     }
 
+    /// A check whose status is already known (carried over a restart in place).
+    init(rise: Int, fall: Int, known good: Bool) {
+        self.init(rise: rise, fall: fall)
+        isGood = good
+        hasResult = true
+    }
+
     /// Records one result; returns true when the check's status changed.
     mutating func record(success: Bool) -> Bool {
         if !hasResult {

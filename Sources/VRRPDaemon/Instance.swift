@@ -140,12 +140,28 @@ final class Instance {
 
     // MARK: Events in
 
-    func start(now: UInt64) {
+    /// `resume`: this instance's state from the image that restarted in place; a Master with the
+    /// same checks resumes as Master, its VIPs left where they are.
+    func start(now: UInt64, resume: RestartHandoff.InstanceState? = nil) {
+        if let resume, resume.master, checks.adopt(good: resume.goodChecks) {
+            for vip in config.vips where VirtualAddresses.isPresent(vip.address, ifindex: interface.index) {
+                installedVIPs.insert(vip.address)
+            }
+            if !linkUsable() { feed(.interfaceDown, now: now) }
+            updateTracking(now: now, announce: false)
+            feed(.resumeAsMaster, now: now)
+            return
+        }
         // A previous run that died as Master may have left the VIPs behind.
         for vip in config.vips { try? VirtualAddresses.remove(vip, ifindex: interface.index, interface: config.interface) }
         if !linkUsable() { feed(.interfaceDown, now: now) }
         updateTracking(now: now, announce: false)
         feed(.startup, now: now)
+    }
+
+    /// This instance's state for a restart in place.
+    var handoff: RestartHandoff.InstanceState {
+        RestartHandoff.InstanceState(master: router.state == .master, goodChecks: checks.states.map(\.good))
     }
 
     func stop(now: UInt64) {
@@ -433,6 +449,8 @@ final class Instance {
             send(ad)
         case .addVirtualAddresses(let addresses):
             for vip in vips(addresses) {
+                // Resumed after a restart in place: the address never left.
+                if installedVIPs.contains(vip.address) { continue }
                 do {
                     try VirtualAddresses.add(vip, ifindex: interface.index, interface: config.interface)
                     installedVIPs.insert(vip.address)

@@ -69,7 +69,7 @@ final class DaemonLab {
     /// Starts clusterup-vrrpd in router n with one instance.
     @discardableResult
     func startDaemon(router n: Int, priority: Int, version: Int = 3, interval: String = "100ms",
-                     extra: String = "") throws -> Process {
+                     extra: String = "", binary: String = DaemonLab.daemonBinary) throws -> Process {
         try write("r\(n).yaml", """
             status_socket: \(path("r\(n).sock"))
             instances:
@@ -83,7 +83,7 @@ final class DaemonLab {
                 garp: {repeat: 2, delay: 0s}
             \(extra)
             """)
-        return try start(router: n, [Self.daemonBinary, "--config", path("r\(n).yaml")], log: "r\(n).log")
+        return try start(router: n, [binary, "--config", path("r\(n).yaml")], log: "r\(n).log")
     }
 
     /// Starts keepalived in router n, its configuration rendered from templates/keepalived.conf.mustache.
@@ -137,10 +137,15 @@ final class DaemonLab {
         return nil
     }
 
+    /// Router n's first instance in `clusterup-vrrpd status`.
     func status(router n: Int) throws -> [String: Any] {
+        ((try fullStatus(router: n)["instances"] as? [[String: Any]])?.first) ?? [:]
+    }
+
+    /// Router n's whole `clusterup-vrrpd status` (the daemon's part and every instance).
+    func fullStatus(router n: Int) throws -> [String: Any] {
         let text = try Self.sh("\(Self.daemonBinary) status --socket \(path("r\(n).sock"))")
-        let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
-        return ((json?["instances"] as? [[String: Any]])?.first) ?? [:]
+        return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
     }
 }
 

@@ -271,4 +271,44 @@ struct DaemonLabTests {
         #expect((counters?["announce_failures"] as? Int ?? 0) >= 1, "\(counters ?? [:])")
         #expect(!lab.log("r1.log").contains("gave_up_after"), "\(lab.log("r1.log"))")
     }
+
+    /// SIGUSR2 with a new binary at the daemon's path (renamed over it, as an upgrade installs
+    /// it): the process image is replaced under the same pid, the Master stays Master with its VIP
+    /// on the interface the whole time, and the backup never takes over. A binary that rejects the
+    /// configuration is refused, and the old image goes on.
+    @Test func aRestartInPlaceKeepsTheMasterAndItsVIP() throws {
+        let lab = try DaemonLab(routers: 2)
+        defer { lab.tearDown() }
+        let binary = lab.path("clusterup-vrrpd")
+        try DaemonLab.sh("cp \(DaemonLab.daemonBinary) \(binary)")
+        let r1 = try lab.startDaemon(router: 1, priority: 254, binary: binary)
+        try lab.startDaemon(router: 2, priority: 253)
+        #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
+        let pid = r1.processIdentifier
+        let r2Masters = lab.log("r2.log").components(separatedBy: "to=Master").count
+
+        try DaemonLab.sh("cp \(DaemonLab.daemonBinary) \(binary).new && mv \(binary).new \(binary)")
+        kill(pid, SIGUSR2)
+        // Sampled until the new image answers and for a second after: always node 1 alone.
+        var samples: [[Int]] = []
+        let deadline = Date().addingTimeInterval(1.5)
+        while Date() < deadline { samples.append(lab.vipHolders(1...2)) }
+        #expect(samples.count > 10 && samples.allSatisfy { $0 == [1] }, "holders: \(samples)\n\(lab.log("r1.log"))")
+        let status = try lab.fullStatus(router: 1)
+        #expect((status["daemon"] as? [String: Any])?["restarts_in_place"] as? Int == 1, "\(status)")
+        #expect(((status["instances"] as? [[String: Any]])?.first)?["state"] as? String == "Master", "\(status)")
+        #expect(r1.isRunning && r1.processIdentifier == pid)
+        let log = lab.log("r1.log")
+        #expect(log.contains("event=restart-in-place") && log.contains("event=resumed"), "\(log)")
+        #expect(log.contains("reason=\"resumed as Master after a restart in place\""), "\(log)")
+        #expect(lab.log("r2.log").components(separatedBy: "to=Master").count == r2Masters, "the backup took over:\n\(lab.log("r2.log"))")
+
+        // A binary that does not accept the configuration is not run.
+        try DaemonLab.sh("printf '#!/bin/sh\\nexit 2\\n' > \(binary).new && chmod +x \(binary).new && mv \(binary).new \(binary)")
+        kill(pid, SIGUSR2)
+        #expect(lab.wait(timeout: 5) { lab.log("r1.log").contains("event=restart-in-place-refused") } != nil, "\(lab.log("r1.log"))")
+        let after = try lab.fullStatus(router: 1)
+        #expect((after["daemon"] as? [String: Any])?["restarts_in_place"] as? Int == 1, "\(after)")
+        #expect(lab.vipHolders(1...2) == [1])
+    }
 }

@@ -128,6 +128,9 @@ int cvrrp_http_check(uint32_t addr, uint16_t port, int tls, const char *sni,
 int cvrrp_tls_available(void);
 
 // ---- processes and signals ----
+/// Replaces the process image (a restart in place), keeping the signal mask; returns -errno
+/// only when it could not.
+int cvrrp_exec(const char *path, const char *const argv[]);
 /// Starts `/bin/sh -c command` (or argv when argv != NULL) with default signal mask and handlers,
 /// stdin from /dev/null. Returns the pid, or -errno.
 pid_t cvrrp_spawn(const char *const argv[]);
