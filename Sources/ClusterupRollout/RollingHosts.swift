@@ -49,6 +49,17 @@ public final class RollingHosts: @unchecked Sendable {
     public func run(_ steps: [RollingStep],
                     action: (RollingStep) throws -> Void,
                     ready: (RollingStep) throws -> Void) throws(RolloutFailure) -> [Outcome] {
+        try run(steps, noting: { step in
+            try action(step)
+            return []
+        }, ready: ready)
+    }
+
+    /// As `run(_:action:ready:)`, the action returning notes for the step's outcome (how it
+    /// changed the host, when that matters: a restart in place, or the hand-over it fell back to).
+    public func run(_ steps: [RollingStep],
+                    noting action: (RollingStep) throws -> [String],
+                    ready: (RollingStep) throws -> Void) throws(RolloutFailure) -> [Outcome] {
         var ledger = RolloutLedger(plan: steps)
         // etcd: members done in this run, for the choice of the next leader.
         var etcdDone: Set<String> = []
@@ -76,8 +87,8 @@ public final class RollingHosts: @unchecked Sendable {
             do {
                 ledger.reached(.guarded, note: try raiseGuard(step, etcdOrder: etcdOrder, etcdDone: etcdDone))
                 timed("action")
-                try action(step)
-                ledger.reached(.acted)
+                let notes = try action(step)
+                ledger.reached(.acted, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
                 timed("ready")
                 try ready(step)
                 if step.guarding == .etcdMember, let etcd {

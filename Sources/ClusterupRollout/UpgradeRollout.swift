@@ -72,7 +72,9 @@ public struct UpgradeRollout: Sendable, Equatable {
 
     /// The guard an install needs when no drain or hand-over opened its turn.
     static func guarding(_ step: UpgradeStep) -> RolloutGuard {
-        switch step.component {
+        // The holder's daemon replacing itself in place needs no hand-over: it stays Master.
+        if case .vrrpRestartedInPlace = step.check { return .none }
+        return switch step.component {
         case .etcd: .etcdMember
         case .kubeAPIServer, .kubeControllerManager, .kubeScheduler: .none
         // A backup's load balancer: no hand-over needed (it does not hold the VIP), but its VRRP

@@ -57,14 +57,51 @@ public struct UpgradeRun: Sendable {
         }
         // A host's turn is unique in a plan (host, guard and components), so the step finds it.
         let turn = { (step: RollingStep) in rollout.turns.first { $0.rolling == step }?.installs ?? [] }
-        return try rolling.run(rollout.rollingSteps, action: { step in
+        return try rolling.run(rollout.rollingSteps, noting: { step in
+            var notes: [String] = []
             for install in turn(step) {
                 try installer.checkLock()
+                if case .vrrpRestartedInPlace = install.check {
+                    notes += try restartInPlace(on: step.host, handover: rolling.handover)
+                    continue
+                }
                 for line in try installer.install(install.component, on: step.host) { progress("\(step.host): \(install.component.rawValue): \(line)") }
             }
+            return notes
         }, ready: { step in
             for install in turn(step) { try awaitReady(install) }
         })
+    }
+
+    /// clusterup-vrrpd on the VIP holder, replaced in place (the VIP stays); when the daemon does
+    /// not (it refused the new binary, or exited), the usual way: the VIP handed over, the daemon
+    /// restarted, its rejoin. Returns the outcome's notes.
+    func restartInPlace(on host: String, handover: VIPHandover?) throws -> [String] {
+        let component = UpgradeComponent.clusterupVRRPD
+        switch try installer.installInPlace(on: host) {
+        case .restarted(let lines):
+            for line in lines { progress("\(host): \(component.rawValue): \(line)") }
+            return ["restarted in place: still Master, the VIP did not move"]
+        case .notDone(let reason, let lines):
+            for line in lines { progress("\(host): \(component.rawValue): \(line)") }
+            progress("\(host): \(component.rawValue): no restart in place (\(reason)): restarting it with a hand-over")
+            guard let handover else {
+                throw ClusterupError.local("the restart in place of \(component.unit) on \(host) did not happen (\(reason)) and this rollout has no hand-over to fall back to")
+            }
+            var notes = ["no restart in place (\(reason))"]
+            if try handover.holders().contains(host) {
+                let moved = try handover.handOver(from: host)
+                notes.append("VIP handed over to \(moved.to)" + (moved.forwarded ? " (forwarding what still reached this host)" : ""))
+            }
+            let restart = try installer.shells([try self.host(host)])[host]!.run("systemctl restart \(shellQuote(component.unit))", sudo: true, timeout: 120)
+            guard restart.succeeded else {
+                throw ClusterupError.remote("`systemctl restart \(component.unit)` failed: \(restart.stderrText)", host: host,
+                                            hint: "see `journalctl -u \(component.unit)` on \(host)")
+            }
+            let rejoined = try handover.rejoin(host)
+            notes.append(rejoined.tookBack ? "VRRP daemon restarted and took the VIP back" : "VRRP daemon restarted; \(rejoined.holder) keeps the VIP")
+            return notes
+        }
     }
 
     func host(_ name: String) throws -> InventoryHost {

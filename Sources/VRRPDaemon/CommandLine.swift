@@ -11,6 +11,9 @@ public enum VRRPDaemonCommand {
     static let usage = """
         usage: clusterup-vrrpd [--config FILE]          run the daemon (default \(defaultConfigPath))
                clusterup-vrrpd --check-config FILE      validate a configuration and exit
+               clusterup-vrrpd --check-restart-in-place FILE
+                                                        the same, and say this build can resume
+                                                        from a restart in place (SIGUSR2)
                clusterup-vrrpd status [--socket PATH | --config FILE]
                                                         print the running daemon's state as JSON
                clusterup-vrrpd --version
@@ -36,6 +39,12 @@ public enum VRRPDaemonCommand {
                 args.removeFirst()
             case "--check-config":
                 guard let v = args.first else { return usageError("--check-config needs a file") }
+                return checkConfig(v)
+            case "--check-restart-in-place":
+                // What a running daemon asks of the binary before it restarts into it: the file
+                // is valid, and this build can resume from a restart in place (one that does not
+                // know the option refuses it, and the daemon goes on as it was).
+                guard let v = args.first else { return usageError("--check-restart-in-place needs a file") }
                 return checkConfig(v)
             case "--version":
                 print("clusterup-vrrpd \(version)")

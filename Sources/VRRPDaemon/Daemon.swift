@@ -15,7 +15,7 @@ public final class Daemon {
     /// What the image this one replaced handed over, if it restarted in place.
     private let resume: RestartHandoff?
     private var restartsInPlace = 0
-    /// The new binary's `--check-config` run, while a restart in place waits for it.
+    /// The new binary's `--check-restart-in-place` run, while a restart in place waits for it.
     private var pendingRestart: (pid: Int32, since: UInt64)?
     private(set) var config: DaemonConfig
     private(set) var instances: [Instance] = []
@@ -235,7 +235,8 @@ public final class Daemon {
         return first
     }
 
-    /// SIGUSR2, step one: the binary now at our path checks the configuration in a child while
+    /// SIGUSR2, step one: the binary now at our path checks the configuration (and that it can
+    /// resume: `--check-restart-in-place`, which older builds reject) in a child while
     /// the loop goes on serving (adverts keep flowing); `continueRestartInPlace` looks at it.
     private func beginRestartInPlace(now: UInt64) {
         guard pendingRestart == nil else { return }
@@ -243,7 +244,7 @@ public final class Daemon {
             Log.error("restart-in-place-refused", ["reason": "started without an absolute path (argv[0]); restart the service instead"])
             return
         }
-        let pid = withCStringArray([binary, "--check-config", configPath]) { cvrrp_spawn($0) }
+        let pid = withCStringArray([binary, "--check-restart-in-place", configPath]) { cvrrp_spawn($0) }
         guard pid > 0 else {
             Log.error("restart-in-place-refused", ["binary": binary, "reason": SystemError("spawn", errno: -pid).description])
             return
@@ -260,12 +261,12 @@ public final class Daemon {
             guard now > pending.since, now - pending.since > 5_000_000_000 else { return nil }
             _ = cvrrp_wait_timeout(pending.pid, 0)  // kills it (and what it started) and reaps it
             pendingRestart = nil
-            Log.error("restart-in-place-refused", ["binary": binaryPath ?? "", "reason": "--check-config did not finish within 5 s"])
+            Log.error("restart-in-place-refused", ["binary": binaryPath ?? "", "reason": "--check-restart-in-place did not finish within 5 s"])
             return nil
         }
         pendingRestart = nil
         guard exitStatus == 0, let binary = binaryPath else {
-            Log.error("restart-in-place-refused", ["binary": binaryPath ?? "", "reason": "the binary's --check-config of \(configPath) exited \(exitStatus); still running the old one"])
+            Log.error("restart-in-place-refused", ["binary": binaryPath ?? "", "reason": "`\(binaryPath ?? "") --check-restart-in-place \(configPath)` exited \(exitStatus) (a build that cannot resume, or a configuration it rejects); still running the old one"])
             return nil
         }
         var handoff = RestartHandoff(at: 0, restarts: restartsInPlace + 1, instances: [:])

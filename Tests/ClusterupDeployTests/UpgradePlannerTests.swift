@@ -12,7 +12,8 @@ import Testing
     /// alike unless `controllers` says otherwise), etcd 3.4.23, HAProxy 2.6.12, clusterup-vrrpd's old build.
     func facts(kube: [String], controllers: [String]? = nil, etcd: [String] = ["3.4.23", "3.4.23", "3.4.23"],
                haproxy: [String] = ["2.6.12-1+deb12u1", "2.6.12-1+deb12u1", "2.6.12-1+deb12u1"],
-               vrrpd: [String] = [vrrpdOld, vrrpdOld, vrrpdOld], leader: String? = "node2", vipHolder: String? = "node1") -> UpgradeFacts {
+               vrrpd: [String] = [vrrpdOld, vrrpdOld, vrrpdOld], leader: String? = "node2", vipHolder: String? = "node1",
+               restartsInPlace: Bool = false) -> UpgradeFacts {
         let hosts = Self.hosts.indices.map { i in
             HostVersions(host: Self.hosts[i], installed: [
                 .etcd: InstalledVersion(text: "etcd Version: \(etcd[i])"),
@@ -21,7 +22,7 @@ import Testing
                 .kubeScheduler: InstalledVersion(text: "Kubernetes \((controllers ?? kube)[i])"),
                 .haproxy: InstalledVersion(text: "HAProxy version \(haproxy[i]) 2023/12/16 - https://haproxy.org/"),
                 .clusterupVRRPD: InstalledVersion(text: "clusterup-vrrpd 0.1.0", build: vrrpd[i]),
-            ])
+            ], vrrpdRestartsInPlace: restartsInPlace)
         }
         return UpgradeFacts(hosts: hosts, etcdLeader: leader, vipHolder: vipHolder)
     }
@@ -149,6 +150,22 @@ import Testing
         #expect(plan.steps.last?.check == .vrrpRunning(version: "sha256 bbbbbbbbbbbb", takesVIPBack: true))
     }
 
+    @Test func aHolderWhoseDaemonRestartsInPlaceKeepsTheVIPWithNoHandOver() throws {
+        let kube = ["v1.31.2", "v1.31.2", "v1.31.2"]
+        let plan = try UpgradePlanner.plan(request(vrrpd: Self.vrrpdNew), facts: facts(kube: kube, vipHolder: "node1", restartsInPlace: true))
+        #expect(order(plan) == ["node2 clusterup-vrrpd upgrade", "node3 clusterup-vrrpd upgrade", "node1 clusterup-vrrpd upgrade"])
+        #expect(plan.steps.last?.check == .vrrpRestartedInPlace(version: "sha256 bbbbbbbbbbbb"))
+        #expect(plan.steps.last?.from == "0.1.0 (sha256 aaaaaaaaaaaa)")
+        #expect(plan.steps.last?.rule.contains("restarted in place") == true)
+        // The backups restart as before: a backup's restart moves nothing.
+        #expect(plan.steps.dropLast().allSatisfy { $0.check == .vrrpRunning(version: "sha256 bbbbbbbbbbbb", takesVIPBack: false) })
+        // HAProxy changing on the holder too: its restart needs the hand-over, and the daemon goes with it.
+        let both = try UpgradePlanner.plan(request(haproxy: "2.8.5", vrrpd: Self.vrrpdNew),
+                                           facts: facts(kube: kube, vipHolder: "node1", restartsInPlace: true))
+        #expect(order(both).suffix(3) == ["node1 clusterup-vrrpd hand-over-vip", "node1 haproxy upgrade", "node1 clusterup-vrrpd upgrade"])
+        #expect(!both.steps.contains { if case .vrrpRestartedInPlace = $0.check { true } else { false } })
+    }
+
     @Test func aHolderWhoseDaemonIsNotReplacedRejoinsAfterItsHAProxy() throws {
         let plan = try UpgradePlanner.plan(request(haproxy: "2.8.5"), facts: facts(kube: ["v1.31.2", "v1.31.2", "v1.31.2"], vipHolder: "node1"))
         #expect(order(plan) == ["node2 haproxy upgrade", "node3 haproxy upgrade",
@@ -222,5 +239,29 @@ import Testing
                                                 hint: "write it as Kubernetes does: v1.31.2")) {
             try UpgradeRequest.wanted(settings: settings, vrrpdBuild: nil)
         }
+    }
+}
+
+/// The holder's restart in place, as `upgrade apply` runs it: the script's guards and its verdicts.
+@Suite struct RestartInPlaceScriptTests {
+    @Test func theScriptChecksTheDigestAndAnOlderBuildBeforeSignallingAndWatchesTheSamePid() {
+        let script = UpgradeInstaller.restartInPlaceScript(binary: "/usr/local/bin/clusterup-vrrpd")
+        let digest = script.range(of: "sha256sum --check --status --strict")!.lowerBound
+        let older = script.range(of: "an older build")!.lowerBound
+        let signal = script.range(of: "--signal=SIGUSR2")!.lowerBound
+        #expect(digest < signal && older < signal)
+        #expect(script.contains("systemctl show -p MainPID --value clusterup-vrrpd.service"))
+        #expect(script.contains("/proc/$pid/exe"))
+        #expect(script.contains("event=restart-in-place-refused"))
+    }
+
+    @Test func verdictsAreRead() {
+        #expect(UpgradeInstaller.parseInPlace("x\n@@restarted 3\n", lines: ["wrote /b"])
+                == .restarted(lines: ["wrote /b", "restarted in place (SIGUSR2, same pid; restarts in place: 3)"]))
+        #expect(UpgradeInstaller.parseInPlace("@@refused level=error event=restart-in-place-refused reason=x\n", lines: [])
+                == .notDone(reason: "level=error event=restart-in-place-refused reason=x", lines: []))
+        #expect(UpgradeInstaller.parseInPlace("@@exited the daemon (pid 4) exited\n", lines: [])
+                == .notDone(reason: "the daemon (pid 4) exited", lines: []))
+        #expect(UpgradeInstaller.parseInPlace("", lines: []) == .notDone(reason: "the restart in place printed no verdict", lines: []))
     }
 }

@@ -81,6 +81,15 @@ struct UpgradeRolloutTests {
         #expect(turns(rollout) == ["node1 hand-over-vip: haproxy"])
     }
 
+    @Test func aHolderWhoseDaemonRestartsInPlaceHasAnUnguardedTurn() throws {
+        var facts = facts()
+        for index in facts.hosts.indices { facts.hosts[index].vrrpdRestartsInPlace = true }
+        let rollout = UpgradeRollout(try UpgradePlanner.plan(request(vrrpd: Self.newBuild), facts: facts))
+        // The backups keep their turn (the daemon must be back before the next host); the holder
+        // needs no hand-over: it stays Master through its restart.
+        #expect(turns(rollout) == ["node2 hand-over-vip: clusterup-vrrpd", "node3 hand-over-vip: clusterup-vrrpd", "node1 none: clusterup-vrrpd"])
+    }
+
     @Test func nothingToDoIsNoTurn() throws {
         let rollout = UpgradeRollout(try UpgradePlanner.plan(request(kube: "v1.31.2"), facts: facts()))
         #expect(rollout.turns.isEmpty && rollout.snapshot == nil)

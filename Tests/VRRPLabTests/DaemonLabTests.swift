@@ -274,8 +274,8 @@ struct DaemonLabTests {
 
     /// SIGUSR2 with a new binary at the daemon's path (renamed over it, as an upgrade installs
     /// it): the process image is replaced under the same pid, the Master stays Master with its VIP
-    /// on the interface the whole time, and the backup never takes over. A binary that rejects the
-    /// configuration is refused, and the old image goes on.
+    /// on the interface the whole time, and the backup never takes over. A build that cannot resume
+    /// is refused, and the old image goes on.
     @Test func aRestartInPlaceKeepsTheMasterAndItsVIP() throws {
         let lab = try DaemonLab(routers: 2)
         defer { lab.tearDown() }
@@ -303,8 +303,8 @@ struct DaemonLabTests {
         #expect(log.contains("reason=\"resumed as Master after a restart in place\""), "\(log)")
         #expect(lab.log("r2.log").components(separatedBy: "to=Master").count == r2Masters, "the backup took over:\n\(lab.log("r2.log"))")
 
-        // A binary that does not accept the configuration is not run.
-        try DaemonLab.sh("printf '#!/bin/sh\\nexit 2\\n' > \(binary).new && chmod +x \(binary).new && mv \(binary).new \(binary)")
+        // A build that cannot resume (it knows --check-config, not --check-restart-in-place) is not run.
+        try DaemonLab.sh("printf '#!/bin/sh\\n[ \"$1\" = --check-config ] && exit 0\\nexit 2\\n' > \(binary).new && chmod +x \(binary).new && mv \(binary).new \(binary)")
         kill(pid, SIGUSR2)
         #expect(lab.wait(timeout: 5) { lab.log("r1.log").contains("event=restart-in-place-refused") } != nil, "\(lab.log("r1.log"))")
         let after = try lab.fullStatus(router: 1)

@@ -2,6 +2,7 @@ import ClusterupNodes
 import ClusterupCore
 import ClusterupSSH
 import Foundation
+import VRRPConfig
 
 /// `upgrade plan`'s facts: each host's component versions in one round trip, the etcd leader
 /// from one member, the VIP holder from the lb hosts' addresses. Changes nothing.
@@ -63,6 +64,9 @@ enum UpgradeProbe {
             if inventory.vrrp?.backend != .keepalived {
                 // The digest deploy recorded when it uploaded the daemon: its build.
                 script += "echo '@@vrrpd-build'; cat \(shellQuote(LoadBalancerComponent.vrrpdDigest)) 2>/dev/null || true\n"
+                // The running daemon's status, asked whether it restarts in place.
+                let binary = settings.artifact("clusterup-vrrpd")?.path ?? "clusterup-vrrpd"
+                script += "echo '@@vrrpd-status'; \(shellQuote(binary)) status 2>/dev/null | tr -d '\\n'; echo\n"
             }
         }
         return script
@@ -76,7 +80,8 @@ enum UpgradeProbe {
             guard let component = UpgradeComponent(rawValue: name) else { continue }
             installed[component] = InstalledVersion(text: line, build: component == .clusterupVRRPD ? build : nil)
         }
-        return Reading(versions: HostVersions(host: host.name, installed: installed),
+        let inPlace = sections.first("vrrpd-status")?.body.contains("\"\(StatusField.restartsInPlace.rawValue)\"") ?? false
+        return Reading(versions: HostVersions(host: host.name, installed: installed, vrrpdRestartsInPlace: inPlace),
                        holdsVIP: host.roles.contains(.lb) && StatusProbe.holdsVIP(sections))
     }
 

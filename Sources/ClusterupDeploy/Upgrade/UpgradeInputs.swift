@@ -45,10 +45,14 @@ public struct InstalledVersion: Sendable, Equatable {
 public struct HostVersions: Sendable, Equatable {
     public var host: String
     public var installed: [UpgradeComponent: InstalledVersion]
+    /// The clusterup-vrrpd running there can restart in place (SIGUSR2: its status reports
+    /// `restarts_in_place`), so an upgrade on the VIP holder need not move the VIP.
+    public var vrrpdRestartsInPlace: Bool
 
-    public init(host: String, installed: [UpgradeComponent: InstalledVersion]) {
+    public init(host: String, installed: [UpgradeComponent: InstalledVersion], vrrpdRestartsInPlace: Bool = false) {
         self.host = host
         self.installed = installed
+        self.vrrpdRestartsInPlace = vrrpdRestartsInPlace
     }
 }
 

@@ -98,6 +98,84 @@ public final class UpgradeInstaller: Sendable {
     }
 
     static func apply(_ part: HostChanges, component: UpgradeComponent, on connection: some RemoteShell) throws -> [String] {
+        var done = try write(part, on: connection)
+        _ = try connection.checkedOutput(restartScript(part, component: component), timeout: 120)
+        done.append("restarted \(component.unit)")
+        return done
+    }
+
+    /// How a restart in place went.
+    public enum InPlace: Sendable, Equatable {
+        /// The daemon runs the new build under the same pid; `lines` say what was done.
+        case restarted(lines: [String])
+        /// It did not happen; the daemon runs as before (or was restarted by systemd, `reason`
+        /// says which). The caller restarts it the usual way, with the hand-over.
+        case notDone(reason: String, lines: [String])
+    }
+
+    /// clusterup-vrrpd on the VIP holder: its changed files written (the binary atomically, as
+    /// every upload), then `restartInPlaceScript` — unless its unit file changed, which only a
+    /// restart applies (then systemd is reloaded and the caller restarts it). Blocking.
+    public func installInPlace(on host: String) throws -> InPlace {
+        let component = UpgradeComponent.clusterupVRRPD
+        let part = Self.changes(session.with { $0.changes[host] } ?? HostChanges(host: host), for: component)
+        let connection = try session.connection(host)
+        let binary = session.settings.artifact("clusterup-vrrpd")?.path ?? "clusterup-vrrpd"
+        let lines = try Self.write(part, on: connection)
+        guard !part.needsDaemonReload else {
+            _ = try connection.checkedOutput("systemctl daemon-reload")
+            return .notDone(reason: "its unit file changes, which only a restart applies", lines: lines + ["reloaded systemd"])
+        }
+        let output = try connection.checkedOutput(Self.restartInPlaceScript(binary: binary), timeout: 60)
+        return Self.parseInPlace(output, lines: lines)
+    }
+
+    /// Checks the binary against the digest deploy recorded (as the unit's ExecStartPre does
+    /// before a start), sends SIGUSR2 to the unit's main process and waits (10 s at most) until
+    /// that same pid runs an image with the recorded digest and its status counts one more
+    /// restart in place. Prints one `@@restarted N`, `@@refused WHY` or `@@exited WHY` line. Pure.
+    public static func restartInPlaceScript(binary: String) -> String {
+        let unit = shellQuote(UpgradeComponent.clusterupVRRPD.unit)
+        let digest = shellQuote(LoadBalancerComponent.vrrpdDigest)
+        let count = "\(shellQuote(binary)) status 2>/dev/null | tr -d ' \\n' | sed -n 's/.*\"restarts_in_place\":\\([0-9]*\\).*/\\1/p'"
+        return """
+            pid=$(systemctl show -p MainPID --value \(unit))
+            if [ -z "$pid" ] || [ "$pid" = 0 ]; then echo "@@refused \(UpgradeComponent.clusterupVRRPD.unit) is not running"; exit 0; fi
+            if ! sha256sum --check --status --strict \(digest); then echo "@@refused \(binary) does not match \(LoadBalancerComponent.vrrpdDigest)"; exit 0; fi
+            want=$(cut -d' ' -f1 \(digest))
+            before=$(\(count))
+            if [ -z "$before" ]; then echo "@@refused the running daemon does not report restarts_in_place (an older build)"; exit 0; fi
+            since=$(date +%s)
+            systemctl kill --kill-whom=main --signal=SIGUSR2 \(unit) || { echo "@@refused systemctl kill failed"; exit 0; }
+            i=0
+            while [ $i -lt 200 ]; do
+              i=$((i+1)); sleep 0.05
+              if [ "$(systemctl show -p MainPID --value \(unit))" != "$pid" ]; then echo "@@exited the daemon (pid $pid) exited instead of replacing itself: systemd restarted it"; exit 0; fi
+              now=$(\(count))
+              if [ -n "$now" ] && [ "$now" != "$before" ] && [ "$(sha256sum /proc/$pid/exe 2>/dev/null | cut -d' ' -f1)" = "$want" ]; then echo "@@restarted $now"; exit 0; fi
+              refused=$(journalctl -u \(unit) --since "@$since" -o cat 2>/dev/null | grep 'event=restart-in-place-refused' | tail -1)
+              if [ -n "$refused" ]; then echo "@@refused $refused"; exit 0; fi
+            done
+            echo "@@refused no restart in place within 10 s"
+            """
+    }
+
+    /// The script's verdict. Pure.
+    public static func parseInPlace(_ output: String, lines: [String]) -> InPlace {
+        guard let line = output.split(separator: "\n").map(String.init).last(where: { $0.hasPrefix("@@") }) else {
+            return .notDone(reason: "the restart in place printed no verdict", lines: lines)
+        }
+        let words = line.dropFirst(2).split(separator: " ", maxSplits: 1).map(String.init)
+        let rest = words.count > 1 ? words[1] : ""
+        switch words.first {
+        case "restarted": return .restarted(lines: lines + ["restarted in place (SIGUSR2, same pid; restarts in place: \(rest))"])
+        case "exited": return .notDone(reason: rest, lines: lines)
+        default: return .notDone(reason: rest.isEmpty ? line : rest, lines: lines)
+        }
+    }
+
+    /// Writes the part's files; returns what it wrote.
+    static func write(_ part: HostChanges, on connection: some RemoteShell) throws -> [String] {
         var done: [String] = []
         if !part.files.isEmpty {
             let directories = Set(part.files.map { parent(of: $0.file.path) }).sorted()
@@ -108,8 +186,6 @@ public final class UpgradeInstaller: Sendable {
             })
             done.append("wrote " + part.files.map(\.file.path).joined(separator: ", "))
         }
-        _ = try connection.checkedOutput(restartScript(part, component: component), timeout: 120)
-        done.append("restarted \(component.unit)")
         return done
     }
 

@@ -186,6 +186,15 @@ public enum UpgradePlanner {
         var steps: [UpgradeStep] = []
         for host in changing.filter({ $0 != holder }) + changing.filter({ $0 == holder }) {
             let isHolder = host == holder
+            if isHolder, restartsInPlace(host, changes: changes, facts: facts), let change = changes[.clusterupVRRPD]?.first(where: { $0.host == host }) {
+                // Nothing but the daemon changes there, and the daemon running can replace itself
+                // while Master: no hand-over, no take-back, the VIP stays.
+                let to = request.wanted[.clusterupVRRPD]?.text ?? "-"
+                steps.append(UpgradeStep(host: host, component: .clusterupVRRPD, action: .upgrade, from: change.from.display, to: to,
+                                         check: .vrrpRestartedInPlace(version: to),
+                                         rule: "the VIP holder last, restarted in place (SIGUSR2): it stays Master, so the VIP does not move"))
+                continue
+            }
             if isHolder {
                 // The backup with the highest priority takes the VIP (first in inventory order on a tie).
                 if let successor = lbHosts.filter({ $0 != holder }).max(by: { priority($0) < priority($1) || (priority($0) == priority($1) && lbHosts.firstIndex(of: $0)! > lbHosts.firstIndex(of: $1)!) }) {
@@ -218,6 +227,15 @@ public enum UpgradePlanner {
             notes.append("\(holder) does not take the VIP back after its upgrade (\(request.preempt ? "another lb host has a higher or equal priority" : "preempt is off"))")
         }
         return (steps, notes)
+    }
+
+    /// On `host`, clusterup-vrrpd is the only load-balancer component that changes, and the
+    /// daemon running there restarts in place (an older build does not: it gets the hand-over).
+    static func restartsInPlace(_ host: String, changes: [UpgradeComponent: [(host: String, from: InstalledVersion)]], facts: UpgradeFacts) -> Bool {
+        let changing = [UpgradeComponent.haproxy, .keepalived, .clusterupVRRPD].filter { component in
+            changes[component]?.contains { $0.host == host } ?? false
+        }
+        return changing == [.clusterupVRRPD] && facts.hosts.first { $0.host == host }?.vrrpdRestartsInPlace == true
     }
 
     static func vrrpComponent(_ facts: UpgradeFacts, _ host: String) -> UpgradeComponent {

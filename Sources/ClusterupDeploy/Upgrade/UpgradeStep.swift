@@ -68,6 +68,9 @@ public enum UpgradeCheck: Sendable, Equatable {
     case haproxyBackendsUp(version: String)
     /// The VRRP daemon runs the new version; `takesVIPBack` says whether the VIP returns to it.
     case vrrpRunning(version: String, takesVIPBack: Bool)
+    /// clusterup-vrrpd on the VIP holder replaced its process image with the new build (SIGUSR2)
+    /// and is Master still: the VIP never left the host.
+    case vrrpRestartedInPlace(version: String)
     /// The VIP is held by another lb host (the one expected, by priority).
     case vipHeldBy(String)
 
@@ -84,6 +87,7 @@ public enum UpgradeCheck: Sendable, Equatable {
         case .vrrpRunning(let version, let back): back
             ? "the VRRP daemon runs \(version) and takes the VIP back (preempt, highest priority)"
             : "the VRRP daemon runs \(version) as BACKUP (the VIP stays where it is)"
+        case .vrrpRestartedInPlace(let version): "the VRRP daemon, restarted in place (same pid, SIGUSR2), runs \(version) and is still Master: the VIP never moves"
         case .vipHeldBy(let host): "the VIP is held by \(host)"
         }
     }
