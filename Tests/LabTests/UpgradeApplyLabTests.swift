@@ -43,6 +43,18 @@ struct UpgradeApplyLabTests {
 
     func json(_ output: String) throws -> [String: Any] { try labJSON(output) }
 
+    /// Another build of clusterup-vrrpd, written beside `inventory`: the static daemon with bytes
+    /// appended, so another digest for the same program.
+    func anotherVRRPDBuild(beside inventory: String) throws -> String {
+        let built = ClusterupBinary.repo.appendingPathComponent(".build/dist/clusterup-vrrpd").path
+        let rebuilt = URL(fileURLWithPath: inventory).deletingLastPathComponent().appendingPathComponent("clusterup-vrrpd-rebuilt").path
+        var bytes = try #require(FileManager.default.contents(atPath: built))
+        bytes.append(contentsOf: Array("clusterup upgrade lab test: another build\n".utf8))
+        try bytes.write(to: URL(fileURLWithPath: rebuilt))
+        chmod(rebuilt, 0o755)
+        return rebuilt
+    }
+
     func etcdctl(_ inventoryPath: String, _ arguments: String) async throws -> String {
         try await labEtcdctl(inventoryPath, arguments)
     }
@@ -171,12 +183,7 @@ struct UpgradeApplyLabTests {
     @Test func controlPlaneAndVRRPDaemonAtOnce() async throws {
         try await DeployedLab.run("upall") { original in
             let upgraded = try inventory(original, version: "v1.32.0")
-            let built = ClusterupBinary.repo.appendingPathComponent(".build/dist/clusterup-vrrpd").path
-            let rebuilt = URL(fileURLWithPath: upgraded).deletingLastPathComponent().appendingPathComponent("clusterup-vrrpd-rebuilt").path
-            var bytes = try #require(FileManager.default.contents(atPath: built))
-            bytes.append(contentsOf: Array("clusterup upgrade lab test: another build\n".utf8))
-            try bytes.write(to: URL(fileURLWithPath: rebuilt))
-            chmod(rebuilt, 0o755)
+            let rebuilt = try anotherVRRPDBuild(beside: upgraded)
 
             let before = try json(try await clusterup(["upgrade", "plan", upgraded, "--vrrpd-binary", rebuilt, "--output", "json"]).output)
             let holder = try #require(before["vip_holder"] as? String)
@@ -224,12 +231,7 @@ struct UpgradeApplyLabTests {
     /// VIP moves to a backup, the daemon restarts with the new build, and takes the VIP back.
     @Test func aHolderThatCannotRestartInPlaceHandsTheVIPOverInstead() async throws {
         try await DeployedLab.run("upfall") { original in
-            let built = ClusterupBinary.repo.appendingPathComponent(".build/dist/clusterup-vrrpd").path
-            let rebuilt = URL(fileURLWithPath: original).deletingLastPathComponent().appendingPathComponent("clusterup-vrrpd-rebuilt").path
-            var bytes = try #require(FileManager.default.contents(atPath: built))
-            bytes.append(contentsOf: Array("clusterup upgrade lab test: another build\n".utf8))
-            try bytes.write(to: URL(fileURLWithPath: rebuilt))
-            chmod(rebuilt, 0o755)
+            let rebuilt = try anotherVRRPDBuild(beside: original)
             let plan = try json(try await clusterup(["upgrade", "plan", original, "--vrrpd-binary", rebuilt, "--output", "json"]).output)
             let holder = try #require(plan["vip_holder"] as? String)
             let lab = DeployedLab.name("upfall")

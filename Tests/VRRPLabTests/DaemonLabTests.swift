@@ -217,9 +217,9 @@ struct DaemonLabTests {
     /// while the backup takes over and the client follows the backup's gratuitous ARP. After the
     /// heal the master must re-announce: the client's ARP entry names it again at once, instead
     /// of naming the ex-master until the entry goes stale and fails (seconds).
-    @Test func afterAHealedPartitionTheClientsARPEntryNamesTheMasterAgain() throws {
-        let lab = try DaemonLab(routers: 2)
-        defer { lab.tearDown() }
+    /// Router 1 (254) Master and router 2 (253) Backup, then router 1 cut off with its link up:
+    /// both Master, the client's ARP entry naming router 2. Returns the two MACs.
+    func cutTheMasterOff(_ lab: DaemonLab) throws -> (r1: String, r2: String) {
         try lab.startDaemon(router: 1, priority: 254)
         try lab.startDaemon(router: 2, priority: 253)
         #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
@@ -231,6 +231,13 @@ struct DaemonLabTests {
         #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1, 2] } != nil, "both should be Master while cut off")
         lab.sendToVIPFromClient()
         #expect(lab.wait(timeout: 3) { lab.clientARPEntry() == r2 } != nil, "client entry: \(lab.clientARPEntry() ?? "none")")
+        return (r1, r2)
+    }
+
+    @Test func afterAHealedPartitionTheClientsARPEntryNamesTheMasterAgain() throws {
+        let lab = try DaemonLab(routers: 2)
+        defer { lab.tearDown() }
+        let (r1, _) = try cutTheMasterOff(lab)
 
         try lab.heal()
         // Generous against load, well under the ~5 s before Linux re-probes a stale entry.
@@ -249,15 +256,7 @@ struct DaemonLabTests {
     @Test func aGratuitousARPTheKernelRefusesIsSentAgain() throws {
         let lab = try DaemonLab(routers: 2)
         defer { lab.tearDown() }
-        try lab.startDaemon(router: 1, priority: 254)
-        try lab.startDaemon(router: 2, priority: 253)
-        #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1] } != nil, "\(lab.log("r1.log"))")
-        let r1 = try lab.mac(router: 1), r2 = try lab.mac(router: 2)
-
-        try lab.partition(router: 1)
-        #expect(lab.wait(timeout: 5) { lab.vipHolders(1...2) == [1, 2] } != nil, "both should be Master while cut off")
-        lab.sendToVIPFromClient()
-        #expect(lab.wait(timeout: 3) { lab.clientARPEntry() == r2 } != nil, "client entry: \(lab.clientARPEntry() ?? "none")")
+        let (r1, _) = try cutTheMasterOff(lab)
 
         try lab.blockOutgoingARP(router: 1)
         try lab.heal()
