@@ -2,24 +2,33 @@ import Testing
 @testable import VRRPConfig
 @testable import VRRPDaemon
 
+/// The `track:` section of a one-instance configuration, parsed as the daemon parses it; `yaml`
+/// is the section's body, unindented.
+func trackConfig(_ yaml: String) throws -> TrackConfig {
+    let body = yaml.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(separator: "\n")
+    let text = """
+        instances:
+          - name: api
+            interface: eth0
+            vrid: 51
+            vips: [198.51.100.62/26]
+            track:
+        \(body)
+        """
+    return try #require(try DaemonConfig.parse(text, file: "vrrpd.yaml").instances.first).track
+}
+
 /// An instance's tracked checks as one value per check: order, names, weights, hysteresis, details.
 @Suite struct CheckSetTests {
     func track() throws -> TrackConfig {
-        let text = """
-            instances:
-              - name: api
-                interface: eth0
-                vrid: 51
-                vips: [198.51.100.62/26]
-                track:
-                  tcp:
-                    - {address: 127.0.0.1:6443, weight: -20}
-                  http:
-                    - {url: http://127.0.0.1:8404/healthz, rise: 2, fall: 2}
-                  scripts:
-                    - {name: apiserver, command: /bin/true, weight: 10}
-            """
-        return try #require(try DaemonConfig.parse(text, file: "vrrpd.yaml").instances.first).track
+        try trackConfig("""
+            tcp:
+              - {address: 127.0.0.1:6443, weight: -20}
+            http:
+              - {url: http://127.0.0.1:8404/healthz, rise: 2, fall: 2}
+            scripts:
+              - {name: apiserver, command: /bin/true, weight: 10}
+            """)
     }
 
     @Test func checksFollowTheCheckersOrderWithTheirNamesAndWeights() throws {

@@ -156,20 +156,14 @@ import VRRP
     }
 
     @Test func checkJobsCarryTheIndexOfTheirCheckInTheSet() throws {
-        let config = try #require(try instances("""
-            instances:
-              - name: api
-                interface: eth0
-                vrid: 51
-                vips: [198.51.100.62/26]
-                track:
-                  tcp:
-                    - {address: 127.0.0.1:6443}
-                  scripts:
-                    - {name: apiserver, command: /bin/true}
-            """).first)
-        let set = CheckSet(config.track)
-        let jobs = CheckSet.jobs(config.track, instance: 3)
+        let track = try trackConfig("""
+            tcp:
+              - {address: 127.0.0.1:6443}
+            scripts:
+              - {name: apiserver, command: /bin/true}
+            """)
+        let set = CheckSet(track)
+        let jobs = CheckSet.jobs(track, instance: 3)
         #expect(jobs.map(\.index) == [0, 1])
         #expect(jobs.map(\.name) == set.checks.map(\.name))
         #expect(jobs.allSatisfy { $0.instance == 3 })

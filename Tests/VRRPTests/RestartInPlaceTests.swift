@@ -53,19 +53,12 @@ import Testing
     }
 
     @Test func checksAdoptTheirStatusOnlyWhenTheSetIsTheSame() throws {
-        let text = """
-            instances:
-              - name: api
-                interface: eth0
-                vrid: 51
-                vips: [198.51.100.62/26]
-                track:
-                  http:
-                    - {url: http://127.0.0.1:8404/healthz, rise: 3, fall: 3}
-                  scripts:
-                    - {name: apiserver, command: /bin/true}
-            """
-        let track = try #require(try DaemonConfig.parse(text, file: "vrrpd.yaml").instances.first).track
+        let track = try trackConfig("""
+            http:
+              - {url: http://127.0.0.1:8404/healthz, rise: 3, fall: 3}
+            scripts:
+              - {name: apiserver, command: /bin/true}
+            """)
         var set = CheckSet(track)
         let wrongCount = set.adopt(good: [true])
         #expect(!wrongCount)
