@@ -12,6 +12,9 @@ final class StatusServer {
     let prometheusFD: Int32?
     /// Prometheus clients waiting for their request line.
     private(set) var httpClients: [Int32] = []
+    /// Closed already: a restart in place whose exec failed leaves as a stop does, and the
+    /// stop closes again; a descriptor number is never closed twice.
+    private var isShut = false
 
     init(path: String, prometheus: SocketAddress4?) throws(SystemError) {
         unixFD = try SystemError.check(cvrrp_unix_listen(path), "listening on the status socket \(path)")
@@ -30,6 +33,8 @@ final class StatusServer {
     }
 
     func shutdown() {
+        guard !isShut else { return }
+        isShut = true
         close(unixFD)
         unlink(path)
         if let fd = prometheusFD { close(fd) }
