@@ -30,7 +30,7 @@ final class RecordingShell: RemoteShell, @unchecked Sendable {
         let shell = RecordingShell()
         let done = try applyUnitChanges(units, changes: changes, on: shell)
         #expect(done == ["started kube-apiserver.service", "restarted kube-scheduler.service"])
-        #expect(shell.commands == ["systemctl start kube-apiserver.service || exit $?\nsystemctl restart kube-scheduler.service || exit $?"])
+        #expect(shell.commands == ["systemctl restart kube-apiserver.service || exit $?\nsystemctl restart kube-scheduler.service || exit $?"])
     }
 
     @Test func unitsWithNothingToDoCostNoCommand() throws {

@@ -119,7 +119,14 @@ func applyUnitChanges(_ units: [ManagedUnit], changes: HostChanges, on connectio
     for unit in units {
         for action in changes.units where action.unit == unit.name {
             switch action {
-            case .start, .restart, .reload:
+            case .start:
+                // A unit that is not active may be between automatic restarts (Restart=always
+                // after a failed start): `start` would join the start job already running with
+                // the old files and report its failure; `restart` replaces that job, and starts
+                // an inactive unit just as `start` does.
+                lines.append("systemctl restart \(shellQuote(unit.name)) || exit $?")
+                done.append("\(action.verb.past) \(unit.name)")
+            case .restart, .reload:
                 lines.append("systemctl \(action.verb.base) \(shellQuote(unit.name)) || exit $?")
                 done.append("\(action.verb.past) \(unit.name)")
             case .enable, .disable:
